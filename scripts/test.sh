@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what it needs (bootstrap, PostgreSQL), then lint, type check,
+# the PySpark job tests and every jest project (unit, activity, workflow, replay, integration).
+# Ends with one line "tests: N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+mkdir -p .cache
+
+echo "== lint and type check"
+npx eslint .
+npx tsc --noEmit
+
+echo "== PostgreSQL (Debian server, started for the tests)"
+NIGHTJAR_TEST_PG_URL=$(bash scripts/postgres.sh | tail -n1)
+export NIGHTJAR_TEST_PG_URL
+
+status=0
+echo "== PySpark job tests"
+.venv/bin/python -m pytest spark/tests -q -p no:cacheprovider --junitxml=.cache/pytest.xml || status=1
+
+echo "== jest: unit, activity, workflow, replay"
+npx jest --selectProjects unit activity workflow replay --json --outputFile=.cache/jest-fast.json || status=1
+echo "== jest: integration (real dev server, Spark, PostgreSQL, PGlite)"
+npx jest --selectProjects integration --runInBand --json --outputFile=.cache/jest-integration.json || status=1
+
+node scripts/test-summary.js .cache/pytest.xml .cache/jest-fast.json .cache/jest-integration.json || status=1
+exit $status

@@ -1,0 +1,269 @@
+"""normalize: raw feed CSV files -> typed curated Parquet plus rejects (docs/spark-jobs.md)."""
+from __future__ import annotations
+
+import csv
+from typing import Any, Optional
+
+from pyspark import StorageLevel
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from . import catalog as cat
+from .lines import LINE_COLUMN, LINE_NO_COLUMN, TOTAL_COLUMN, numbered_lines
+from .progress import progress
+from .spec import join_uri
+from .validation import column_reason, malformed_reason, reason_code, typed_value
+
+REASON = "_nj_reason"
+CSV_OPTIONS = {"sep": ",", "quote": '"', "escape": '"'}
+REJECTS_WRITE_OPTIONS = {
+    "header": "true",
+    "sep": ",",
+    "quote": '"',
+    "escape": '"',
+    "ignoreLeadingWhiteSpace": "false",
+    "ignoreTrailingWhiteSpace": "false",
+    "lineSep": "\n",
+    "encoding": "UTF-8",
+}
+
+
+class ContractError(ValueError):
+    """The input does not follow the extract contract in a way no reject reason covers."""
+
+
+def _raw(name: str) -> str:
+    return f"_nj_raw_{name}"
+
+
+def _header_fields(header: str) -> list[str]:
+    return next(csv.reader([header.lstrip("\ufeff")]))
+
+
+def _first_reason(*reasons: Optional[Column]) -> Column:
+    present = [r for r in reasons if r is not None]
+    return F.coalesce(*present) if len(present) > 1 else present[0]
+
+
+def _schema_ddl(names: list[str]) -> str:
+    return ", ".join(f"`{n}` STRING" for n in names)
+
+
+class FeedNormalizer:
+    """Applies the contract's rules to one feed, given the accepted rows it depends on."""
+
+    def __init__(self, spark: SparkSession, spec: dict[str, Any], feed: dict[str, Any]):
+        self.spark = spark
+        self.spec = spec
+        self.feed = feed
+        self.name = feed["name"]
+        self.columns = feed["columns"]
+        self.names = cat.column_names(feed)
+        self.business_date = spec["businessDate"]
+        self.reporting_currency = spec["reportingCurrency"]
+        self.known_currencies = cat.known_currencies(spec)
+
+    # -- reading -------------------------------------------------------------------------------
+    def read_lines(self, path: str) -> DataFrame:
+        lines = numbered_lines(self.spark, path).persist(StorageLevel.MEMORY_AND_DISK)
+        header_row = lines.filter(F.col(LINE_NO_COLUMN) == 1).select(LINE_COLUMN).first()
+        if header_row is not None:
+            header = _header_fields(header_row[0])
+            if header != self.names:
+                lines.unpersist()
+                raise ContractError(
+                    f"feed {self.name}: header {header} is not the catalog's columns {self.names}"
+                )
+        return lines
+
+    # -- rules 1 to 3 ------------------------------------------------------------------------
+    def classify_rows(self, lines: DataFrame) -> DataFrame:
+        """Data lines (neither the first nor the last line) with the first failing of rules 1-3."""
+        data = lines.filter(
+            (F.col(LINE_NO_COLUMN) > 1) & (F.col(LINE_NO_COLUMN) < F.col(TOTAL_COLUMN))
+        )
+        line = F.col(LINE_COLUMN)
+        parsed = F.from_csv(line, _schema_ddl(self.names), CSV_OPTIONS)
+        data = data.select(
+            F.col(LINE_NO_COLUMN),
+            line,
+            *[parsed.getField(n).alias(_raw(n)) for n in self.names],
+        )
+        reasons: list[Optional[Column]] = [malformed_reason(line, len(self.names))]
+        for col in self.columns:
+            reasons.append(column_reason(col, F.col(_raw(col["name"])), self.known_currencies))
+        for name in cat.BUSINESS_DATE_COLUMNS.get(self.name, ()):
+            if name in self.names:
+                reasons.append(self._business_date_reason(cat.column(self.feed, name)))
+        typed = [typed_value(c, F.col(_raw(c["name"]))).alias(c["name"]) for c in self.columns]
+        return data.select(
+            F.col(LINE_NO_COLUMN),
+            F.col(LINE_COLUMN),
+            *typed,
+            _first_reason(*reasons).alias(REASON),
+        )
+
+    def _business_date_reason(self, col: dict[str, Any]) -> Column:
+        value = typed_value(col, F.col(_raw(col["name"])))
+        on_date = F.to_date(value) if col["type"]["kind"] == "timestamp" else value
+        wrong = F.coalesce(on_date != F.lit(self.business_date).cast(T.DateType()), F.lit(False))
+        return F.when(wrong, F.lit(f"WRONG_BUSINESS_DATE:{col['name']}"))
+
+    # -- rule 4 ---------------------------------------------------------------------------------
+    def reject_duplicates(self, rows: DataFrame) -> DataFrame:
+        pk = list(self.feed["primaryKey"])
+        if not pk:
+            return rows
+        candidate = F.col(REASON).isNull()
+        first_line = F.min(F.when(candidate, F.col(LINE_NO_COLUMN))).over(Window.partitionBy(*pk))
+        duplicate = candidate & (F.col(LINE_NO_COLUMN) != first_line)
+        return rows.withColumn(
+            REASON,
+            F.when(duplicate, F.lit("DUPLICATE_KEY:" + "+".join(pk))).otherwise(F.col(REASON)),
+        )
+
+    # -- rule 5 ---------------------------------------------------------------------------------
+    def reject_unknown_references(self, rows: DataFrame, accepted: dict[str, DataFrame]) -> DataFrame:
+        for i, col in enumerate(self.columns):
+            ref = col.get("references")
+            if not ref:
+                continue
+            key, flag = f"_nj_refkey{i}", f"_nj_refok{i}"
+            source = accepted.get(ref["feed"])
+            if source is None:
+                keys = self.spark.createDataFrame([], T.StructType([T.StructField(key, T.StringType())]))
+            else:
+                keys = source.select(F.col(ref["column"]).cast(T.StringType()).alias(key))
+            keys = keys.distinct().withColumn(flag, F.lit(True))
+            name = col["name"]
+            rows = rows.join(F.broadcast(keys), rows[name] == keys[key], "left")
+            unknown = F.col(REASON).isNull() & F.col(name).isNotNull() & F.col(flag).isNull()
+            rows = rows.withColumn(
+                REASON, F.when(unknown, F.lit(f"UNKNOWN_REFERENCE:{name}")).otherwise(F.col(REASON))
+            ).drop(key, flag)
+        return rows
+
+    # -- rule 6 and amount_rpt -------------------------------------------------------------------
+    def convert_currency(self, rows: DataFrame, rates: DataFrame) -> DataFrame:
+        currency = cat.currency_column(self.feed)
+        if not cat.is_monetary(self.feed) or currency is None:
+            return rows
+        rows = rows.join(F.broadcast(rates), rows[currency] == rates["_nj_fx_currency"], "left")
+        missing = F.col(REASON).isNull() & F.col("_nj_fx_rate").isNull()
+        rows = rows.withColumn(
+            REASON, F.when(missing, F.lit(f"NO_FX_RATE:{currency}")).otherwise(F.col(REASON))
+        )
+        if cat.has_amount_rpt(self.feed):
+            # decimal(18,2) x decimal(18,8) is exact; round() on decimals is HALF_UP.
+            amount_rpt = F.round(F.col(cat.AMOUNT_COLUMN) * F.col("_nj_fx_rate"), 2).cast(cat.AMOUNT_RPT_TYPE)
+            rows = rows.withColumn(
+                cat.AMOUNT_RPT_COLUMN, F.when(F.col(REASON).isNull(), amount_rpt)
+            )
+        return rows.drop("_nj_fx_currency", "_nj_fx_rate")
+
+    def accepted_rows(self, rows: DataFrame) -> DataFrame:
+        schema = cat.curated_schema(self.feed)
+        return rows.filter(F.col(REASON).isNull()).select(
+            *[
+                (F.col(LINE_NO_COLUMN) if f.name == cat.LINE_NO_COLUMN else F.col(f.name)).cast(f.dataType).alias(f.name)
+                for f in schema.fields
+            ]
+        )
+
+    @staticmethod
+    def rejected_rows(rows: DataFrame) -> DataFrame:
+        return rows.filter(F.col(REASON).isNotNull()).select(
+            F.col(LINE_NO_COLUMN).alias("line_no"),
+            F.col(REASON).alias("reason"),
+            F.col(LINE_COLUMN).alias("record"),
+        )
+
+
+def fx_rates_table(spark: SparkSession, accepted_fx: Optional[DataFrame], reporting_currency: str) -> DataFrame:
+    """`(_nj_fx_currency, _nj_fx_rate)` from the accepted fx rates; the reporting currency is 1."""
+    rate_type = T.DecimalType(18, 8)
+    one = spark.createDataFrame(
+        [(reporting_currency,)], T.StructType([T.StructField("_nj_fx_currency", T.StringType())])
+    ).select("_nj_fx_currency", F.lit(1).cast(rate_type).alias("_nj_fx_rate"))
+    if accepted_fx is None:
+        return one
+    others = accepted_fx.filter(F.col(cat.FX_CURRENCY_COLUMN) != F.lit(reporting_currency)).select(
+        F.col(cat.FX_CURRENCY_COLUMN).alias("_nj_fx_currency"),
+        F.col(cat.FX_RATE_COLUMN).cast(rate_type).alias("_nj_fx_rate"),
+    )
+    return others.unionByName(one)
+
+
+def run_normalize(spark: SparkSession, spec: dict[str, Any]) -> dict[str, Any]:
+    """Runs the normalize job for `spec`; returns the result object (not yet written)."""
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    catalog = spec["catalog"]
+    inputs: dict[str, str] = spec.get("inputs") or {}
+    unknown = [name for name in inputs if name not in {f["name"] for f in catalog}]
+    if unknown:
+        raise ContractError(f"inputs name feeds that are not in the catalog: {unknown}")
+    output_uri = spec["outputUri"]
+    order = [name for name in cat.processing_order(catalog) if name in inputs]
+    accepted: dict[str, DataFrame] = {}
+    results: dict[str, dict[str, Any]] = {}
+
+    for index, name in enumerate(order, start=1):
+        feed = cat.feed_by_name(catalog, name)
+        normalizer = FeedNormalizer(spark, spec, feed)
+        progress("normalize", feed=name, step="read", feedIndex=index, feeds=len(order))
+        lines = normalizer.read_lines(inputs[name])
+        total_lines = lines.count()
+        rows_in = max(total_lines - 2, 0)
+
+        rows = normalizer.classify_rows(lines)
+        rows = normalizer.reject_duplicates(rows)
+        rows = normalizer.reject_unknown_references(rows, accepted)
+        if cat.is_monetary(feed):
+            rows = normalizer.convert_currency(
+                rows, fx_rates_table(spark, accepted.get(cat.FX_FEED), spec["reportingCurrency"])
+            )
+        rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
+
+        counts = {
+            (r["code"] if r["code"] is not None else ""): int(r["n"])
+            for r in rows.groupBy(reason_code(F.col(REASON)).alias("code")).agg(F.count(F.lit(1)).alias("n")).collect()
+        }
+        rows_accepted = counts.pop("", 0)
+        rows_rejected = sum(counts.values())
+        if rows_accepted + rows_rejected != rows_in:
+            raise AssertionError(
+                f"feed {name}: {rows_in} data lines but {rows_accepted} accepted + {rows_rejected} rejected"
+            )
+        progress("normalize", feed=name, step="validated", rowsIn=rows_in,
+                 rowsAccepted=rows_accepted, rowsRejected=rows_rejected)
+
+        curated_uri = join_uri(output_uri, name)
+        rejects_uri = join_uri(output_uri, "rejects", name)
+        normalizer.accepted_rows(rows).write.mode("overwrite").parquet(curated_uri)
+        (
+            FeedNormalizer.rejected_rows(rows)
+            .repartition(1)
+            .sortWithinPartitions("line_no")
+            .write.mode("overwrite")
+            .options(**REJECTS_WRITE_OPTIONS)
+            .csv(rejects_uri)
+        )
+        rows.unpersist()
+        lines.unpersist()
+        # Later feeds check against what was written, which also keeps their plans short.
+        accepted[name] = spark.read.parquet(curated_uri)
+        progress("normalize", feed=name, step="written", curatedUri=curated_uri, rejectsUri=rejects_uri)
+
+        results[name] = {
+            "feed": name,
+            "rowsIn": rows_in,
+            "rowsAccepted": rows_accepted,
+            "rowsRejected": rows_rejected,
+            "rejectReasons": dict(sorted(counts.items())),
+            "curatedUri": curated_uri,
+            "rejectsUri": rejects_uri,
+        }
+
+    feeds = [results[f["name"]] for f in catalog if f["name"] in results]
+    return {"job": "normalize", "feeds": feeds}

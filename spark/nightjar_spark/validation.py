@@ -1,0 +1,136 @@
+"""Validation expressions built from the catalog's column types (DataFrame API only).
+
+Each builder takes the raw field value (a string Column, null or "" when empty) and returns a
+Column. `column_reason` gives the first failing rule of one column, in the contract's order
+(MISSING_VALUE, INVALID_FORMAT, UNKNOWN_CURRENCY, OUT_OF_RANGE), or null when the value passes.
+Timestamp checks format in the session time zone, which the jobs set to UTC.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Iterable, Optional
+
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+DATE_FORMAT = "yyyy-MM-dd"
+TIMESTAMP_PARSE_FORMAT = "yyyy-MM-dd'T'HH:mm:ssX"
+TIMESTAMP_OUTPUT_FORMAT = "yyyy-MM-dd'T'HH:mm:ss'Z'"
+DATE_REGEX = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+TIMESTAMP_REGEX = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
+
+
+def decimal_regex(precision: int, scale: int) -> str:
+    """Optional minus, at most `precision - scale` integer digits, at most `scale` decimals."""
+    int_digits = precision - scale
+    integer = f"[0-9]{{1,{int_digits}}}" if int_digits > 0 else "0"
+    fraction = f"(\\.[0-9]{{1,{scale}}})?" if scale > 0 else ""
+    return f"^-?{integer}{fraction}$"
+
+
+def decimal_literal(value: Any) -> Column:
+    """An exact decimal literal for a JSON number (never goes through a double)."""
+    plain = format(Decimal(str(value)), "f")
+    int_part, _, fraction = plain.lstrip("-").partition(".")
+    scale = len(fraction)
+    precision = max(len(int_part) + scale, 1) + 1
+    return F.lit(plain).cast(T.DecimalType(min(38, precision), scale))
+
+
+def is_empty(value: Column) -> Column:
+    return value.isNull() | (value == F.lit(""))
+
+
+def parse_date(value: Column) -> Column:
+    return F.try_to_date(value, DATE_FORMAT)
+
+
+def parse_timestamp(value: Column) -> Column:
+    return F.try_to_timestamp(value, F.lit(TIMESTAMP_PARSE_FORMAT))
+
+
+def typed_value(col: dict[str, Any], value: Column) -> Column:
+    """The value converted to the column's Spark type; null when empty or not convertible."""
+    kind = col["type"]["kind"]
+    if kind in ("string", "enum", "currency"):
+        return F.when(is_empty(value), F.lit(None).cast(T.StringType())).otherwise(value)
+    if kind == "date":
+        return parse_date(value)
+    if kind == "timestamp":
+        return parse_timestamp(value)
+    if kind == "decimal":
+        return value.try_cast(T.DecimalType(int(col["type"]["precision"]), int(col["type"]["scale"])))
+    raise ValueError(f"column {col['name']}: unknown kind '{kind}'")
+
+
+def format_ok(col: dict[str, Any], value: Column) -> Optional[Column]:
+    """True when a non-empty value has the column's format; None when the kind has no format rule."""
+    t = col["type"]
+    kind = t["kind"]
+    if kind == "string":
+        ok = F.length(value) <= F.lit(int(t["maxLength"]))
+        if t.get("pattern"):
+            ok = ok & value.rlike(t["pattern"])
+    elif kind == "enum":
+        ok = value.isin(list(t["values"]))
+    elif kind == "date":
+        # The round trip rejects anything the parser would resolve leniently (e.g. 2026-02-30).
+        ok = value.rlike(DATE_REGEX) & (F.date_format(parse_date(value), DATE_FORMAT) == value)
+    elif kind == "timestamp":
+        ok = value.rlike(TIMESTAMP_REGEX) & (
+            F.date_format(parse_timestamp(value), TIMESTAMP_OUTPUT_FORMAT) == value
+        )
+    elif kind == "decimal":
+        ok = value.rlike(decimal_regex(int(t["precision"]), int(t["scale"])))
+    elif kind == "currency":
+        return None
+    else:
+        raise ValueError(f"column {col['name']}: unknown kind '{kind}'")
+    return F.coalesce(ok, F.lit(False))
+
+
+def column_reason(col: dict[str, Any], value: Column, known_currencies: Iterable[str]) -> Column:
+    """The reject reason of one column's value, or null when it passes every rule."""
+    name = col["name"]
+    t = col["type"]
+    no_reason = F.lit(None).cast(T.StringType())
+    empty = is_empty(value)
+    if col.get("nullable"):
+        chain = F.when(empty, no_reason)
+    else:
+        chain = F.when(empty, F.lit(f"MISSING_VALUE:{name}"))
+    ok = format_ok(col, value)
+    if ok is not None:
+        chain = chain.when(~ok, F.lit(f"INVALID_FORMAT:{name}"))
+    if t["kind"] == "currency":
+        chain = chain.when(~value.isin(list(known_currencies)), F.lit(f"UNKNOWN_CURRENCY:{name}"))
+    if t["kind"] == "decimal" and t.get("min") is not None:
+        chain = chain.when(
+            F.coalesce(typed_value(col, value) < decimal_literal(t["min"]), F.lit(False)),
+            F.lit(f"OUT_OF_RANGE:{name}"),
+        )
+    return chain.otherwise(no_reason)
+
+
+def quote_count(line: Column) -> Column:
+    return F.length(line) - F.length(F.regexp_replace(line, '"', ""))
+
+
+def field_count(line: Column) -> Column:
+    """Fields of a CSV line: commas outside quoted sections, plus one."""
+    outside = F.regexp_replace(line, '"[^"]*"', "")
+    return F.length(outside) - F.length(F.regexp_replace(outside, ",", "")) + F.lit(1)
+
+
+def malformed_reason(line: Column, expected_fields: int) -> Column:
+    return (
+        F.when((quote_count(line) % 2) == 1, F.lit("MALFORMED_RECORD:quoting"))
+        .when(field_count(line) != F.lit(expected_fields), F.lit("MALFORMED_RECORD:field_count"))
+        .otherwise(F.lit(None).cast(T.StringType()))
+    )
+
+
+def reason_code(reason: Column) -> Column:
+    """`UNKNOWN_CURRENCY:currency` -> `UNKNOWN_CURRENCY`."""
+    return F.substring_index(reason, ":", 1)

@@ -1,0 +1,35 @@
+import type { Logger } from 'pino';
+import type { DataLayout } from '../common/layout';
+import type { ReportingStore } from '../reporting/store';
+import type { SparkPlatform } from '../spark/platform';
+import { createExportActivities } from './export';
+import { createFinalizeActivities } from './finalize';
+import { createIngestActivities } from './ingest';
+import { createPlanActivities, type PlanDeps } from './plan';
+import { createSparkActivities } from './spark';
+
+export interface ActivityDeps {
+  readonly layout: DataLayout;
+  readonly logger: Logger;
+  readonly store: ReportingStore;
+  readonly spark: {
+    readonly platform: SparkPlatform;
+    readonly jobsDir: string;
+    readonly reportingCurrency: string;
+    readonly thresholds: Parameters<typeof createSparkActivities>[0]['thresholds'];
+  };
+  readonly plan: PlanDeps;
+}
+
+/** Every activity of the worker, built from its dependencies (the only place they meet). */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createPlanActivities(deps.plan),
+    ...createIngestActivities({ layout: deps.layout, logger: deps.logger }),
+    ...createSparkActivities({ ...deps.spark, layout: deps.layout, logger: deps.logger }),
+    ...createExportActivities({ store: deps.store, logger: deps.logger }),
+    ...createFinalizeActivities({ layout: deps.layout, store: deps.store, logger: deps.logger }),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

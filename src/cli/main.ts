@@ -1,0 +1,121 @@
+import { Command } from 'commander';
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../config/config';
+import { createLogger } from '../worker/logger';
+import { generateFeeds } from '../feeds/generator';
+import { DataLayout } from '../common/layout';
+import { runDemo } from './demo';
+import { parseBusinessDate, parseNonNegativeInt, parseRate, previousDay } from './options';
+import { createNightjarWorker } from '../worker/worker';
+import { ensureDevServer, stopDevServer } from '../infra/temporal-dev-server';
+import { venvTool } from '../infra/tools';
+
+function configFor(dataDir: string | undefined) {
+  return loadConfig({ ...process.env, ...(dataDir ? { NIGHTJAR_DATA_DIR: path.resolve(dataDir) } : {}) });
+}
+
+export function buildProgram(): Command {
+  const program = new Command('nightjar')
+    .description('Durable nightly (T+1) batch pipelines: feeds → Spark → reporting, on Temporal')
+    .showHelpAfterError();
+
+  program
+    .command('demo')
+    .description('run one business date end to end on the embedded defaults (dev server + UI, local Spark, PGlite)')
+    .option('--business-date <date>', 'business date to process (YYYY-MM-DD)', parseBusinessDate, previousDay())
+    .option('--transactions <n>', 'transactions to generate', parseNonNegativeInt, 20000)
+    .option('--defects <rate>', 'share of rows with an injected defect (0..1)', parseRate, 0.005)
+    .option('--seed <n>', 'generator seed', parseNonNegativeInt, 42)
+    .option('--data-dir <dir>', 'data directory (lake zones, Temporal db, PGlite)')
+    .option('--driver-memory <mb>', 'initial Spark driver memory in MiB for this night', parseNonNegativeInt)
+    .option('--json', 'print the summary as JSON')
+    .action(async (opts) => {
+      const code = await runDemo(configFor(opts.dataDir), {
+        businessDate: opts.businessDate,
+        transactions: opts.transactions,
+        defectRate: opts.defects,
+        seed: opts.seed,
+        driverMemoryMb: opts.driverMemory,
+        json: Boolean(opts.json),
+      });
+      process.exitCode = code;
+    });
+
+  program
+    .command('generate')
+    .description("write a business date's five feeds into the landing zone")
+    .option('--business-date <date>', 'business date (YYYY-MM-DD)', parseBusinessDate, previousDay())
+    .option('--transactions <n>', 'transactions to generate', parseNonNegativeInt, 20000)
+    .option('--defects <rate>', 'share of rows with an injected defect (0..1)', parseRate, 0)
+    .option('--seed <n>', 'generator seed', parseNonNegativeInt, 42)
+    .option('--data-dir <dir>', 'data directory')
+    .action(async (opts) => {
+      const config = configFor(opts.dataDir);
+      const layout = new DataLayout(config.dataDir);
+      const summary = await generateFeeds({
+        landingDir: layout.landingDir(opts.businessDate),
+        businessDate: opts.businessDate,
+        seed: opts.seed,
+        transactions: opts.transactions,
+        defectRate: opts.defects,
+      });
+      console.log(JSON.stringify(summary, null, 2));
+    });
+
+  program
+    .command('worker')
+    .description('run a worker against the configured Temporal server until SIGINT/SIGTERM')
+    .option('--data-dir <dir>', 'data directory')
+    .action(async (opts) => {
+      const config = configFor(opts.dataDir);
+      const logger = createLogger(config.log);
+      const w = await createNightjarWorker(config, logger);
+      for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => w.shutdown());
+      logger.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'worker running');
+      await w.run();
+    });
+
+  const server = program.command('server').description('the local Temporal dev server (with Web UI)');
+  server
+    .command('start')
+    .description('start (or reuse) the dev server with a file-backed database under the data directory')
+    .option('--data-dir <dir>', 'data directory')
+    .action(async (opts) => {
+      const config = configFor(opts.dataDir);
+      const logger = createLogger(config.log);
+      const layout = new DataLayout(config.dataDir);
+      const [host, port] = config.temporal.address.split(':');
+      const s = await ensureDevServer({
+        temporalBin: venvTool(config.repoRoot, 'temporal'),
+        dbFile: layout.temporalDbFile(),
+        host: host ?? '127.0.0.1',
+        port: Number(port ?? 7233),
+        uiPort: Number(new URL(config.temporal.uiUrl).port || 8233),
+        logFile: path.join(config.dataDir, 'temporal', 'dev-server.log'),
+        logger,
+      });
+      console.log(`Temporal ${s.address}, Web UI ${s.uiUrl}`);
+    });
+  server
+    .command('stop')
+    .description('stop the dev server started by `server start` or `demo`')
+    .option('--data-dir <dir>', 'data directory')
+    .action((opts) => {
+      const config = configFor(opts.dataDir);
+      console.log(stopDevServer({ dbFile: new DataLayout(config.dataDir).temporalDbFile() }) ? 'stopped' : 'no dev server was started from this data directory');
+    });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * The messages that cross the workflow/activity boundary. Types only (plus tiny pure
+ * helpers): workflows import this module, so it must stay free of Node built-ins and I/O.
+ * Payloads carry references (URIs), ids and counts, never rows.
+ */
+import type { FeedName } from './feeds/catalog';
+import type { ReportName } from './reports/catalog';
+import type { SparkAttemptOutcome, SparkJobName, SparkResources } from './spark/resources';
+
+export interface IngestFeedInput {
+  readonly businessDate: string;
+  readonly feed: FeedName;
+}
+
+export interface FeedIngested {
+  readonly feed: FeedName;
+  readonly status: 'INGESTED' | 'MISSING_OPTIONAL';
+  /** Immutable copy in the raw zone. */
+  readonly rawUri: string | null;
+  /** Data lines in the file (== the trailer's record count once verified). */
+  readonly rowsIn: number;
+  readonly controlCount: number;
+  /** Trailer control sum as written, e.g. "1234.50". */
+  readonly controlSum: string;
+  readonly sha256: string;
+  readonly bytes: number;
+  /** Which activity attempt succeeded (1 = first try). */
+  readonly attempt: number;
+}
+
+/** Per-feed outcome of the normalize job, read from its result file. */
+export interface FeedNormalized {
+  readonly feed: FeedName;
+  readonly rowsIn: number;
+  readonly rowsAccepted: number;
+  readonly rowsRejected: number;
+  /** Reject counts by reason code, e.g. { "UNKNOWN_CURRENCY": 3 }. */
+  readonly rejectReasons: Readonly<Record<string, number>>;
+  readonly curatedUri: string;
+  readonly rejectsUri: string;
+}
+
+export interface ReportProduced {
+  readonly report: ReportName;
+  readonly uri: string;
+  readonly rows: number;
+}
+
+/** What a succeeded Spark job produced; small by construction. */
+export type SparkJobOutput =
+  | { readonly job: 'normalize'; readonly feeds: readonly FeedNormalized[] }
+  | { readonly job: 'transform'; readonly reports: readonly ReportProduced[] };
+
+export interface SparkSubmitInput {
+  /** Deterministic: derived from the workflow id, the job and the attempt number. */
+  readonly attemptId: string;
+  readonly workflowId: string;
+  readonly businessDate: string;
+  readonly job: SparkJobName;
+  readonly attempt: number;
+  readonly resources: SparkResources;
+  /** Input datasets by name (feed name for normalize, feed name for transform's curated input). */
+  readonly inputs: Readonly<Record<string, string>>;
+}
+
+export interface SparkSubmission {
+  readonly attemptId: string;
+  readonly job: SparkJobName;
+  readonly businessDate: string;
+  readonly platform: 'local' | 'kubernetes';
+  /** Platform handle: a process id locally, a SparkApplication name on Kubernetes. */
+  readonly handle: string;
+  readonly submittedAt: string;
+  readonly outputUri: string;
+  readonly resultUri: string;
+}
+
+export interface SparkAwaitResult {
+  readonly outcome: SparkAttemptOutcome;
+  /** Present when the outcome is SUCCEEDED. */
+  readonly output?: SparkJobOutput;
+}
+
+export interface SparkCleanupInput {
+  readonly attemptId: string;
+  readonly job: SparkJobName;
+  readonly businessDate: string;
+  /** A succeeded attempt keeps its output; any other attempt's partial output is removed. */
+  readonly keepOutput: boolean;
+}
+
+export interface CleanupReport {
+  readonly attemptId: string;
+  /** Things removed by this call (processes, files, Kubernetes objects). */
+  readonly removed: readonly string[];
+  /** Things still there after cleanup; must be 0. */
+  readonly remaining: number;
+}
+
+export interface ExportReportsInput {
+  readonly businessDate: string;
+  readonly reports: readonly ReportProduced[];
+}
+
+export interface TableExported {
+  readonly table: string;
+  readonly rows: number;
+}
+
+export interface ExportReportsResult {
+  readonly store: 'postgres' | 'pglite';
+  readonly tables: readonly TableExported[];
+  readonly durationMs: number;
+}
+
+export type StepName = 'ingest' | 'normalize' | 'transform' | 'export' | 'finalize';
+
+export interface AttemptRecord {
+  readonly attempt: number;
+  readonly outcome: SparkAttemptOutcome['kind'] | 'FAILED' | 'CANCELLED';
+  readonly reason?: string;
+  readonly resources: SparkResources | null;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly durationMs: number;
+  readonly attemptId?: string;
+  readonly leftovers?: number;
+}
+
+export interface StepRecord {
+  readonly step: StepName;
+  readonly status: 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'SKIPPED';
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly attempts: readonly AttemptRecord[];
+}
+
+export type RunStatus = 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
+
+export interface FeedManifestEntry {
+  readonly feed: FeedName;
+  readonly status: FeedIngested['status'];
+  readonly rowsIn: number;
+  readonly rowsAccepted: number;
+  readonly rowsRejected: number;
+  readonly rejectReasons: Readonly<Record<string, number>>;
+  readonly controlCount: number;
+  readonly controlSum: string;
+  readonly sha256: string;
+  readonly rawUri: string | null;
+  readonly rejectsUri: string | null;
+}
+
+/** The run manifest: the audit trail of one business date, written by finalize. */
+export interface RunManifest {
+  readonly businessDate: string;
+  readonly status: RunStatus;
+  readonly workflowId: string;
+  readonly runId: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly error?: { readonly step: StepName; readonly type: string; readonly message: string };
+  readonly feeds: readonly FeedManifestEntry[];
+  readonly steps: readonly StepRecord[];
+  readonly reports: readonly TableExported[];
+}
+
+export interface FinalizeRunInput {
+  readonly manifest: RunManifest;
+}
+
+export interface FinalizeRunResult {
+  readonly manifestUri: string;
+  readonly tables: readonly TableExported[];
+}
+
+export type SparkOverrides = Partial<Record<'normalize' | 'transform', Partial<import('./spark/resources').SparkResources>>>;
+
+export interface PlanRunInput {
+  readonly businessDate: string;
+  readonly sparkOverrides?: SparkOverrides;
+}
+
+export interface JobPlan {
+  readonly resources: SparkResources;
+  readonly policy: import('./spark/escalation').EscalationPolicy;
+}
+
+/** What tonight's run will do, decided once from configuration and recorded in history. */
+export interface RunPlan {
+  readonly platform: 'local' | 'kubernetes';
+  readonly feeds: readonly { readonly feed: FeedName; readonly required: boolean }[];
+  readonly jobs: Readonly<Record<SparkJobName, JobPlan>>;
+}

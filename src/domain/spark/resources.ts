@@ -1,0 +1,28 @@
+/** What one Spark attempt asks for. Local mode uses the driver's numbers only. */
+export interface SparkResources {
+  readonly driverMemoryMb: number;
+  readonly driverCores: number;
+  readonly executorMemoryMb: number;
+  readonly executorCores: number;
+  readonly executorInstances: number;
+  /** Extra off-heap per pod; null lets Spark apply its default factor (min 384 MiB). */
+  readonly memoryOverheadMb: number | null;
+  readonly shufflePartitions: number;
+}
+
+export type SparkJobName = 'normalize' | 'transform';
+
+export type SparkOutcomeKind = 'SUCCEEDED' | 'OUT_OF_MEMORY' | 'TRANSIENT' | 'PERMANENT';
+
+/** How an attempt ended, as classified by the platform. Failures are data, not exceptions. */
+export interface SparkAttemptOutcome {
+  readonly kind: SparkOutcomeKind;
+  /** One line an operator can act on. */
+  readonly reason: string;
+  /** Where the OOM struck, when kind is OUT_OF_MEMORY. */
+  readonly oomSide?: 'driver' | 'executor';
+  readonly exitCode?: number | null;
+  /** Last lines of the driver log, for the failure details (already redacted). */
+  readonly diagnostics: readonly string[];
+  readonly logUri?: string;
+}

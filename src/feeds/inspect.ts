@@ -1,0 +1,286 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { parse } from 'csv-parse/sync';
+import { controlScale, type FeedSpec } from '../domain/feeds/catalog';
+import { formatScaledDecimal, parseScaledDecimal, parseTrailer, TrailerFormatError, type Trailer } from '../domain/feeds/trailer';
+
+/**
+ * Structural checks of one delivered feed file, in a single streaming pass: encoding, header,
+ * trailer record count and control sum, and the `.sha256` sidecar. Row content is never put
+ * into an error: files carry personal data, and errors end up in logs and workflow history.
+ */
+
+export type FeedFileErrorCode =
+  | 'EMPTY_FILE'
+  | 'BAD_ENCODING'
+  | 'HEADER_MISMATCH'
+  | 'MISSING_TRAILER'
+  | 'BAD_TRAILER'
+  | 'COUNT_MISMATCH'
+  | 'SUM_MISMATCH'
+  | 'CHECKSUM_MISMATCH';
+
+export class FeedFileError extends Error {
+  override readonly name = 'FeedFileError';
+  constructor(
+    readonly code: FeedFileErrorCode,
+    readonly file: string,
+    readonly expected: string,
+    readonly actual: string,
+    detail?: string,
+  ) {
+    super(`${code} in ${file}: expected ${expected}, actual ${actual}${detail ? ` (${detail})` : ''}`);
+  }
+}
+
+export interface FeedInspection {
+  /** Data lines between the header and the trailer. */
+  readonly rowsIn: number;
+  /** The trailer's record count. */
+  readonly controlCount: number;
+  /** The trailer's control sum, as written. */
+  readonly controlSum: string;
+  /** The control sum recomputed from the data lines, with the control column's scale. */
+  readonly computedSum: string;
+  readonly sha256: string;
+  readonly bytes: number;
+  readonly header: readonly string[];
+  /** True when a `.sha256` sidecar was delivered and matched. */
+  readonly sidecarVerified: boolean;
+}
+
+/** The sidecar line as `sha256sum` writes it. */
+export function sidecarLine(sha256: string, fileName: string): string {
+  return `${sha256}  ${fileName}\n`;
+}
+
+/**
+ * The field at `index` of one CSV line, or undefined when the line has fewer fields or cannot
+ * be read. Lines without quotes (nearly all) are cut at commas; others go through csv-parse.
+ */
+export function controlField(line: string, index: number): string | undefined {
+  if (!line.includes('"')) {
+    let start = 0;
+    for (let i = 0; i < index; i++) {
+      const comma = line.indexOf(',', start);
+      if (comma === -1) return undefined;
+      start = comma + 1;
+    }
+    const end = line.indexOf(',', start);
+    return end === -1 ? line.slice(start) : line.slice(start, end);
+  }
+  try {
+    const records = parse(line, { relax_quotes: true, relax_column_count: true });
+    return records[0]?.[index];
+  } catch {
+    return undefined;
+  }
+}
+
+const BOM = [0xef, 0xbb, 0xbf] as const;
+const LF = 10;
+const CR = 13;
+
+export async function inspectFeedFile(filePath: string, feed: FeedSpec): Promise<FeedInspection> {
+  const expectedHeader = feed.columns.map((c) => c.name);
+  const controlIndex = feed.controlColumn === null ? -1 : expectedHeader.indexOf(feed.controlColumn);
+  const scale = controlScale(feed);
+  const sidecar = readSidecar(filePath);
+  // Attach a handler now: the sidecar is awaited only after the stream, and a failure must not
+  // surface as an unhandled rejection meanwhile.
+  sidecar.catch(() => undefined);
+
+  const hash = createHash('sha256');
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  let bytes = 0;
+  let carry = '';
+  let header: string[] | null = null;
+  let blankFirstLine = false;
+  /** The last non-empty line seen, not yet known to be a data line (it may be the trailer). */
+  let pending: string | null = null;
+  let blanksAfterPending = 0;
+  let rowsIn = 0;
+  let sum = 0n;
+
+  const dataLine = (line: string) => {
+    rowsIn++;
+    if (controlIndex < 0) return;
+    const value = controlField(line, controlIndex);
+    if (value === undefined) return;
+    const scaled = parseScaledDecimal(value, scale);
+    if (scaled !== null) sum += scaled;
+  };
+
+  const onLine = (line: string) => {
+    if (header === null) {
+      if (line === '') {
+        blankFirstLine = true;
+        return;
+      }
+      if (blankFirstLine) {
+        throw new FeedFileError('HEADER_MISMATCH', filePath, expectedHeader.join(','), 'an empty first line');
+      }
+      header = line.split(',');
+      checkHeader(filePath, expectedHeader, header);
+      return;
+    }
+    if (line === '') {
+      blanksAfterPending++;
+      return;
+    }
+    if (pending !== null) {
+      dataLine(pending);
+      // Blank lines between records are records too (Spark rejects them); only the blank
+      // lines after the last non-empty line are not.
+      rowsIn += blanksAfterPending;
+    }
+    blanksAfterPending = 0;
+    pending = line;
+  };
+
+  const onText = (text: string) => {
+    let start = 0;
+    for (let newline = text.indexOf('\n', start); newline !== -1; newline = text.indexOf('\n', start)) {
+      const end = newline > start && text.charCodeAt(newline - 1) === CR ? newline - 1 : newline;
+      onLine(text.slice(start, end));
+      start = newline + 1;
+    }
+    carry = text.slice(start);
+  };
+
+  for await (const chunk of createReadStream(filePath, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    if (bytes === 0 && BOM.every((b, i) => chunk[i] === b)) {
+      throw new FeedFileError('BAD_ENCODING', filePath, 'UTF-8 without a byte order mark', 'UTF-8 with a byte order mark');
+    }
+    hash.update(chunk);
+    let text: string;
+    try {
+      text = decoder.decode(chunk, { stream: true });
+    } catch {
+      throw new FeedFileError('BAD_ENCODING', filePath, 'UTF-8', `an invalid UTF-8 sequence within bytes ${bytes}–${bytes + chunk.length}`);
+    }
+    bytes += chunk.length;
+    onText(carry + text);
+  }
+  let tail: string;
+  try {
+    tail = carry + decoder.decode();
+  } catch {
+    throw new FeedFileError('BAD_ENCODING', filePath, 'UTF-8', 'a truncated UTF-8 sequence at the end of the file');
+  }
+  if (tail.length > 0) onLine(tail.charCodeAt(tail.length - 1) === CR ? tail.slice(0, -1) : tail);
+
+  if (header === null) throw new FeedFileError('EMPTY_FILE', filePath, 'a header and a trailer', `${bytes} bytes without content`);
+  const sha256 = hash.digest('hex');
+
+  const delivered = await sidecar;
+  if (delivered !== null && delivered !== sha256) {
+    throw new FeedFileError('CHECKSUM_MISMATCH', filePath, delivered, sha256, 'sha256 from the .sha256 sidecar vs the file');
+  }
+
+  const trailerLine: string | null = pending;
+  if (trailerLine === null) throw new FeedFileError('MISSING_TRAILER', filePath, 'a TRL record as the last line', 'only a header');
+  let trailer: Trailer;
+  try {
+    trailer = parseTrailer(trailerLine);
+  } catch (error) {
+    if (!(error instanceof TrailerFormatError)) throw error;
+    if (error.problem === 'NOT_A_TRAILER') {
+      throw new FeedFileError('MISSING_TRAILER', filePath, 'a TRL record as the last line', 'a line that is not a TRL record');
+    }
+    throw new FeedFileError('BAD_TRAILER', filePath, 'TRL,<count>,<sum>', error.message);
+  }
+
+  if (trailer.count !== rowsIn) {
+    throw new FeedFileError('COUNT_MISMATCH', filePath, `${trailer.count} data lines (trailer)`, `${rowsIn} data lines`);
+  }
+  const computedSum = formatScaledDecimal(sum, scale);
+  const trailerSum = parseScaledDecimal(trailer.sum, scale);
+  if (trailerSum === null) {
+    throw new FeedFileError('BAD_TRAILER', filePath, `a control sum with at most ${scale} decimals`, trailer.sum);
+  }
+  if (trailerSum !== sum) {
+    const column = feed.controlColumn ?? '(none)';
+    throw new FeedFileError('SUM_MISMATCH', filePath, `${trailer.sum} (trailer)`, `${computedSum} (sum of ${column})`);
+  }
+
+  return {
+    rowsIn,
+    controlCount: trailer.count,
+    controlSum: trailer.sum,
+    computedSum,
+    sha256,
+    bytes,
+    header,
+    sidecarVerified: delivered !== null,
+  };
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** The digest from `<file>.sha256`, lower-cased, or null when no sidecar was delivered. */
+async function readSidecar(filePath: string): Promise<string | null> {
+  let text: string;
+  try {
+    text = await readFile(`${filePath}.sha256`, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  const digest = (text.trim().split(/\s+/)[0] ?? '').toLowerCase();
+  if (!SHA256_HEX.test(digest)) {
+    throw new FeedFileError('CHECKSUM_MISMATCH', filePath, 'a sha256 hex digest in the .sha256 sidecar', 'a malformed sidecar');
+  }
+  return digest;
+}
+
+function checkHeader(file: string, expected: readonly string[], actual: readonly string[]): void {
+  if (actual.length === expected.length && actual.every((name, i) => name === expected[i])) return;
+  throw new FeedFileError('HEADER_MISMATCH', file, expected.join(','), showHeader(expected, actual), headerDifferences(expected, actual));
+}
+
+const COLUMN_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/**
+ * The delivered header, safe to log. When the first line shares no name with the catalog it is
+ * most likely a data record (a file without header), so none of it is shown; otherwise any
+ * name that does not look like a column name is masked.
+ */
+function showHeader(expected: readonly string[], actual: readonly string[]): string {
+  const known = new Set(expected);
+  if (!actual.some((name) => known.has(name))) return `${actual.length} fields, none of them a catalog column (not shown)`;
+  return actual.map(safeName(known)).join(',');
+}
+
+function safeName(known: ReadonlySet<string>): (name: string) => string {
+  return (name) => (known.has(name) || COLUMN_NAME.test(name) ? name : '<not a column name>');
+}
+
+function headerDifferences(expected: readonly string[], actual: readonly string[]): string {
+  const expectedSet = new Set(expected);
+  const actualSet = new Set(actual);
+  const show = safeName(expectedSet);
+  const renamedFrom = new Set<string>();
+  const renamedTo = new Set<string>();
+  const renamed: string[] = [];
+  for (let i = 0; i < Math.min(expected.length, actual.length); i++) {
+    const e = expected[i]!;
+    const a = actual[i]!;
+    if (e !== a && !actualSet.has(e) && !expectedSet.has(a)) {
+      renamed.push(`${e} → ${show(a)}`);
+      renamedFrom.add(e);
+      renamedTo.add(a);
+    }
+  }
+  const missing = expected.filter((name) => !actualSet.has(name) && !renamedFrom.has(name));
+  const extra = actual.filter((name) => !expectedSet.has(name) && !renamedTo.has(name));
+  const duplicated = [...new Set(actual.filter((name, i) => actual.indexOf(name) !== i))];
+  const parts: string[] = [];
+  if (renamed.length > 0) parts.push(`renamed: ${renamed.join(', ')}`);
+  if (missing.length > 0) parts.push(`missing: ${missing.join(', ')}`);
+  if (extra.length > 0) parts.push(`extra: ${extra.map(show).join(', ')}`);
+  if (duplicated.length > 0) parts.push(`duplicated: ${duplicated.map(show).join(', ')}`);
+  if (parts.length === 0) parts.push('same columns in a different order');
+  return parts.join('; ');
+}

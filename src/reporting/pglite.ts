@@ -1,0 +1,140 @@
+import { openAsBlob } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { PGlite, type Transaction } from '@electric-sql/pglite';
+import type { Logger } from 'pino';
+import {
+  checkCountArgs,
+  checkExportArgs,
+  classifyExportError,
+  copyFromCsvSql,
+  countBusinessDateSql,
+  deleteBusinessDateSql,
+  foreignDateRows,
+  reportingDdl,
+  upsertExportBatchSql,
+  type ExportPosition,
+} from './ddl';
+import type { LoadedTable, ReportingStore, TableLoad } from './store';
+
+export type PgliteReportingStoreOptions = (
+  /** Persisted in this directory (created if missing). One process at a time may open it. */
+  | { readonly dataDir: string }
+  | { readonly memory: true }
+) & { readonly logger?: Logger };
+
+/** The server-side path PGlite maps to the `blob` given with a query. */
+const BLOB_DEVICE = '/dev/blob';
+
+/**
+ * The embedded reporting store: PostgreSQL compiled to WebAssembly, in this process. Same
+ * semantics as the PostgreSQL store. PGlite runs one transaction at a time, so exports of the
+ * same date are serialized without an advisory lock; each file is handed to
+ * `COPY ... FROM '/dev/blob'` whole, so a file must fit in memory.
+ */
+export class PgliteReportingStore implements ReportingStore {
+  readonly kind = 'pglite' as const;
+  readonly #dataDir: string | undefined;
+  readonly #logger: Logger | undefined;
+  #db: Promise<PGlite> | undefined;
+  #closed = false;
+
+  constructor(options: PgliteReportingStoreOptions) {
+    this.#dataDir = 'dataDir' in options ? path.resolve(options.dataDir) : undefined;
+    this.#logger = options.logger;
+  }
+
+  async migrate(): Promise<void> {
+    const db = await this.#open();
+    await db.transaction(async (tx) => {
+      for (const statement of reportingDdl()) await tx.query(statement);
+    });
+  }
+
+  async replaceBusinessDate(businessDate: string, loads: readonly TableLoad[]): Promise<LoadedTable[]> {
+    checkExportArgs(businessDate, loads);
+    const db = await this.#open();
+    const started = performance.now();
+    let current: ExportPosition | undefined;
+    try {
+      const loaded = await db.transaction(async (tx) => {
+        for (const { spec } of loads) {
+          current = { table: spec.table };
+          await tx.query(deleteBusinessDateSql(spec), [businessDate]);
+        }
+        const result: LoadedTable[] = [];
+        for (const { spec, files } of loads) {
+          const sql = copyFromCsvSql(spec, { path: BLOB_DEVICE }, 'match');
+          let rows = 0;
+          for (const file of files) {
+            current = { table: spec.table, file };
+            rows += await copyFile(tx, sql, file);
+          }
+          current = { table: spec.table };
+          const counted = await countRows(tx, spec.table, businessDate);
+          if (counted !== rows) throw foreignDateRows(businessDate, spec.table, rows, counted);
+          await tx.query(upsertExportBatchSql(), [businessDate, spec.table, rows, this.kind]);
+          result.push({ table: spec.table, rows });
+        }
+        return result;
+      });
+      this.#logger?.info(
+        { businessDate, tables: loaded, ms: Math.round(performance.now() - started) },
+        'reporting business date replaced',
+      );
+      return loaded;
+    } catch (error) {
+      const failure = classifyExportError(error, businessDate, current);
+      this.#logger?.warn({ businessDate, err: failure }, 'reporting export failed; previous data kept');
+      throw failure;
+    }
+  }
+
+  async countRows(table: string, businessDate: string): Promise<number> {
+    checkCountArgs(table, businessDate);
+    const db = await this.#open();
+    return countRows(db, table, businessDate);
+  }
+
+  async query<T extends Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]> {
+    const db = await this.#open();
+    const result = await db.query<T>(sql, params ? [...params] : []);
+    return result.rows;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const db = await this.#db?.catch(() => undefined);
+    if (db && !db.closed) await db.close();
+  }
+
+  /** Starts the database on first use; a failed start is retried by the next call. */
+  #open(): Promise<PGlite> {
+    if (this.#closed) return Promise.reject(new Error('the PGlite reporting store is closed'));
+    this.#db ??= this.#start().catch((error: unknown) => {
+      this.#db = undefined;
+      throw error;
+    });
+    return this.#db;
+  }
+
+  async #start(): Promise<PGlite> {
+    if (this.#dataDir === undefined) return PGlite.create();
+    await mkdir(this.#dataDir, { recursive: true });
+    return PGlite.create(this.#dataDir);
+  }
+}
+
+type Queryable = Pick<Transaction, 'query'>;
+
+async function copyFile(tx: Queryable, sql: string, file: string): Promise<number> {
+  const result = await tx.query(sql, [], { blob: await openAsBlob(file) });
+  if (result.rowCount === undefined) throw new Error(`COPY of ${file} reported no row count`);
+  return result.rowCount;
+}
+
+async function countRows(db: Queryable, table: string, businessDate: string): Promise<number> {
+  const result = await db.query<{ rows: number | string }>(countBusinessDateSql(table), [businessDate]);
+  return Number(result.rows[0]?.rows ?? 0);
+}

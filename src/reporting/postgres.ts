@@ -1,0 +1,172 @@
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { Pool, type PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { Logger } from 'pino';
+import {
+  businessDateLockKey,
+  businessDateLockSql,
+  checkCountArgs,
+  checkExportArgs,
+  classifyExportError,
+  copyFromCsvSql,
+  countBusinessDateSql,
+  deleteBusinessDateSql,
+  foreignDateRows,
+  migrationLockSql,
+  reportingDdl,
+  upsertExportBatchSql,
+  type ExportPosition,
+} from './ddl';
+import type { LoadedTable, ReportingStore, TableLoad } from './store';
+
+export type PostgresReportingStoreOptions = (
+  | { readonly connectionString: string }
+  /** A pool owned by the caller: `close()` leaves it open. */
+  | { readonly pool: Pool }
+) & { readonly logger?: Logger };
+
+/** Read size for CSV files: large chunks mean fewer CopyData messages and syscalls. */
+const READ_CHUNK_BYTES = 1 << 20;
+
+/**
+ * The production reporting store: PostgreSQL through a `pg` pool, files streamed with
+ * `COPY ... FROM STDIN`. One business date is replaced in one transaction, serialized with
+ * any other export of the same date by a transaction-scoped advisory lock.
+ */
+export class PostgresReportingStore implements ReportingStore {
+  readonly kind = 'postgres' as const;
+  readonly #pool: Pool;
+  readonly #ownsPool: boolean;
+  readonly #logger: Logger | undefined;
+  #headerMode: Promise<'match' | 'true'> | undefined;
+  #closed = false;
+
+  constructor(options: PostgresReportingStoreOptions) {
+    this.#logger = options.logger;
+    if ('pool' in options) {
+      this.#pool = options.pool;
+      this.#ownsPool = false;
+    } else {
+      this.#pool = new Pool({ connectionString: options.connectionString, application_name: 'nightjar-reporting' });
+      this.#ownsPool = true;
+      // An idle client whose server goes away emits 'error' on the pool; unhandled, it
+      // would crash the worker. The next checkout simply opens a new connection.
+      this.#pool.on('error', (err) => this.#logger?.warn({ err }, 'idle reporting database connection failed'));
+    }
+  }
+
+  async migrate(): Promise<void> {
+    await this.#inTransaction(async (client) => {
+      // CREATE ... IF NOT EXISTS is not safe against a concurrent CREATE of the same name
+      // (unique violation on the catalog); the lock makes concurrent migrations take turns.
+      await client.query(migrationLockSql());
+      for (const statement of reportingDdl()) await client.query(statement);
+    });
+  }
+
+  async replaceBusinessDate(businessDate: string, loads: readonly TableLoad[]): Promise<LoadedTable[]> {
+    checkExportArgs(businessDate, loads);
+    const started = performance.now();
+    let current: ExportPosition | undefined;
+    try {
+      const loaded = await this.#inTransaction(async (client) => {
+        await client.query(businessDateLockSql(), [businessDateLockKey(businessDate)]);
+        for (const { spec } of loads) {
+          current = { table: spec.table };
+          await client.query(deleteBusinessDateSql(spec), [businessDate]);
+        }
+        const header = await this.#csvHeaderMode(client);
+        const result: LoadedTable[] = [];
+        for (const { spec, files } of loads) {
+          let rows = 0;
+          for (const file of files) {
+            current = { table: spec.table, file };
+            rows += await copyFile(client, copyFromCsvSql(spec, 'STDIN', header), file);
+          }
+          current = { table: spec.table };
+          const counted = await countRows(client, spec.table, businessDate);
+          if (counted !== rows) throw foreignDateRows(businessDate, spec.table, rows, counted);
+          await client.query(upsertExportBatchSql(), [businessDate, spec.table, rows, this.kind]);
+          result.push({ table: spec.table, rows });
+        }
+        return result;
+      });
+      this.#logger?.info(
+        { businessDate, tables: loaded, ms: Math.round(performance.now() - started) },
+        'reporting business date replaced',
+      );
+      return loaded;
+    } catch (error) {
+      const failure = classifyExportError(error, businessDate, current);
+      this.#logger?.warn({ businessDate, err: failure }, 'reporting export failed; previous data kept');
+      throw failure;
+    }
+  }
+
+  async countRows(table: string, businessDate: string): Promise<number> {
+    checkCountArgs(table, businessDate);
+    const client = await this.#pool.connect();
+    try {
+      return await countRows(client, table, businessDate);
+    } finally {
+      client.release();
+    }
+  }
+
+  async query<T extends Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]> {
+    const result = await this.#pool.query<T>(sql, params ? [...params] : undefined);
+    return result.rows;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#ownsPool) await this.#pool.end();
+  }
+
+  /** Runs `work` between BEGIN and COMMIT; any error rolls back and is rethrown unchanged. */
+  async #inTransaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackError) {
+        // The connection itself is gone or unusable: do not return it to the pool.
+        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+      }
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** `HEADER match` needs PostgreSQL 15; older servers only skip the header line. */
+  #csvHeaderMode(client: PoolClient): Promise<'match' | 'true'> {
+    this.#headerMode ??= client.query<{ server_version_num: string }>('SHOW server_version_num').then(
+      (r) => (Number(r.rows[0]?.server_version_num) >= 150000 ? 'match' : 'true'),
+      (error: unknown) => {
+        this.#headerMode = undefined;
+        throw error;
+      },
+    );
+    return this.#headerMode;
+  }
+}
+
+async function copyFile(client: PoolClient, sql: string, file: string): Promise<number> {
+  const copy = client.query(copyFrom(sql));
+  await pipeline(createReadStream(file, { highWaterMark: READ_CHUNK_BYTES }), copy);
+  return copy.rowCount;
+}
+
+async function countRows(client: PoolClient, table: string, businessDate: string): Promise<number> {
+  const result = await client.query<{ rows: string }>(countBusinessDateSql(table), [businessDate]);
+  return Number(result.rows[0]?.rows ?? 0);
+}

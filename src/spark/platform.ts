@@ -1,0 +1,55 @@
+import type { SparkJobName, SparkResources, SparkAttemptOutcome } from '../domain/spark/resources';
+import type { CleanupReport } from '../domain/pipeline';
+
+/** Everything a platform needs to run one attempt of one Spark job. */
+export interface SparkAttemptRequest {
+  readonly attemptId: string;
+  readonly workflowId: string;
+  readonly businessDate: string;
+  readonly job: SparkJobName;
+  readonly attempt: number;
+  readonly resources: SparkResources;
+  /** Absolute path (local) or `local://` path inside the image (Kubernetes) of the PySpark entry point. */
+  readonly mainFile: string;
+  /** Arguments to the entry point, an array: never a shell string. */
+  readonly args: readonly string[];
+  /** Extra Spark configuration for this job (merged over the platform's defaults). */
+  readonly sparkConf: Readonly<Record<string, string>>;
+}
+
+/** A handle to a submitted attempt, enough to find it again after a worker restart. */
+export interface SparkAttemptHandle {
+  readonly attemptId: string;
+  readonly platform: 'local' | 'kubernetes';
+  /** Process id locally, SparkApplication name on Kubernetes. */
+  readonly handle: string;
+  readonly submittedAt: string;
+  readonly logUri?: string;
+}
+
+/** Progress the platform reports while awaiting; becomes the activity heartbeat. */
+export interface SparkProgress {
+  readonly state: string;
+  readonly elapsedMs: number;
+  readonly detail?: string;
+}
+
+export interface AwaitOptions {
+  /** Aborted when the activity is cancelled: stop the attempt and return. */
+  readonly signal: AbortSignal;
+  readonly onProgress: (progress: SparkProgress) => void;
+}
+
+/**
+ * Where Spark jobs run. Implementations: local `spark-submit` (this machine), and the
+ * spark-operator on Kubernetes. Every method is idempotent by `attemptId`, so an activity
+ * retried after a worker crash adopts what the first try started instead of starting twice.
+ */
+export interface SparkPlatform {
+  readonly kind: 'local' | 'kubernetes';
+  submit(request: SparkAttemptRequest): Promise<SparkAttemptHandle>;
+  /** Resolves when the attempt has ended, with its classified outcome. On abort, stops it first. */
+  await(handle: SparkAttemptHandle, options: AwaitOptions): Promise<SparkAttemptOutcome>;
+  /** Stops the attempt if it still runs and removes everything it left; safe to call twice. */
+  cleanup(attemptId: string): Promise<CleanupReport>;
+}

@@ -1,0 +1,2 @@
+export { dailyPipeline } from './daily-pipeline';
+export { sparkJob } from './spark-job';

@@ -1,0 +1,49 @@
+import type { ActivityOptions } from '@temporalio/workflow';
+import { NON_RETRYABLE_FAILURES } from '../common/failures';
+
+/**
+ * Timeouts and retry policies, one named preset per kind of activity. Every preset bounds its
+ * attempts: Temporal's default is to retry forever.
+ */
+const nonRetryableErrorTypes = [...NON_RETRYABLE_FAILURES];
+
+export const PLAN_ACTIVITY = {
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes },
+} as const satisfies ActivityOptions;
+
+/** Ingest retries a missing required feed for about an hour before giving up. */
+export const INGEST_ACTIVITY = {
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: 10, nonRetryableErrorTypes },
+} as const satisfies ActivityOptions;
+
+export const SPARK_SUBMIT_ACTIVITY = {
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes },
+} as const satisfies ActivityOptions;
+
+/** A Spark job may run for hours; its heartbeat proves the worker still watches it. */
+export const SPARK_AWAIT_ACTIVITY = {
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 5, nonRetryableErrorTypes },
+} as const satisfies ActivityOptions;
+
+/** Cleanup must eventually happen: many attempts, patient backoff. */
+export const SPARK_CLEANUP_ACTIVITY = {
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 30, nonRetryableErrorTypes },
+} as const satisfies ActivityOptions;
+
+export const EXPORT_ACTIVITY = {
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 6, nonRetryableErrorTypes },
+} as const satisfies ActivityOptions;
+
+export const FINALIZE_ACTIVITY = {
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes },
+} as const satisfies ActivityOptions;

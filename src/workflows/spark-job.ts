@@ -1,0 +1,162 @@
+import {
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+} from '@temporalio/workflow';
+import type { createActivities } from '../activities';
+import { FailureType } from '../common/failures';
+import { escalateAfterOom, type EscalationPolicy } from '../domain/spark/escalation';
+import type { SparkJobName, SparkResources } from '../domain/spark/resources';
+import type { AttemptRecord, SparkJobOutput, SparkSubmission } from '../domain/pipeline';
+import { sparkAttemptId } from '../domain/ids';
+import { SPARK_AWAIT_ACTIVITY, SPARK_CLEANUP_ACTIVITY, SPARK_SUBMIT_ACTIVITY } from './presets';
+import { sparkJobStatusQuery, type SparkJobStatus } from './messages';
+
+type Activities = ReturnType<typeof createActivities>;
+
+const { submitSparkJob } = proxyActivities<Activities>(SPARK_SUBMIT_ACTIVITY);
+const { awaitSparkJob } = proxyActivities<Activities>(SPARK_AWAIT_ACTIVITY);
+const { cleanupSparkJob } = proxyActivities<Activities>(SPARK_CLEANUP_ACTIVITY);
+
+export interface SparkJobInput {
+  readonly businessDate: string;
+  readonly job: SparkJobName;
+  /** The daily run this job belongs to (names attempts so a forced re-run never adopts old ones). */
+  readonly parentWorkflowId: string;
+  readonly parentRunId: string;
+  readonly inputs: Readonly<Record<string, string>>;
+  readonly resources: SparkResources;
+  readonly policy: EscalationPolicy;
+}
+
+export interface SparkJobResult {
+  readonly job: SparkJobName;
+  readonly output: SparkJobOutput;
+  readonly attempts: readonly AttemptRecord[];
+  readonly finalResources: SparkResources;
+}
+
+/** Failure details carry the attempt history, so the parent can record it in the manifest. */
+export interface SparkJobFailureDetails {
+  readonly attempts: readonly AttemptRecord[];
+}
+
+function describe(r: SparkResources): string {
+  return `driver ${r.driverMemoryMb}m×${r.driverCores}c, executors ${r.executorInstances}×${r.executorMemoryMb}m`;
+}
+
+/**
+ * Runs one Spark job through attempts: submit, await, classify; on out-of-memory resubmit
+ * with more memory (escalation policy, capped); transient failures retry with the same size.
+ * Every attempt is cleaned up, whatever happens, in a non-cancellable scope.
+ */
+export async function sparkJob(input: SparkJobInput): Promise<SparkJobResult> {
+  const { job, businessDate, policy } = input;
+  const attempts: AttemptRecord[] = [];
+  let current: SparkJobStatus['current'];
+  setHandler(sparkJobStatusQuery, () => ({ job, attempts, current }));
+
+  let resources = input.resources;
+  for (let attempt = 1; attempt <= policy.maxAttempts; attempt++) {
+    const attemptId = sparkAttemptId(businessDate, job, input.parentRunId, attempt);
+    const startedAt = new Date();
+    current = { attempt, attemptId, state: 'SUBMITTING' };
+    setCurrentDetails(`**${job}** attempt ${attempt}/${policy.maxAttempts}: ${describe(resources)}`);
+    let submission: SparkSubmission | undefined;
+    let outcome: Awaited<ReturnType<Activities['awaitSparkJob']>>['outcome'] | undefined;
+    let output: SparkJobOutput | undefined;
+    let leftovers: number | undefined;
+    let failure: unknown;
+    try {
+      submission = await submitSparkJob.executeWithOptions(
+        { ...SPARK_SUBMIT_ACTIVITY, summary: `submit ${job} attempt ${attempt} (${describe(resources)})` },
+        [{ attemptId, workflowId: input.parentWorkflowId, businessDate, job, attempt, resources, inputs: input.inputs }],
+      );
+      current = { attempt, attemptId, state: 'RUNNING' };
+      const awaited = await awaitSparkJob.executeWithOptions(
+        { ...SPARK_AWAIT_ACTIVITY, summary: `await ${job} attempt ${attempt}` },
+        [submission],
+      );
+      outcome = awaited.outcome;
+      output = awaited.output;
+    } catch (err) {
+      failure = err;
+    } finally {
+      // Cleanup of the attempt runs on success, failure and cancellation alike.
+      const report = await CancellationScope.nonCancellable(() =>
+        cleanupSparkJob.executeWithOptions(
+          { ...SPARK_CLEANUP_ACTIVITY, summary: `clean up ${job} attempt ${attempt}` },
+          [{ attemptId, job, businessDate, keepOutput: outcome?.kind === 'SUCCEEDED' }],
+        ),
+      );
+      leftovers = report.remaining;
+    }
+    const finishedAt = new Date();
+    const base = {
+      attempt,
+      attemptId,
+      resources,
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      durationMs: finishedAt.getTime() - startedAt.getTime(),
+      leftovers,
+    };
+    if (failure !== undefined) {
+      const cancelled = isCancellation(failure);
+      attempts.push({ ...base, outcome: cancelled ? 'CANCELLED' : 'FAILED', reason: failure instanceof Error ? failure.message : String(failure) });
+      if (failure instanceof ApplicationFailure || cancelled) throw failure;
+      throw ApplicationFailure.create({
+        type: FailureType.SparkJobFailed,
+        message: `${job} attempt ${attempt} failed: ${failure instanceof Error ? failure.message : String(failure)}`,
+        nonRetryable: true,
+        cause: failure instanceof Error ? failure : undefined,
+        details: [{ attempts } satisfies SparkJobFailureDetails],
+      });
+    }
+    if (!outcome) throw new Error('unreachable: an attempt ended with neither outcome nor failure');
+    attempts.push({ ...base, outcome: outcome.kind, reason: outcome.reason });
+    log.info('spark attempt ended', { job, attempt, outcome: outcome.kind, reason: outcome.reason });
+
+    switch (outcome.kind) {
+      case 'SUCCEEDED':
+        if (!output) throw ApplicationFailure.nonRetryable(`${job} succeeded without output`, FailureType.SparkJobFailed);
+        setCurrentDetails(`**${job}** succeeded on attempt ${attempt} (${describe(resources)})`);
+        return { job, output, attempts, finalResources: resources };
+      case 'OUT_OF_MEMORY': {
+        const decision = escalateAfterOom(resources, outcome.oomSide ?? 'driver', policy);
+        if (!decision.escalate) {
+          throw ApplicationFailure.create({
+            type: FailureType.SparkOutOfMemory,
+            message: `${job} ran out of memory on attempt ${attempt} and cannot grow: ${decision.reason}`,
+            nonRetryable: true,
+            details: [{ attempts } satisfies SparkJobFailureDetails],
+          });
+        }
+        log.warn('spark job out of memory: escalating', { job, attempt, from: resources, to: decision.resources });
+        resources = decision.resources;
+        break;
+      }
+      case 'TRANSIENT':
+        break;
+      case 'PERMANENT':
+        throw ApplicationFailure.create({
+          type: FailureType.SparkJobFailed,
+          message: `${job} failed permanently on attempt ${attempt}: ${outcome.reason}`,
+          nonRetryable: true,
+          details: [{ attempts, diagnostics: outcome.diagnostics }],
+        });
+    }
+  }
+  const last = attempts[attempts.length - 1];
+  throw ApplicationFailure.create({
+    type: last?.outcome === 'OUT_OF_MEMORY' ? FailureType.SparkOutOfMemory : FailureType.SparkJobFailed,
+    message: `${job} did not succeed in ${policy.maxAttempts} attempts (last: ${last?.outcome}: ${last?.reason})`,
+    nonRetryable: true,
+    details: [{ attempts } satisfies SparkJobFailureDetails],
+  });
+}
+

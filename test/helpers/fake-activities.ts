@@ -1,0 +1,143 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Activities } from '../../src/activities';
+import { FEEDS, type FeedName } from '../../src/domain/feeds/catalog';
+import { SPARK_REPORTS } from '../../src/domain/reports/catalog';
+import type { SparkAttemptOutcome, SparkResources } from '../../src/domain/spark/resources';
+import type { FinalizeRunInput, SparkSubmitInput, SparkCleanupInput } from '../../src/domain/pipeline';
+import { FailureType } from '../../src/common/failures';
+
+export const RESOURCES: SparkResources = {
+  driverMemoryMb: 512,
+  driverCores: 1,
+  executorMemoryMb: 1024,
+  executorCores: 1,
+  executorInstances: 1,
+  memoryOverheadMb: null,
+  shufflePartitions: 4,
+};
+
+export interface FakeScript {
+  /** Outcome of each await call for a job, in order; SUCCEEDED once the list runs out. */
+  outcomes?: Partial<Record<'normalize' | 'transform', SparkAttemptOutcome[]>>;
+  /** Errors thrown by ingestFeed before it succeeds, per feed. */
+  ingestErrors?: Partial<Record<FeedName, Error[]>>;
+  /** When set, awaitSparkJob for this job blocks (heartbeating) until cancelled. */
+  hangOn?: 'normalize' | 'transform';
+  /** Rows normalize reports as read for a feed (default: the control count), to break reconciliation. */
+  normalizeRowsIn?: Partial<Record<FeedName, number>>;
+  maxAttempts?: number;
+}
+
+export interface FakeCalls {
+  order: string[];
+  submits: SparkSubmitInput[];
+  cleanups: SparkCleanupInput[];
+  finalized: FinalizeRunInput[];
+  ingestAttempts: Record<string, number>;
+}
+
+const outcome = (kind: SparkAttemptOutcome['kind'], extra: Partial<SparkAttemptOutcome> = {}): SparkAttemptOutcome => ({
+  kind,
+  reason: kind.toLowerCase(),
+  diagnostics: [],
+  ...extra,
+});
+export const OOM = outcome('OUT_OF_MEMORY', { reason: 'java.lang.OutOfMemoryError: Java heap space', oomSide: 'driver' });
+export const TRANSIENT = outcome('TRANSIENT', { reason: 'driver process lost' });
+export const PERMANENT = outcome('PERMANENT', { reason: 'AnalysisException: column not found' });
+
+/** Fake activities as a typed object literal: they stand in for I/O, the workflows are real. */
+export function fakeActivities(script: FakeScript = {}): { activities: Activities; calls: FakeCalls } {
+  const calls: FakeCalls = { order: [], submits: [], cleanups: [], finalized: [], ingestAttempts: {} };
+  const remaining = {
+    normalize: [...(script.outcomes?.normalize ?? [])],
+    transform: [...(script.outcomes?.transform ?? [])],
+  };
+  const rows = 100;
+  const activities: Activities = {
+    async planRun(input) {
+      calls.order.push('plan');
+      const job = (name: 'normalize' | 'transform') => ({
+        resources: { ...RESOURCES, ...input.sparkOverrides?.[name] },
+        policy: { maxAttempts: script.maxAttempts ?? 3, memoryFactor: 2, maxDriverMemoryMb: 2048, maxExecutorMemoryMb: 4096 },
+      });
+      return { platform: 'local', feeds: FEEDS.map((f) => ({ feed: f.name, required: f.required })), jobs: { normalize: job('normalize'), transform: job('transform') } };
+    },
+    async ingestFeed({ feed }) {
+      calls.ingestAttempts[feed] = (calls.ingestAttempts[feed] ?? 0) + 1;
+      const errors = script.ingestErrors?.[feed];
+      const err = errors?.shift();
+      if (err) throw err;
+      calls.order.push(`ingest:${feed}`);
+      return {
+        feed,
+        status: 'INGESTED',
+        rawUri: `file:///lake/raw/${feed}.csv`,
+        rowsIn: rows,
+        controlCount: rows,
+        controlSum: '100.00',
+        sha256: 'ab'.repeat(32),
+        bytes: 1000,
+        attempt: Context.current().info.attempt,
+      };
+    },
+    async submitSparkJob(input) {
+      calls.order.push(`submit:${input.job}:${input.attempt}`);
+      calls.submits.push(input);
+      return {
+        attemptId: input.attemptId,
+        job: input.job,
+        businessDate: input.businessDate,
+        platform: 'local',
+        handle: '4242',
+        submittedAt: new Date().toISOString(),
+        outputUri: `file:///lake/${input.attemptId}`,
+        resultUri: `file:///lake/${input.attemptId}/_result.json`,
+      };
+    },
+    async awaitSparkJob(submission) {
+      calls.order.push(`await:${submission.job}`);
+      if (script.hangOn === submission.job) {
+        const ctx = Context.current();
+        for (;;) {
+          ctx.heartbeat({ state: 'RUNNING' });
+          await ctx.sleep(200); // rejects with CancelledFailure once the cancellation arrives
+        }
+      }
+      const next = remaining[submission.job].shift() ?? outcome('SUCCEEDED');
+      if (next.kind !== 'SUCCEEDED') return { outcome: next };
+      if (submission.job === 'normalize') {
+        return {
+          outcome: next,
+          output: {
+            job: 'normalize',
+            feeds: FEEDS.map((f) => {
+              const rowsIn = script.normalizeRowsIn?.[f.name] ?? rows;
+              return { feed: f.name, rowsIn, rowsAccepted: rowsIn - 2, rowsRejected: 2, rejectReasons: { DUPLICATE_KEY: 2 }, curatedUri: `file:///c/${f.name}`, rejectsUri: `file:///r/${f.name}` };
+            }),
+          },
+        };
+      }
+      return { outcome: next, output: { job: 'transform', reports: SPARK_REPORTS.map((r) => ({ report: r.name, uri: `file:///rep/${r.name}`, rows: 10 })) } };
+    },
+    async cleanupSparkJob(input) {
+      calls.order.push(`cleanup:${input.job}`);
+      calls.cleanups.push(input);
+      return { attemptId: input.attemptId, removed: ['work dir'], remaining: 0 };
+    },
+    async exportReports(input) {
+      calls.order.push('export');
+      return { store: 'pglite', tables: input.reports.map((r) => ({ table: r.report, rows: r.rows })), durationMs: 5 };
+    },
+    async finalizeRun(input) {
+      calls.order.push('finalize');
+      calls.finalized.push(input);
+      return { manifestUri: 'file:///runs/manifest.json', tables: [{ table: 'pipeline_step_metrics', rows: input.manifest.steps.length }] };
+    },
+  };
+  return { activities, calls };
+}
+
+export const retryableIoError = () => new Error('EIO: transient read error');
+export const feedRejected = () =>
+  ApplicationFailure.create({ type: FailureType.FeedRejected, message: 'trailer count mismatch', nonRetryable: true });
