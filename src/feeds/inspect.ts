@@ -79,7 +79,6 @@ export function controlField(line: string, index: number): string | undefined {
 }
 
 const BOM = [0xef, 0xbb, 0xbf] as const;
-const LF = 10;
 const CR = 13;
 
 export async function inspectFeedFile(filePath: string, feed: FeedSpec): Promise<FeedInspection> {
@@ -93,62 +92,8 @@ export async function inspectFeedFile(filePath: string, feed: FeedSpec): Promise
 
   const hash = createHash('sha256');
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  const lines = new LineScanner(filePath, expectedHeader, controlIndex, scale);
   let bytes = 0;
-  let carry = '';
-  let header: string[] | null = null;
-  let blankFirstLine = false;
-  /** The last non-empty line seen, not yet known to be a data line (it may be the trailer). */
-  let pending: string | null = null;
-  let blanksAfterPending = 0;
-  let rowsIn = 0;
-  let sum = 0n;
-
-  const dataLine = (line: string) => {
-    rowsIn++;
-    if (controlIndex < 0) return;
-    const value = controlField(line, controlIndex);
-    if (value === undefined) return;
-    const scaled = parseScaledDecimal(value, scale);
-    if (scaled !== null) sum += scaled;
-  };
-
-  const onLine = (line: string) => {
-    if (header === null) {
-      if (line === '') {
-        blankFirstLine = true;
-        return;
-      }
-      if (blankFirstLine) {
-        throw new FeedFileError('HEADER_MISMATCH', filePath, expectedHeader.join(','), 'an empty first line');
-      }
-      header = line.split(',');
-      checkHeader(filePath, expectedHeader, header);
-      return;
-    }
-    if (line === '') {
-      blanksAfterPending++;
-      return;
-    }
-    if (pending !== null) {
-      dataLine(pending);
-      // Blank lines between records are records too (Spark rejects them); only the blank
-      // lines after the last non-empty line are not.
-      rowsIn += blanksAfterPending;
-    }
-    blanksAfterPending = 0;
-    pending = line;
-  };
-
-  const onText = (text: string) => {
-    let start = 0;
-    for (let newline = text.indexOf('\n', start); newline !== -1; newline = text.indexOf('\n', start)) {
-      const end = newline > start && text.charCodeAt(newline - 1) === CR ? newline - 1 : newline;
-      onLine(text.slice(start, end));
-      start = newline + 1;
-    }
-    carry = text.slice(start);
-  };
-
   for await (const chunk of createReadStream(filePath, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
     if (bytes === 0 && BOM.every((b, i) => chunk[i] === b)) {
       throw new FeedFileError('BAD_ENCODING', filePath, 'UTF-8 without a byte order mark', 'UTF-8 with a byte order mark');
@@ -161,16 +106,17 @@ export async function inspectFeedFile(filePath: string, feed: FeedSpec): Promise
       throw new FeedFileError('BAD_ENCODING', filePath, 'UTF-8', `an invalid UTF-8 sequence within bytes ${bytes}–${bytes + chunk.length}`);
     }
     bytes += chunk.length;
-    onText(carry + text);
+    lines.push(text);
   }
   let tail: string;
   try {
-    tail = carry + decoder.decode();
+    tail = decoder.decode();
   } catch {
     throw new FeedFileError('BAD_ENCODING', filePath, 'UTF-8', 'a truncated UTF-8 sequence at the end of the file');
   }
-  if (tail.length > 0) onLine(tail.charCodeAt(tail.length - 1) === CR ? tail.slice(0, -1) : tail);
+  lines.end(tail);
 
+  const header = lines.header;
   if (header === null) throw new FeedFileError('EMPTY_FILE', filePath, 'a header and a trailer', `${bytes} bytes without content`);
   const sha256 = hash.digest('hex');
 
@@ -179,7 +125,7 @@ export async function inspectFeedFile(filePath: string, feed: FeedSpec): Promise
     throw new FeedFileError('CHECKSUM_MISMATCH', filePath, delivered, sha256, 'sha256 from the .sha256 sidecar vs the file');
   }
 
-  const trailerLine: string | null = pending;
+  const trailerLine = lines.lastLine;
   if (trailerLine === null) throw new FeedFileError('MISSING_TRAILER', filePath, 'a TRL record as the last line', 'only a header');
   let trailer: Trailer;
   try {
@@ -192,6 +138,7 @@ export async function inspectFeedFile(filePath: string, feed: FeedSpec): Promise
     throw new FeedFileError('BAD_TRAILER', filePath, 'TRL,<count>,<sum>', error.message);
   }
 
+  const { rowsIn, sum } = lines;
   if (trailer.count !== rowsIn) {
     throw new FeedFileError('COUNT_MISMATCH', filePath, `${trailer.count} data lines (trailer)`, `${rowsIn} data lines`);
   }
@@ -217,6 +164,86 @@ export async function inspectFeedFile(filePath: string, feed: FeedSpec): Promise
   };
 }
 
+/**
+ * Cuts decoded text into lines (LF or CRLF), checks the header, and counts and sums the data
+ * lines. The last non-empty line is held back until the end: it is the trailer candidate.
+ */
+class LineScanner {
+  header: string[] | null = null;
+  /** The last non-empty line seen, not yet known to be a data line. */
+  lastLine: string | null = null;
+  rowsIn = 0;
+  sum = 0n;
+  private carry = '';
+  private blankFirstLine = false;
+  private blanksAfterLast = 0;
+
+  constructor(
+    private readonly file: string,
+    private readonly expectedHeader: readonly string[],
+    private readonly controlIndex: number,
+    private readonly scale: number,
+  ) {}
+
+  push(chunk: string): void {
+    const text = this.carry + chunk;
+    let start = 0;
+    for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', start)) {
+      const end = newline > start && text.charCodeAt(newline - 1) === CR ? newline - 1 : newline;
+      this.line(text.slice(start, end));
+      start = newline + 1;
+    }
+    this.carry = text.slice(start);
+  }
+
+  end(chunk: string): void {
+    const text = this.carry + chunk;
+    this.carry = '';
+    if (text.length > 0) this.line(text.charCodeAt(text.length - 1) === CR ? text.slice(0, -1) : text);
+  }
+
+  private line(line: string): void {
+    if (this.header === null) {
+      this.headerLine(line);
+      return;
+    }
+    if (line === '') {
+      this.blanksAfterLast++;
+      return;
+    }
+    if (this.lastLine !== null) {
+      this.dataLine(this.lastLine);
+      // Blank lines between records are records too (Spark rejects them); only the blank
+      // lines after the last non-empty line are not.
+      this.rowsIn += this.blanksAfterLast;
+    }
+    this.blanksAfterLast = 0;
+    this.lastLine = line;
+  }
+
+  private headerLine(line: string): void {
+    if (line === '') {
+      this.blankFirstLine = true;
+      return;
+    }
+    if (this.blankFirstLine) {
+      throw new FeedFileError('HEADER_MISMATCH', this.file, this.expectedHeader.join(','), 'an empty first line');
+    }
+    const header = line.split(',');
+    checkHeader(this.file, this.expectedHeader, header);
+    this.header = header;
+  }
+
+  private dataLine(line: string): void {
+    this.rowsIn++;
+    if (this.controlIndex < 0) return;
+    const value = controlField(line, this.controlIndex);
+    if (value === undefined) return;
+    const scaled = parseScaledDecimal(value, this.scale);
+    if (scaled !== null) this.sum += scaled;
+  }
+}
+
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /** The digest from `<file>.sha256`, lower-cased, or null when no sidecar was delivered. */
@@ -235,32 +262,37 @@ async function readSidecar(filePath: string): Promise<string | null> {
   return digest;
 }
 
+/**
+ * When the first line shares no name with the catalog it is most likely a data record (a file
+ * without header), so none of it is shown; otherwise names that do not look like column names
+ * (spaces, punctuation, long digit runs as in ids and IBANs) are masked.
+ */
 function checkHeader(file: string, expected: readonly string[], actual: readonly string[]): void {
   if (actual.length === expected.length && actual.every((name, i) => name === expected[i])) return;
-  throw new FeedFileError('HEADER_MISMATCH', file, expected.join(','), showHeader(expected, actual), headerDifferences(expected, actual));
+  const known = new Set(expected);
+  if (!actual.some((name) => known.has(name))) {
+    throw new FeedFileError(
+      'HEADER_MISMATCH',
+      file,
+      expected.join(','),
+      `${actual.length} fields, none of them a catalog column (not shown)`,
+      'the first line is not this feed\'s header',
+    );
+  }
+  const show = safeName(known);
+  throw new FeedFileError('HEADER_MISMATCH', file, expected.join(','), actual.map(show).join(','), headerDifferences(expected, actual, show));
 }
 
 const COLUMN_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
-
-/**
- * The delivered header, safe to log. When the first line shares no name with the catalog it is
- * most likely a data record (a file without header), so none of it is shown; otherwise any
- * name that does not look like a column name is masked.
- */
-function showHeader(expected: readonly string[], actual: readonly string[]): string {
-  const known = new Set(expected);
-  if (!actual.some((name) => known.has(name))) return `${actual.length} fields, none of them a catalog column (not shown)`;
-  return actual.map(safeName(known)).join(',');
-}
+const DIGIT_RUN = /[0-9]{4}/;
 
 function safeName(known: ReadonlySet<string>): (name: string) => string {
-  return (name) => (known.has(name) || COLUMN_NAME.test(name) ? name : '<not a column name>');
+  return (name) => (known.has(name) || (COLUMN_NAME.test(name) && !DIGIT_RUN.test(name)) ? name : '<not a column name>');
 }
 
-function headerDifferences(expected: readonly string[], actual: readonly string[]): string {
+function headerDifferences(expected: readonly string[], actual: readonly string[], show: (name: string) => string): string {
   const expectedSet = new Set(expected);
   const actualSet = new Set(actual);
-  const show = safeName(expectedSet);
   const renamedFrom = new Set<string>();
   const renamedTo = new Set<string>();
   const renamed: string[] = [];

@@ -1,4 +1,3 @@
-import { PGlite } from '@electric-sql/pglite';
 import { FailureType } from '../../src/common/failures';
 import { REPORTS, reportSpec, type ReportSpec } from '../../src/domain/reports/catalog';
 import {
@@ -8,7 +7,6 @@ import {
   copyFromCsvSql,
   createTableSql,
   deleteBusinessDateSql,
-  EXPORT_BATCHES_TABLE,
   isDataRejection,
   quoteIdent,
   reportingDdl,
@@ -62,54 +60,6 @@ describe('reportingDdl', () => {
   test('a spec whose key names an unknown column is refused', () => {
     const spec: ReportSpec = { ...reportSpec('risk_alerts'), primaryKey: ['business_date', 'alert'] };
     expect(() => createTableSql(spec)).toThrow(/primary key names unknown columns alert/);
-  });
-
-  describe('applied to PostgreSQL (PGlite)', () => {
-    let db: PGlite;
-    beforeAll(async () => {
-      db = await PGlite.create();
-      for (const statement of reportingDdl()) await db.query(statement);
-      // Idempotent: a second run changes nothing and does not fail.
-      for (const statement of reportingDdl()) await db.query(statement);
-    });
-    afterAll(async () => {
-      await db.close();
-    });
-
-    test('the database has every catalog table with the catalog columns, types, nullability and key', async () => {
-      const columns = await db.query<{ table_name: string; column_name: string; type: string; not_null: boolean }>(
-        `SELECT c.relname AS table_name, a.attname AS column_name,
-                format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null
-           FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-          WHERE n.nspname = 'reporting' AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
-          ORDER BY c.relname, a.attnum`,
-      );
-      const keys = await db.query<{ table_name: string; key: string[] }>(
-        `SELECT c.relname AS table_name,
-                array_agg(a.attname ORDER BY k.ord) AS key
-           FROM pg_constraint p
-           JOIN pg_class c ON c.oid = p.conrelid
-           JOIN pg_namespace n ON n.oid = c.relnamespace
-           CROSS JOIN LATERAL unnest(p.conkey) WITH ORDINALITY AS k(attnum, ord)
-           JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
-          WHERE n.nspname = 'reporting' AND p.contype = 'p'
-          GROUP BY c.relname`,
-      );
-      const tables = [...new Set(columns.rows.map((r) => r.table_name))].sort();
-      expect(tables).toEqual([...REPORTS.map((r) => r.table), EXPORT_BATCHES_TABLE].sort());
-
-      for (const spec of REPORTS) {
-        const actual = columns.rows.filter((r) => r.table_name === spec.table);
-        expect(actual.map(({ column_name, type, not_null }) => ({ column_name, type, not_null }))).toEqual(
-          spec.columns.map((c) => ({
-            column_name: c.name,
-            type: c.type === 'timestamptz' ? 'timestamp with time zone' : c.type,
-            not_null: !c.nullable,
-          })),
-        );
-        expect(keys.rows.find((k) => k.table_name === spec.table)?.key).toEqual(spec.primaryKey);
-      }
-    });
   });
 });
 

@@ -1,0 +1,14 @@
+"""Entry point of the normalize Spark job: `spark-submit … jobs/normalize.py --spec <path-or-uri>`."""
+import os
+import sys
+
+try:
+    import nightjar_spark  # noqa: F401 - shipped with --py-files
+except ImportError:
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from nightjar_spark.cli import main  # noqa: E402
+from nightjar_spark.normalize import run_normalize  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main("normalize", run_normalize))

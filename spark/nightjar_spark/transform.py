@@ -1,0 +1,344 @@
+"""transform: curated Parquet -> one CSV dataset per Spark report (docs/spark-jobs.md)."""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Callable, Optional
+
+from pyspark import StorageLevel
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from . import catalog as cat
+from .progress import progress
+from .spec import join_uri
+from .validation import DATE_FORMAT, TIMESTAMP_OUTPUT_FORMAT, decimal_literal
+
+MONEY = T.DecimalType(20, 2)
+RATE = T.DecimalType(18, 8)
+ZERO = F.lit(0).cast(MONEY)
+
+REPORT_WRITE_OPTIONS = {
+    "header": "true",
+    "sep": ",",
+    "quote": '"',
+    "escape": '"',
+    "nullValue": "",
+    "ignoreLeadingWhiteSpace": "false",
+    "ignoreTrailingWhiteSpace": "false",
+    "lineSep": "\n",
+    "encoding": "UTF-8",
+}
+
+DEFAULT_THRESHOLDS = {
+    "largeValueRpt": 10000,
+    "structuringThresholdRpt": 10000,
+    "structuringBandLow": 0.8,
+    "structuringMinCount": 3,
+}
+
+
+def _money(col: Column) -> Column:
+    return F.round(col, 2).cast(MONEY)
+
+
+class ReportBuilder:
+    """Builds the Spark reports from the curated datasets of one business date."""
+
+    def __init__(self, spark: SparkSession, spec: dict[str, Any]):
+        self.spark = spark
+        self.spec = spec
+        self.catalog = spec["catalog"]
+        self.business_date = spec["businessDate"]
+        self.reporting_currency = spec["reportingCurrency"]
+        self.thresholds = {**DEFAULT_THRESHOLDS, **(spec.get("thresholds") or {})}
+        self.inputs: dict[str, str] = spec.get("inputs") or {}
+        self._frames: dict[str, DataFrame] = {}
+
+    # -- inputs ---------------------------------------------------------------------------------
+    def feed(self, name: str) -> DataFrame:
+        """A feed's curated rows; an absent (optional) feed is an empty dataset of the same shape."""
+        if name not in self._frames:
+            schema = cat.curated_schema(cat.feed_by_name(self.catalog, name))
+            uri = self.inputs.get(name)
+            if uri is None:
+                frame = self.spark.createDataFrame([], schema)
+            else:
+                frame = self.spark.read.parquet(uri).select(*[f.name for f in schema.fields])
+            self._frames[name] = frame
+        return self._frames[name]
+
+    def rates(self) -> DataFrame:
+        """`(rate_currency, rate)`; the reporting currency always has rate 1."""
+        fx = self.feed(cat.FX_FEED)
+        others = fx.filter(F.col(cat.FX_CURRENCY_COLUMN) != F.lit(self.reporting_currency)).select(
+            F.col(cat.FX_CURRENCY_COLUMN).alias("rate_currency"), F.col(cat.FX_RATE_COLUMN).cast(RATE).alias("rate")
+        )
+        one = self.spark.createDataFrame(
+            [(self.reporting_currency,)], T.StructType([T.StructField("rate_currency", T.StringType())])
+        ).select("rate_currency", F.lit(1).cast(RATE).alias("rate"))
+        return others.unionByName(one)
+
+    def accounts_dimension(self) -> DataFrame:
+        return self.feed("accounts").select(
+            "account_id",
+            "customer_id",
+            "product",
+            F.col("currency").alias("account_currency"),
+            "opening_balance",
+        )
+
+    def enriched_transactions(self) -> DataFrame:
+        """Transactions with their account's customer and currency.
+
+        The accounts dimension is joined with an explicit broadcast: the driver collects it and
+        ships it to every task, so the driver's memory must hold it.
+        """
+        if "enriched_transactions" not in self._frames:
+            txns = self.feed("transactions")
+            frame = txns.join(F.broadcast(self.accounts_dimension()), "account_id", "left")
+            self._frames["enriched_transactions"] = frame
+        return self._frames["enriched_transactions"]
+
+    def enriched_payments(self) -> DataFrame:
+        if "enriched_payments" not in self._frames:
+            accounts = self.accounts_dimension().select(
+                F.col("account_id").alias("debtor_account_id"), "customer_id"
+            )
+            frame = self.feed("payments").join(F.broadcast(accounts), "debtor_account_id", "left")
+            self._frames["enriched_payments"] = frame
+        return self._frames["enriched_payments"]
+
+    def _business_date(self) -> Column:
+        return F.lit(self.business_date).cast(T.DateType()).alias("business_date")
+
+    # -- reports --------------------------------------------------------------------------------
+    def eod_balances(self) -> DataFrame:
+        rates = self.rates()
+        account_rates = F.broadcast(
+            rates.select(F.col("rate_currency").alias("account_currency"), F.col("rate").alias("account_rate"))
+        )
+        txns = self.enriched_transactions().join(account_rates, "account_currency", "left")
+        # Another currency goes through the reporting currency: amount_rpt / account rate.
+        in_account_currency = F.when(
+            F.col("currency") == F.col("account_currency"), F.col("amount").cast(MONEY)
+        ).otherwise(_money(F.try_divide(F.col("amount_rpt"), F.col("account_rate"))))
+        per_account = txns.groupBy("account_id").agg(
+            F.sum(F.when(F.col("direction") == "CREDIT", in_account_currency).otherwise(ZERO)).alias("credits"),
+            F.sum(F.when(F.col("direction") == "DEBIT", in_account_currency).otherwise(ZERO)).alias("debits"),
+            F.count(F.lit(1)).alias("txn_count"),
+        )
+        accounts = self.accounts_dimension().join(account_rates, "account_currency", "left")
+        joined = accounts.join(per_account, "account_id", "left")
+        credits = F.coalesce(F.col("credits"), ZERO).cast(MONEY)
+        debits = F.coalesce(F.col("debits"), ZERO).cast(MONEY)
+        closing = (F.col("opening_balance") + credits - debits).cast(MONEY)
+        return joined.select(
+            self._business_date(),
+            "account_id",
+            "customer_id",
+            "product",
+            F.col("account_currency").alias("currency"),
+            F.col("opening_balance").cast(MONEY).alias("opening_balance"),
+            credits.alias("credits"),
+            debits.alias("debits"),
+            closing.alias("closing_balance"),
+            _money(closing * F.col("account_rate")).alias("closing_balance_rpt"),
+            F.coalesce(F.col("txn_count"), F.lit(0)).cast(T.IntegerType()).alias("txn_count"),
+        )
+
+    def customer_activity(self) -> DataFrame:
+        txns = self.enriched_transactions().groupBy("customer_id").agg(
+            F.count(F.lit(1)).alias("txn_count"),
+            F.sum("amount_rpt").alias("txn_amount_rpt"),
+            F.countDistinct("channel").alias("channels_used"),
+            F.max("booked_at").alias("last_txn_at"),
+        )
+        payments = self.enriched_payments().groupBy("customer_id").agg(
+            F.count(F.lit(1)).alias("payment_count"),
+            F.sum("amount_rpt").alias("payment_amount_rpt"),
+            F.max("initiated_at").alias("last_payment_at"),
+        )
+        active = txns.join(payments, "customer_id", "full_outer").filter(F.col("customer_id").isNotNull())
+        customers = self.feed("customers").select("customer_id", "segment")
+        return active.join(customers, "customer_id", "left").select(
+            self._business_date(),
+            "customer_id",
+            "segment",
+            F.coalesce(F.col("txn_count"), F.lit(0)).cast(T.IntegerType()).alias("txn_count"),
+            F.coalesce(F.col("txn_amount_rpt"), ZERO).cast(MONEY).alias("txn_amount_rpt"),
+            F.coalesce(F.col("payment_count"), F.lit(0)).cast(T.IntegerType()).alias("payment_count"),
+            F.coalesce(F.col("payment_amount_rpt"), ZERO).cast(MONEY).alias("payment_amount_rpt"),
+            F.coalesce(F.col("channels_used"), F.lit(0)).cast(T.IntegerType()).alias("channels_used"),
+            F.greatest(F.col("last_txn_at"), F.col("last_payment_at")).alias("last_activity_at"),
+        )
+
+    def payments_summary(self) -> DataFrame:
+        return self.feed("payments").groupBy("rail", "currency", "status").agg(
+            F.count(F.lit(1)).cast(T.IntegerType()).alias("payment_count"),
+            F.sum("amount").cast(MONEY).alias("amount"),
+            F.sum("amount_rpt").cast(MONEY).alias("amount_rpt"),
+        ).select(self._business_date(), "rail", "currency", "status", "payment_count", "amount", "amount_rpt")
+
+    def risk_alerts(self) -> DataFrame:
+        large = decimal_literal(self.thresholds["largeValueRpt"])
+        threshold = decimal_literal(self.thresholds["structuringThresholdRpt"])
+        band_low = decimal_literal(
+            Decimal(str(self.thresholds["structuringBandLow"])) * Decimal(str(self.thresholds["structuringThresholdRpt"]))
+        )
+        min_count = int(self.thresholds["structuringMinCount"])
+
+        def large_value(frame: DataFrame, id_col: str, account_col: str) -> DataFrame:
+            return frame.filter(F.col("amount_rpt") >= large).select(
+                F.concat(F.lit("LV-"), F.col(id_col)).alias("alert_id"),
+                F.lit("LARGE_VALUE").alias("alert_type"),
+                F.col(account_col).alias("account_id"),
+                "customer_id",
+                F.col("amount_rpt").cast(MONEY).alias("amount_rpt"),
+                F.lit(1).alias("item_count"),
+                F.col(id_col).alias("reference"),
+            )
+
+        txns = self.enriched_transactions()
+        structuring = (
+            txns.filter(
+                (F.col("direction") == "CREDIT")
+                & F.col("channel").isin("ATM", "BRANCH")
+                & (F.col("amount_rpt") >= band_low)
+                & (F.col("amount_rpt") < threshold)
+            )
+            .groupBy("account_id", "customer_id")
+            .agg(
+                F.count(F.lit(1)).alias("item_count"),
+                F.sum("amount_rpt").alias("amount_rpt"),
+                F.array_join(F.array_sort(F.collect_list("txn_id")), ";").alias("reference"),
+            )
+            .filter((F.col("item_count") >= min_count) & (F.col("amount_rpt") >= threshold))
+            .select(
+                F.concat(F.lit("ST-"), F.col("account_id")).alias("alert_id"),
+                F.lit("STRUCTURING").alias("alert_type"),
+                "account_id",
+                "customer_id",
+                F.col("amount_rpt").cast(MONEY).alias("amount_rpt"),
+                "item_count",
+                "reference",
+            )
+        )
+        alerts = (
+            large_value(txns, "txn_id", "account_id")
+            .unionByName(large_value(self.enriched_payments(), "payment_id", "debtor_account_id"))
+            .unionByName(structuring)
+        )
+        return alerts.select(
+            self._business_date(),
+            "alert_id",
+            "alert_type",
+            "account_id",
+            "customer_id",
+            "amount_rpt",
+            F.col("item_count").cast(T.IntegerType()).alias("item_count"),
+            "reference",
+        )
+
+    def onboarding_funnel(self) -> DataFrame:
+        customers_feed = cat.feed_by_name(self.catalog, "customers")
+        stages = list(cat.column(customers_feed, "onboarding_stage")["type"]["values"])
+        stage_table = self.spark.createDataFrame(
+            [(s, i) for i, s in enumerate(stages, start=1)],
+            T.StructType([T.StructField("stage", T.StringType()), T.StructField("stage_order", T.IntegerType())]),
+        )
+        reached_order = F.lit(0)
+        for i, s in enumerate(stages, start=1):
+            reached_order = F.when(F.col("onboarding_stage") == s, F.lit(i)).otherwise(reached_order)
+        onboarded = self.feed("customers").filter(
+            F.to_date(F.col("onboarded_at")) == F.lit(self.business_date).cast(T.DateType())
+        ).select("channel", reached_order.alias("reached"))
+        channels = onboarded.select("channel").distinct()
+        grid = channels.crossJoin(F.broadcast(stage_table))
+        counts = (
+            onboarded.join(F.broadcast(stage_table), F.col("reached") >= F.col("stage_order"))
+            .groupBy("channel", "stage_order")
+            .agg(F.count(F.lit(1)).alias("customers"))
+        )
+        funnel = grid.join(counts, ["channel", "stage_order"], "left").withColumn(
+            "customers", F.coalesce(F.col("customers"), F.lit(0)).cast(T.LongType())
+        )
+        previous = F.lag("customers").over(Window.partitionBy("channel").orderBy("stage_order"))
+        # customers / previous rounded half-up to 6 decimals, in exact integer arithmetic.
+        micro = F.expr("(customers * 2000000 + _nj_previous) div (2 * _nj_previous)")
+        conversion = F.when(
+            F.col("_nj_previous").isNotNull() & (F.col("_nj_previous") > 0),
+            (micro.cast(T.DecimalType(20, 0)) / F.lit(1000000).cast(T.DecimalType(7, 0))).cast(T.DecimalType(12, 6)),
+        )
+        return funnel.withColumn("_nj_previous", previous).select(
+            self._business_date(),
+            "channel",
+            "stage",
+            F.col("stage_order").cast(T.IntegerType()).alias("stage_order"),
+            F.col("customers").cast(T.IntegerType()).alias("customers"),
+            conversion.alias("conversion_from_previous"),
+        )
+
+    def builders(self) -> dict[str, Callable[[], DataFrame]]:
+        return {
+            "eod_balances": self.eod_balances,
+            "customer_activity": self.customer_activity,
+            "payments_summary": self.payments_summary,
+            "risk_alerts": self.risk_alerts,
+            "onboarding_funnel": self.onboarding_funnel,
+        }
+
+
+def format_column(name: str, sql_type: str) -> Column:
+    """A report column as the text written to CSV (null stays null and is written empty)."""
+    col = F.col(name)
+    if sql_type == "date":
+        return F.date_format(col, DATE_FORMAT).alias(name)
+    if sql_type == "timestamptz":
+        return F.date_format(col, TIMESTAMP_OUTPUT_FORMAT).alias(name)
+    if sql_type.startswith("numeric(") and sql_type.endswith(")"):
+        precision, scale = (int(x) for x in sql_type[len("numeric("):-1].split(","))
+        return col.cast(T.DecimalType(precision, scale)).cast(T.StringType()).alias(name)
+    if sql_type in ("integer", "bigint"):
+        return col.cast(T.LongType()).cast(T.StringType()).alias(name)
+    if sql_type == "text":
+        return col.cast(T.StringType()).alias(name)
+    raise ValueError(f"column {name}: unsupported report type '{sql_type}'")
+
+
+def shape_report(frame: DataFrame, report: dict[str, Any]) -> DataFrame:
+    """Columns exactly as the report spec, one partition sorted by the primary key."""
+    names = [c["name"] for c in report["columns"]]
+    missing = [n for n in names if n not in frame.columns]
+    if missing:
+        raise ValueError(f"report {report['name']}: the job does not produce columns {missing}")
+    pk = list(report.get("primaryKey") or names)
+    return (
+        frame.repartition(1)
+        .sortWithinPartitions(*pk)
+        .select(*[format_column(c["name"], c["type"]) for c in report["columns"]])
+    )
+
+
+def run_transform(spark: SparkSession, spec: dict[str, Any]) -> dict[str, Any]:
+    """Runs the transform job for `spec`; returns the result object (not yet written)."""
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    reports: list[dict[str, Any]] = list(spec.get("reports") or [])
+    builder = ReportBuilder(spark, spec)
+    known = builder.builders()
+    unknown = [r["name"] for r in reports if r["name"] not in known]
+    if unknown:
+        raise ValueError(f"reports this job cannot build: {unknown}")
+    output_uri = spec["outputUri"]
+    produced: list[dict[str, Any]] = []
+    for index, report in enumerate(reports, start=1):
+        name = report["name"]
+        progress("transform", report=name, step="build", reportIndex=index, reports=len(reports))
+        frame = shape_report(known[name](), report).persist(StorageLevel.MEMORY_AND_DISK)
+        rows = frame.count()
+        uri = join_uri(output_uri, name)
+        frame.write.mode("overwrite").options(**REPORT_WRITE_OPTIONS).csv(uri)
+        frame.unpersist()
+        progress("transform", report=name, step="written", rows=rows, uri=uri)
+        produced.append({"report": name, "uri": uri, "rows": rows})
+    return {"job": "transform", "reports": produced}

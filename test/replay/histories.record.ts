@@ -1,0 +1,49 @@
+/**
+ * Records the workflow histories that the replay test checks in CI. Run after an intentional,
+ * versioned (patched()) workflow change: `npm run record:histories`, then commit the files.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { dailyPipeline } from '../../src/workflows';
+import { sparkJobWorkflowId } from '../../src/domain/ids';
+import { fakeActivities, OOM, type FakeScript } from '../helpers/fake-activities';
+import { createTimeSkippingEnv, REPO_ROOT, workflowBundle } from '../helpers/temporal';
+
+jest.setTimeout(120_000);
+const out = path.join(REPO_ROOT, 'test', 'fixtures', 'histories');
+
+let env: TestWorkflowEnvironment;
+beforeAll(async () => {
+  env = await createTimeSkippingEnv();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+async function record(name: string, script: FakeScript, cancel = false) {
+  const { activities, calls } = fakeActivities(script);
+  const taskQueue = `record-${name}`;
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
+  const workflowId = `nightjar-daily-2026-11-20-${name}`;
+  await worker.runUntil(async () => {
+    const handle = await env.client.workflow.start(dailyPipeline, { taskQueue, workflowId, args: [{ businessDate: '2026-11-20' }] });
+    if (cancel) {
+      for (let i = 0; i < 100 && !calls.order.includes('await:normalize'); i++) await new Promise((r) => setTimeout(r, 100));
+      await handle.cancel();
+    }
+    await handle.result().catch(() => undefined);
+  });
+  await fs.mkdir(out, { recursive: true });
+  const save = async (id: string, file: string) => {
+    const history = await env.client.workflow.getHandle(id).fetchHistory();
+    await fs.writeFile(path.join(out, file), JSON.stringify({ workflowId: id, history: JSON.parse(historyToJSON(history)) }, null, 1));
+  };
+  await save(workflowId, `daily-pipeline-${name}.json`);
+  await save(sparkJobWorkflowId(workflowId, 'normalize'), `spark-job-${name}.json`);
+}
+
+test('record: a completed night with one out-of-memory escalation', () => record('oom-escalation', { outcomes: { normalize: [OOM] } }));
+test('record: a night cancelled while Spark runs', () => record('cancelled', { hangOn: 'normalize' }, true));
