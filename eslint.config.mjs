@@ -40,7 +40,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['bin/**/*.js', 'test/helpers/*.js', 'jest.config.js', 'bench/**/*.js'],
+    files: ['bin/**/*.js', 'scripts/**/*.js', 'test/helpers/*.js', 'test/fixtures/**/*.js', 'jest.config.js', 'bench/**/*.js'],
     rules: { '@typescript-eslint/no-require-imports': 'off', 'no-console': 'off' },
   },
   {

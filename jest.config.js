@@ -22,6 +22,6 @@ module.exports = {
     project('activity'),
     project('workflow', { globalSetup: '<rootDir>/test/helpers/global-setup.js', setupFiles: ['<rootDir>/test/helpers/quiet-runtime.ts'] }),
     project('replay', { globalSetup: '<rootDir>/test/helpers/global-setup.js', setupFiles: ['<rootDir>/test/helpers/quiet-runtime.ts'] }),
-    project('integration', { globalSetup: '<rootDir>/test/helpers/global-setup.js' }),
+    project('integration', { globalSetup: '<rootDir>/test/helpers/global-setup.js', setupFiles: ['<rootDir>/test/helpers/quiet-runtime.ts'] }),
   ],
 };

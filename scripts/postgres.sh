@@ -56,9 +56,10 @@ cluster_version() {
 }
 
 newest_server_version() {
-  local dir
-  for dir in /usr/lib/postgresql/*/bin/postgres; do
-    dir=${dir%/bin/postgres}
+  local server dir
+  for server in /usr/lib/postgresql/*/bin/postgres; do
+    [[ -x "$server" ]] || continue
+    dir=${server%/bin/postgres}
     echo "${dir##*/}"
   done | sort -V | tail -n 1
 }
@@ -79,7 +80,10 @@ psql_admin() {
   as_postgres psql -X -q -v ON_ERROR_STOP=1 -p "$PORT" -d postgres -At "$@"
 }
 
-server_installed || install_server
+if ! server_installed; then
+  install_server
+  server_installed || die "postgresql was installed but pg_ctlcluster or the server binaries are still missing"
+fi
 
 version=$(cluster_version)
 if [[ -z "$version" ]]; then

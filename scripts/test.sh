@@ -20,9 +20,9 @@ echo "== PySpark job tests"
 .venv/bin/python -m pytest spark/tests -q -p no:cacheprovider --junitxml=.cache/pytest.xml || status=1
 
 echo "== jest: unit, activity, workflow, replay"
-npx jest --selectProjects unit activity workflow replay --json --outputFile=.cache/jest-fast.json || status=1
+NODE_OPTIONS=--experimental-vm-modules npx jest --selectProjects unit activity workflow replay --json --outputFile=.cache/jest-fast.json || status=1
 echo "== jest: integration (real dev server, Spark, PostgreSQL, PGlite)"
-npx jest --selectProjects integration --runInBand --json --outputFile=.cache/jest-integration.json || status=1
+NODE_OPTIONS=--experimental-vm-modules npx jest --selectProjects integration --runInBand --json --outputFile=.cache/jest-integration.json || status=1
 
 node scripts/test-summary.js .cache/pytest.xml .cache/jest-fast.json .cache/jest-integration.json || status=1
 exit $status

@@ -1,4 +1,5 @@
 """Entry point of the normalize Spark job: `spark-submit … jobs/normalize.py --spec <path-or-uri>`."""
+import json
 import os
 import sys
 
@@ -7,8 +8,10 @@ try:
 except ImportError:
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from nightjar_spark.cli import main  # noqa: E402
-from nightjar_spark.normalize import run_normalize  # noqa: E402
-
 if __name__ == "__main__":
-    sys.exit(main("normalize", run_normalize))
+    try:
+        from nightjar_spark.cli import main
+    except BaseException as exc:
+        print("NIGHTJAR_ERROR " + json.dumps({"error": type(exc).__name__, "message": str(exc)}), flush=True)
+        raise
+    sys.exit(main("normalize", "nightjar_spark.normalize:run_normalize"))

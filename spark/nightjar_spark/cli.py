@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import importlib
+import sys
 import time
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence, Union
 
 from .progress import error, progress
 from .result import write_result
@@ -15,26 +17,44 @@ JOB_CONF = {"spark.sql.session.timeZone": "UTC"}
 Runner = Callable[[Any, dict], dict]
 
 
-def main(job: str, runner: Runner, argv: Optional[Sequence[str]] = None) -> int:
+def _resolve(runner: Union[Runner, str]) -> Runner:
+    """A runner, or `"module:function"` imported here so import errors are reported too."""
+    if callable(runner):
+        return runner
+    module, _, name = runner.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def main(job: str, runner: Union[Runner, str], argv: Optional[Sequence[str]] = None) -> int:
     """Runs one job. Any error is printed as one `NIGHTJAR_ERROR` line and raised again, so the
     process exits non-zero and the result file is never written."""
     parser = argparse.ArgumentParser(prog=job)
     parser.add_argument("--spec", required=True, help="path or file:// URI of spec.json")
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        if exc.code:
+            error(ValueError(f"bad arguments: {list(argv) if argv is not None else sys.argv[1:]}"))
+        raise
     started = time.monotonic()
     try:
         spec = load_spec(args.spec)
         if spec["job"] != job:
             raise ValueError(f"spec is for job '{spec['job']}', not '{job}'")
         progress("start", job=job, attemptId=spec["attemptId"], businessDate=spec["businessDate"])
+        run = _resolve(runner)
         spark = build_session(spec["attemptId"], JOB_CONF)
         progress("session", job=job, sparkVersion=spark.version)
-        result = runner(spark, spec)
+        result = run(spark, spec)
         write_result(spec["resultUri"], result, spark)
         progress("done", job=job, resultUri=spec["resultUri"], elapsedMs=int((time.monotonic() - started) * 1000))
-        spark.stop()
-        return 0
     except BaseException as exc:  # noqa: BLE001 - reported, then raised again
         if not isinstance(exc, SystemExit):
             error(exc)
         raise
+    # After the result is written the attempt has succeeded; stopping is best effort.
+    try:
+        spark.stop()
+    except Exception:  # noqa: BLE001
+        pass
+    return 0

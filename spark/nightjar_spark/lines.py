@@ -29,8 +29,9 @@ def numbered_lines(spark: SparkSession, path: str) -> DataFrame:
         F.min("_nj_mid").alias("_nj_first_mid"),
         F.min("_nj_block").alias("_nj_block_start"),
     )
-    ordered = Window.orderBy("_nj_block_start", "_nj_pid")
+    # A handful of rows (one per partition): a single window partition is fine.
     everything = Window.partitionBy(F.lit(0))
+    ordered = everything.orderBy("_nj_block_start", "_nj_pid")
     offsets = per_partition.select(
         "_nj_pid",
         "_nj_first_mid",

@@ -10,6 +10,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from . import catalog as cat
+from .frames import empty_frame, literal_frame
 from .lines import LINE_COLUMN, LINE_NO_COLUMN, TOTAL_COLUMN, numbered_lines
 from .progress import progress
 from .spec import join_uri
@@ -65,17 +66,17 @@ class FeedNormalizer:
         self.known_currencies = cat.known_currencies(spec)
 
     # -- reading -------------------------------------------------------------------------------
-    def read_lines(self, path: str) -> DataFrame:
+    def read_lines(self, path: str) -> tuple[DataFrame, int]:
+        """The file's numbered lines (cached) and its line count; checks the header."""
         lines = numbered_lines(self.spark, path).persist(StorageLevel.MEMORY_AND_DISK)
-        header_row = lines.filter(F.col(LINE_NO_COLUMN) == 1).select(LINE_COLUMN).first()
-        if header_row is not None:
-            header = _header_fields(header_row[0])
-            if header != self.names:
-                lines.unpersist()
-                raise ContractError(
-                    f"feed {self.name}: header {header} is not the catalog's columns {self.names}"
-                )
-        return lines
+        first = lines.filter(F.col(LINE_NO_COLUMN) == 1).select(LINE_COLUMN, TOTAL_COLUMN).collect()
+        if not first:
+            return lines, 0
+        header = _header_fields(first[0][0])
+        if header != self.names:
+            lines.unpersist()
+            raise ContractError(f"feed {self.name}: header {header} is not the catalog's columns {self.names}")
+        return lines, int(first[0][1])
 
     # -- rules 1 to 3 ------------------------------------------------------------------------
     def classify_rows(self, lines: DataFrame) -> DataFrame:
@@ -132,10 +133,13 @@ class FeedNormalizer:
             key, flag = f"_nj_refkey{i}", f"_nj_refok{i}"
             source = accepted.get(ref["feed"])
             if source is None:
-                keys = self.spark.createDataFrame([], T.StructType([T.StructField(key, T.StringType())]))
+                keys = empty_frame(self.spark, T.StructType([T.StructField(key, T.StringType())]))
             else:
                 keys = source.select(F.col(ref["column"]).cast(T.StringType()).alias(key))
-            keys = keys.distinct().withColumn(flag, F.lit(True))
+                ref_feed = cat.feed_by_name(self.spec["catalog"], ref["feed"])
+                if list(ref_feed["primaryKey"]) != [ref["column"]]:
+                    keys = keys.distinct()  # accepted rows are unique by primary key only
+            keys = keys.withColumn(flag, F.lit(True))
             name = col["name"]
             rows = rows.join(F.broadcast(keys), rows[name] == keys[key], "left")
             unknown = F.col(REASON).isNull() & F.col(name).isNotNull() & F.col(flag).isNull()
@@ -183,9 +187,11 @@ class FeedNormalizer:
 def fx_rates_table(spark: SparkSession, accepted_fx: Optional[DataFrame], reporting_currency: str) -> DataFrame:
     """`(_nj_fx_currency, _nj_fx_rate)` from the accepted fx rates; the reporting currency is 1."""
     rate_type = T.DecimalType(18, 8)
-    one = spark.createDataFrame(
-        [(reporting_currency,)], T.StructType([T.StructField("_nj_fx_currency", T.StringType())])
-    ).select("_nj_fx_currency", F.lit(1).cast(rate_type).alias("_nj_fx_rate"))
+    one = literal_frame(
+        spark,
+        [(reporting_currency, 1)],
+        T.StructType([T.StructField("_nj_fx_currency", T.StringType()), T.StructField("_nj_fx_rate", rate_type)]),
+    )
     if accepted_fx is None:
         return one
     others = accepted_fx.filter(F.col(cat.FX_CURRENCY_COLUMN) != F.lit(reporting_currency)).select(
@@ -212,8 +218,7 @@ def run_normalize(spark: SparkSession, spec: dict[str, Any]) -> dict[str, Any]:
         feed = cat.feed_by_name(catalog, name)
         normalizer = FeedNormalizer(spark, spec, feed)
         progress("normalize", feed=name, step="read", feedIndex=index, feeds=len(order))
-        lines = normalizer.read_lines(inputs[name])
-        total_lines = lines.count()
+        lines, total_lines = normalizer.read_lines(inputs[name])
         rows_in = max(total_lines - 2, 0)
 
         rows = normalizer.classify_rows(lines)
@@ -243,7 +248,7 @@ def run_normalize(spark: SparkSession, spec: dict[str, Any]) -> dict[str, Any]:
         normalizer.accepted_rows(rows).write.mode("overwrite").parquet(curated_uri)
         (
             FeedNormalizer.rejected_rows(rows)
-            .repartition(1)
+            .coalesce(1)
             .sortWithinPartitions("line_no")
             .write.mode("overwrite")
             .options(**REJECTS_WRITE_OPTIONS)
@@ -252,7 +257,7 @@ def run_normalize(spark: SparkSession, spec: dict[str, Any]) -> dict[str, Any]:
         rows.unpersist()
         lines.unpersist()
         # Later feeds check against what was written, which also keeps their plans short.
-        accepted[name] = spark.read.parquet(curated_uri)
+        accepted[name] = spark.read.schema(cat.curated_schema(feed)).parquet(curated_uri)
         progress("normalize", feed=name, step="written", curatedUri=curated_uri, rejectsUri=rejects_uri)
 
         results[name] = {

@@ -10,13 +10,13 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from . import catalog as cat
+from .frames import empty_frame, literal_frame
 from .progress import progress
 from .spec import join_uri
 from .validation import DATE_FORMAT, TIMESTAMP_OUTPUT_FORMAT, decimal_literal
 
 MONEY = T.DecimalType(20, 2)
 RATE = T.DecimalType(18, 8)
-ZERO = F.lit(0).cast(MONEY)
 
 REPORT_WRITE_OPTIONS = {
     "header": "true",
@@ -36,6 +36,10 @@ DEFAULT_THRESHOLDS = {
     "structuringBandLow": 0.8,
     "structuringMinCount": 3,
 }
+
+
+def _zero() -> Column:
+    return F.lit(0).cast(MONEY)
 
 
 def _money(col: Column) -> Column:
@@ -62,9 +66,9 @@ class ReportBuilder:
             schema = cat.curated_schema(cat.feed_by_name(self.catalog, name))
             uri = self.inputs.get(name)
             if uri is None:
-                frame = self.spark.createDataFrame([], schema)
+                frame = empty_frame(self.spark, schema)
             else:
-                frame = self.spark.read.parquet(uri).select(*[f.name for f in schema.fields])
+                frame = self.spark.read.schema(schema).parquet(uri)
             self._frames[name] = frame
         return self._frames[name]
 
@@ -74,9 +78,11 @@ class ReportBuilder:
         others = fx.filter(F.col(cat.FX_CURRENCY_COLUMN) != F.lit(self.reporting_currency)).select(
             F.col(cat.FX_CURRENCY_COLUMN).alias("rate_currency"), F.col(cat.FX_RATE_COLUMN).cast(RATE).alias("rate")
         )
-        one = self.spark.createDataFrame(
-            [(self.reporting_currency,)], T.StructType([T.StructField("rate_currency", T.StringType())])
-        ).select("rate_currency", F.lit(1).cast(RATE).alias("rate"))
+        one = literal_frame(
+            self.spark,
+            [(self.reporting_currency, 1)],
+            T.StructType([T.StructField("rate_currency", T.StringType()), T.StructField("rate", RATE)]),
+        )
         return others.unionByName(one)
 
     def accounts_dimension(self) -> DataFrame:
@@ -124,14 +130,14 @@ class ReportBuilder:
             F.col("currency") == F.col("account_currency"), F.col("amount").cast(MONEY)
         ).otherwise(_money(F.try_divide(F.col("amount_rpt"), F.col("account_rate"))))
         per_account = txns.groupBy("account_id").agg(
-            F.sum(F.when(F.col("direction") == "CREDIT", in_account_currency).otherwise(ZERO)).alias("credits"),
-            F.sum(F.when(F.col("direction") == "DEBIT", in_account_currency).otherwise(ZERO)).alias("debits"),
+            F.sum(F.when(F.col("direction") == "CREDIT", in_account_currency).otherwise(_zero())).alias("credits"),
+            F.sum(F.when(F.col("direction") == "DEBIT", in_account_currency).otherwise(_zero())).alias("debits"),
             F.count(F.lit(1)).alias("txn_count"),
         )
         accounts = self.accounts_dimension().join(account_rates, "account_currency", "left")
         joined = accounts.join(per_account, "account_id", "left")
-        credits = F.coalesce(F.col("credits"), ZERO).cast(MONEY)
-        debits = F.coalesce(F.col("debits"), ZERO).cast(MONEY)
+        credits = F.coalesce(F.col("credits"), _zero()).cast(MONEY)
+        debits = F.coalesce(F.col("debits"), _zero()).cast(MONEY)
         closing = (F.col("opening_balance") + credits - debits).cast(MONEY)
         return joined.select(
             self._business_date(),
@@ -166,9 +172,9 @@ class ReportBuilder:
             "customer_id",
             "segment",
             F.coalesce(F.col("txn_count"), F.lit(0)).cast(T.IntegerType()).alias("txn_count"),
-            F.coalesce(F.col("txn_amount_rpt"), ZERO).cast(MONEY).alias("txn_amount_rpt"),
+            F.coalesce(F.col("txn_amount_rpt"), _zero()).cast(MONEY).alias("txn_amount_rpt"),
             F.coalesce(F.col("payment_count"), F.lit(0)).cast(T.IntegerType()).alias("payment_count"),
-            F.coalesce(F.col("payment_amount_rpt"), ZERO).cast(MONEY).alias("payment_amount_rpt"),
+            F.coalesce(F.col("payment_amount_rpt"), _zero()).cast(MONEY).alias("payment_amount_rpt"),
             F.coalesce(F.col("channels_used"), F.lit(0)).cast(T.IntegerType()).alias("channels_used"),
             F.greatest(F.col("last_txn_at"), F.col("last_payment_at")).alias("last_activity_at"),
         )
@@ -243,7 +249,8 @@ class ReportBuilder:
     def onboarding_funnel(self) -> DataFrame:
         customers_feed = cat.feed_by_name(self.catalog, "customers")
         stages = list(cat.column(customers_feed, "onboarding_stage")["type"]["values"])
-        stage_table = self.spark.createDataFrame(
+        stage_table = literal_frame(
+            self.spark,
             [(s, i) for i, s in enumerate(stages, start=1)],
             T.StructType([T.StructField("stage", T.StringType()), T.StructField("stage_order", T.IntegerType())]),
         )

@@ -23,9 +23,10 @@ export async function csvParts(dir: string): Promise<string[]> {
     .map((e) => path.join(dir, e));
 }
 
-/** A store error that retrying cannot fix carries `type: 'ExportRejected'`. */
-function isRejected(err: unknown): err is Error & { type: string } {
-  return err instanceof Error && (err as { type?: unknown }).type === FailureType.ExportRejected;
+/** A store error that retrying cannot fix carries `type: 'ExportRejected'` or `'InvalidInput'`. */
+function isRejected(err: unknown): err is Error & { type: typeof FailureType.ExportRejected | typeof FailureType.InvalidInput } {
+  const type = err instanceof Error ? (err as { type?: unknown }).type : undefined;
+  return type === FailureType.ExportRejected || type === FailureType.InvalidInput;
 }
 
 export function createExportActivities(deps: ExportDeps) {
@@ -55,7 +56,7 @@ export function createExportActivities(deps: ExportDeps) {
         return { store: deps.store.kind, tables, durationMs };
       } catch (err) {
         if (isRejected(err)) {
-          throw ApplicationFailure.create({ type: FailureType.ExportRejected, message: err.message, nonRetryable: true });
+          throw ApplicationFailure.create({ type: err.type, message: `export of ${input.businessDate} rejected: ${err.message}`, nonRetryable: true });
         }
         throw err;
       }

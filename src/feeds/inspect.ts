@@ -57,21 +57,27 @@ export function sidecarLine(sha256: string, fileName: string): string {
 
 /**
  * The field at `index` of one CSV line, or undefined when the line has fewer fields or cannot
- * be read. Lines without quotes (nearly all) are cut at commas; others go through csv-parse.
+ * be read. Fields before the first quote of a line are plain, so they are cut at commas; only a
+ * line with a quote at or before the wanted field goes through csv-parse (relaxed, one line).
  */
 export function controlField(line: string, index: number): string | undefined {
-  if (!line.includes('"')) {
-    let start = 0;
-    for (let i = 0; i < index; i++) {
-      const comma = line.indexOf(',', start);
-      if (comma === -1) return undefined;
-      start = comma + 1;
-    }
-    const end = line.indexOf(',', start);
-    return end === -1 ? line.slice(start) : line.slice(start, end);
+  const quote = line.indexOf('"');
+  let start = 0;
+  for (let i = 0; i < index; i++) {
+    const comma = line.indexOf(',', start);
+    if (comma === -1) return quote === -1 ? undefined : parsedField(line, index);
+    start = comma + 1;
   }
+  const comma = line.indexOf(',', start);
+  const end = comma === -1 ? line.length : comma;
+  if (quote === -1 || quote >= end) return line.slice(start, end);
+  return parsedField(line, index);
+}
+
+function parsedField(line: string, index: number): string | undefined {
   try {
-    const records = parse(line, { relax_quotes: true, relax_column_count: true });
+    // The line holds no line break: a fixed record delimiter spares csv-parse its discovery.
+    const records = parse(line, { relax_quotes: true, relax_column_count: true, record_delimiter: '\n' });
     return records[0]?.[index];
   } catch {
     return undefined;
@@ -127,6 +133,10 @@ export async function inspectFeedFile(filePath: string, feed: FeedSpec): Promise
 
   const trailerLine = lines.lastLine;
   if (trailerLine === null) throw new FeedFileError('MISSING_TRAILER', filePath, 'a TRL record as the last line', 'only a header');
+  if (lines.blanksAfterLast > 0) {
+    // Spark reads the last physical line as the trailer, so nothing may follow it.
+    throw new FeedFileError('BAD_TRAILER', filePath, 'the TRL record as the last line', `${lines.blanksAfterLast} blank line(s) after it`);
+  }
   let trailer: Trailer;
   try {
     trailer = parseTrailer(trailerLine);
@@ -176,7 +186,8 @@ class LineScanner {
   sum = 0n;
   private carry = '';
   private blankFirstLine = false;
-  private blanksAfterLast = 0;
+  /** Blank lines after the last non-empty one (after the trailer: not allowed). */
+  blanksAfterLast = 0;
 
   constructor(
     private readonly file: string,

@@ -180,6 +180,14 @@ export function foreignDateRows(businessDate: string, table: string, loaded: num
   );
 }
 
+/** The rejection when a table's load carries another row count than its producer announced. */
+export function unexpectedRowCount(businessDate: string, table: string, loaded: number, expected: number): TypedError {
+  return typedError(
+    FailureType.ExportRejected,
+    `${table}: loaded ${loaded} rows for business date ${businessDate}, but its producer reported ${expected}`,
+  );
+}
+
 /** Where an export was when it failed, for the error message. */
 export interface ExportPosition {
   readonly table: string;

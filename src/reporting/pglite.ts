@@ -1,5 +1,5 @@
 import { openAsBlob } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import type { Logger } from 'pino';
@@ -12,6 +12,7 @@ import {
   deleteBusinessDateSql,
   foreignDateRows,
   reportingDdl,
+  unexpectedRowCount,
   upsertExportBatchSql,
   type ExportPosition,
 } from './ddl';
@@ -63,7 +64,7 @@ export class PgliteReportingStore implements ReportingStore {
           await tx.query(deleteBusinessDateSql(spec), [businessDate]);
         }
         const result: LoadedTable[] = [];
-        for (const { spec, files } of loads) {
+        for (const { spec, files, expectedRows } of loads) {
           const sql = copyFromCsvSql(spec, { path: BLOB_DEVICE }, 'match');
           let rows = 0;
           for (const file of files) {
@@ -73,6 +74,9 @@ export class PgliteReportingStore implements ReportingStore {
           current = { table: spec.table };
           const counted = await countRows(tx, spec.table, businessDate);
           if (counted !== rows) throw foreignDateRows(businessDate, spec.table, rows, counted);
+          if (expectedRows !== undefined && rows !== expectedRows) {
+            throw unexpectedRowCount(businessDate, spec.table, rows, expectedRows);
+          }
           await tx.query(upsertExportBatchSql(), [businessDate, spec.table, rows, this.kind]);
           result.push({ table: spec.table, rows });
         }
@@ -129,6 +133,8 @@ export class PgliteReportingStore implements ReportingStore {
 type Queryable = Pick<Transaction, 'query'>;
 
 async function copyFile(tx: Queryable, sql: string, file: string): Promise<number> {
+  // openAsBlob reports a missing file only as "Unable to open file as blob"; stat names it.
+  await stat(file);
   const result = await tx.query(sql, [], { blob: await openAsBlob(file) });
   if (result.rowCount === undefined) throw new Error(`COPY of ${file} reported no row count`);
   return result.rowCount;

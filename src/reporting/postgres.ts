@@ -15,6 +15,7 @@ import {
   foreignDateRows,
   migrationLockSql,
   reportingDdl,
+  unexpectedRowCount,
   upsertExportBatchSql,
   type ExportPosition,
 } from './ddl';
@@ -78,7 +79,7 @@ export class PostgresReportingStore implements ReportingStore {
         }
         const header = await this.#csvHeaderMode(client);
         const result: LoadedTable[] = [];
-        for (const { spec, files } of loads) {
+        for (const { spec, files, expectedRows } of loads) {
           let rows = 0;
           for (const file of files) {
             current = { table: spec.table, file };
@@ -87,6 +88,9 @@ export class PostgresReportingStore implements ReportingStore {
           current = { table: spec.table };
           const counted = await countRows(client, spec.table, businessDate);
           if (counted !== rows) throw foreignDateRows(businessDate, spec.table, rows, counted);
+          if (expectedRows !== undefined && rows !== expectedRows) {
+            throw unexpectedRowCount(businessDate, spec.table, rows, expectedRows);
+          }
           await client.query(upsertExportBatchSql(), [businessDate, spec.table, rows, this.kind]);
           result.push({ table: spec.table, rows });
         }

@@ -81,29 +81,27 @@ export function classifyLocalExit(exit: LocalExit): SparkAttemptOutcome {
   }
   if (exit.cancelled) return outcome('TRANSIENT', 'cancelled');
 
-  const oomLine = findLast(lines, (l) => !l.includes('-XX:') && OOM.some((re) => re.test(l)));
+  const jobError = findJobError(lines);
+  const oomLine = findLast(lines, (l) => !l.includes('-XX:') && !l.includes(ERROR_PREFIX) && OOM.some((re) => re.test(l)));
   if (oomLine !== undefined) {
     return outcome('OUT_OF_MEMORY', `driver out of memory (${how}): ${cleanErrorLine(oomLine)}`, [oomLine]);
   }
+  if (jobError && (jobError.outOfMemory || jobError.texts.some((t) => OOM.some((re) => re.test(t))))) return outcome('OUT_OF_MEMORY', `driver out of memory (${how}): ${jobError.message}`, [jobError.line]);
   if (exitCode === EXIT_OOM) return outcome('OUT_OF_MEMORY', `driver out of memory: JVM ${how} (OutOfMemoryError)`);
 
-  const jobError = findJobError(lines);
   const finalError = findFinalError(lines);
+  const transient = [...(jobError?.texts ?? []), ...(finalError?.block ?? [])].find((l) => TRANSIENT.some((re) => re.test(l)));
 
   if (exitCode === null && signal === null) {
-    // Nobody saw it exit (the worker that started it is gone). The job's own verdict, if it
-    // printed one, still counts; otherwise we cannot tell and a retry is the safe answer.
-    if (jobError) return outcome('PERMANENT', jobError.message, [jobError.line]);
-    return outcome('TRANSIENT', 'driver process lost (exit not observed)', [finalError?.line]);
+    // Nobody saw it exit (the worker that started it is gone). The job's own account of a
+    // non-transient error still counts; otherwise we cannot tell and a retry is the safe answer.
+    if (jobError && transient === undefined) return outcome('PERMANENT', jobError.message, [jobError.line]);
+    return outcome('TRANSIENT', 'driver process lost (exit not observed)', [jobError?.line ?? finalError?.line]);
   }
   if (signal === 'SIGKILL' || exitCode === EXIT_SIGKILL) {
     return outcome('TRANSIENT', `killed by the OS (${how}), no OutOfMemoryError in the log`);
   }
-
-  const transient = [jobError?.message, ...(finalError?.block ?? [])].find(
-    (l) => l !== undefined && TRANSIENT.some((re) => re.test(l)),
-  );
-  if (transient !== undefined) return outcome('TRANSIENT', `transient: ${cleanErrorLine(transient)}`, [transient]);
+  if (transient !== undefined) return outcome('TRANSIENT', `transient: ${cleanErrorLine(transient)}`, [jobError?.line ?? transient]);
 
   if (signal !== null) return outcome('TRANSIENT', `terminated by ${signal}`);
   if (exitCode !== null && exitCode > 128 && exitCode < 160) return outcome('TRANSIENT', `terminated (${how})`);
@@ -160,27 +158,49 @@ function findLast(lines: readonly string[], test: (line: string) => boolean): st
   return undefined;
 }
 
-/** The job's own `NIGHTJAR_ERROR` verdict: `{"type"?, "message" | "reason" | "error"}`. */
-function findJobError(lines: readonly string[]): { line: string; message: string } | undefined {
+interface JobError {
+  readonly line: string;
+  /** `<error class>: <message>`, quoted values masked. */
+  readonly message: string;
+  /** The job's own OOM verdict (it inspects the JVM exception chain). */
+  readonly outOfMemory: boolean;
+  /** Message and Java causes, searched for transient causes. */
+  readonly texts: readonly string[];
+}
+
+/**
+ * The job's `NIGHTJAR_ERROR` line, printed for any exception it dies of:
+ * `{"error": <class>, "message", "javaClass"?, "javaCauses"?: [], "outOfMemory"?: bool}`.
+ */
+function findJobError(lines: readonly string[]): JobError | undefined {
   const line = findLast(lines, (l) => l.includes(`${ERROR_PREFIX} `) || l.trimEnd().endsWith(ERROR_PREFIX));
   if (line === undefined) return undefined;
   const raw = line.slice(line.indexOf(ERROR_PREFIX) + ERROR_PREFIX.length).trim();
+  const str = (x: unknown): string | undefined => (typeof x === 'string' && x.length > 0 ? x : undefined);
   let message = raw;
+  let outOfMemory = false;
+  let causes: string[] = [];
   try {
-    const value: unknown = JSON.parse(raw);
-    if (typeof value === 'object' && value !== null) {
-      const v = value as Record<string, unknown>;
-      const text = [v.message, v.reason, v.error].find((x): x is string => typeof x === 'string');
-      const type = [v.type, v.code].find((x): x is string => typeof x === 'string');
-      if (text !== undefined) message = type !== undefined && !text.startsWith(type) ? `${type}: ${text}` : text;
-      else if (type !== undefined) message = type;
-    } else if (typeof value === 'string') {
-      message = value;
+    const v: unknown = JSON.parse(raw);
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+      const o = v as Record<string, unknown>;
+      const text = str(o.message) ?? str(o.reason);
+      const type = str(o.type) ?? str(o.code) ?? str(o.error);
+      message = text === undefined ? (type ?? raw) : type === undefined || text.startsWith(type) ? text : `${type}: ${text}`;
+      outOfMemory = o.outOfMemory === true;
+      causes = Array.isArray(o.javaCauses) ? o.javaCauses.filter((c): c is string => typeof c === 'string') : [];
+    } else if (typeof v === 'string') {
+      message = v;
     }
   } catch {
     // not JSON: keep the text as printed
   }
-  return { line, message: `job error: ${message || 'no message'}` };
+  return {
+    line,
+    message: `job error: ${cleanErrorLine(message) || 'no message'}`,
+    outOfMemory,
+    texts: [message, ...causes],
+  };
 }
 
 interface FinalError {

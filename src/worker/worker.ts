@@ -86,9 +86,11 @@ export async function createNightjarWorker(
     readonly connection?: NativeConnection;
     readonly workflowBundle?: WorkerOptions['workflowBundle'];
     readonly overrides?: ServiceOverrides;
+    /** False when the caller (a test harness) already installed the SDK runtime. */
+    readonly installRuntime?: boolean;
   } = {},
 ): Promise<NightjarWorker> {
-  installRuntime(logger);
+  if (options.installRuntime !== false) installRuntime(logger);
   const services = await createServices(config, logger, options.overrides);
   const connection = options.connection ?? (await NativeConnection.connect({ address: config.temporal.address }));
   const worker = await Worker.create({

@@ -220,36 +220,33 @@ export function validateLine(feed: FeedSpec, line: string, businessDate: string)
 }
 
 /**
- * Splits one line with balanced quotes: a field that starts with '"' runs to the next lone
- * '"' ('""' is an escaped quote); anything else is taken literally up to the next comma.
+ * Splits one line with balanced quotes into field values. A quote opens or closes a quoted
+ * section wherever it stands ('""' inside one is a literal quote) and only commas outside quoted
+ * sections separate fields: the same field count as the Spark job's (commas outside `"…"` pairs).
  */
 export function splitQuotedLine(line: string): string[] {
   const fields: string[] = [];
-  let i = 0;
-  for (;;) {
-    let value = '';
-    if (line[i] === '"') {
-      i++;
-      for (;;) {
-        const close = line.indexOf('"', i);
-        if (close === -1) {
-          value += line.slice(i);
-          i = line.length;
-          break;
-        }
-        value += line.slice(i, close);
-        i = close + 1;
-        if (line[i] === '"') {
-          value += '"';
-          i++;
-        } else break;
+  let value = '';
+  let from = 0;
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (c === '"') {
+      value += line.slice(from, i);
+      from = i + 1;
+      if (quoted && line[i + 1] === '"') {
+        value += '"';
+        i++;
+        from = i + 1;
+      } else {
+        quoted = !quoted;
       }
+    } else if (c === ',' && !quoted) {
+      fields.push(value + line.slice(from, i));
+      value = '';
+      from = i + 1;
     }
-    const comma = line.indexOf(',', i);
-    const end = comma === -1 ? line.length : comma;
-    value += line.slice(i, end);
-    fields.push(value);
-    if (comma === -1) return fields;
-    i = comma + 1;
   }
+  fields.push(value + line.slice(from));
+  return fields;
 }

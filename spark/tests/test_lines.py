@@ -1,0 +1,77 @@
+"""Exact 1-based line numbers, also across many partitions, and positional header/trailer."""
+from __future__ import annotations
+
+from nightjar_spark.lines import LINE_COLUMN, LINE_NO_COLUMN, TOTAL_COLUMN, numbered_lines
+
+
+def test_line_numbers_are_exact_across_partitions(spark, tmp_path):
+    path = tmp_path / "many.csv"
+    lines = [f"line {i}," + "x" * (i % 37) for i in range(1, 801)]
+    path.write_text("\n".join(lines) + "\n")
+    previous = spark.conf.get("spark.sql.files.maxPartitionBytes")
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "2048")
+    try:
+        assert spark.read.text(path.as_uri()).rdd.getNumPartitions() >= 4
+        df = numbered_lines(spark, path.as_uri())
+        rows = df.select(LINE_COLUMN, LINE_NO_COLUMN, TOTAL_COLUMN).collect()
+    finally:
+        spark.conf.set("spark.sql.files.maxPartitionBytes", previous)
+    assert len(rows) == 800
+    for row in rows:
+        assert row[0] == lines[row[1] - 1]
+        assert row[2] == 800
+    assert sorted(r[1] for r in rows) == list(range(1, 801))
+
+
+def test_crlf_lines_lose_their_terminator(spark, tmp_path):
+    path = tmp_path / "crlf.csv"
+    path.write_bytes(b"h1,h2\r\na,b\r\n\"c\",d\r\nTRL,2,0\r\n")
+    rows = numbered_lines(spark, str(path)).orderBy(LINE_NO_COLUMN).collect()
+    assert [(r[LINE_NO_COLUMN], r[LINE_COLUMN]) for r in rows] == [(1, "h1,h2"), (2, "a,b"), (3, '"c",d'), (4, "TRL,2,0")]
+
+
+def test_empty_file(spark, tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    assert numbered_lines(spark, str(path)).count() == 0
+
+
+def test_trailer_found_by_position_not_content(spark, catalog, tmp_path):
+    """A data line that looks like a trailer is still data; the real last line is the trailer."""
+    from nightjar_spark.normalize import run_normalize
+
+    from .conftest import normalize_spec
+
+    path = tmp_path / "fx_rates.csv"
+    path.write_text(
+        "currency,rate_date,rate,source\n"
+        "USD,2026-11-20,0.92000000,ECB\n"
+        "TRL,1,0.92000000\n"  # not last: a data line (rejected: unknown currency)
+        "GBP,2026-11-20,1.17000000,ECB\n"
+        "anything at all\n"  # last line: the trailer, whatever it says
+    )
+    out = tmp_path / "out"
+    result = run_normalize(spark, normalize_spec(catalog, {"fx_rates": path}, out))
+    (feed,) = result["feeds"]
+    assert (feed["rowsIn"], feed["rowsAccepted"], feed["rowsRejected"]) == (3, 2, 1)
+    rejects = spark.read.option("header", True).csv(str(out / "rejects" / "fx_rates")).collect()
+    assert [(r.line_no, r.reason) for r in rejects] == [("3", "MALFORMED_RECORD:field_count")]
+    accepted = spark.read.parquet(str(out / "fx_rates")).orderBy("line_no").select("currency", "line_no").collect()
+    assert [(r.currency, r.line_no) for r in accepted] == [("USD", 2), ("GBP", 4)]
+
+
+def test_header_and_trailer_only(spark, catalog, tmp_path):
+    from nightjar_spark.normalize import run_normalize
+
+    from .conftest import normalize_spec
+
+    path = tmp_path / "payments.csv"
+    header = ",".join(c["name"] for c in next(f for f in catalog if f["name"] == "payments")["columns"])
+    path.write_text(header + "\nTRL,0,0.00\n")
+    out = tmp_path / "out"
+    result = run_normalize(spark, normalize_spec(catalog, {"payments": path}, out))
+    (feed,) = result["feeds"]
+    assert (feed["rowsIn"], feed["rowsAccepted"], feed["rowsRejected"], feed["rejectReasons"]) == (0, 0, 0, {})
+    assert spark.read.parquet(str(out / "payments")).count() == 0
+    parts = [p for p in (out / "rejects" / "payments").iterdir() if p.name.startswith("part-")]
+    assert "".join(p.read_text() for p in parts) == "line_no,reason,record\n"

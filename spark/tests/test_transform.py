@@ -1,0 +1,108 @@
+"""transform on the tiny dataset: every report checked by hand, determinism, result."""
+from __future__ import annotations
+
+from nightjar_spark.transform import run_transform
+
+from .conftest import BUSINESS_DATE, csv_rows, read_csv_dataset, transform_spec
+
+D = BUSINESS_DATE
+
+
+def report_dir(transformed, name):
+    _, out = transformed
+    return out / name
+
+
+def rows(transformed, name):
+    return [list(r.values()) for r in csv_rows(report_dir(transformed, name))]
+
+
+def test_result_lists_reports_with_row_counts(transformed, spark_reports):
+    result, out = transformed
+    assert result["job"] == "transform"
+    assert [r["report"] for r in result["reports"]] == [r["name"] for r in spark_reports]
+    for produced in result["reports"]:
+        assert produced["uri"] == (out / produced["report"]).as_uri()
+        assert produced["rows"] == len(csv_rows(out / produced["report"]))
+
+
+def test_headers_are_exactly_the_report_columns(transformed, spark_reports):
+    for report in spark_reports:
+        text = read_csv_dataset(report_dir(transformed, report["name"]))
+        assert text.split("\n", 1)[0] == ",".join(c["name"] for c in report["columns"])
+
+
+def test_eod_balances(transformed):
+    assert rows(transformed, "eod_balances") == [
+        # A1 (EUR): +100.00; -(10.01 USD = 9.21 EUR) -(0.50 GBP = 0.59 EUR)
+        [D, "A00000001", "C0000001", "CURRENT", "EUR", "1000.00", "100.00", "9.80", "1090.20", "1090.20", "3"],
+        # A2 (USD @0.92): +200.00 USD; -(50.00 EUR = 50.00/0.92 = 54.35 USD); closing 646.15 x 0.92 = 594.458
+        [D, "A00000002", "C0000002", "SAVINGS", "USD", "500.50", "200.00", "54.35", "646.15", "594.46", "2"],
+        # A3 (GBP @1.17): every EUR amount / 1.17, rounded per transaction
+        [D, "A00000003", "C0000003", "CURRENT", "GBP", "-20.00", "46581.19", "8119.66", "38441.53", "44976.59", "7"],
+        # no transactions: still listed
+        [D, "A00000009", "C0000011", "SAVINGS", "EUR", "250.00", "0.00", "0.00", "250.00", "250.00", "0"],
+    ]
+
+
+def test_customer_activity(transformed):
+    assert rows(transformed, "customer_activity") == [
+        [D, "C0000001", "RETAIL", "3", "109.80", "2", "350.10", "3", "2026-11-20T12:30:00Z"],
+        # the payment (12:00) is later than the transactions
+        [D, "C0000002", "SME", "2", "234.00", "1", "9.20", "2", "2026-11-20T12:00:00Z"],
+        [D, "C0000003", "PRIVATE", "7", "63999.98", "0", "0.00", "3", "2026-11-20T14:00:00Z"],
+        # payments only
+        [D, "C0000011", "SME", "0", "0.00", "1", "18400.00", "0", "2026-11-20T07:30:00Z"],
+    ]
+
+
+def test_payments_summary(transformed):
+    assert rows(transformed, "payments_summary") == [
+        [D, "SEPA_INST", "USD", "REJECTED", "1", "10.00", "9.20"],
+        [D, "SEPA_SCT", "EUR", "SETTLED", "2", "350.10", "350.10"],
+        [D, "SWIFT", "USD", "PENDING", "1", "20000.00", "18400.00"],
+    ]
+
+
+def test_risk_alerts(transformed):
+    assert rows(transformed, "risk_alerts") == [
+        [D, "LV-P000000002", "LARGE_VALUE", "A00000009", "C0000011", "18400.00", "1", "P000000002"],
+        # exactly the threshold counts as large
+        [D, "LV-T000000009", "LARGE_VALUE", "A00000003", "C0000003", "10000.00", "1", "T000000009"],
+        # 9999.99 + 9000.00 + 8000.00 (band low inclusive); 10000.00, 7999.99, the ONLINE credit
+        # and the BRANCH debit are out
+        [D, "ST-A00000003", "STRUCTURING", "A00000003", "C0000003", "26999.99", "3", "T000000006;T000000007;T000000008"],
+    ]
+
+
+def test_onboarding_funnel(transformed):
+    # Onboarded on the business date: ONLINE reached ACTIVE, KYC_CHECKED, APPROVED;
+    # BRANCH reached APPLIED, KYC_CHECKED. (C0000010 was onboarded the day before.)
+    assert rows(transformed, "onboarding_funnel") == [
+        [D, "BRANCH", "ACTIVE", "5", "0", ""],  # previous stage has 0 customers: null
+        [D, "BRANCH", "APPLIED", "1", "2", ""],
+        [D, "BRANCH", "APPROVED", "4", "0", "0.000000"],
+        [D, "BRANCH", "DOCUMENTS_SUBMITTED", "2", "1", "0.500000"],
+        [D, "BRANCH", "KYC_CHECKED", "3", "1", "1.000000"],
+        [D, "ONLINE", "ACTIVE", "5", "1", "0.500000"],
+        [D, "ONLINE", "APPLIED", "1", "3", ""],
+        [D, "ONLINE", "APPROVED", "4", "2", "0.666667"],
+        [D, "ONLINE", "DOCUMENTS_SUBMITTED", "2", "3", "1.000000"],
+        [D, "ONLINE", "KYC_CHECKED", "3", "3", "1.000000"],
+    ]
+
+
+def test_nulls_are_written_as_empty_fields(transformed):
+    text = read_csv_dataset(report_dir(transformed, "onboarding_funnel"))
+    assert f"{D},BRANCH,APPLIED,1,2,\n" in text
+    assert '""' not in text
+
+
+def test_same_input_gives_the_same_bytes(spark, catalog, spark_reports, normalized, transformed, tmp_path):
+    result, _, _ = normalized
+    curated = {f["feed"]: f["curatedUri"] for f in result["feeds"]}
+    again = tmp_path / "again"
+    run_transform(spark, transform_spec(catalog, spark_reports, curated, again, attempt="test-transform-a2"))
+    _, first = transformed
+    for report in spark_reports:
+        assert read_csv_dataset(again / report["name"]).encode() == read_csv_dataset(first / report["name"]).encode()

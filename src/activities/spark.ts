@@ -1,0 +1,380 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { crc32, deflateRawSync } from 'node:zlib';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import pino, { type Logger } from 'pino';
+import { z } from 'zod';
+import { FailureType } from '../common/failures';
+import { toUri, uriToPath, type DataLayout } from '../common/layout';
+import { FEED_NAMES, FEEDS } from '../domain/feeds/catalog';
+import { SPARK_REPORTS } from '../domain/reports/catalog';
+import type {
+  CleanupReport,
+  SparkAwaitResult,
+  SparkCleanupInput,
+  SparkJobOutput,
+  SparkSubmission,
+  SparkSubmitInput,
+} from '../domain/pipeline';
+import { JOB_RESULT_FILE } from '../spark/outcome';
+import type { SparkAttemptHandle, SparkPlatform, SparkProgress } from '../spark/platform';
+
+/** Parameters of the transform job's risk alerts (docs/spark-jobs.md). */
+export interface TransformThresholds {
+  readonly largeValueRpt: number;
+  readonly structuringThresholdRpt: number;
+  readonly structuringBandLow: number;
+  readonly structuringMinCount: number;
+}
+
+export interface SparkActivityDeps {
+  readonly platform: SparkPlatform;
+  readonly layout: DataLayout;
+  /** Absolute path of the `spark/` directory (jobs and the `nightjar_spark` package). */
+  readonly jobsDir: string;
+  readonly reportingCurrency: string;
+  readonly thresholds: TransformThresholds;
+  readonly logger?: Logger;
+}
+
+/** What `awaitSparkJob` heartbeats; a retry finds the attempt it was watching here. */
+export interface SparkAwaitHeartbeat extends SparkProgress {
+  readonly attemptId: string;
+}
+
+const SPEC_FILE = 'spec.json';
+const PACKAGE = 'nightjar_spark';
+const PACKAGE_ZIP = `${PACKAGE}.zip`;
+const ATTEMPT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
+
+/** The job spec the PySpark jobs read (docs/spark-jobs.md). */
+export function buildJobSpec(
+  input: SparkSubmitInput,
+  context: { readonly layout: DataLayout; readonly reportingCurrency: string; readonly thresholds: TransformThresholds },
+) {
+  const outputUri = toUri(context.layout.jobOutputDir(input.businessDate, input.job, input.attemptId));
+  const common = {
+    job: input.job,
+    attemptId: input.attemptId,
+    businessDate: input.businessDate,
+    reportingCurrency: context.reportingCurrency,
+    outputUri,
+    resultUri: `${outputUri}/${JOB_RESULT_FILE}`,
+    catalog: FEEDS,
+    inputs: input.inputs,
+  };
+  return input.job === 'transform' ? { ...common, reports: SPARK_REPORTS, thresholds: context.thresholds } : common;
+}
+
+const count = z.number().int().nonnegative();
+const NormalizeResult = z.object({
+  job: z.literal('normalize'),
+  feeds: z.array(
+    z.object({
+      feed: z.enum(FEED_NAMES),
+      rowsIn: count,
+      rowsAccepted: count,
+      rowsRejected: count,
+      rejectReasons: z.record(z.string(), count),
+      curatedUri: z.string().min(1),
+      rejectsUri: z.string().min(1),
+    }),
+  ),
+});
+const TransformResult = z.object({
+  job: z.literal('transform'),
+  reports: z.array(z.object({ report: z.enum(SPARK_REPORTS.map((r) => r.name)), uri: z.string().min(1), rows: count })),
+});
+/** The `_result.json` a succeeded job wrote last. */
+export const JobResult = z.discriminatedUnion('job', [NormalizeResult, TransformResult]);
+
+export function createSparkActivities(deps: SparkActivityDeps) {
+  const { platform, layout } = deps;
+  const logger = deps.logger ?? pino({ enabled: false });
+
+  return {
+    /**
+     * Writes the attempt's job spec and starts the attempt. Idempotent by attempt id: a retry
+     * (or a second call) adopts the attempt the first one started.
+     */
+    async submitSparkJob(input: SparkSubmitInput): Promise<SparkSubmission> {
+      const { attemptId, job, businessDate } = input;
+      if (!ATTEMPT_ID.test(attemptId)) {
+        throw ApplicationFailure.create({
+          type: FailureType.InvalidInput,
+          message: `invalid Spark attempt id '${attemptId}': letters, digits, '.', '_' and '-' only`,
+          nonRetryable: true,
+        });
+      }
+      // Spec and package are written once per attempt: a retry after a deploy must not swap
+      // the files under a job that is already running from them.
+      const workDir = layout.sparkWorkDir(attemptId);
+      const spec = buildJobSpec(input, deps);
+      const specFile = path.join(workDir, SPEC_FILE);
+      await writeFileOnce(specFile, () => `${JSON.stringify(spec, null, 2)}\n`);
+
+      const sparkConf: Record<string, string> = {};
+      let mainFile = path.join(deps.jobsDir, 'jobs', `${job}.py`);
+      if (platform.kind === 'local') {
+        await requireFile(mainFile);
+        // A snapshot of the package per attempt: the job imports the code it was submitted
+        // with, even if the checkout changes while it runs. Spark takes zips, not directories.
+        const zip = path.join(workDir, PACKAGE_ZIP);
+        await writeFileOnce(zip, () => zipDirectory(path.join(deps.jobsDir, PACKAGE), PACKAGE));
+        sparkConf['spark.submit.pyFiles'] = zip;
+      } else {
+        // Baked into the image, where jobsDir is the path inside it.
+        mainFile = `local://${mainFile}`;
+      }
+
+      const handle = await platform.submit({
+        attemptId,
+        workflowId: input.workflowId,
+        businessDate,
+        job,
+        attempt: input.attempt,
+        resources: input.resources,
+        mainFile,
+        args: ['--spec', specFile],
+        sparkConf,
+      });
+      logger.info({ businessDate, job, attempt: input.attempt, attemptId, handle: handle.handle }, 'spark job submitted');
+      return {
+        attemptId,
+        job,
+        businessDate,
+        platform: handle.platform,
+        handle: handle.handle,
+        submittedAt: handle.submittedAt,
+        outputUri: spec.outputUri,
+        resultUri: spec.resultUri,
+      };
+    },
+
+    /**
+     * Waits for the attempt to end, heartbeating its progress. A cancellation from the workflow
+     * stops the attempt first; a worker shutdown, a timeout or a pause leave it running, so the
+     * retry of this activity simply adopts it again.
+     */
+    async awaitSparkJob(submission: SparkSubmission): Promise<SparkAwaitResult> {
+      const ctx = Context.current();
+      const { attemptId, job, businessDate } = submission;
+      const log = logger.child({ attemptId, job, businessDate, activityAttempt: ctx.info.attempt });
+      const previous = ctx.info.heartbeatDetails as Partial<SparkAwaitHeartbeat> | undefined;
+      if (previous?.attemptId === attemptId) log.info({ previous }, 'resuming the wait for a running spark attempt');
+
+      const stop = new AbortController();
+      let leftRunning: unknown;
+      const onCancel = () => {
+        if (leavesAttemptRunning(ctx)) leftRunning = ctx.cancellationSignal.reason ?? new CancelledFailure('cancelled');
+        else stop.abort(ctx.cancellationSignal.reason);
+      };
+      if (ctx.cancellationSignal.aborted) onCancel();
+      else ctx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
+
+      const handle: SparkAttemptHandle = {
+        attemptId,
+        platform: submission.platform,
+        handle: submission.handle,
+        submittedAt: submission.submittedAt,
+      };
+      ctx.heartbeat({ attemptId, state: 'WAITING', elapsedMs: Date.now() - Date.parse(submission.submittedAt) } satisfies SparkAwaitHeartbeat);
+      try {
+        const outcome = await platform.await(handle, {
+          signal: stop.signal,
+          onProgress: (progress) => {
+            // Throwing ends the wait without stopping the attempt (see leavesAttemptRunning).
+            if (leftRunning !== undefined) throw leftRunning;
+            ctx.heartbeat({ attemptId, ...progress } satisfies SparkAwaitHeartbeat);
+          },
+        });
+        if (outcome.kind !== 'SUCCEEDED') {
+          if (stop.signal.aborted) {
+            log.info({ reason: outcome.reason }, 'spark attempt stopped on cancellation');
+            throw stop.signal.reason instanceof CancelledFailure ? stop.signal.reason : new CancelledFailure('cancelled');
+          }
+          log.warn({ outcome: outcome.kind, reason: outcome.reason, exitCode: outcome.exitCode }, 'spark attempt failed');
+          return { outcome };
+        }
+        const output = await readJobOutput(submission);
+        log.info({ outcome: outcome.kind }, 'spark attempt succeeded');
+        return { outcome, output };
+      } finally {
+        ctx.cancellationSignal.removeEventListener('abort', onCancel);
+      }
+    },
+
+    /**
+     * Stops the attempt if it still runs and removes its scratch; also its output unless the
+     * workflow keeps it (a succeeded attempt). Safe to call any number of times.
+     */
+    async cleanupSparkJob(input: SparkCleanupInput): Promise<CleanupReport> {
+      const report = await platform.cleanup(input.attemptId);
+      const removed = [...report.removed];
+      let remaining = report.remaining;
+      if (!input.keepOutput) {
+        const outputDir = layout.jobOutputDir(input.businessDate, input.job, input.attemptId);
+        if (await exists(outputDir)) {
+          await fs.rm(outputDir, { recursive: true, force: true });
+          removed.push(`output ${outputDir}`);
+        }
+        if (await exists(outputDir)) remaining += 1;
+      }
+      logger.info({ attemptId: input.attemptId, job: input.job, removed, remaining }, 'spark attempt cleaned up');
+      return { attemptId: input.attemptId, removed, remaining };
+    },
+  };
+}
+
+/**
+ * Cancellations that are not a decision about the job: the worker is going away (the server
+ * retries the activity sooner when it fails with the cancellation), the activity timed out
+ * (a retry is coming) or it was paused. The Spark attempt keeps running and is adopted later.
+ */
+function leavesAttemptRunning(ctx: Context): boolean {
+  const details = ctx.cancellationDetails;
+  if (details?.cancelRequested || details?.notFound || details?.reset) return false;
+  if (details?.workerShutdown || details?.timedOut || details?.paused) return true;
+  const reason: unknown = ctx.cancellationSignal.reason;
+  const message = reason instanceof Error ? reason.message : String(reason);
+  return message === 'WORKER_SHUTDOWN' || message === 'TIMED_OUT' || message === 'PAUSED';
+}
+
+async function readJobOutput(submission: SparkSubmission): Promise<SparkJobOutput> {
+  const file = uriToPath(submission.resultUri);
+  const malformed = (problem: string) =>
+    ApplicationFailure.create({
+      type: FailureType.SparkJobFailed,
+      message: `malformed result file ${file}: ${problem}`,
+      nonRetryable: true,
+    });
+  let json: unknown;
+  try {
+    json = JSON.parse(await fs.readFile(file, 'utf8'));
+  } catch (err) {
+    if (err instanceof SyntaxError) throw malformed(`not JSON (${err.message})`);
+    throw err;
+  }
+  const parsed = JobResult.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw malformed(issues.join('; '));
+  }
+  const result = parsed.data;
+  if (result.job !== submission.job) throw malformed(`written by job '${result.job}', expected '${submission.job}'`);
+  return result.job === 'normalize' ? { job: 'normalize', feeds: result.feeds } : { job: 'transform', reports: result.reports };
+}
+
+// ---- files -----------------------------------------------------------------------------
+
+/** Writes `target` (temp file + rename) unless it exists: readers never see half a file. */
+async function writeFileOnce(target: string, content: () => string | Buffer | Promise<Buffer>): Promise<void> {
+  if (await exists(target)) return;
+  await writeFileAtomic(target, await content());
+}
+
+async function writeFileAtomic(target: string, content: string | Buffer): Promise<void> {
+  await fs.mkdir(path.dirname(target), { recursive: true });
+  const tmp = `${target}.${process.pid}.${Date.now()}.tmp`;
+  await fs.writeFile(tmp, content);
+  await fs.rename(tmp, target);
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fs.access(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function requireFile(file: string): Promise<void> {
+  if (!(await exists(file))) {
+    throw ApplicationFailure.create({
+      type: FailureType.SparkJobFailed,
+      message: `Spark job entry point not found: ${file} (is jobsDir the repository's spark/ directory?)`,
+      nonRetryable: true,
+    });
+  }
+}
+
+/** Files under `dir`, relative, sorted; compiled Python and hidden files left out. */
+async function listFiles(dir: string, prefix = ''): Promise<string[]> {
+  const entries = await fs.readdir(path.join(dir, prefix), { withFileTypes: true });
+  const files: string[] = [];
+  for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    if (entry.name.startsWith('.') || entry.name === '__pycache__' || entry.name.endsWith('.pyc')) continue;
+    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) files.push(...(await listFiles(dir, rel)));
+    else if (entry.isFile()) files.push(rel);
+  }
+  return files;
+}
+
+/**
+ * A zip of `dir` with its files under `root/`, as Python's zipimport reads it (what
+ * `--py-files` ships). Deterministic: sorted entries and a fixed timestamp, so a resubmitted
+ * attempt gets the same bytes. Small packages only (no ZIP64).
+ */
+export async function zipDirectory(dir: string, root: string): Promise<Buffer> {
+  const DOS_DATE_1980_01_01 = (0 << 9) | (1 << 5) | 1;
+  const UTF8_NAMES = 0x0800;
+  const locals: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  for (const rel of await listFiles(dir)) {
+    const data = await fs.readFile(path.join(dir, rel));
+    const name = Buffer.from(`${root}/${rel}`, 'utf8');
+    const deflated = deflateRawSync(data);
+    const [method, body] = deflated.length < data.length ? [8, deflated] : [0, data];
+    const crc = crc32(data);
+
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4); // version needed: 2.0
+    local.writeUInt16LE(UTF8_NAMES, 6);
+    local.writeUInt16LE(method, 8);
+    local.writeUInt16LE(0, 10); // time 00:00:00
+    local.writeUInt16LE(DOS_DATE_1980_01_01, 12);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(body.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    local.writeUInt16LE(0, 28); // no extra field
+    locals.push(local, name, body);
+
+    const entry = Buffer.alloc(46);
+    entry.writeUInt32LE(0x02014b50, 0);
+    entry.writeUInt16LE((3 << 8) | 20, 4); // made by: Unix, 2.0 (so the mode below is read)
+    entry.writeUInt16LE(20, 6);
+    entry.writeUInt16LE(UTF8_NAMES, 8);
+    entry.writeUInt16LE(method, 10);
+    entry.writeUInt16LE(0, 12);
+    entry.writeUInt16LE(DOS_DATE_1980_01_01, 14);
+    entry.writeUInt32LE(crc, 16);
+    entry.writeUInt32LE(body.length, 20);
+    entry.writeUInt32LE(data.length, 24);
+    entry.writeUInt16LE(name.length, 28);
+    entry.writeUInt16LE(0, 30); // extra
+    entry.writeUInt16LE(0, 32); // comment
+    entry.writeUInt16LE(0, 34); // disk
+    entry.writeUInt16LE(0, 36); // internal attributes
+    entry.writeUInt32LE((0o100644 << 16) >>> 0, 38); // regular file, rw-r--r--
+    entry.writeUInt32LE(offset, 42);
+    central.push(entry, name);
+
+    offset += local.length + name.length + body.length;
+  }
+  const centralSize = central.reduce((n, b) => n + b.length, 0);
+  const entries = central.length / 2;
+  if (offset + centralSize > 0xffffffff || entries > 0xffff) throw new Error(`${dir} is too large to zip without ZIP64`);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(0, 4);
+  end.writeUInt16LE(0, 6);
+  end.writeUInt16LE(entries, 8);
+  end.writeUInt16LE(entries, 10);
+  end.writeUInt32LE(centralSize, 12);
+  end.writeUInt32LE(offset, 16);
+  end.writeUInt16LE(0, 20);
+  return Buffer.concat([...locals, ...central, end]);
+}
