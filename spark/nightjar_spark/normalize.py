@@ -13,7 +13,7 @@ from . import catalog as cat
 from .frames import empty_frame, literal_frame
 from .lines import LINE_COLUMN, LINE_NO_COLUMN, TOTAL_COLUMN, numbered_lines
 from .progress import progress
-from .spec import join_uri
+from .spec import join_uri, spark_path
 from .validation import column_reason, malformed_reason, reason_code, typed_value
 
 REASON = "_nj_reason"
@@ -62,13 +62,12 @@ class FeedNormalizer:
         self.columns = feed["columns"]
         self.names = cat.column_names(feed)
         self.business_date = spec["businessDate"]
-        self.reporting_currency = spec["reportingCurrency"]
         self.known_currencies = cat.known_currencies(spec)
 
     # -- reading -------------------------------------------------------------------------------
     def read_lines(self, path: str) -> tuple[DataFrame, int]:
         """The file's numbered lines (cached) and its line count; checks the header."""
-        lines = numbered_lines(self.spark, path).persist(StorageLevel.MEMORY_AND_DISK)
+        lines = numbered_lines(self.spark, spark_path(path)).persist(StorageLevel.MEMORY_AND_DISK)
         first = lines.filter(F.col(LINE_NO_COLUMN) == 1).select(LINE_COLUMN, TOTAL_COLUMN).collect()
         if not first:
             return lines, 0
@@ -245,19 +244,19 @@ def run_normalize(spark: SparkSession, spec: dict[str, Any]) -> dict[str, Any]:
 
         curated_uri = join_uri(output_uri, name)
         rejects_uri = join_uri(output_uri, "rejects", name)
-        normalizer.accepted_rows(rows).write.mode("overwrite").parquet(curated_uri)
+        normalizer.accepted_rows(rows).write.mode("overwrite").parquet(spark_path(curated_uri))
         (
             FeedNormalizer.rejected_rows(rows)
             .coalesce(1)
             .sortWithinPartitions("line_no")
             .write.mode("overwrite")
             .options(**REJECTS_WRITE_OPTIONS)
-            .csv(rejects_uri)
+            .csv(spark_path(rejects_uri))
         )
         rows.unpersist()
         lines.unpersist()
         # Later feeds check against what was written, which also keeps their plans short.
-        accepted[name] = spark.read.schema(cat.curated_schema(feed)).parquet(curated_uri)
+        accepted[name] = spark.read.schema(cat.curated_schema(feed)).parquet(spark_path(curated_uri))
         progress("normalize", feed=name, step="written", curatedUri=curated_uri, rejectsUri=rejects_uri)
 
         results[name] = {

@@ -9,6 +9,14 @@ from typing import Any
 PROGRESS_PREFIX = "NIGHTJAR_PROGRESS"
 ERROR_PREFIX = "NIGHTJAR_ERROR"
 _MAX_MESSAGE = 2000
+# Spark reports a driver that cannot hold a broadcast table as a SparkException whose
+# message, not its class, tells that memory ran out.
+OOM_MARKERS = (
+    "OutOfMemoryError",
+    "Java heap space",
+    "GC overhead limit exceeded",
+    "Not enough memory to build and broadcast the table",
+)
 
 
 def _emit(prefix: str, payload: dict[str, Any]) -> None:
@@ -54,5 +62,5 @@ def error(exc: BaseException) -> None:
         payload["javaClass"] = chain[0].split(":", 1)[0]
         payload["javaCauses"] = [_one_line(c)[:300] for c in chain]
     text = " ".join([type(exc).__name__, str(exc)] + chain)
-    payload["outOfMemory"] = "OutOfMemoryError" in text or "Java heap space" in text
+    payload["outOfMemory"] = any(marker in text for marker in OOM_MARKERS)
     _emit(ERROR_PREFIX, payload)

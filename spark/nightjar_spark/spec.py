@@ -31,6 +31,14 @@ def local_path(path_or_uri: str) -> str:
     return path_or_uri
 
 
+def spark_path(path_or_uri: str) -> str:
+    """What to hand to Spark's readers and writers. Hadoop does not decode percent escapes,
+    so a `file:` URI becomes `file://` + its decoded path; other URIs are passed unchanged."""
+    if is_file_uri(path_or_uri):
+        return "file://" + local_path(path_or_uri)
+    return path_or_uri
+
+
 def join_uri(base: str, *parts: str) -> str:
     """`base/part1/part2`, without doubling the separator."""
     out = base.rstrip("/")

@@ -12,7 +12,7 @@ from pyspark.sql import types as T
 from . import catalog as cat
 from .frames import empty_frame, literal_frame
 from .progress import progress
-from .spec import join_uri
+from .spec import join_uri, spark_path
 from .validation import DATE_FORMAT, TIMESTAMP_OUTPUT_FORMAT, decimal_literal
 
 MONEY = T.DecimalType(20, 2)
@@ -68,7 +68,7 @@ class ReportBuilder:
             if uri is None:
                 frame = empty_frame(self.spark, schema)
             else:
-                frame = self.spark.read.schema(schema).parquet(uri)
+                frame = self.spark.read.schema(schema).parquet(spark_path(uri))
             self._frames[name] = frame
         return self._frames[name]
 
@@ -86,34 +86,40 @@ class ReportBuilder:
         return others.unionByName(one)
 
     def accounts_dimension(self) -> DataFrame:
+        """The account attributes transactions and payments are enriched with."""
         return self.feed("accounts").select(
             "account_id",
             "customer_id",
             "product",
             F.col("currency").alias("account_currency"),
-            "opening_balance",
         )
 
     def enriched_transactions(self) -> DataFrame:
-        """Transactions with their account's customer and currency.
+        """Transactions with their account's customer, product and currency, computed once.
 
-        The accounts dimension is joined with an explicit broadcast: the driver collects it and
-        ships it to every task, so the driver's memory must hold it.
+        The accounts dimension is joined with an explicit broadcast: the driver collects the
+        whole dimension and builds the hash table it ships to the tasks, so the driver's memory
+        must hold it. The result is cached, so the dimension is broadcast once per job.
         """
         if "enriched_transactions" not in self._frames:
             txns = self.feed("transactions")
             frame = txns.join(F.broadcast(self.accounts_dimension()), "account_id", "left")
-            self._frames["enriched_transactions"] = frame
+            self._frames["enriched_transactions"] = frame.persist(StorageLevel.MEMORY_AND_DISK)
         return self._frames["enriched_transactions"]
 
     def enriched_payments(self) -> DataFrame:
+        """Payments with their debtor account's customer (join strategy left to Spark)."""
         if "enriched_payments" not in self._frames:
             accounts = self.accounts_dimension().select(
                 F.col("account_id").alias("debtor_account_id"), "customer_id"
             )
-            frame = self.feed("payments").join(F.broadcast(accounts), "debtor_account_id", "left")
-            self._frames["enriched_payments"] = frame
+            self._frames["enriched_payments"] = self.feed("payments").join(accounts, "debtor_account_id", "left")
         return self._frames["enriched_payments"]
+
+    def release(self) -> None:
+        for frame in self._frames.values():
+            if frame.is_cached:
+                frame.unpersist()
 
     def _business_date(self) -> Column:
         return F.lit(self.business_date).cast(T.DateType()).alias("business_date")
@@ -134,7 +140,11 @@ class ReportBuilder:
             F.sum(F.when(F.col("direction") == "DEBIT", in_account_currency).otherwise(_zero())).alias("debits"),
             F.count(F.lit(1)).alias("txn_count"),
         )
-        accounts = self.accounts_dimension().join(account_rates, "account_currency", "left")
+        accounts = (
+            self.feed("accounts")
+            .select("account_id", "customer_id", "product", F.col("currency").alias("account_currency"), "opening_balance")
+            .join(account_rates, "account_currency", "left")
+        )
         joined = accounts.join(per_account, "account_id", "left")
         credits = F.coalesce(F.col("credits"), _zero()).cast(MONEY)
         debits = F.coalesce(F.col("debits"), _zero()).cast(MONEY)
@@ -344,8 +354,9 @@ def run_transform(spark: SparkSession, spec: dict[str, Any]) -> dict[str, Any]:
         frame = shape_report(known[name](), report).persist(StorageLevel.MEMORY_AND_DISK)
         rows = frame.count()
         uri = join_uri(output_uri, name)
-        frame.write.mode("overwrite").options(**REPORT_WRITE_OPTIONS).csv(uri)
+        frame.write.mode("overwrite").options(**REPORT_WRITE_OPTIONS).csv(spark_path(uri))
         frame.unpersist()
         progress("transform", report=name, step="written", rows=rows, uri=uri)
         produced.append({"report": name, "uri": uri, "rows": rows})
+    builder.release()
     return {"job": "transform", "reports": produced}

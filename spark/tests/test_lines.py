@@ -42,6 +42,9 @@ def test_trailer_found_by_position_not_content(spark, catalog, tmp_path):
 
     from .conftest import normalize_spec
 
+    # directories with spaces: URIs are percent-encoded, Spark must get decoded paths
+    tmp_path = tmp_path / "with space"
+    tmp_path.mkdir()
     path = tmp_path / "fx_rates.csv"
     path.write_text(
         "currency,rate_date,rate,source\n"
@@ -54,6 +57,7 @@ def test_trailer_found_by_position_not_content(spark, catalog, tmp_path):
     result = run_normalize(spark, normalize_spec(catalog, {"fx_rates": path}, out))
     (feed,) = result["feeds"]
     assert (feed["rowsIn"], feed["rowsAccepted"], feed["rowsRejected"]) == (3, 2, 1)
+    assert feed["curatedUri"].endswith("/with%20space/out/fx_rates")
     rejects = spark.read.option("header", True).csv(str(out / "rejects" / "fx_rates")).collect()
     assert [(r.line_no, r.reason) for r in rejects] == [("3", "MALFORMED_RECORD:field_count")]
     accepted = spark.read.parquet(str(out / "fx_rates")).orderBy("line_no").select("currency", "line_no").collect()

@@ -106,3 +106,16 @@ def test_same_input_gives_the_same_bytes(spark, catalog, spark_reports, normaliz
     _, first = transformed
     for report in spark_reports:
         assert read_csv_dataset(again / report["name"]).encode() == read_csv_dataset(first / report["name"]).encode()
+
+
+def test_fixture_reports_mirror_the_typescript_catalog(spark_reports):
+    """spark-reports.json must follow SPARK_REPORTS in src/domain/reports/catalog.ts."""
+    from .conftest import REPO
+
+    source = (REPO / "src" / "domain" / "reports" / "catalog.ts").read_text()
+    position = 0
+    for report in spark_reports:
+        position = source.index(f"name: '{report['name']}'", position)
+        assert source.index("source: 'spark'", position) < source.index("columns:", position)
+        for col in report["columns"]:
+            position = source.index(f"{{ name: '{col['name']}', type: '{col['type']}'", position)
