@@ -119,3 +119,14 @@ def test_fixture_reports_mirror_the_typescript_catalog(spark_reports):
         assert source.index("source: 'spark'", position) < source.index("columns:", position)
         for col in report["columns"]:
             position = source.index(f"{{ name: '{col['name']}', type: '{col['type']}'", position)
+
+
+def test_absent_feed_is_an_empty_dataset(spark, catalog, spark_reports, normalized, tmp_path):
+    result, _, _ = normalized
+    curated = {f["feed"]: f["curatedUri"] for f in result["feeds"] if f["feed"] != "payments"}
+    reports = [r for r in spark_reports if r["name"] in ("payments_summary", "customer_activity")]
+    produced = run_transform(spark, transform_spec(catalog, reports, curated, tmp_path / "out"))
+    assert {r["report"]: r["rows"] for r in produced["reports"]} == {"customer_activity": 3, "payments_summary": 0}
+    assert read_csv_dataset(tmp_path / "out" / "payments_summary") == (
+        "business_date,rail,currency,status,payment_count,amount,amount_rpt\n"
+    )
