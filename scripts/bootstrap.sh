@@ -26,7 +26,9 @@ NPM_STAMP=node_modules/.nightjar-stamp
 want=$(stamp_of package.json package-lock.json)
 if [ ! -f "$NPM_STAMP" ] || [ "$(cat "$NPM_STAMP")" != "$want" ]; then
   say "installing npm packages"
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm install` honours the lock file; `npm ci` rejects locks that omit other platforms' optional
+  # binaries (npm records only the ones this registry served).
+  npm install --no-audit --no-fund --loglevel=error
   echo "$want" > "$NPM_STAMP"
 else
   say "npm packages up to date"

@@ -164,9 +164,9 @@ export function createSparkActivities(deps: SparkActivityDeps) {
       if (previous?.attemptId === attemptId) log.info({ previous }, 'resuming the wait for a running spark attempt');
 
       const stop = new AbortController();
-      let leftRunning: unknown;
+      const detach = new AbortController();
       const onCancel = () => {
-        if (leavesAttemptRunning(ctx)) leftRunning = ctx.cancellationSignal.reason ?? new CancelledFailure('cancelled');
+        if (leavesAttemptRunning(ctx)) detach.abort(ctx.cancellationSignal.reason ?? new CancelledFailure('cancelled'));
         else stop.abort(ctx.cancellationSignal.reason);
       };
       if (ctx.cancellationSignal.aborted) onCancel();
@@ -182,11 +182,8 @@ export function createSparkActivities(deps: SparkActivityDeps) {
       try {
         const outcome = await platform.await(handle, {
           signal: stop.signal,
-          onProgress: (progress) => {
-            // Throwing ends the wait without stopping the attempt (see leavesAttemptRunning).
-            if (leftRunning !== undefined) throw leftRunning;
-            ctx.heartbeat({ attemptId, ...progress } satisfies SparkAwaitHeartbeat);
-          },
+          detach: detach.signal,
+          onProgress: (progress) => ctx.heartbeat({ attemptId, ...progress } satisfies SparkAwaitHeartbeat),
         });
         if (outcome.kind !== 'SUCCEEDED') {
           if (stop.signal.aborted) {

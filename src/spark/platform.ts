@@ -37,6 +37,12 @@ export interface SparkProgress {
 export interface AwaitOptions {
   /** Aborted when the activity is cancelled: stop the attempt and return. */
   readonly signal: AbortSignal;
+  /**
+   * Aborted when this watcher must go but the attempt must not (worker shutdown, activity
+   * timeout): stop waiting and reject with the signal's reason, leaving the attempt running for
+   * the next watcher to adopt.
+   */
+  readonly detach?: AbortSignal;
   readonly onProgress: (progress: SparkProgress) => void;
 }
 

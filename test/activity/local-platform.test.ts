@@ -108,7 +108,7 @@ describe('buildSparkSubmitArgs', () => {
       'spark.sql.warehouse.dir': '/data/work dir/nj-a1/warehouse',
       'spark.submit.pyFiles': '/w/nightjar_spark.zip',
       'spark.driver.extraJavaOptions':
-        '-Dderby.system.home=/data/work\\ dir/nj-a1 -Djava.io.tmpdir=/data/work\\ dir/nj-a1/tmp -Dnightjar.attempt=nj-a1',
+        '-Dderby.system.home=/data/work\\ dir/nj-a1 -Djava.io.tmpdir=/data/work\\ dir/nj-a1/tmp -XX:-UsePerfData -Dnightjar.attempt=nj-a1',
     });
   });
 
@@ -123,7 +123,7 @@ describe('buildSparkSubmitArgs', () => {
     expect(args).toContain('spark.ui.enabled=true');
     expect(args).toContain('spark.sql.shuffle.partitions=64');
     expect(args).toContain(
-      'spark.driver.extraJavaOptions=-XX:+UseG1GC -Dderby.system.home=/w -Djava.io.tmpdir=/w/tmp -Dnightjar.attempt=nj-a2',
+      'spark.driver.extraJavaOptions=-XX:+UseG1GC -Dderby.system.home=/w -Djava.io.tmpdir=/w/tmp -XX:-UsePerfData -Dnightjar.attempt=nj-a2',
     );
   });
 });
@@ -209,6 +209,28 @@ describe('LocalSparkPlatform', () => {
     expect(await findAttemptProcesses(req.attemptId)).toEqual([]);
     // A later look (a retried activity) still sees that it was cancelled.
     expect(await p.await(handle, { signal: neverAborted(), onProgress: () => undefined })).toMatchObject({ reason: 'cancelled' });
+  });
+
+  test('detaching ends the wait but leaves the attempt running, for the next watcher to adopt', async () => {
+    const p = platform({ FAKE_SPARK_MODE: 'hang' });
+    const req = request();
+    const handle = await p.submit(req);
+    await untilLogHas(layout.logFile(DATE, req.attemptId), /FAKE_SPARK_GRANDCHILD (\d+)/);
+    const detach = new AbortController();
+    const shutdown = new Error('WORKER_SHUTDOWN');
+    await expect(
+      p.await(handle, {
+        signal: neverAborted(),
+        detach: detach.signal,
+        onProgress: (x) => {
+          if (x.detail !== undefined) detach.abort(shutdown);
+        },
+      }),
+    ).rejects.toBe(shutdown);
+    expect(isAlive(Number(handle.handle))).toBe(true);
+    expect((await platform().submit(req)).handle).toBe(handle.handle); // adopted, not started twice
+    expect(await p.cleanup(req.attemptId)).toMatchObject({ remaining: 0 });
+    expect(isAlive(Number(handle.handle))).toBe(false);
   });
 
   test('cleanup stops a running attempt, removes the work dir, keeps the log and is idempotent', async () => {

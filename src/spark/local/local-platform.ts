@@ -100,8 +100,8 @@ export class LocalSparkPlatform implements SparkPlatform {
   }
 
   /**
-   * Polls until the attempt ends. Aborting `signal` stops the attempt; `onProgress` may throw
-   * to end the wait without stopping it (the activity does so when the worker shuts down).
+   * Polls until the attempt ends. Aborting `signal` stops the attempt; aborting `detach` ends
+   * the wait without stopping it (the activity does so when the worker shuts down).
    */
   async await(handle: SparkAttemptHandle, options: AwaitOptions): Promise<SparkAttemptOutcome> {
     const { attemptId } = handle;
@@ -119,7 +119,9 @@ export class LocalSparkPlatform implements SparkPlatform {
     let latest: string | undefined;
     let resultSeenAt: number | undefined;
 
+    const wake = options.detach ? AbortSignal.any([options.signal, options.detach]) : options.signal;
     for (;;) {
+      if (options.detach?.aborted) throw options.detach.reason;
       if (options.signal.aborted) {
         await this.stop(sub, 'cancelled');
         return this.finish(sub, await this.observedExit(sub), true);
@@ -145,7 +147,7 @@ export class LocalSparkPlatform implements SparkPlatform {
           return this.finish(sub, await this.observedExit(sub), false);
         }
       }
-      await sleep(this.pollIntervalMs, options.signal);
+      await sleep(this.pollIntervalMs, wake);
     }
   }
 
@@ -338,6 +340,8 @@ export function buildSparkSubmitArgs(input: {
     conf['spark.driver.extraJavaOptions'],
     `-Dderby.system.home=${javaOptionValue(workDir)}`,
     `-Djava.io.tmpdir=${javaOptionValue(tmpDir)}`,
+    // No hsperfdata file under /tmp: a killed JVM would leave it behind, outside the work dir.
+    '-XX:-UsePerfData',
     `${ATTEMPT_PROPERTY}=${request.attemptId}`,
   ]
     .filter((o) => o !== undefined && o.trim() !== '')
