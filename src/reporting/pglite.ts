@@ -3,19 +3,8 @@ import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import type { Logger } from 'pino';
-import {
-  checkCountArgs,
-  checkExportArgs,
-  classifyExportError,
-  copyFromCsvSql,
-  countBusinessDateSql,
-  deleteBusinessDateSql,
-  foreignDateRows,
-  reportingDdl,
-  unexpectedRowCount,
-  upsertExportBatchSql,
-  type ExportPosition,
-} from './ddl';
+import { checkCountArgs, copyFromCsvSql, countBusinessDateSql, reportingDdl } from './ddl';
+import { replaceBusinessDate } from './replace-date';
 import type { LoadedTable, ReportingStore, TableLoad } from './store';
 
 export type PgliteReportingStoreOptions = (
@@ -53,45 +42,24 @@ export class PgliteReportingStore implements ReportingStore {
   }
 
   async replaceBusinessDate(businessDate: string, loads: readonly TableLoad[]): Promise<LoadedTable[]> {
-    checkExportArgs(businessDate, loads);
-    const db = await this.#open();
-    const started = performance.now();
-    let current: ExportPosition | undefined;
-    try {
-      const loaded = await db.transaction(async (tx) => {
-        for (const { spec } of loads) {
-          current = { table: spec.table };
-          await tx.query(deleteBusinessDateSql(spec), [businessDate]);
-        }
-        const result: LoadedTable[] = [];
-        for (const { spec, files, expectedRows } of loads) {
-          const sql = copyFromCsvSql(spec, { path: BLOB_DEVICE }, 'match');
-          let rows = 0;
-          for (const file of files) {
-            current = { table: spec.table, file };
-            rows += await copyFile(tx, sql, file);
-          }
-          current = { table: spec.table };
-          const counted = await countRows(tx, spec.table, businessDate);
-          if (counted !== rows) throw foreignDateRows(businessDate, spec.table, rows, counted);
-          if (expectedRows !== undefined && rows !== expectedRows) {
-            throw unexpectedRowCount(businessDate, spec.table, rows, expectedRows);
-          }
-          await tx.query(upsertExportBatchSql(), [businessDate, spec.table, rows, this.kind]);
-          result.push({ table: spec.table, rows });
-        }
-        return result;
-      });
-      this.#logger?.info(
-        { businessDate, tables: loaded, ms: Math.round(performance.now() - started) },
-        'reporting business date replaced',
-      );
-      return loaded;
-    } catch (error) {
-      const failure = classifyExportError(error, businessDate, current);
-      this.#logger?.warn({ businessDate, err: failure }, 'reporting export failed; previous data kept');
-      throw failure;
-    }
+    return replaceBusinessDate(
+      {
+        kind: this.kind,
+        logger: this.#logger,
+        inTransaction: async (body) => {
+          const db = await this.#open();
+          return db.transaction((tx) =>
+            body({
+              execute: async (sql, params) => void (await tx.query(sql, [...params])),
+              copyFile: (spec, file) => copyFile(tx, copyFromCsvSql(spec, { path: BLOB_DEVICE }, 'match'), file),
+              countRows: (table, date) => countRows(tx, table, date),
+            }),
+          );
+        },
+      },
+      businessDate,
+      loads,
+    );
   }
 
   async countRows(table: string, businessDate: string): Promise<number> {

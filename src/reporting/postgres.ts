@@ -7,18 +7,12 @@ import {
   businessDateLockKey,
   businessDateLockSql,
   checkCountArgs,
-  checkExportArgs,
-  classifyExportError,
   copyFromCsvSql,
   countBusinessDateSql,
-  deleteBusinessDateSql,
-  foreignDateRows,
   migrationLockSql,
   reportingDdl,
-  unexpectedRowCount,
-  upsertExportBatchSql,
-  type ExportPosition,
 } from './ddl';
+import { replaceBusinessDate } from './replace-date';
 import type { LoadedTable, ReportingStore, TableLoad } from './store';
 
 export type PostgresReportingStoreOptions = (
@@ -67,45 +61,25 @@ export class PostgresReportingStore implements ReportingStore {
   }
 
   async replaceBusinessDate(businessDate: string, loads: readonly TableLoad[]): Promise<LoadedTable[]> {
-    checkExportArgs(businessDate, loads);
-    const started = performance.now();
-    let current: ExportPosition | undefined;
-    try {
-      const loaded = await this.#inTransaction(async (client) => {
-        await client.query(businessDateLockSql(), [businessDateLockKey(businessDate)]);
-        for (const { spec } of loads) {
-          current = { table: spec.table };
-          await client.query(deleteBusinessDateSql(spec), [businessDate]);
-        }
-        const header = await this.#csvHeaderMode(client);
-        const result: LoadedTable[] = [];
-        for (const { spec, files, expectedRows } of loads) {
-          let rows = 0;
-          for (const file of files) {
-            current = { table: spec.table, file };
-            rows += await copyFile(client, copyFromCsvSql(spec, 'STDIN', header), file);
-          }
-          current = { table: spec.table };
-          const counted = await countRows(client, spec.table, businessDate);
-          if (counted !== rows) throw foreignDateRows(businessDate, spec.table, rows, counted);
-          if (expectedRows !== undefined && rows !== expectedRows) {
-            throw unexpectedRowCount(businessDate, spec.table, rows, expectedRows);
-          }
-          await client.query(upsertExportBatchSql(), [businessDate, spec.table, rows, this.kind]);
-          result.push({ table: spec.table, rows });
-        }
-        return result;
-      });
-      this.#logger?.info(
-        { businessDate, tables: loaded, ms: Math.round(performance.now() - started) },
-        'reporting business date replaced',
-      );
-      return loaded;
-    } catch (error) {
-      const failure = classifyExportError(error, businessDate, current);
-      this.#logger?.warn({ businessDate, err: failure }, 'reporting export failed; previous data kept');
-      throw failure;
-    }
+    return replaceBusinessDate(
+      {
+        kind: this.kind,
+        logger: this.#logger,
+        inTransaction: (body) =>
+          this.#inTransaction(async (client) => {
+            // Two exports of the same date take turns; other dates proceed in parallel.
+            await client.query(businessDateLockSql(), [businessDateLockKey(businessDate)]);
+            const header = await this.#csvHeaderMode(client);
+            return body({
+              execute: async (sql, params) => void (await client.query(sql, [...params])),
+              copyFile: (spec, file) => copyFile(client, copyFromCsvSql(spec, 'STDIN', header), file),
+              countRows: (table, date) => countRows(client, table, date),
+            });
+          }),
+      },
+      businessDate,
+      loads,
+    );
   }
 
   async countRows(table: string, businessDate: string): Promise<number> {
