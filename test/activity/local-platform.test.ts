@@ -4,7 +4,6 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DataLayout } from '../../src/common/layout';
-import type { SparkResources } from '../../src/domain/spark/resources';
 import {
   ATTEMPT_PROPERTY,
   buildSparkSubmitArgs,
@@ -13,9 +12,11 @@ import {
   type LocalSparkPlatformOptions,
 } from '../../src/spark/local/local-platform';
 import type { SparkAttemptRequest, SparkProgress } from '../../src/spark/platform';
+import type { SparkResources } from '../../src/domain/spark/resources';
 
 const FAKE_SPARK_SUBMIT = path.resolve(__dirname, '../fixtures/fake-spark/spark-submit');
 const DATE = '2026-11-20';
+// Distinct numbers, so each one is seen to land in its own spark-submit argument.
 const RESOURCES: SparkResources = {
   driverMemoryMb: 768,
   driverCores: 2,

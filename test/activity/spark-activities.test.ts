@@ -11,22 +11,14 @@ import { DataLayout, uriToPath } from '../../src/common/layout';
 import { FEEDS } from '../../src/domain/feeds/catalog';
 import type { SparkSubmitInput } from '../../src/domain/pipeline';
 import { SPARK_REPORTS } from '../../src/domain/reports/catalog';
-import type { SparkResources } from '../../src/domain/spark/resources';
 import { findAttemptProcesses, LocalSparkPlatform } from '../../src/spark/local/local-platform';
+import { SMALL_RESOURCES } from '../helpers/resources';
 
 const FIXTURES = path.resolve(__dirname, '../fixtures/fake-spark');
 const PYTHON = path.resolve(__dirname, '../../.venv/bin/python');
 const DATE = '2026-11-20';
 const THRESHOLDS = { largeValueRpt: 10000, structuringThresholdRpt: 10000, structuringBandLow: 0.8, structuringMinCount: 3 };
-const RESOURCES: SparkResources = {
-  driverMemoryMb: 512,
-  driverCores: 1,
-  executorMemoryMb: 512,
-  executorCores: 1,
-  executorInstances: 1,
-  memoryOverheadMb: null,
-  shufflePartitions: 2,
-};
+const RESOURCES = SMALL_RESOURCES;
 
 /**
  * The SDK's mock, logging only errors (the expected failures below would fill the output), with

@@ -2,19 +2,12 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Activities } from '../../src/activities';
 import { FEEDS, type FeedName } from '../../src/domain/feeds/catalog';
 import { SPARK_REPORTS } from '../../src/domain/reports/catalog';
-import type { SparkAttemptOutcome, SparkResources } from '../../src/domain/spark/resources';
+import type { SparkAttemptOutcome } from '../../src/domain/spark/resources';
 import type { FinalizeRunInput, SparkSubmitInput, SparkCleanupInput } from '../../src/domain/pipeline';
 import { FailureType } from '../../src/common/failures';
 
-export const RESOURCES: SparkResources = {
-  driverMemoryMb: 512,
-  driverCores: 1,
-  executorMemoryMb: 1024,
-  executorCores: 1,
-  executorInstances: 1,
-  memoryOverheadMb: null,
-  shufflePartitions: 4,
-};
+export { SMALL_RESOURCES as RESOURCES } from './resources';
+import { SMALL_RESOURCES as RESOURCES } from './resources';
 
 export interface FakeScript {
   /** Outcome of each await call for a job, in order; SUCCEEDED once the list runs out. */

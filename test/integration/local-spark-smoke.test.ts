@@ -3,23 +3,15 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DataLayout } from '../../src/common/layout';
-import type { SparkResources } from '../../src/domain/spark/resources';
 import { findAttemptProcesses, LocalSparkPlatform } from '../../src/spark/local/local-platform';
 import type { SparkAttemptRequest, SparkProgress } from '../../src/spark/platform';
+import { SMALL_RESOURCES } from '../helpers/resources';
 
 // The real spark-submit of the project's venv (JVM start-up included: ~15-20 s per run).
 const VENV_BIN = path.resolve(__dirname, '../../.venv/bin');
 const SMOKE_JOB = path.resolve(__dirname, '../fixtures/pyspark/smoke_job.py');
 const DATE = '2026-11-20';
-const RESOURCES: SparkResources = {
-  driverMemoryMb: 512,
-  driverCores: 1,
-  executorMemoryMb: 512,
-  executorCores: 1,
-  executorInstances: 1,
-  memoryOverheadMb: null,
-  shufflePartitions: 2,
-};
+const RESOURCES = SMALL_RESOURCES;
 
 jest.setTimeout(90_000);
 
