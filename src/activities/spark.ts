@@ -6,7 +6,7 @@ import pino, { type Logger } from 'pino';
 import { z } from 'zod';
 import { FailureType } from '../common/failures';
 import { toUri, uriToPath, type DataLayout } from '../common/layout';
-import { FEED_NAMES, FEEDS } from '../domain/feeds/catalog';
+import { FEED_NAMES, FEEDS, KNOWN_CURRENCIES } from '../domain/feeds/catalog';
 import { SPARK_REPORTS } from '../domain/reports/catalog';
 import type {
   CleanupReport,
@@ -61,6 +61,7 @@ export function buildJobSpec(
     outputUri,
     resultUri: `${outputUri}/${JOB_RESULT_FILE}`,
     catalog: FEEDS,
+    knownCurrencies: KNOWN_CURRENCIES,
     inputs: input.inputs,
   };
   return input.job === 'transform' ? { ...common, reports: SPARK_REPORTS, thresholds: context.thresholds } : common;
