@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../src/config/config';
 import { fakeActivities } from '../test/helpers/fake-activities';
 import { benchExport } from './export';
@@ -13,6 +14,7 @@ import { benchOrchestration } from './orchestration';
 import { benchSpark } from './spark';
 
 async function main() {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
   const quick = process.argv.includes('--quick');
   const repoRoot = process.cwd();
   const config = loadConfig(process.env, repoRoot);

@@ -16,6 +16,7 @@ import { statusQuery } from '../workflows/messages';
 export interface DemoOptions {
   readonly businessDate: string;
   readonly transactions: number;
+  readonly accounts?: number;
   readonly defectRate: number;
   readonly seed: number;
   readonly driverMemoryMb?: number;
@@ -82,6 +83,7 @@ export async function runDemo(config: NightjarConfig, opts: DemoOptions): Promis
     businessDate: opts.businessDate,
     seed: opts.seed,
     transactions: opts.transactions,
+    ...(opts.accounts !== undefined ? { accounts: opts.accounts } : {}),
     defectRate: opts.defectRate,
   });
   out(`Generated feeds for ${opts.businessDate}: ${generated.feeds.map((f) => `${f.feed} ${fmt(f.rows)}`).join(', ')}`);

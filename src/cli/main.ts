@@ -24,6 +24,7 @@ export function buildProgram(): Command {
     .description('run one business date end to end on the embedded defaults (dev server + UI, local Spark, PGlite)')
     .option('--business-date <date>', 'business date to process (YYYY-MM-DD)', parseBusinessDate, previousDay())
     .option('--transactions <n>', 'transactions to generate', parseNonNegativeInt, 20000)
+    .option('--accounts <n>', 'accounts to generate (default: derived from --transactions)', parseNonNegativeInt)
     .option('--defects <rate>', 'share of rows with an injected defect (0..1)', parseRate, 0.005)
     .option('--seed <n>', 'generator seed', parseNonNegativeInt, 42)
     .option('--data-dir <dir>', 'data directory (lake zones, Temporal db, PGlite)')
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
       const code = await runDemo(configFor(opts.dataDir), {
         businessDate: opts.businessDate,
         transactions: opts.transactions,
+        accounts: opts.accounts,
         defectRate: opts.defects,
         seed: opts.seed,
         driverMemoryMb: opts.driverMemory,
@@ -46,6 +48,7 @@ export function buildProgram(): Command {
     .description("write a business date's five feeds into the landing zone")
     .option('--business-date <date>', 'business date (YYYY-MM-DD)', parseBusinessDate, previousDay())
     .option('--transactions <n>', 'transactions to generate', parseNonNegativeInt, 20000)
+    .option('--accounts <n>', 'accounts to generate (default: derived from --transactions)', parseNonNegativeInt)
     .option('--defects <rate>', 'share of rows with an injected defect (0..1)', parseRate, 0)
     .option('--seed <n>', 'generator seed', parseNonNegativeInt, 42)
     .option('--data-dir <dir>', 'data directory')
@@ -57,6 +60,7 @@ export function buildProgram(): Command {
         businessDate: opts.businessDate,
         seed: opts.seed,
         transactions: opts.transactions,
+        ...(opts.accounts !== undefined ? { accounts: opts.accounts } : {}),
         defectRate: opts.defects,
       });
       console.log(JSON.stringify(summary, null, 2));
