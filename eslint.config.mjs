@@ -4,7 +4,7 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.venv/**', '.data/**', 'coverage/**', 'spark/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.venv/**', '.data/**', '.cache/**', 'coverage/**', 'spark/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

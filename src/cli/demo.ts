@@ -1,9 +1,10 @@
 import path from 'node:path';
 import fs from 'node:fs/promises';
+import pino from 'pino';
 import { Client, Connection } from '@temporalio/client';
 import type { NightjarConfig } from '../config/config';
 import { DataLayout } from '../common/layout';
-import { dailyWorkflowId } from '../domain/ids';
+import { dailyWorkflowId, sparkJobWorkflowId } from '../domain/ids';
 import type { RunManifest } from '../domain/pipeline';
 import { generateFeeds } from '../feeds/generator';
 import { ensureDevServer } from '../infra/temporal-dev-server';
@@ -11,7 +12,7 @@ import { venvTool } from '../infra/tools';
 import { createLogger } from '../worker/logger';
 import { createNightjarWorker } from '../worker/worker';
 import type { dailyPipeline } from '../workflows/daily-pipeline';
-import { statusQuery } from '../workflows/messages';
+import { sparkJobStatusQuery, statusQuery } from '../workflows/messages';
 
 export interface DemoOptions {
   readonly businessDate: string;
@@ -61,8 +62,11 @@ export function renderSummary(m: RunManifest, uiLink: string, manifestPath: stri
 
 /** The end-to-end demo: dev server, worker, generated feeds, one night, a summary. */
 export async function runDemo(config: NightjarConfig, opts: DemoOptions): Promise<number> {
-  const logger = createLogger({ ...config.log, level: config.log.level === 'info' ? 'warn' : config.log.level });
   const layout = new DataLayout(config.dataDir);
+  // The terminal shows the story of the night; the worker's structured log goes to a file.
+  const logFile = path.join(config.dataDir, 'logs', 'demo-worker.log');
+  await fs.mkdir(path.dirname(logFile), { recursive: true });
+  const logger = createLogger({ ...config.log, destination: pino.destination({ dest: logFile, sync: false }) });
   const out = (s: string) => {
     if (!opts.json) process.stdout.write(s + '\n');
   };
@@ -77,6 +81,7 @@ export async function runDemo(config: NightjarConfig, opts: DemoOptions): Promis
     logger,
   });
   out(`Temporal dev server ${server.startedHere ? 'started' : 'reused'} at ${server.address}; Web UI ${server.uiUrl}`);
+  out(`Worker log: ${logFile}`);
 
   const generated = await generateFeeds({
     landingDir: layout.landingDir(opts.businessDate),
@@ -106,17 +111,24 @@ export async function runDemo(config: NightjarConfig, opts: DemoOptions): Promis
     const uiLink = `${server.uiUrl}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}`;
     out(`Started ${workflowId} — follow it in the UI: ${uiLink}`);
 
-    let last = '';
+    const printed = new Set<string>();
+    const once = (line: string) => {
+      if (!printed.has(line)) out(line);
+      printed.add(line);
+    };
     const poll = setInterval(() => {
-      handle
-        .query(statusQuery)
-        .then((s) => {
-          const line = `  … ${s.stage} (${s.steps.length} step(s) done)`;
-          if (line !== last) out(line);
-          last = line;
-        })
-        .catch(() => undefined);
-    }, 2000);
+      void (async () => {
+        const s = await handle.query(statusQuery);
+        once(`  … ${s.stage}`);
+        if (s.stage === 'normalize' || s.stage === 'transform') {
+          const job = await client.workflow.getHandle(sparkJobWorkflowId(workflowId, s.stage)).query(sparkJobStatusQuery);
+          for (const a of job.attempts) {
+            once(`    ${job.job} attempt ${a.attempt} (driver ${a.resources?.driverMemoryMb} MiB): ${a.outcome}${a.reason ? ` — ${a.reason}` : ''}`);
+          }
+          if (job.current) once(`    ${job.job} attempt ${job.current.attempt} ${job.current.state.toLowerCase()}`);
+        }
+      })().catch(() => undefined);
+    }, 1000);
     let failed = false;
     try {
       await handle.result();

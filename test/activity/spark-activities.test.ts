@@ -8,7 +8,7 @@ import { MockActivityEnvironment as SdkMockActivityEnvironment } from '@temporal
 import { DefaultLogger } from '@temporalio/worker';
 import { createSparkActivities, zipDirectory, type SparkAwaitHeartbeat } from '../../src/activities/spark';
 import { DataLayout, uriToPath } from '../../src/common/layout';
-import { FEEDS } from '../../src/domain/feeds/catalog';
+import { FEEDS, KNOWN_CURRENCIES } from '../../src/domain/feeds/catalog';
 import type { SparkSubmitInput } from '../../src/domain/pipeline';
 import { SPARK_REPORTS } from '../../src/domain/reports/catalog';
 import { findAttemptProcesses, LocalSparkPlatform } from '../../src/spark/local/local-platform';
@@ -124,6 +124,7 @@ describe('submitSparkJob', () => {
         outputUri: submission.outputUri,
         resultUri: submission.resultUri,
         catalog: JSON.parse(JSON.stringify(FEEDS)),
+        knownCurrencies: [...KNOWN_CURRENCIES],
         inputs: input.inputs,
         reports: JSON.parse(JSON.stringify(SPARK_REPORTS)),
         thresholds: THRESHOLDS,

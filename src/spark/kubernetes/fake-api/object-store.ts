@@ -161,7 +161,8 @@ function ownerReferenceErrors(metadata: ObjectMeta): FieldError[] {
  * expire out of, with 410, as etcd compaction does).
  */
 export class ObjectStore {
-  private revision = 0;
+  /** Like etcd's revision, never 0: resourceVersion "0" means "any version" to the API. */
+  private revision = 1;
   private readonly tables = new Map<ResourceType, Map<string, StoredObject>>();
   private history: StoreEvent[] = [];
   /** Resuming from a resourceVersion below this is answered 410 Expired. */
@@ -517,7 +518,8 @@ export class ObjectStore {
         this.backgroundErrors.push(error);
       }
     }
-    this.scheduleGarbageCollection();
+    // Only deletions and objects that reference owners (or are being deleted) can give the collector work.
+    if (type === 'DELETED' || object.metadata.ownerReferences?.length || object.metadata.deletionTimestamp) this.scheduleGarbageCollection();
     return clone(object);
   }
 

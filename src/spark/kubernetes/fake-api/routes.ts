@@ -98,7 +98,8 @@ export function verbOf(method: string, route: ResourceRoute, query: URLSearchPar
   switch (method) {
     case 'GET':
       if (route.legacyWatch) return route.subresource ? undefined : 'watch';
-      if (item) return 'get';
+      // `?watch=true` on a named object watches that one object, as the API server still allows.
+      if (item) return isWatchRequest(route, query) && !route.subresource ? 'watch' : 'get';
       return isWatchRequest(route, query) ? 'watch' : 'list';
     case 'POST':
       return !item && route.namespace !== undefined ? 'create' : undefined;

@@ -350,12 +350,13 @@ export class FakeKubeApiServer {
       case 'get':
         return { code: 200, body: this.objects.get(resource, namespace, name) };
       case 'list': {
+        const limit = optionalInteger(query, 'limit');
         const result = this.objects.list(resource, route.namespace, {
           labelSelector: parseLabelSelector(query.get('labelSelector')),
           fieldSelector: parseFieldSelector(query.get('fieldSelector'), resource),
           ...(query.get('resourceVersion') === null ? {} : { resourceVersion: query.get('resourceVersion') ?? '' }),
           ...(query.get('resourceVersionMatch') === null ? {} : { resourceVersionMatch: query.get('resourceVersionMatch') ?? '' }),
-          ...(optionalInteger(query, 'limit') === undefined ? {} : { limit: optionalInteger(query, 'limit') }),
+          ...(limit === undefined ? {} : { limit }),
           ...(query.get('continue') ? { continueToken: query.get('continue') ?? '' } : {}),
         });
         return {
@@ -468,7 +469,7 @@ export class FakeKubeApiServer {
         resource,
         ...(route.namespace === undefined ? {} : { namespace: route.namespace }),
         labelSelector: parseLabelSelector(query.get('labelSelector')),
-        // The legacy /watch/…/{name} path watches one object.
+        // A named path (`/watch/…/{name}`, or `…/{name}?watch=true`) watches that one object.
         fieldSelector: route.name === undefined ? fieldSelector : [...fieldSelector, { field: 'metadata.name', operator: '=', value: route.name }],
         resourceVersion,
         allowBookmarks: optionalBoolean(query, 'allowWatchBookmarks') === true,
