@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { FailureType } from '../common/failures';
 import { FEEDS } from '../domain/feeds/catalog';
 import type { EscalationPolicy } from '../domain/spark/escalation';
-import type { SparkJobName, SparkResources } from '../domain/spark/resources';
+import { SparkResourcesSchema, type SparkJobName, type SparkResources } from '../domain/spark/resources';
 import type { PlanRunInput, RunPlan } from '../domain/pipeline';
 
 export interface PlanDeps {
@@ -12,19 +12,7 @@ export interface PlanDeps {
   readonly escalation: EscalationPolicy;
 }
 
-const positiveInt = z.number().int().positive();
-const ResourceOverride = z
-  .object({
-    driverMemoryMb: positiveInt,
-    driverCores: positiveInt,
-    executorMemoryMb: positiveInt,
-    executorCores: positiveInt,
-    executorInstances: positiveInt,
-    memoryOverheadMb: positiveInt.nullable(),
-    shufflePartitions: positiveInt,
-  })
-  .partial()
-  .strict();
+const ResourceOverride = SparkResourcesSchema.partial().strict();
 const Overrides = z.object({ normalize: ResourceOverride, transform: ResourceOverride }).partial().strict();
 
 export function createPlanActivities(deps: PlanDeps) {

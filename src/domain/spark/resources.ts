@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /** What one Spark attempt asks for. Local mode uses the driver's numbers only. */
 export interface SparkResources {
   readonly driverMemoryMb: number;
@@ -9,6 +11,19 @@ export interface SparkResources {
   readonly memoryOverheadMb: number | null;
   readonly shufflePartitions: number;
 }
+
+const positiveInt = z.number().int().positive();
+
+/** Runtime check of a SparkResources value (overrides from operators, platform inputs). */
+export const SparkResourcesSchema = z.object({
+  driverMemoryMb: positiveInt,
+  driverCores: positiveInt,
+  executorMemoryMb: positiveInt,
+  executorCores: positiveInt,
+  executorInstances: positiveInt,
+  memoryOverheadMb: positiveInt.nullable(),
+  shufflePartitions: positiveInt,
+} satisfies Record<keyof SparkResources, z.ZodType>);
 
 export type SparkJobName = 'normalize' | 'transform';
 

@@ -13,7 +13,7 @@
  *   own retries would resubmit the same spec.
  */
 import { z } from 'zod';
-import type { SparkResources } from '../../domain/spark/resources';
+import { SparkResourcesSchema, type SparkResources } from '../../domain/spark/resources';
 import type { SparkAttemptRequest } from '../platform';
 import { attemptLabels } from './labels';
 
@@ -286,23 +286,13 @@ function isQualifiedName(key: string): boolean {
   return name.length > 0 && name.length <= 63 && LABEL_NAME.test(name);
 }
 
-const ResourcesSchema = z.object({
-  driverMemoryMb: positiveInt,
-  driverCores: positiveInt,
-  executorMemoryMb: positiveInt,
-  executorCores: positiveInt,
-  executorInstances: positiveInt,
-  memoryOverheadMb: positiveInt.nullable(),
-  shufflePartitions: positiveInt,
-} satisfies Record<keyof SparkResources, z.ZodType>);
-
 const RequestSchema = z.object({
   attemptId: dnsLabel,
   workflowId: z.string().min(1, 'must not be empty'),
   businessDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD'),
   job: z.string().min(1, 'must not be empty'),
   attempt: positiveInt,
-  resources: ResourcesSchema,
+  resources: SparkResourcesSchema,
   args: z.array(z.string()),
   sparkConf: z.record(z.string().min(1, 'keys must not be empty'), z.string()).superRefine((conf, ctx) => {
     for (const key of Object.keys(conf)) {
