@@ -55,29 +55,27 @@ def uri(path: Path) -> str:
     return path.resolve().as_uri()
 
 
-def normalize_spec(catalog, raw: dict[str, Path], out: Path, attempt: str = "test-normalize-a1") -> dict:
+def _spec(job: str, attempt: str, catalog, out: Path, inputs: dict[str, str]) -> dict:
+    """The fields every job spec carries (docs/spark-jobs.md)."""
     return {
-        "job": "normalize",
+        "job": job,
         "attemptId": attempt,
         "businessDate": BUSINESS_DATE,
         "reportingCurrency": "EUR",
         "outputUri": uri(out),
         "resultUri": uri(out) + "/_result.json",
         "catalog": catalog,
-        "inputs": {name: uri(path) for name, path in raw.items()},
+        "inputs": inputs,
     }
+
+
+def normalize_spec(catalog, raw: dict[str, Path], out: Path, attempt: str = "test-normalize-a1") -> dict:
+    return _spec("normalize", attempt, catalog, out, {name: uri(path) for name, path in raw.items()})
 
 
 def transform_spec(catalog, reports, curated: dict[str, str], out: Path, attempt: str = "test-transform-a1") -> dict:
     return {
-        "job": "transform",
-        "attemptId": attempt,
-        "businessDate": BUSINESS_DATE,
-        "reportingCurrency": "EUR",
-        "outputUri": uri(out),
-        "resultUri": uri(out) + "/_result.json",
-        "catalog": catalog,
-        "inputs": curated,
+        **_spec("transform", attempt, catalog, out, curated),
         "reports": reports,
         "thresholds": THRESHOLDS,
     }
