@@ -5,7 +5,9 @@ import type { SparkPlatform } from '../spark/platform';
 import { createExportActivities } from './export';
 import { createFinalizeActivities } from './finalize';
 import { createIngestActivities } from './ingest';
+import { createJanitorActivities, type JanitorDeps } from './janitor';
 import { createPlanActivities, type PlanDeps } from './plan';
+import { createSizingActivities, type SizingDeps } from './sizing';
 import { createSparkActivities } from './spark';
 
 export interface ActivityDeps {
@@ -19,6 +21,8 @@ export interface ActivityDeps {
     readonly thresholds: Parameters<typeof createSparkActivities>[0]['thresholds'];
   };
   readonly plan: PlanDeps;
+  readonly sizing: Omit<SizingDeps, 'logger'>;
+  readonly workflowState: JanitorDeps['workflowState'];
 }
 
 /** Every activity of the worker, built from its dependencies (the only place they meet). */
@@ -29,6 +33,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createSparkActivities({ ...deps.spark, layout: deps.layout, logger: deps.logger }),
     ...createExportActivities({ store: deps.store, logger: deps.logger }),
     ...createFinalizeActivities({ layout: deps.layout, store: deps.store, logger: deps.logger }),
+    ...createSizingActivities({ ...deps.sizing, logger: deps.logger }),
+    ...createJanitorActivities({ platform: deps.spark.platform, workflowState: deps.workflowState, logger: deps.logger }),
   };
 }
 

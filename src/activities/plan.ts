@@ -4,12 +4,15 @@ import { FailureType } from '../common/failures';
 import { FEEDS } from '../domain/feeds/catalog';
 import type { EscalationPolicy } from '../domain/spark/escalation';
 import { SparkResourcesSchema, type SparkJobName, type SparkResources } from '../domain/spark/resources';
-import type { PlanRunInput, RunPlan } from '../domain/pipeline';
+import type { JobPlan, PlanRunInput, RunPlan } from '../domain/pipeline';
+import { startingResources, type SizingRecord } from '../domain/spark/sizing';
 
 export interface PlanDeps {
   readonly platform: 'local' | 'kubernetes';
   readonly defaultResources: Readonly<Record<SparkJobName, SparkResources>>;
   readonly escalation: EscalationPolicy;
+  /** What each job learned about its size; absent when learned sizing is off. */
+  readonly learnedSizing?: (job: SparkJobName) => Promise<SizingRecord | undefined>;
 }
 
 const ResourceOverride = SparkResourcesSchema.partial().strict();
@@ -24,14 +27,22 @@ export function createPlanActivities(deps: PlanDeps) {
         const issues = parsed.error.issues.map((i) => `sparkOverrides.${i.path.join('.')}: ${i.message}`).join('; ');
         throw ApplicationFailure.create({ type: FailureType.InvalidInput, message: `invalid run input: ${issues}`, nonRetryable: true });
       }
-      const job = (name: SparkJobName) => ({
-        resources: { ...deps.defaultResources[name], ...parsed.data[name] },
-        policy: deps.escalation,
-      });
+      const job = async (name: SparkJobName): Promise<JobPlan> => {
+        const configured = deps.defaultResources[name];
+        const override = parsed.data[name];
+        // An operator's override for tonight beats what the job learned.
+        if (override !== undefined && Object.keys(override).length > 0) {
+          return { resources: { ...configured, ...override }, configured, sizingSource: 'override', policy: deps.escalation };
+        }
+        const learned = deps.learnedSizing === undefined ? undefined : await deps.learnedSizing(name);
+        const start = startingResources(configured, learned);
+        return { resources: start.resources, configured, sizingSource: start.source, policy: deps.escalation };
+      };
       return {
         platform: deps.platform,
         feeds: FEEDS.map((f) => ({ feed: f.name, required: f.required })),
-        jobs: { normalize: job('normalize'), transform: job('transform') },
+        jobs: { normalize: await job('normalize'), transform: await job('transform') },
+        learnSizing: deps.learnedSizing !== undefined,
       };
     },
   };

@@ -45,7 +45,8 @@ export interface SparkAwaitHeartbeat extends SparkProgress {
 const SPEC_FILE = 'spec.json';
 const PACKAGE = 'nightjar_spark';
 const PACKAGE_ZIP = `${PACKAGE}.zip`;
-const ATTEMPT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
+/** Attempt ids name Kubernetes objects: DNS-1123 labels (lower case, digits, '-', at most 63). */
+const ATTEMPT_ID = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** The job spec the PySpark jobs read (docs/spark-jobs.md). */
 export function buildJobSpec(
@@ -103,7 +104,7 @@ export function createSparkActivities(deps: SparkActivityDeps) {
       if (!ATTEMPT_ID.test(attemptId)) {
         throw ApplicationFailure.create({
           type: FailureType.InvalidInput,
-          message: `invalid Spark attempt id '${attemptId}': letters, digits, '.', '_' and '-' only`,
+          message: `invalid Spark attempt id '${attemptId}': lower-case letters, digits and '-' only, at most 63 characters`,
           nonRetryable: true,
         });
       }
@@ -115,7 +116,8 @@ export function createSparkActivities(deps: SparkActivityDeps) {
       await writeFileOnce(specFile, () => `${JSON.stringify(spec, null, 2)}\n`);
 
       const sparkConf: Record<string, string> = {};
-      let mainFile = path.join(deps.jobsDir, 'jobs', `${job}.py`);
+      // The path on this machine; the Kubernetes platform maps the job to its path in the image.
+      const mainFile = path.join(deps.jobsDir, 'jobs', `${job}.py`);
       if (platform.kind === 'local') {
         await requireFile(mainFile);
         // A snapshot of the package per attempt: the job imports the code it was submitted
@@ -123,9 +125,6 @@ export function createSparkActivities(deps: SparkActivityDeps) {
         const zip = path.join(workDir, PACKAGE_ZIP);
         await writeFileOnce(zip, () => zipDirectory(path.join(deps.jobsDir, PACKAGE), PACKAGE));
         sparkConf['spark.submit.pyFiles'] = zip;
-      } else {
-        // Baked into the image, where jobsDir is the path inside it.
-        mainFile = `local://${mainFile}`;
       }
 
       const handle = await platform.submit({

@@ -19,6 +19,11 @@ export const FailureType = {
   SparkOutOfMemory: 'SparkOutOfMemory',
   /** The reporting store rejected the data (schema mismatch, constraint violation). */
   ExportRejected: 'ExportRejected',
+  /**
+   * The Spark platform refused the request for good: Kubernetes said forbidden or invalid, or
+   * the attempt's name is taken by something that is not this attempt.
+   */
+  SparkPlatformRejected: 'SparkPlatformRejected',
 } as const;
 
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
@@ -31,4 +36,5 @@ export const NON_RETRYABLE_FAILURES: readonly FailureType[] = [
   FailureType.SparkJobFailed,
   FailureType.SparkOutOfMemory,
   FailureType.ExportRejected,
+  FailureType.SparkPlatformRejected,
 ];

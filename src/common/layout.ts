@@ -45,6 +45,10 @@ export class DataLayout {
   sparkWorkDir(attemptId: string): string {
     return path.join(this.dataDir, 'work', 'spark', attemptId);
   }
+  /** What a job learned about its size (learned sizing), one file per job. */
+  sizingFile(job: 'normalize' | 'transform'): string {
+    return path.join(this.dataDir, 'state', 'spark-sizing', `${job}.json`);
+  }
   temporalDbFile(): string {
     return path.join(this.dataDir, 'temporal', 'dev-server.db');
   }

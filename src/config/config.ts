@@ -2,6 +2,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { SparkJobName, SparkResources } from '../domain/spark/resources';
 import type { EscalationPolicy } from '../domain/spark/escalation';
+import type { SizingPolicy } from '../domain/spark/sizing';
+import { DEFAULT_KUBERNETES_TIMINGS, type KubeConfigSource, type KubernetesPlatformSettings } from '../spark/kubernetes/settings';
 
 /**
  * Strict boolean: only the words below are accepted. `Boolean("false")` is true, a classic
@@ -13,6 +15,46 @@ const bool = z
 
 const mb = z.coerce.number({ message: 'expected a number of MiB' }).int().min(256, 'must be at least 256 MiB');
 const positive = z.coerce.number({ message: 'expected a number' }).int().positive();
+const optionalPositive = z.coerce.number({ message: 'expected a number' }).positive().optional();
+
+/** `key=value,key=value` (node selectors). */
+const keyValues = z
+  .string()
+  .regex(/^[^=,\s]+=[^=,\s]*(?:,[^=,\s]+=[^=,\s]*)*$/, 'expected key=value pairs separated by commas')
+  .transform((s) => Object.fromEntries(s.split(',').map((kv) => kv.split('=') as [string, string])));
+
+/** `ENV_NAME=secret:key,...`: environment variables taken from Secrets, by reference only. */
+const secretRefs = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*=[^:,\s]+:[^:,\s]+(?:,[A-Za-z_][A-Za-z0-9_]*=[^:,\s]+:[^:,\s]+)*$/, 'expected NAME=secret:key pairs separated by commas')
+  .transform((s) =>
+    s.split(',').map((entry) => {
+      const [name, ref] = entry.split('=') as [string, string];
+      const [secretName, key] = ref.split(':') as [string, string];
+      return { name, secretName, key };
+    }),
+  );
+
+const list = z
+  .string()
+  .transform((s) => s.split(',').map((v) => v.trim()).filter((v) => v.length > 0));
+
+const tolerations = z.string().transform((s, ctx) => {
+  try {
+    const value: unknown = JSON.parse(s);
+    if (Array.isArray(value)) return value as Record<string, unknown>[];
+  } catch {
+    // reported below
+  }
+  ctx.addIssue({ code: 'custom', message: 'expected a JSON array of tolerations, e.g. [{"key":"batch","operator":"Exists","effect":"NoSchedule"}]' });
+  return z.NEVER;
+});
+
+/** A duration in seconds, `0` or `off` to disable. */
+const interval = z
+  .string()
+  .regex(/^(?:off|\d+)$/, 'expected a number of seconds or "off"')
+  .transform((s) => (s === 'off' ? 0 : Number(s)));
 
 /** Every environment variable Nightjar reads, with its default. The README's reference mirrors this. */
 export const ConfigSchema = z
@@ -25,7 +67,7 @@ export const ConfigSchema = z
     NIGHTJAR_REPORTING_STORE: z.enum(['pglite', 'postgres']).default('pglite'),
     NIGHTJAR_REPORTING_PG_URL: z.string().optional(),
     NIGHTJAR_REPORTING_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'expected an ISO 4217 code such as EUR').default('EUR'),
-    NIGHTJAR_SPARK_PLATFORM: z.enum(['local']).default('local'),
+    NIGHTJAR_SPARK_PLATFORM: z.enum(['local', 'kubernetes']).default('local'),
     NIGHTJAR_SPARK_SUBMIT: z.string().optional(),
     NIGHTJAR_PYTHON: z.string().optional(),
     NIGHTJAR_SPARK_CORES: positive.default(2),
@@ -38,6 +80,39 @@ export const ConfigSchema = z
     NIGHTJAR_OOM_MEMORY_FACTOR: z.coerce.number().gt(1, 'must be greater than 1').default(2),
     NIGHTJAR_OOM_MAX_DRIVER_MEMORY_MB: mb.default(8192),
     NIGHTJAR_OOM_MAX_EXECUTOR_MEMORY_MB: mb.default(16384),
+    NIGHTJAR_OOM_EXECUTOR_INSTANCES_FACTOR: optionalPositive,
+    NIGHTJAR_OOM_MAX_EXECUTOR_INSTANCES: positive.optional(),
+    NIGHTJAR_OOM_SHUFFLE_PARTITIONS_FACTOR: optionalPositive,
+    NIGHTJAR_OOM_MAX_TOTAL_MEMORY_MB: mb.optional(),
+    NIGHTJAR_SIZING_LEARN: bool.default(true),
+    NIGHTJAR_SIZING_STEP_DOWN_AFTER: positive.default(5),
+    NIGHTJAR_SIZING_STEP_DOWN_FACTOR: z.coerce.number().gt(1, 'must be greater than 1').default(2),
+    NIGHTJAR_K8S_NAMESPACE: z.string().regex(/^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$/, 'expected a Kubernetes namespace name').max(63).optional(),
+    NIGHTJAR_K8S_CONFIG: z.string().min(1).default('default'),
+    NIGHTJAR_K8S_IMAGE: z.string().regex(/^\S+$/, 'expected an image reference without spaces').optional(),
+    NIGHTJAR_K8S_IMAGE_PULL_POLICY: z.enum(['Always', 'IfNotPresent', 'Never']).optional(),
+    NIGHTJAR_K8S_SERVICE_ACCOUNT: z.string().min(1).default('nightjar-spark'),
+    NIGHTJAR_K8S_SPARK_VERSION: z.string().regex(/^\d+\.\d+(?:\.\d+)?$/, 'expected a Spark version such as 4.0.1').default('4.0.1'),
+    NIGHTJAR_K8S_JOBS_DIR: z.string().regex(/^\//, 'expected an absolute path inside the image').default('/opt/nightjar/spark'),
+    NIGHTJAR_K8S_TTL_SECONDS: positive.default(3600),
+    NIGHTJAR_K8S_SPARK_CONF_CONFIGMAP: z.string().min(1).optional(),
+    NIGHTJAR_K8S_SECRET_ENV: secretRefs.optional(),
+    NIGHTJAR_K8S_NODE_SELECTOR: keyValues.optional(),
+    NIGHTJAR_K8S_TOLERATIONS: tolerations.optional(),
+    NIGHTJAR_K8S_PRIORITY_CLASS: z.string().min(1).optional(),
+    NIGHTJAR_K8S_LOCALITY_KEY: z.string().min(1).default('topology.kubernetes.io/zone'),
+    NIGHTJAR_K8S_LOCALITY: list.optional(),
+    NIGHTJAR_K8S_LOCALITY_REQUIRED: bool.default(false),
+    NIGHTJAR_K8S_BATCH_SCHEDULER: z.enum(['volcano', 'yunikorn']).optional(),
+    NIGHTJAR_K8S_BATCH_QUEUE: z.string().min(1).optional(),
+    NIGHTJAR_K8S_DATA_PVC: z.string().min(1).optional(),
+    NIGHTJAR_K8S_EXECUTOR_OOM_LIMIT: positive.default(2),
+    NIGHTJAR_K8S_STUCK_AFTER_SECONDS: positive.default(600),
+    NIGHTJAR_K8S_POLL_SECONDS: positive.default(30),
+    NIGHTJAR_K8S_CLEANUP_TIMEOUT_SECONDS: positive.default(60),
+    NIGHTJAR_JANITOR_EVERY_SECONDS: interval.default(0),
+    NIGHTJAR_JANITOR_MIN_AGE_SECONDS: positive.default(1800),
+    NIGHTJAR_WORKER_MAX_ACTIVITIES: positive.default(200),
     NIGHTJAR_LARGE_VALUE_THRESHOLD: z.coerce.number().positive().default(10000),
     NIGHTJAR_STRUCTURING_THRESHOLD: z.coerce.number().positive().default(10000),
     NIGHTJAR_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -51,7 +126,19 @@ export const ConfigSchema = z
         message: 'required when NIGHTJAR_REPORTING_STORE=postgres (e.g. postgres://user:pass@host:5432/db)',
       });
     }
+    if (env.NIGHTJAR_SPARK_PLATFORM === 'kubernetes') {
+      if (!env.NIGHTJAR_K8S_NAMESPACE) {
+        ctx.addIssue({ code: 'custom', path: ['NIGHTJAR_K8S_NAMESPACE'], message: 'required when NIGHTJAR_SPARK_PLATFORM=kubernetes (the namespace Spark applications run in)' });
+      }
+      if (!env.NIGHTJAR_K8S_IMAGE) {
+        ctx.addIssue({ code: 'custom', path: ['NIGHTJAR_K8S_IMAGE'], message: 'required when NIGHTJAR_SPARK_PLATFORM=kubernetes (the Spark job image)' });
+      }
+    }
+    if (env.NIGHTJAR_K8S_BATCH_QUEUE && !env.NIGHTJAR_K8S_BATCH_SCHEDULER) {
+      ctx.addIssue({ code: 'custom', path: ['NIGHTJAR_K8S_BATCH_QUEUE'], message: 'needs NIGHTJAR_K8S_BATCH_SCHEDULER (volcano or yunikorn)' });
+    }
   });
+
 
 export interface NightjarConfig {
   readonly repoRoot: string;
@@ -60,13 +147,18 @@ export interface NightjarConfig {
   readonly reporting: { readonly kind: 'pglite'; readonly dataDir: string } | { readonly kind: 'postgres'; readonly url: string };
   readonly reportingCurrency: string;
   readonly spark: {
-    readonly platform: 'local';
+    readonly platform: 'local' | 'kubernetes';
     readonly sparkSubmit: string;
     readonly python: string;
     readonly jobsDir: string;
     readonly ui: boolean;
     readonly defaults: Readonly<Record<SparkJobName, SparkResources>>;
     readonly escalation: EscalationPolicy;
+    readonly sizing: { readonly learn: boolean; readonly policy: SizingPolicy };
+    readonly kubernetes?: {
+      readonly config: KubeConfigSource;
+      readonly settings: KubernetesPlatformSettings;
+    };
     readonly thresholds: {
       readonly largeValueRpt: number;
       readonly structuringThresholdRpt: number;
@@ -75,6 +167,8 @@ export interface NightjarConfig {
     };
   };
   readonly log: { readonly level: string; readonly redact: boolean };
+  readonly janitor: { readonly everySeconds: number; readonly minAgeSeconds: number };
+  readonly worker: { readonly maxConcurrentActivities: number };
 }
 
 /** A configuration problem, naming each variable and what it accepts. */
@@ -140,7 +234,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         memoryFactor: e.NIGHTJAR_OOM_MEMORY_FACTOR,
         maxDriverMemoryMb: e.NIGHTJAR_OOM_MAX_DRIVER_MEMORY_MB,
         maxExecutorMemoryMb: e.NIGHTJAR_OOM_MAX_EXECUTOR_MEMORY_MB,
+        ...(e.NIGHTJAR_OOM_EXECUTOR_INSTANCES_FACTOR !== undefined ? { executorInstancesFactor: e.NIGHTJAR_OOM_EXECUTOR_INSTANCES_FACTOR } : {}),
+        ...(e.NIGHTJAR_OOM_MAX_EXECUTOR_INSTANCES !== undefined ? { maxExecutorInstances: e.NIGHTJAR_OOM_MAX_EXECUTOR_INSTANCES } : {}),
+        ...(e.NIGHTJAR_OOM_SHUFFLE_PARTITIONS_FACTOR !== undefined ? { shufflePartitionsFactor: e.NIGHTJAR_OOM_SHUFFLE_PARTITIONS_FACTOR } : {}),
+        ...(e.NIGHTJAR_OOM_MAX_TOTAL_MEMORY_MB !== undefined ? { maxTotalMemoryMb: e.NIGHTJAR_OOM_MAX_TOTAL_MEMORY_MB } : {}),
       },
+      sizing: {
+        learn: e.NIGHTJAR_SIZING_LEARN,
+        policy: { stepDownAfterCleanNights: e.NIGHTJAR_SIZING_STEP_DOWN_AFTER, stepDownFactor: e.NIGHTJAR_SIZING_STEP_DOWN_FACTOR },
+      },
+      ...(e.NIGHTJAR_SPARK_PLATFORM === 'kubernetes' ? { kubernetes: kubernetesConfig(e, dataDir) } : {}),
       thresholds: {
         largeValueRpt: e.NIGHTJAR_LARGE_VALUE_THRESHOLD,
         structuringThresholdRpt: e.NIGHTJAR_STRUCTURING_THRESHOLD,
@@ -149,5 +252,45 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       },
     },
     log: { level: e.NIGHTJAR_LOG_LEVEL, redact: e.NIGHTJAR_LOG_REDACT },
+    janitor: { everySeconds: e.NIGHTJAR_JANITOR_EVERY_SECONDS, minAgeSeconds: e.NIGHTJAR_JANITOR_MIN_AGE_SECONDS },
+    worker: { maxConcurrentActivities: e.NIGHTJAR_WORKER_MAX_ACTIVITIES },
   };
+}
+
+function kubernetesConfig(e: z.output<typeof ConfigSchema>, dataDir: string): NonNullable<NightjarConfig['spark']['kubernetes']> {
+  const source = e.NIGHTJAR_K8S_CONFIG;
+  const config: KubeConfigSource =
+    source === 'in-cluster' ? { kind: 'in-cluster' } : source === 'default' ? { kind: 'default' } : { kind: 'file', path: path.resolve(source) };
+  const placement = {
+    ...(e.NIGHTJAR_K8S_NODE_SELECTOR !== undefined ? { nodeSelector: e.NIGHTJAR_K8S_NODE_SELECTOR } : {}),
+    ...(e.NIGHTJAR_K8S_TOLERATIONS !== undefined ? { tolerations: e.NIGHTJAR_K8S_TOLERATIONS } : {}),
+    ...(e.NIGHTJAR_K8S_PRIORITY_CLASS !== undefined ? { priorityClassName: e.NIGHTJAR_K8S_PRIORITY_CLASS } : {}),
+  };
+  const settings: KubernetesPlatformSettings = {
+    namespace: e.NIGHTJAR_K8S_NAMESPACE as string,
+    image: e.NIGHTJAR_K8S_IMAGE as string,
+    ...(e.NIGHTJAR_K8S_IMAGE_PULL_POLICY !== undefined ? { imagePullPolicy: e.NIGHTJAR_K8S_IMAGE_PULL_POLICY } : {}),
+    serviceAccount: e.NIGHTJAR_K8S_SERVICE_ACCOUNT,
+    sparkVersion: e.NIGHTJAR_K8S_SPARK_VERSION,
+    imageJobsDir: e.NIGHTJAR_K8S_JOBS_DIR,
+    ttlSeconds: e.NIGHTJAR_K8S_TTL_SECONDS,
+    ...(e.NIGHTJAR_K8S_SPARK_CONF_CONFIGMAP !== undefined ? { sparkConfConfigMap: e.NIGHTJAR_K8S_SPARK_CONF_CONFIGMAP } : {}),
+    ...(e.NIGHTJAR_K8S_SECRET_ENV !== undefined ? { secretEnv: e.NIGHTJAR_K8S_SECRET_ENV } : {}),
+    // Tolerations are checked field by field by the SparkApplication builder at submission.
+    placement: placement as KubernetesPlatformSettings['placement'],
+    ...(e.NIGHTJAR_K8S_LOCALITY !== undefined && e.NIGHTJAR_K8S_LOCALITY.length > 0
+      ? { locality: { topologyKey: e.NIGHTJAR_K8S_LOCALITY_KEY, values: e.NIGHTJAR_K8S_LOCALITY, required: e.NIGHTJAR_K8S_LOCALITY_REQUIRED } }
+      : {}),
+    ...(e.NIGHTJAR_K8S_BATCH_SCHEDULER !== undefined
+      ? { batchScheduler: { name: e.NIGHTJAR_K8S_BATCH_SCHEDULER, ...(e.NIGHTJAR_K8S_BATCH_QUEUE !== undefined ? { queue: e.NIGHTJAR_K8S_BATCH_QUEUE } : {}) } }
+      : {}),
+    ...(e.NIGHTJAR_K8S_DATA_PVC !== undefined ? { dataVolume: { claimName: e.NIGHTJAR_K8S_DATA_PVC, mountPath: dataDir } } : {}),
+    executorOomLimit: e.NIGHTJAR_K8S_EXECUTOR_OOM_LIMIT,
+    stuckAfterMs: e.NIGHTJAR_K8S_STUCK_AFTER_SECONDS * 1000,
+    pollIntervalMs: e.NIGHTJAR_K8S_POLL_SECONDS * 1000,
+    fallbackPollMs: DEFAULT_KUBERNETES_TIMINGS.fallbackPollMs,
+    cleanupTimeoutMs: e.NIGHTJAR_K8S_CLEANUP_TIMEOUT_SECONDS * 1000,
+    driverLogLines: DEFAULT_KUBERNETES_TIMINGS.driverLogLines,
+  };
+  return { config, settings };
 }

@@ -124,6 +124,9 @@ export interface AttemptRecord {
   readonly finishedAt: string;
   readonly durationMs: number;
   readonly attemptId?: string;
+  /** Where an out-of-memory attempt ran out: the next attempt grows that side. */
+  readonly oomSide?: 'driver' | 'executor';
+  /** Objects the attempt's cleanup could not remove (must be 0). */
   readonly leftovers?: number;
 }
 
@@ -163,6 +166,8 @@ export interface RunManifest {
   readonly feeds: readonly FeedManifestEntry[];
   readonly steps: readonly StepRecord[];
   readonly reports: readonly TableExported[];
+  /** Learned sizing per Spark job (absent when learning is off). */
+  readonly sizing?: readonly SizingManifestEntry[];
 }
 
 export interface FinalizeRunInput {
@@ -182,8 +187,37 @@ export interface PlanRunInput {
 }
 
 export interface JobPlan {
+  /** What the first attempt asks for tonight. */
   readonly resources: SparkResources;
+  /** The configured baseline (before learned sizing and overrides). */
+  readonly configured: SparkResources;
+  /** Where `resources` came from: configuration, what the job learned, or tonight's override. */
+  readonly sizingSource: 'configured' | 'learned' | 'override';
   readonly policy: import('./spark/escalation').EscalationPolicy;
+}
+
+export interface RecordSizingInput {
+  readonly businessDate: string;
+  readonly job: SparkJobName;
+  readonly source: JobPlan['sizingSource'];
+  readonly configured: SparkResources;
+  readonly startedFrom: SparkResources;
+  readonly finalResources: SparkResources;
+  readonly attempts: number;
+  readonly succeeded: boolean;
+}
+
+/** One job's sizing, as the manifest shows it. */
+export interface SizingManifestEntry {
+  readonly job: SparkJobName;
+  readonly source: JobPlan['sizingSource'];
+  readonly startedFrom: SparkResources;
+  readonly finalResources: SparkResources;
+  /** What the next night starts from. */
+  readonly next: SparkResources;
+  readonly cleanNights: number;
+  /** What tonight changed in the learned size, if anything. */
+  readonly change: 'learned' | 'stepped-down' | 'reset' | null;
 }
 
 /** What tonight's run will do, decided once from configuration and recorded in history. */
@@ -191,4 +225,6 @@ export interface RunPlan {
   readonly platform: 'local' | 'kubernetes';
   readonly feeds: readonly { readonly feed: FeedName; readonly required: boolean }[];
   readonly jobs: Readonly<Record<SparkJobName, JobPlan>>;
+  /** Whether the run records what each job learned about its size. */
+  readonly learnSizing: boolean;
 }

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { SEARCH_ATTRIBUTE_FLAGS } from '../workflows/search-attributes';
 
 export interface DevServerOptions {
   readonly temporalBin: string;
@@ -70,6 +71,7 @@ export async function ensureDevServer(opts: DevServerOptions): Promise<DevServer
       '--ui-port', String(opts.uiPort),
       '--ui-disable-news-fetch',
       '--log-level', 'warn',
+      ...SEARCH_ATTRIBUTE_FLAGS.flatMap((flag) => ['--search-attribute', flag]),
     ],
     { detached: true, stdio: ['ignore', out, out] },
   );

@@ -1,5 +1,6 @@
 import type { SparkJobName, SparkResources, SparkAttemptOutcome } from '../domain/spark/resources';
 import type { CleanupReport } from '../domain/pipeline';
+import type { SweepOptions, SweepReport, WorkflowState } from './kubernetes/janitor';
 
 /** Everything a platform needs to run one attempt of one Spark job. */
 export interface SparkAttemptRequest {
@@ -9,7 +10,7 @@ export interface SparkAttemptRequest {
   readonly job: SparkJobName;
   readonly attempt: number;
   readonly resources: SparkResources;
-  /** Absolute path (local) or `local://` path inside the image (Kubernetes) of the PySpark entry point. */
+  /** Absolute path of the PySpark entry point on the worker; Kubernetes maps the job to its path in the image. */
   readonly mainFile: string;
   /** Arguments to the entry point, an array: never a shell string. */
   readonly args: readonly string[];
@@ -58,4 +59,11 @@ export interface SparkPlatform {
   await(handle: SparkAttemptHandle, options: AwaitOptions): Promise<SparkAttemptOutcome>;
   /** Stops the attempt if it still runs and removes everything it left; safe to call twice. */
   cleanup(attemptId: string): Promise<CleanupReport>;
+  /**
+   * Removes what attempts of closed or unknown workflows left behind (the janitor). Platforms
+   * whose cleanup cannot leak (nothing outlives the worker's own processes) do not have it.
+   */
+  sweep?(workflowState: (workflowId: string) => Promise<WorkflowState>, options: SweepOptions): Promise<SweepReport>;
+  /** Releases what the platform holds open (watch connections). */
+  close?(): Promise<void>;
 }

@@ -1,12 +1,16 @@
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities, type Activities } from '../activities';
+import { SizingStore } from '../activities/sizing';
 import { DataLayout } from '../common/layout';
 import type { NightjarConfig } from '../config/config';
 import { createReportingStore } from '../reporting/create-store';
 import type { ReportingStore } from '../reporting/store';
-import { LocalSparkPlatform } from '../spark/local/local-platform';
+import { createSparkPlatform } from '../spark/create-platform';
+import type { WorkflowState } from '../spark/kubernetes/janitor';
 import type { SparkPlatform } from '../spark/platform';
+import { ensureJanitorSchedule } from './janitor-schedule';
 import { PinoSdkLogger } from './logger';
 
 let runtimeInstalled = false;
@@ -21,6 +25,8 @@ export function installRuntime(logger: Logger): void {
 export interface ServiceOverrides {
   readonly store?: ReportingStore;
   readonly platform?: SparkPlatform;
+  /** A Temporal client to ask about workflows (the janitor); one is connected lazily otherwise. */
+  readonly client?: Client;
 }
 
 export interface Services {
@@ -28,6 +34,8 @@ export interface Services {
   readonly store: ReportingStore;
   readonly platform: SparkPlatform;
   readonly activities: Activities;
+  /** The Temporal client the services use (connected on first call). */
+  client(): Promise<Client>;
   close(): Promise<void>;
 }
 
@@ -36,16 +44,9 @@ export async function createServices(config: NightjarConfig, logger: Logger, ove
   const layout = new DataLayout(config.dataDir);
   const store = overrides.store ?? createReportingStore(config.reporting);
   await store.migrate();
-  const platform =
-    overrides.platform ??
-    new LocalSparkPlatform({
-      sparkSubmit: config.spark.sparkSubmit,
-      pythonPath: config.spark.python,
-      layout,
-      pollIntervalMs: 1000,
-      extraConf: config.spark.ui ? { 'spark.ui.enabled': 'true' } : {},
-      logger: logger.child({ component: 'spark-local' }),
-    });
+  const platform = overrides.platform ?? createSparkPlatform(config, layout, logger);
+  const sizingStore = new SizingStore(layout);
+  const temporal = lazyClient(config, overrides.client);
   const activities = createActivities({
     layout,
     logger: logger.child({ component: 'activities' }),
@@ -56,14 +57,57 @@ export async function createServices(config: NightjarConfig, logger: Logger, ove
       reportingCurrency: config.reportingCurrency,
       thresholds: config.spark.thresholds,
     },
-    plan: { platform: platform.kind, defaultResources: config.spark.defaults, escalation: config.spark.escalation },
+    plan: {
+      platform: platform.kind,
+      defaultResources: config.spark.defaults,
+      escalation: config.spark.escalation,
+      ...(config.spark.sizing.learn ? { learnedSizing: (job) => sizingStore.read(job) } : {}),
+    },
+    sizing: { store: sizingStore, policy: config.spark.sizing.policy },
+    workflowState: async (workflowId) => workflowStateOf(await temporal.get(), workflowId),
   });
   return {
     layout,
     store,
     platform,
     activities,
-    close: () => (overrides.store ? Promise.resolve() : store.close()),
+    client: () => temporal.get(),
+    async close() {
+      if (!overrides.store) await store.close();
+      if (!overrides.platform) await platform.close?.();
+      await temporal.close();
+    },
+  };
+}
+
+/** RUNNING, CLOSED, or UNKNOWN when Temporal has never heard of the id (or forgot it). */
+export async function workflowStateOf(client: Client, workflowId: string): Promise<WorkflowState> {
+  try {
+    const description = await client.workflow.getHandle(workflowId).describe();
+    return description.status.name === 'RUNNING' ? 'RUNNING' : 'CLOSED';
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return 'UNKNOWN';
+    throw error;
+  }
+}
+
+/** A Temporal client connected on first use (only the janitor and schedules need one). */
+function lazyClient(config: NightjarConfig, given: Client | undefined) {
+  let pending: Promise<{ client: Client; connection?: Connection }> | undefined = given ? Promise.resolve({ client: given }) : undefined;
+  return {
+    async get(): Promise<Client> {
+      pending ??= Connection.connect({ address: config.temporal.address }).then((connection) => ({
+        connection,
+        client: new Client({ connection, namespace: config.temporal.namespace }),
+      }));
+      return (await pending).client;
+    },
+    async close(): Promise<void> {
+      const p = pending;
+      pending = undefined;
+      const opened = p ? await p.catch(() => undefined) : undefined;
+      await opened?.connection?.close();
+    },
   };
 }
 
@@ -100,7 +144,17 @@ export async function createNightjarWorker(
     activities: services.activities,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     shutdownGraceTime: '30 seconds',
+    // Awaiting Spark attempts is most of what runs at once: one slot per attempt being watched.
+    maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
   });
+  if (config.janitor.everySeconds > 0 && services.platform.sweep !== undefined) {
+    await ensureJanitorSchedule(await services.client(), {
+      taskQueue: config.temporal.taskQueue,
+      everySeconds: config.janitor.everySeconds,
+      minAgeSeconds: config.janitor.minAgeSeconds,
+    });
+    logger.info({ everySeconds: config.janitor.everySeconds }, 'janitor schedule in place');
+  }
   return {
     worker,
     services,

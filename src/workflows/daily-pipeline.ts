@@ -9,6 +9,7 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
@@ -21,6 +22,7 @@ import type {
   ReportProduced,
   RunManifest,
   RunStatus,
+  SizingManifestEntry,
   SparkOverrides,
   StepName,
   StepRecord,
@@ -29,16 +31,19 @@ import type {
 import type { SparkJobName } from '../domain/spark/resources';
 import { sparkJobWorkflowId } from '../domain/ids';
 import { reconcileFeeds } from '../domain/reconcile';
-import { EXPORT_ACTIVITY, FINALIZE_ACTIVITY, INGEST_ACTIVITY, PLAN_ACTIVITY } from './presets';
+import { EXPORT_ACTIVITY, FINALIZE_ACTIVITY, INGEST_ACTIVITY, PLAN_ACTIVITY, SIZING_ACTIVITY } from './presets';
 import { statusQuery } from './messages';
+import { SearchAttr } from './search-attributes';
 import { sparkJob, type SparkJobFailureDetails, type SparkJobResult } from './spark-job';
 
 type Activities = ReturnType<typeof createActivities>;
+type RunPlan = Awaited<ReturnType<Activities['planRun']>>;
 
 const { planRun } = proxyActivities<Activities>(PLAN_ACTIVITY);
 const { ingestFeed } = proxyActivities<Activities>(INGEST_ACTIVITY);
 const { exportReports } = proxyActivities<Activities>(EXPORT_ACTIVITY);
 const { finalizeRun } = proxyActivities<Activities>(FINALIZE_ACTIVITY);
+const { recordSparkSizing } = proxyActivities<Activities>(SIZING_ACTIVITY);
 
 export interface DailyPipelineInput {
   readonly businessDate: string;
@@ -96,6 +101,8 @@ export async function dailyPipeline(input: DailyPipelineInput): Promise<DailyPip
   const steps: StepRecord[] = [];
   let feeds: FeedManifestEntry[] = [];
   let reports: TableExported[] = [];
+  const sizing: SizingManifestEntry[] = [];
+  upsertSearchAttributes([{ key: SearchAttr.businessDate, value: businessDate }]);
   setHandler(statusQuery, () => ({ businessDate, status, stage, feeds, steps, error }));
 
   /** Runs one step, recording its timing and attempts whatever the outcome. */
@@ -134,7 +141,44 @@ export async function dailyPipeline(input: DailyPipelineInput): Promise<DailyPip
     };
   };
 
-  async function runSpark(job: SparkJobName, inputs: Record<string, string>, plan: Awaited<ReturnType<Activities['planRun']>>): Promise<SparkJobResult> {
+  /** Records what the job's night says about its size (learned sizing); never fails the night. */
+  async function learnSizing(job: SparkJobName, plan: RunPlan, attempts: readonly AttemptRecord[], succeeded: boolean): Promise<void> {
+    const planned = plan.jobs[job];
+    const last = attempts[attempts.length - 1];
+    try {
+      sizing.push(
+        await recordSparkSizing.executeWithOptions({ ...SIZING_ACTIVITY, summary: `record ${job} sizing` }, [
+          {
+            businessDate,
+            job,
+            source: planned.sizingSource,
+            configured: planned.configured,
+            startedFrom: planned.resources,
+            finalResources: last?.resources ?? planned.resources,
+            attempts: attempts.length,
+            succeeded,
+          },
+        ]),
+      );
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      log.warn('could not record learned sizing', { job, error: describeFailure(err) });
+    }
+  }
+
+  async function runSpark(job: SparkJobName, inputs: Record<string, string>, plan: RunPlan): Promise<SparkJobResult> {
+    let result: SparkJobResult;
+    try {
+      result = await runSparkStep(job, inputs, plan);
+    } catch (err) {
+      if (plan.learnSizing && !isCancellation(err)) await learnSizing(job, plan, attemptsFromFailure(err), false);
+      throw err;
+    }
+    if (plan.learnSizing) await learnSizing(job, plan, result.attempts, true);
+    return result;
+  }
+
+  async function runSparkStep(job: SparkJobName, inputs: Record<string, string>, plan: RunPlan): Promise<SparkJobResult> {
     return step(job, async () => {
       const result = await executeChild(sparkJob, {
         workflowId: sparkJobWorkflowId(info.workflowId, job),
@@ -211,6 +255,7 @@ export async function dailyPipeline(input: DailyPipelineInput): Promise<DailyPip
       feeds,
       steps,
       reports,
+      ...(sizing.length > 0 ? { sizing } : {}),
     };
     try {
       const finalized = await CancellationScope.nonCancellable(() => finalizeRun({ manifest }));

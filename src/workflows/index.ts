@@ -1,2 +1,3 @@
 export { dailyPipeline } from './daily-pipeline';
 export { sparkJob } from './spark-job';
+export { sparkJanitor } from './janitor';

@@ -47,3 +47,15 @@ export const FINALIZE_ACTIVITY = {
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes },
 } as const satisfies ActivityOptions;
+
+/** The janitor lists and deletes on the cluster; a failed sweep is retried by the next schedule tick too. */
+export const JANITOR_ACTIVITY = {
+  startToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes },
+} as const satisfies ActivityOptions;
+
+/** Learned sizing is a small file write; losing it costs one night of learning, never the night. */
+export const SIZING_ACTIVITY = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes },
+} as const satisfies ActivityOptions;

@@ -6,6 +6,7 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { FailureType } from '../common/failures';
@@ -15,6 +16,7 @@ import type { AttemptRecord, SparkJobOutput, SparkSubmission } from '../domain/p
 import { sparkAttemptId } from '../domain/ids';
 import { SPARK_AWAIT_ACTIVITY, SPARK_CLEANUP_ACTIVITY, SPARK_SUBMIT_ACTIVITY } from './presets';
 import { sparkJobStatusQuery, type SparkJobStatus } from './messages';
+import { SearchAttr } from './search-attributes';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -61,10 +63,20 @@ export async function sparkJob(input: SparkJobInput): Promise<SparkJobResult> {
   setHandler(sparkJobStatusQuery, () => ({ job, attempts, current }));
 
   let resources = input.resources;
+  let escalations = 0;
+  upsertSearchAttributes([
+    { key: SearchAttr.businessDate, value: businessDate },
+    { key: SearchAttr.sparkJob, value: job },
+    { key: SearchAttr.oomEscalations, value: 0 },
+  ]);
   for (let attempt = 1; attempt <= policy.maxAttempts; attempt++) {
     const attemptId = sparkAttemptId(businessDate, job, input.parentRunId, attempt);
     const startedAt = new Date();
     current = { attempt, attemptId, state: 'SUBMITTING' };
+    upsertSearchAttributes([
+      { key: SearchAttr.sparkAttempt, value: attempt },
+      { key: SearchAttr.sparkOutcome, value: 'RUNNING' },
+    ]);
     setCurrentDetails(`**${job}** attempt ${attempt}/${policy.maxAttempts}: ${describe(resources)}`);
     let submission: SparkSubmission | undefined;
     let outcome: Awaited<ReturnType<Activities['awaitSparkJob']>>['outcome'] | undefined;
@@ -107,6 +119,7 @@ export async function sparkJob(input: SparkJobInput): Promise<SparkJobResult> {
     };
     if (failure !== undefined) {
       const cancelled = isCancellation(failure);
+      upsertSearchAttributes([{ key: SearchAttr.sparkOutcome, value: cancelled ? 'CANCELLED' : 'FAILED' }]);
       attempts.push({ ...base, outcome: cancelled ? 'CANCELLED' : 'FAILED', reason: failure instanceof Error ? failure.message : String(failure) });
       if (failure instanceof ApplicationFailure || cancelled) throw failure;
       throw ApplicationFailure.create({
@@ -118,7 +131,8 @@ export async function sparkJob(input: SparkJobInput): Promise<SparkJobResult> {
       });
     }
     if (!outcome) throw new Error('unreachable: an attempt ended with neither outcome nor failure');
-    attempts.push({ ...base, outcome: outcome.kind, reason: outcome.reason });
+    attempts.push({ ...base, outcome: outcome.kind, reason: outcome.reason, ...(outcome.oomSide !== undefined ? { oomSide: outcome.oomSide } : {}) });
+    upsertSearchAttributes([{ key: SearchAttr.sparkOutcome, value: outcome.kind }]);
     log.info('spark attempt ended', { job, attempt, outcome: outcome.kind, reason: outcome.reason });
 
     switch (outcome.kind) {
@@ -136,8 +150,11 @@ export async function sparkJob(input: SparkJobInput): Promise<SparkJobResult> {
             details: [{ attempts } satisfies SparkJobFailureDetails],
           });
         }
-        log.warn('spark job out of memory: escalating', { job, attempt, from: resources, to: decision.resources });
+        log.warn('spark job out of memory: escalating', { job, attempt, side: outcome.oomSide ?? 'driver', from: resources, to: decision.resources, note: decision.note });
         resources = decision.resources;
+        escalations += 1;
+        upsertSearchAttributes([{ key: SearchAttr.oomEscalations, value: escalations }]);
+        setCurrentDetails(`**${job}** ran out of memory (${outcome.oomSide ?? 'driver'}) on attempt ${attempt}; next: ${describe(resources)}${decision.note ? ` (${decision.note})` : ''}`);
         break;
       }
       case 'TRANSIENT':

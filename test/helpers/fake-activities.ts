@@ -3,7 +3,7 @@ import type { Activities } from '../../src/activities';
 import { FEEDS, type FeedName } from '../../src/domain/feeds/catalog';
 import { SPARK_REPORTS } from '../../src/domain/reports/catalog';
 import type { SparkAttemptOutcome } from '../../src/domain/spark/resources';
-import type { FinalizeRunInput, SparkSubmitInput, SparkCleanupInput } from '../../src/domain/pipeline';
+import type { FinalizeRunInput, RecordSizingInput, SparkSubmitInput, SparkCleanupInput } from '../../src/domain/pipeline';
 import { FailureType } from '../../src/common/failures';
 
 export { SMALL_RESOURCES as RESOURCES } from './resources';
@@ -19,6 +19,8 @@ export interface FakeScript {
   /** Rows normalize reports as read for a feed (default: the control count), to break reconciliation. */
   normalizeRowsIn?: Partial<Record<FeedName, number>>;
   maxAttempts?: number;
+  /** Plan with learned sizing on (the run then records sizing after each Spark job). */
+  learnSizing?: boolean;
 }
 
 export interface FakeCalls {
@@ -27,6 +29,7 @@ export interface FakeCalls {
   cleanups: SparkCleanupInput[];
   finalized: FinalizeRunInput[];
   ingestAttempts: Record<string, number>;
+  sizings: RecordSizingInput[];
 }
 
 const outcome = (kind: SparkAttemptOutcome['kind'], extra: Partial<SparkAttemptOutcome> = {}): SparkAttemptOutcome => ({
@@ -41,7 +44,7 @@ export const PERMANENT = outcome('PERMANENT', { reason: 'AnalysisException: colu
 
 /** Fake activities as a typed object literal: they stand in for I/O, the workflows are real. */
 export function fakeActivities(script: FakeScript = {}): { activities: Activities; calls: FakeCalls } {
-  const calls: FakeCalls = { order: [], submits: [], cleanups: [], finalized: [], ingestAttempts: {} };
+  const calls: FakeCalls = { order: [], submits: [], cleanups: [], finalized: [], ingestAttempts: {}, sizings: [] };
   const remaining = {
     normalize: [...(script.outcomes?.normalize ?? [])],
     transform: [...(script.outcomes?.transform ?? [])],
@@ -52,9 +55,16 @@ export function fakeActivities(script: FakeScript = {}): { activities: Activitie
       calls.order.push('plan');
       const job = (name: 'normalize' | 'transform') => ({
         resources: { ...RESOURCES, ...input.sparkOverrides?.[name] },
+        configured: RESOURCES,
+        sizingSource: input.sparkOverrides?.[name] ? ('override' as const) : ('configured' as const),
         policy: { maxAttempts: script.maxAttempts ?? 3, memoryFactor: 2, maxDriverMemoryMb: 2048, maxExecutorMemoryMb: 4096 },
       });
-      return { platform: 'local', feeds: FEEDS.map((f) => ({ feed: f.name, required: f.required })), jobs: { normalize: job('normalize'), transform: job('transform') } };
+      return {
+        platform: 'local',
+        feeds: FEEDS.map((f) => ({ feed: f.name, required: f.required })),
+        jobs: { normalize: job('normalize'), transform: job('transform') },
+        learnSizing: script.learnSizing ?? false,
+      };
     },
     async ingestFeed({ feed }) {
       calls.ingestAttempts[feed] = (calls.ingestAttempts[feed] ?? 0) + 1;
@@ -121,6 +131,24 @@ export function fakeActivities(script: FakeScript = {}): { activities: Activitie
     async exportReports(input) {
       calls.order.push('export');
       return { store: 'pglite', tables: input.reports.map((r) => ({ table: r.report, rows: r.rows })), durationMs: 5 };
+    },
+    async recordSparkSizing(input) {
+      calls.order.push(`sizing:${input.job}`);
+      calls.sizings.push(input);
+      const grew = input.succeeded && input.attempts > 1;
+      return {
+        job: input.job,
+        source: input.source,
+        startedFrom: input.startedFrom,
+        finalResources: input.finalResources,
+        next: grew ? input.finalResources : input.startedFrom,
+        cleanNights: grew ? 0 : 1,
+        change: grew ? 'learned' : null,
+      };
+    },
+    async sweepSparkLeftovers(input) {
+      calls.order.push('sweep');
+      return { namespace: 'nightly', examined: 0, removed: [], kept: [], failed: [], dryRun: input.dryRun === true };
     },
     async finalizeRun(input) {
       calls.order.push('finalize');

@@ -1,15 +1,19 @@
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { ensureSearchAttributes } from '../../src/infra/search-attributes';
+import { SearchAttr } from '../../src/workflows/search-attributes';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const bin = (name: string) => path.join(REPO_ROOT, '.venv', 'bin', name);
 
 /** The time-skipping test server installed by the bootstrap (the SDK's own download cannot work here). */
-export function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
-  return TestWorkflowEnvironment.createTimeSkipping({
+export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: bin('temporal-test-server') } },
   });
+  await ensureSearchAttributes(env.connection, env.namespace ?? 'default');
+  return env;
 }
 
 /** The Temporal CLI dev server (the real server the demo and production-like tests use). */
@@ -19,6 +23,7 @@ export function createDevServerEnv(opts: { dbFilename?: string } = {}): Promise<
       executable: { type: 'existing-path', path: bin('temporal') },
       ...(opts.dbFilename ? { dbFilename: opts.dbFilename } : {}),
       log: { format: 'json', level: 'error' },
+      searchAttributes: Object.values(SearchAttr),
     },
   });
 }

@@ -45,3 +45,83 @@ test('the PostgreSQL store needs a URL', () => {
     url: 'postgres://u:p@h/db',
   });
 });
+
+describe('the Kubernetes platform', () => {
+  const k8s = { NIGHTJAR_SPARK_PLATFORM: 'kubernetes', NIGHTJAR_K8S_NAMESPACE: 'bank-nightly', NIGHTJAR_K8S_IMAGE: 'registry.bank/nightjar-spark:1.4.2' };
+
+  test('needs a namespace and an image, and says so naming both', () => {
+    expect(() => loadConfig({ NIGHTJAR_SPARK_PLATFORM: 'kubernetes' }, root)).toThrow(/NIGHTJAR_K8S_NAMESPACE.*required when NIGHTJAR_SPARK_PLATFORM=kubernetes[\s\S]*NIGHTJAR_K8S_IMAGE.*required/);
+  });
+
+  test('settings with their defaults: pod identity, timings, the configured kubeconfig lookup', () => {
+    const c = loadConfig(k8s, root);
+    expect(c.spark.platform).toBe('kubernetes');
+    expect(c.spark.kubernetes?.config).toEqual({ kind: 'default' });
+    expect(c.spark.kubernetes?.settings).toMatchObject({
+      namespace: 'bank-nightly',
+      image: 'registry.bank/nightjar-spark:1.4.2',
+      serviceAccount: 'nightjar-spark',
+      imageJobsDir: '/opt/nightjar/spark',
+      executorOomLimit: 2,
+      stuckAfterMs: 600_000,
+      pollIntervalMs: 30_000,
+      cleanupTimeoutMs: 60_000,
+    });
+    expect(c.spark.kubernetes?.settings.locality).toBeUndefined();
+    expect(loadConfig({}, root).spark.kubernetes).toBeUndefined();
+  });
+
+  test('placement, locality, gang scheduling, Secrets by reference and the data volume', () => {
+    const c = loadConfig(
+      {
+        ...k8s,
+        NIGHTJAR_K8S_CONFIG: 'in-cluster',
+        NIGHTJAR_K8S_NODE_SELECTOR: 'pool=spark,disk=ssd',
+        NIGHTJAR_K8S_TOLERATIONS: '[{"key":"batch","operator":"Exists","effect":"NoSchedule"}]',
+        NIGHTJAR_K8S_LOCALITY: 'eu-west-1a, eu-west-1b',
+        NIGHTJAR_K8S_LOCALITY_REQUIRED: 'true',
+        NIGHTJAR_K8S_BATCH_SCHEDULER: 'volcano',
+        NIGHTJAR_K8S_BATCH_QUEUE: 'nightly',
+        NIGHTJAR_K8S_SECRET_ENV: 'AWS_ACCESS_KEY_ID=lake-creds:access-key,AWS_SECRET_ACCESS_KEY=lake-creds:secret-key',
+        NIGHTJAR_K8S_DATA_PVC: 'nightjar-data',
+      },
+      root,
+    );
+    const s = c.spark.kubernetes?.settings;
+    expect(c.spark.kubernetes?.config).toEqual({ kind: 'in-cluster' });
+    expect(s?.placement).toEqual({ nodeSelector: { pool: 'spark', disk: 'ssd' }, tolerations: [{ key: 'batch', operator: 'Exists', effect: 'NoSchedule' }] });
+    expect(s?.locality).toEqual({ topologyKey: 'topology.kubernetes.io/zone', values: ['eu-west-1a', 'eu-west-1b'], required: true });
+    expect(s?.batchScheduler).toEqual({ name: 'volcano', queue: 'nightly' });
+    expect(s?.secretEnv).toEqual([
+      { name: 'AWS_ACCESS_KEY_ID', secretName: 'lake-creds', key: 'access-key' },
+      { name: 'AWS_SECRET_ACCESS_KEY', secretName: 'lake-creds', key: 'secret-key' },
+    ]);
+    expect(s?.dataVolume).toEqual({ claimName: 'nightjar-data', mountPath: '/opt/nightjar/.data' });
+  });
+
+  test('malformed structured values name the variable and the expected form', () => {
+    expect(() => loadConfig({ ...k8s, NIGHTJAR_K8S_TOLERATIONS: '{"key":1}' }, root)).toThrow(/NIGHTJAR_K8S_TOLERATIONS=.*expected a JSON array/);
+    expect(() => loadConfig({ ...k8s, NIGHTJAR_K8S_SECRET_ENV: 'TOKEN=plain-value' }, root)).toThrow(/NIGHTJAR_K8S_SECRET_ENV=.*NAME=secret:key/);
+    expect(() => loadConfig({ ...k8s, NIGHTJAR_K8S_NODE_SELECTOR: 'pool' }, root)).toThrow(/NIGHTJAR_K8S_NODE_SELECTOR=.*key=value/);
+    expect(() => loadConfig({ ...k8s, NIGHTJAR_K8S_BATCH_QUEUE: 'q' }, root)).toThrow(/NIGHTJAR_K8S_BATCH_QUEUE.*needs NIGHTJAR_K8S_BATCH_SCHEDULER/);
+    expect(() => loadConfig({ ...k8s, NIGHTJAR_K8S_NAMESPACE: 'Bank_Nightly' }, root)).toThrow(/NIGHTJAR_K8S_NAMESPACE="Bank_Nightly": expected a Kubernetes namespace name/);
+  });
+});
+
+test('escalation caps, learned sizing and the janitor interval', () => {
+  const c = loadConfig(
+    {
+      NIGHTJAR_OOM_EXECUTOR_INSTANCES_FACTOR: '0.5',
+      NIGHTJAR_OOM_MAX_TOTAL_MEMORY_MB: '65536',
+      NIGHTJAR_SIZING_STEP_DOWN_AFTER: '3',
+      NIGHTJAR_JANITOR_EVERY_SECONDS: '3600',
+    },
+    root,
+  );
+  expect(c.spark.escalation).toMatchObject({ executorInstancesFactor: 0.5, maxTotalMemoryMb: 65536 });
+  expect(c.spark.sizing).toEqual({ learn: true, policy: { stepDownAfterCleanNights: 3, stepDownFactor: 2 } });
+  expect(c.janitor).toEqual({ everySeconds: 3600, minAgeSeconds: 1800 });
+  expect(loadConfig({}, root).janitor.everySeconds).toBe(0);
+  expect(loadConfig({ NIGHTJAR_JANITOR_EVERY_SECONDS: 'off' }, root).janitor.everySeconds).toBe(0);
+  expect(() => loadConfig({ NIGHTJAR_JANITOR_EVERY_SECONDS: 'hourly' }, root)).toThrow(/NIGHTJAR_JANITOR_EVERY_SECONDS="hourly"/);
+});

@@ -19,6 +19,12 @@ export const LabelKey = {
 
 export const MANAGED_BY = 'nightjar';
 
+/** Annotations carry what labels cannot hold whole (a workflow id may exceed 63 characters). */
+export const Annotation = {
+  workflowId: `${LABEL_PREFIX}workflow-id`,
+  attemptId: `${LABEL_PREFIX}attempt-id`,
+} as const;
+
 /** Kubernetes label values: at most 63 characters, alphanumeric ends, `-_.` inside (or empty). */
 export const MAX_LABEL_VALUE = 63;
 const LABEL_VALUE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)?$/;

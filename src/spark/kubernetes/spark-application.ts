@@ -25,6 +25,9 @@ export const SPEC_MOUNT_DIR = '/etc/nightjar/spec';
 export const SPEC_FILE_KEY = 'spec.json';
 export const SPEC_MOUNT_FILE = `${SPEC_MOUNT_DIR}/${SPEC_FILE_KEY}`;
 
+/** Name of the data volume in the pod specs. */
+export const DATA_VOLUME = 'nightjar-data';
+
 /** Weight of the preferred (soft) locality term; the maximum Kubernetes accepts. */
 export const PREFERRED_LOCALITY_WEIGHT = 100;
 
@@ -69,14 +72,26 @@ export interface NamePath {
   readonly path: string;
 }
 
+export interface VolumeMount {
+  readonly name: string;
+  readonly mountPath: string;
+}
+
+export interface Volume {
+  readonly name: string;
+  readonly persistentVolumeClaim: { readonly claimName: string };
+}
+
 export interface SparkPodSpec {
   readonly cores: number;
   /** Spark memory string in MiB, e.g. `2048m`. */
   readonly memory: string;
   readonly memoryOverhead?: string;
   readonly labels: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>>;
   readonly serviceAccount: string;
   readonly env?: readonly SecretEnvVar[];
+  readonly volumeMounts?: readonly VolumeMount[];
   readonly configMaps?: readonly NamePath[];
   readonly nodeSelector?: Readonly<Record<string, string>>;
   readonly tolerations?: readonly Toleration[];
@@ -107,6 +122,7 @@ export interface SparkApplicationSpec {
   readonly timeToLiveSeconds: number;
   readonly batchScheduler?: BatchSchedulerName;
   readonly batchSchedulerOptions?: { readonly queue: string };
+  readonly volumes?: readonly Volume[];
   readonly driver: DriverSpec;
   readonly executor: ExecutorSpec;
 }
@@ -118,6 +134,7 @@ export interface SparkApplication {
     readonly name: string;
     readonly namespace: string;
     readonly labels: Readonly<Record<string, string>>;
+    readonly annotations?: Readonly<Record<string, string>>;
   };
   readonly spec: SparkApplicationSpec;
 }
@@ -148,6 +165,15 @@ export interface PlacementInput {
   readonly locality?: LocalityInput;
 }
 
+/**
+ * A PersistentVolumeClaim mounted into driver and executors, e.g. the shared data volume that
+ * holds the job spec's input and output paths (mounted at the same path as on the worker).
+ */
+export interface VolumeInput {
+  readonly claimName: string;
+  readonly mountPath: string;
+}
+
 export interface BatchSchedulerInput {
   readonly name: BatchSchedulerName;
   readonly queue?: string;
@@ -168,6 +194,9 @@ export interface SparkApplicationInput {
   readonly secretEnv?: readonly SecretEnvRef[];
   readonly placement?: PlacementInput;
   readonly batchScheduler?: BatchSchedulerInput;
+  readonly dataVolume?: VolumeInput;
+  /** On the SparkApplication and its pods; values of any length (unlike labels). */
+  readonly annotations?: Readonly<Record<string, string>>;
   /** How long the operator keeps the SparkApplication after it terminated. */
   readonly ttlSeconds: number;
   readonly sparkVersion: string;
@@ -371,6 +400,13 @@ const InputSchema = z.object({
       queue: z.string().min(1, 'must not be empty').regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ., _ and - only').optional(),
     })
     .optional(),
+  dataVolume: z
+    .strictObject({
+      claimName: dnsSubdomain,
+      mountPath: z.string().regex(/^\/\S*$/, 'must be an absolute path'),
+    })
+    .optional(),
+  annotations: z.record(labelKey, z.string()).optional(),
   ttlSeconds: positiveInt,
   sparkVersion: z.string().regex(/^\d+\.\d+(?:\.\d+)?$/, 'must be a Spark version such as 4.0.1'),
   pythonVersion: z.enum(['2', '3']).optional(),
@@ -410,9 +446,10 @@ export function buildSparkApplication(input: SparkApplicationInput): SparkApplic
     ...resources.driver,
     ...podPlacement(input),
     labels: { ...labels },
+    ...podExtras(input),
     ...(input.specConfigMap !== undefined ? { configMaps: [{ name: input.specConfigMap, path: SPEC_MOUNT_DIR }] } : {}),
   };
-  const executor: ExecutorSpec = { ...resources.executor, ...podPlacement(input), labels: { ...labels } };
+  const executor: ExecutorSpec = { ...resources.executor, ...podPlacement(input), labels: { ...labels }, ...podExtras(input) };
 
   const spec: SparkApplicationSpec = {
     type: 'Python',
@@ -429,6 +466,7 @@ export function buildSparkApplication(input: SparkApplicationInput): SparkApplic
     timeToLiveSeconds: input.ttlSeconds,
     ...(input.batchScheduler !== undefined ? { batchScheduler: input.batchScheduler.name } : {}),
     ...(input.batchScheduler?.queue !== undefined ? { batchSchedulerOptions: { queue: input.batchScheduler.queue } } : {}),
+    ...(input.dataVolume !== undefined ? { volumes: [{ name: DATA_VOLUME, persistentVolumeClaim: { claimName: input.dataVolume.claimName } }] } : {}),
     driver,
     executor,
   };
@@ -436,8 +474,21 @@ export function buildSparkApplication(input: SparkApplicationInput): SparkApplic
   return {
     apiVersion: SPARK_OPERATOR_API_VERSION,
     kind: SPARK_APPLICATION_KIND,
-    metadata: { name: request.attemptId, namespace: input.namespace, labels: { ...labels } },
+    metadata: {
+      name: request.attemptId,
+      namespace: input.namespace,
+      labels: { ...labels },
+      ...(input.annotations !== undefined ? { annotations: { ...input.annotations } } : {}),
+    },
     spec,
+  };
+}
+
+/** Annotations and the data volume mount, shared by driver and executors. Fresh objects per call. */
+function podExtras(input: SparkApplicationInput): Pick<SparkPodSpec, 'annotations' | 'volumeMounts'> {
+  return {
+    ...(input.annotations !== undefined ? { annotations: { ...input.annotations } } : {}),
+    ...(input.dataVolume !== undefined ? { volumeMounts: [{ name: DATA_VOLUME, mountPath: input.dataVolume.mountPath }] } : {}),
   };
 }
 

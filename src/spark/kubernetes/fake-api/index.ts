@@ -1,5 +1,6 @@
 export { FakeKubeApiServer, type FakeKubeApiServerOptions } from './server';
 export { ClusterStore, type ClusterEvent, type ClusterListener } from './cluster-store';
+export { PodLogs, type PodLogQuery } from './pod-logs';
 export {
   FaultInjector,
   type ConnectionResetFault,

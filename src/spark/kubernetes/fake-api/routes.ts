@@ -8,7 +8,8 @@ export interface ResourceRoute {
   /** Undefined for the all-namespaces collection (`/api/v1/pods`). */
   readonly namespace?: string;
   readonly name?: string;
-  readonly subresource?: 'status';
+  /** `status` where the resource has one; `log` of pods (read-only, plain text). */
+  readonly subresource?: Subresource;
   /** The deprecated `/watch/` path prefix. */
   readonly legacyWatch: boolean;
 }
@@ -19,7 +20,15 @@ export type Route =
   | { readonly kind: 'text'; readonly body: string }
   | { readonly kind: 'unknown' };
 
+export type Subresource = 'status' | 'log';
+
 const UNKNOWN: Route = { kind: 'unknown' };
+
+function subresourceOf(resource: ResourceType, subresource: string): Subresource | undefined {
+  if (subresource === 'status' && resource.statusSubresource) return 'status';
+  if (subresource === 'log' && resource.group === '' && resource.plural === 'pods') return 'log';
+  return undefined;
+}
 
 function resourceRoute(resources: readonly ResourceType[], group: string, version: string, rest: string[]): Route {
   let legacyWatch = false;
@@ -40,14 +49,15 @@ function resourceRoute(resources: readonly ResourceType[], group: string, versio
   }
   const resource = resources.find((r) => r.group === group && r.version === version && r.plural === plural);
   if (!resource) return UNKNOWN;
-  if (subresource !== undefined && (subresource !== 'status' || !resource.statusSubresource || legacyWatch)) return UNKNOWN;
+  const served = subresource === undefined ? undefined : subresourceOf(resource, subresource);
+  if (subresource !== undefined && (served === undefined || legacyWatch)) return UNKNOWN;
   return {
     kind: 'resource',
     resource,
     legacyWatch,
     ...(namespace === undefined ? {} : { namespace }),
     ...(name === undefined ? {} : { name }),
-    ...(subresource === undefined ? {} : { subresource: 'status' as const }),
+    ...(served === undefined ? {} : { subresource: served }),
   };
 }
 
@@ -95,6 +105,8 @@ export function isWatchRequest(route: ResourceRoute, query: URLSearchParams): bo
 /** The Kubernetes verb of a request on a resource path, or undefined when the method is not allowed there. */
 export function verbOf(method: string, route: ResourceRoute, query: URLSearchParams): KubeVerb | undefined {
   const item = route.name !== undefined;
+  // The log is only ever read, whatever the query says.
+  if (route.subresource === 'log') return method === 'GET' && item ? 'get' : undefined;
   switch (method) {
     case 'GET':
       if (route.legacyWatch) return route.subresource ? undefined : 'watch';

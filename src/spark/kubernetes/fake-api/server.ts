@@ -8,8 +8,9 @@ import { parseFieldSelector } from './field-selector';
 import { isPlainObject, type PropagationPolicy, type StoredObject } from './kube-object';
 import { parseLabelSelector } from './label-selector';
 import { ObjectStore, type DeleteOptions, type PatchType } from './object-store';
+import { PodLogs } from './pod-logs';
 import { RequestLog, type RecordedRequest } from './request-log';
-import { DEFAULT_RESOURCES, apiVersionOf, type ResourceType } from './resources';
+import { DEFAULT_RESOURCES, PODS, apiVersionOf, type ResourceType } from './resources';
 import { resolveRoute, verbOf, type ResourceRoute } from './routes';
 import {
   KubeApiError,
@@ -98,14 +99,21 @@ function propagationPolicyOf(value: unknown): PropagationPolicy | undefined {
 /**
  * An in-process Kubernetes API server on 127.0.0.1 speaking the real HTTP/JSON wire format, for
  * driving the real `@kubernetes/client-node`: SparkApplications (sparkoperator.k8s.io/v1beta2)
- * and core pods, services, configmaps, events and persistentvolumeclaims, all namespaced.
+ * and core pods (with their `log` subresource), services, configmaps, events and
+ * persistentvolumeclaims, all namespaced.
  *
  * Tests arm faults (`faults`), cut watches, expire resourceVersions and count requests; a
- * simulator plays the operator and the kubelet through `store`.
+ * simulator plays the operator and the kubelet through `store` and writes container output
+ * through `podLogs`.
  */
 export class FakeKubeApiServer {
   readonly faults = new FaultInjector();
   readonly store: ClusterStore;
+  /**
+   * What `GET …/pods/{name}/log` serves: `podLogs.append(namespace, pod, line, container?)`
+   * writes a container's output, `podLogs.get(…)` reads it back. Forgotten when the pod is deleted.
+   */
+  readonly podLogs: PodLogs;
   readonly token: string;
   private readonly objects: ObjectStore;
   private readonly log = new RequestLog();
@@ -122,6 +130,11 @@ export class FakeKubeApiServer {
       ...(options.now === undefined ? {} : { now: options.now }),
     });
     this.store = new ClusterStore(this.objects);
+    const pods = this.objects.resources.find((r) => r.group === PODS.group && r.plural === PODS.plural);
+    this.podLogs = new PodLogs((namespace, name) => (pods ? this.objects.find(pods, namespace, name) : undefined));
+    this.objects.subscribe((event) => {
+      if (event.type === 'DELETED' && event.resource === pods) this.podLogs.clear(event.object.metadata.namespace, event.object.metadata.name);
+    });
   }
 
   /** Listens on an ephemeral port of 127.0.0.1 (plain HTTP). */
@@ -254,7 +267,7 @@ export class FakeKubeApiServer {
         method,
         path: url.pathname,
         verb,
-        resource: resourceRoute ? (resourceRoute.subresource ? `${resourceRoute.resource.plural}/status` : resourceRoute.resource.plural) : undefined,
+        resource: resourceRoute ? (resourceRoute.subresource ? `${resourceRoute.resource.plural}/${resourceRoute.subresource}` : resourceRoute.resource.plural) : undefined,
       });
       if (fault?.kind === 'status') {
         return this.send(res, errorAnswer(injected(fault.status, fault.retryAfterSeconds)), (status) => record(status, 'status'));
@@ -276,6 +289,18 @@ export class FakeKubeApiServer {
       if (!resourceRoute) return this.send(res, errorAnswer(pathNotFound()), record);
       if (!verb) return this.send(res, errorAnswer(methodNotAllowed()), record);
 
+      if (resourceRoute.subresource === 'log') {
+        const text = this.readLog(resourceRoute, query);
+        if (fault?.kind === 'reset') {
+          record(0, 'reset-after');
+          req.socket.destroy();
+          return;
+        }
+        res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': String(Buffer.byteLength(text)), 'Cache-Control': 'no-cache, private' });
+        res.end(text);
+        record(200);
+        return;
+      }
       if (verb === 'watch') {
         const watch = this.openWatch(res, resourceRoute, query);
         record(200, fault ? 'reset-after' : undefined);
@@ -345,7 +370,7 @@ export class FakeKubeApiServer {
     const { resource } = route;
     const namespace = route.namespace ?? '';
     const name = route.name ?? '';
-    const subresource = route.subresource ? { subresource: route.subresource } : {};
+    const subresource = route.subresource === 'status' ? { subresource: 'status' as const } : {};
     switch (verb) {
       case 'get':
         return { code: 200, body: this.objects.get(resource, namespace, name) };
@@ -413,6 +438,18 @@ export class FakeKubeApiServer {
         };
       }
     }
+  }
+
+  /** The pod log as plain text; `follow`, `previous`, `sinceSeconds` and `timestamps` are not modelled. */
+  private readLog(route: ResourceRoute, query: URLSearchParams): string {
+    const container = query.get('container');
+    const tailLines = optionalInteger(query, 'tailLines');
+    const limitBytes = optionalInteger(query, 'limitBytes');
+    return this.podLogs.read(route.namespace ?? '', route.name ?? '', {
+      ...(container ? { container } : {}),
+      ...(tailLines === undefined ? {} : { tailLines }),
+      ...(limitBytes === undefined ? {} : { limitBytes }),
+    });
   }
 
   private requireJson(contentType: string | undefined): void {

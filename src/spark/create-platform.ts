@@ -1,0 +1,31 @@
+import type { Logger } from 'pino';
+import type { DataLayout } from '../common/layout';
+import type { NightjarConfig } from '../config/config';
+import { LocalSparkPlatform } from './local/local-platform';
+import type { SparkPlatform } from './platform';
+
+/**
+ * The Spark platform the configuration asks for. The Kubernetes client is loaded only when the
+ * Kubernetes platform is chosen, so a local worker never needs it.
+ */
+export function createSparkPlatform(config: NightjarConfig, layout: DataLayout, logger: Logger): SparkPlatform {
+  const kubernetes = config.spark.kubernetes;
+  if (config.spark.platform === 'kubernetes' && kubernetes !== undefined) {
+    // Loaded on demand: the ES-module-only Kubernetes client stays out of local workers.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { KubernetesSparkPlatform, kubeConfigFrom } = require('./kubernetes/kubernetes-platform') as typeof import('./kubernetes/kubernetes-platform');
+    return new KubernetesSparkPlatform({
+      kubeConfig: kubeConfigFrom(kubernetes.config),
+      settings: kubernetes.settings,
+      logger: logger.child({ component: 'spark-kubernetes', namespace: kubernetes.settings.namespace }),
+    });
+  }
+  return new LocalSparkPlatform({
+    sparkSubmit: config.spark.sparkSubmit,
+    pythonPath: config.spark.python,
+    layout,
+    pollIntervalMs: 1000,
+    extraConf: config.spark.ui ? { 'spark.ui.enabled': 'true' } : {},
+    logger: logger.child({ component: 'spark-local' }),
+  });
+}
