@@ -7,7 +7,7 @@ import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { dailyPipeline } from '../../src/workflows';
+import { dailyPipeline, sparkJanitor } from '../../src/workflows';
 import { sparkJobWorkflowId } from '../../src/domain/ids';
 import { fakeActivities, OOM, type FakeScript } from '../helpers/fake-activities';
 import { createTimeSkippingEnv, REPO_ROOT, workflowBundle } from '../helpers/temporal';
@@ -45,5 +45,16 @@ async function record(name: string, script: FakeScript, cancel = false) {
   await save(sparkJobWorkflowId(workflowId, 'normalize'), `spark-job-${name}.json`);
 }
 
-test('record: a completed night with one out-of-memory escalation', () => record('oom-escalation', { outcomes: { normalize: [OOM] } }));
+test('record: a completed night with one out-of-memory escalation and learned sizing', () =>
+  record('oom-escalation', { outcomes: { normalize: [OOM] }, learnSizing: true }));
 test('record: a night cancelled while Spark runs', () => record('cancelled', { hangOn: 'normalize' }, true));
+
+test('record: a janitor sweep', async () => {
+  const { activities } = fakeActivities({});
+  const taskQueue = 'record-janitor';
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
+  const workflowId = 'nightjar-spark-janitor-run-recorded';
+  await worker.runUntil(env.client.workflow.execute(sparkJanitor, { taskQueue, workflowId, args: [{ minAgeSeconds: 1800 }] }));
+  const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+  await fs.writeFile(path.join(out, 'spark-janitor.json'), JSON.stringify({ workflowId, history: JSON.parse(historyToJSON(history)) }, null, 1));
+});
