@@ -11,6 +11,8 @@ export interface PlanDeps {
   readonly platform: 'local' | 'kubernetes';
   readonly defaultResources: Readonly<Record<SparkJobName, SparkResources>>;
   readonly escalation: EscalationPolicy;
+  /** Per-job policies (a job's own caps); the default policy for jobs not listed. */
+  readonly escalationByJob?: Partial<Record<SparkJobName, EscalationPolicy>>;
   /** What each job learned about its size; absent when learned sizing is off. */
   readonly learnedSizing?: (job: SparkJobName) => Promise<SizingRecord | undefined>;
 }
@@ -29,14 +31,15 @@ export function createPlanActivities(deps: PlanDeps) {
       }
       const job = async (name: SparkJobName): Promise<JobPlan> => {
         const configured = deps.defaultResources[name];
+        const policy = deps.escalationByJob?.[name] ?? deps.escalation;
         const override = parsed.data[name];
         // An operator's override for tonight beats what the job learned.
         if (override !== undefined && Object.keys(override).length > 0) {
-          return { resources: { ...configured, ...override }, configured, sizingSource: 'override', policy: deps.escalation };
+          return { resources: { ...configured, ...override }, configured, sizingSource: 'override', policy };
         }
         const learned = deps.learnedSizing === undefined ? undefined : await deps.learnedSizing(name);
         const start = startingResources(configured, learned);
-        return { resources: start.resources, configured, sizingSource: start.source, policy: deps.escalation };
+        return { resources: start.resources, configured, sizingSource: start.source, policy };
       };
       return {
         platform: deps.platform,

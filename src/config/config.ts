@@ -50,6 +50,54 @@ const tolerations = z.string().transform((s, ctx) => {
   return z.NEVER;
 });
 
+const positiveNumber = z.number().positive();
+const JobResources = z
+  .strictObject({
+    driverMemoryMb: z.number().int().min(256),
+    driverCores: z.number().int().positive(),
+    executorMemoryMb: z.number().int().min(256),
+    executorCores: z.number().int().positive(),
+    executorInstances: z.number().int().positive(),
+    memoryOverheadMb: z.number().int().positive().nullable(),
+    shufflePartitions: z.number().int().positive(),
+  })
+  .partial();
+const JobPolicy = z
+  .strictObject({
+    maxAttempts: z.number().int().positive(),
+    memoryFactor: z.number().gt(1),
+    maxDriverMemoryMb: z.number().int().min(256),
+    maxExecutorMemoryMb: z.number().int().min(256),
+    executorInstancesFactor: positiveNumber,
+    maxExecutorInstances: z.number().int().positive(),
+    shufflePartitionsFactor: positiveNumber,
+    maxShufflePartitions: z.number().int().positive(),
+    maxTotalMemoryMb: z.number().int().min(256),
+  })
+  .partial();
+
+/** `{"transform": {...}}`: per-job settings as JSON, checked field by field. */
+function perJob<T extends z.ZodType>(schema: T, example: string) {
+  const shape = z.strictObject({ normalize: schema, transform: schema }).partial();
+  return z.string().transform((s, ctx) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(s);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `expected JSON such as ${example}` });
+      return z.NEVER;
+    }
+    const parsed = shape.safeParse(value);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        ctx.addIssue({ code: 'custom', message: `${issue.path.join('.') || '(root)'}: ${issue.code === 'unrecognized_keys' ? `unexpected ${issue.keys.join(', ')}` : issue.message}` });
+      }
+      return z.NEVER;
+    }
+    return parsed.data as Partial<Record<SparkJobName, z.output<T>>>;
+  });
+}
+
 /** A duration in seconds, `0` or `off` to disable. */
 const interval = z
   .string()
@@ -84,6 +132,8 @@ export const ConfigSchema = z
     NIGHTJAR_OOM_MAX_EXECUTOR_INSTANCES: positive.optional(),
     NIGHTJAR_OOM_SHUFFLE_PARTITIONS_FACTOR: optionalPositive,
     NIGHTJAR_OOM_MAX_TOTAL_MEMORY_MB: mb.optional(),
+    NIGHTJAR_SPARK_JOB_RESOURCES: perJob(JobResources, '{"transform": {"executorMemoryMb": 4096}}').optional(),
+    NIGHTJAR_OOM_JOB_POLICY: perJob(JobPolicy, '{"transform": {"maxExecutorMemoryMb": 32768}}').optional(),
     NIGHTJAR_SIZING_LEARN: bool.default(true),
     NIGHTJAR_SIZING_STEP_DOWN_AFTER: positive.default(5),
     NIGHTJAR_SIZING_STEP_DOWN_FACTOR: z.coerce.number().gt(1, 'must be greater than 1').default(2),
@@ -153,7 +203,9 @@ export interface NightjarConfig {
     readonly jobsDir: string;
     readonly ui: boolean;
     readonly defaults: Readonly<Record<SparkJobName, SparkResources>>;
+    /** The default policy, and per job the policy with that job's settings over it. */
     readonly escalation: EscalationPolicy;
+    readonly escalationByJob: Readonly<Record<SparkJobName, EscalationPolicy>>;
     readonly sizing: { readonly learn: boolean; readonly policy: SizingPolicy };
     readonly kubernetes?: {
       readonly config: KubeConfigSource;
@@ -208,6 +260,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     memoryOverheadMb: null,
     shufflePartitions: e.NIGHTJAR_SPARK_SHUFFLE_PARTITIONS,
   };
+  const escalation: EscalationPolicy = {
+    maxAttempts: e.NIGHTJAR_OOM_MAX_ATTEMPTS,
+    memoryFactor: e.NIGHTJAR_OOM_MEMORY_FACTOR,
+    maxDriverMemoryMb: e.NIGHTJAR_OOM_MAX_DRIVER_MEMORY_MB,
+    maxExecutorMemoryMb: e.NIGHTJAR_OOM_MAX_EXECUTOR_MEMORY_MB,
+    ...(e.NIGHTJAR_OOM_EXECUTOR_INSTANCES_FACTOR !== undefined ? { executorInstancesFactor: e.NIGHTJAR_OOM_EXECUTOR_INSTANCES_FACTOR } : {}),
+    ...(e.NIGHTJAR_OOM_MAX_EXECUTOR_INSTANCES !== undefined ? { maxExecutorInstances: e.NIGHTJAR_OOM_MAX_EXECUTOR_INSTANCES } : {}),
+    ...(e.NIGHTJAR_OOM_SHUFFLE_PARTITIONS_FACTOR !== undefined ? { shufflePartitionsFactor: e.NIGHTJAR_OOM_SHUFFLE_PARTITIONS_FACTOR } : {}),
+    ...(e.NIGHTJAR_OOM_MAX_TOTAL_MEMORY_MB !== undefined ? { maxTotalMemoryMb: e.NIGHTJAR_OOM_MAX_TOTAL_MEMORY_MB } : {}),
+  };
   return {
     repoRoot,
     dataDir,
@@ -228,16 +290,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       python: e.NIGHTJAR_PYTHON ?? path.join(venvBin, 'python'),
       jobsDir: path.join(repoRoot, 'spark'),
       ui: e.NIGHTJAR_SPARK_UI,
-      defaults: { normalize: resources, transform: resources },
-      escalation: {
-        maxAttempts: e.NIGHTJAR_OOM_MAX_ATTEMPTS,
-        memoryFactor: e.NIGHTJAR_OOM_MEMORY_FACTOR,
-        maxDriverMemoryMb: e.NIGHTJAR_OOM_MAX_DRIVER_MEMORY_MB,
-        maxExecutorMemoryMb: e.NIGHTJAR_OOM_MAX_EXECUTOR_MEMORY_MB,
-        ...(e.NIGHTJAR_OOM_EXECUTOR_INSTANCES_FACTOR !== undefined ? { executorInstancesFactor: e.NIGHTJAR_OOM_EXECUTOR_INSTANCES_FACTOR } : {}),
-        ...(e.NIGHTJAR_OOM_MAX_EXECUTOR_INSTANCES !== undefined ? { maxExecutorInstances: e.NIGHTJAR_OOM_MAX_EXECUTOR_INSTANCES } : {}),
-        ...(e.NIGHTJAR_OOM_SHUFFLE_PARTITIONS_FACTOR !== undefined ? { shufflePartitionsFactor: e.NIGHTJAR_OOM_SHUFFLE_PARTITIONS_FACTOR } : {}),
-        ...(e.NIGHTJAR_OOM_MAX_TOTAL_MEMORY_MB !== undefined ? { maxTotalMemoryMb: e.NIGHTJAR_OOM_MAX_TOTAL_MEMORY_MB } : {}),
+      defaults: {
+        normalize: { ...resources, ...e.NIGHTJAR_SPARK_JOB_RESOURCES?.normalize },
+        transform: { ...resources, ...e.NIGHTJAR_SPARK_JOB_RESOURCES?.transform },
+      },
+      escalation,
+      escalationByJob: {
+        normalize: { ...escalation, ...e.NIGHTJAR_OOM_JOB_POLICY?.normalize },
+        transform: { ...escalation, ...e.NIGHTJAR_OOM_JOB_POLICY?.transform },
       },
       sizing: {
         learn: e.NIGHTJAR_SIZING_LEARN,

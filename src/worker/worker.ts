@@ -61,6 +61,7 @@ export async function createServices(config: NightjarConfig, logger: Logger, ove
       platform: platform.kind,
       defaultResources: config.spark.defaults,
       escalation: config.spark.escalation,
+      escalationByJob: config.spark.escalationByJob,
       ...(config.spark.sizing.learn ? { learnedSizing: (job) => sizingStore.read(job) } : {}),
     },
     sizing: { store: sizingStore, policy: config.spark.sizing.policy },

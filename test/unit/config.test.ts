@@ -125,3 +125,24 @@ test('escalation caps, learned sizing and the janitor interval', () => {
   expect(loadConfig({ NIGHTJAR_JANITOR_EVERY_SECONDS: 'off' }, root).janitor.everySeconds).toBe(0);
   expect(() => loadConfig({ NIGHTJAR_JANITOR_EVERY_SECONDS: 'hourly' }, root)).toThrow(/NIGHTJAR_JANITOR_EVERY_SECONDS="hourly"/);
 });
+
+test('per-job sizes and escalation policies, as JSON checked field by field', () => {
+  const c = loadConfig(
+    {
+      NIGHTJAR_SPARK_JOB_RESOURCES: '{"transform": {"executorMemoryMb": 4096, "executorInstances": 4}}',
+      NIGHTJAR_OOM_JOB_POLICY: '{"transform": {"maxExecutorMemoryMb": 32768, "maxTotalMemoryMb": 131072}}',
+    },
+    root,
+  );
+  expect(c.spark.defaults.transform).toMatchObject({ executorMemoryMb: 4096, executorInstances: 4, driverMemoryMb: 1024 });
+  expect(c.spark.defaults.normalize.executorMemoryMb).toBe(2048);
+  expect(c.spark.escalationByJob.transform).toMatchObject({ maxExecutorMemoryMb: 32768, maxTotalMemoryMb: 131072, memoryFactor: 2 });
+  expect(c.spark.escalationByJob.normalize).toEqual(c.spark.escalation);
+
+  expect(() => loadConfig({ NIGHTJAR_SPARK_JOB_RESOURCES: '{"transform": {"executorMemory": "4g"}}' }, root)).toThrow(
+    /NIGHTJAR_SPARK_JOB_RESOURCES=.*transform: unexpected executorMemory/,
+  );
+  expect(() => loadConfig({ NIGHTJAR_OOM_JOB_POLICY: '{"aggregate": {}}' }, root)).toThrow(/NIGHTJAR_OOM_JOB_POLICY=.*unexpected aggregate/);
+  expect(() => loadConfig({ NIGHTJAR_OOM_JOB_POLICY: '{"transform": {"memoryFactor": 1}}' }, root)).toThrow(/NIGHTJAR_OOM_JOB_POLICY=.*transform\.memoryFactor/);
+  expect(() => loadConfig({ NIGHTJAR_OOM_JOB_POLICY: 'transform=2' }, root)).toThrow(/NIGHTJAR_OOM_JOB_POLICY=.*expected JSON/);
+});

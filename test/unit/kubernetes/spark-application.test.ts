@@ -312,3 +312,45 @@ describe('invalid inputs name the field', () => {
     expect(attempt).toThrow(expect.objectContaining({ field, message: expect.stringContaining(field) }));
   });
 });
+
+describe('annotations and the shared data volume', () => {
+  const withExtras: SparkApplicationInput = {
+    ...input,
+    annotations: { 'nightjar.io/workflow-id': 'nightjar-daily-2026-11-20', 'nightjar.io/attempt-id': ATTEMPT_ID },
+    dataVolume: { claimName: 'nightjar-data', mountPath: '/var/lib/nightjar/data' },
+  };
+
+  test('annotations go on the SparkApplication and on both pod specs', () => {
+    const app = buildSparkApplication(withExtras);
+    expect(app.metadata.annotations).toEqual(withExtras.annotations);
+    expect(app.spec.driver.annotations).toEqual(withExtras.annotations);
+    expect(app.spec.executor.annotations).toEqual(withExtras.annotations);
+  });
+
+  test('the data volume is declared once and mounted at the same path in driver and executors', () => {
+    const app = buildSparkApplication(withExtras);
+    expect(app.spec.volumes).toEqual([{ name: 'nightjar-data', persistentVolumeClaim: { claimName: 'nightjar-data' } }]);
+    expect(app.spec.driver.volumeMounts).toEqual([{ name: 'nightjar-data', mountPath: '/var/lib/nightjar/data' }]);
+    expect(app.spec.executor.volumeMounts).toEqual([{ name: 'nightjar-data', mountPath: '/var/lib/nightjar/data' }]);
+  });
+
+  test('without them, no such fields appear', () => {
+    const app = buildSparkApplication(input);
+    expect(app.metadata.annotations).toBeUndefined();
+    expect(app.spec.volumes).toBeUndefined();
+    expect(app.spec.driver.volumeMounts).toBeUndefined();
+  });
+
+  test.each([
+    ['dataVolume.claimName', { dataVolume: { claimName: 'Data_Claim', mountPath: '/data' } }],
+    ['dataVolume.mountPath', { dataVolume: { claimName: 'data', mountPath: 'relative/path' } }],
+    ['annotations["bad key!"]', { annotations: { 'bad key!': 'x' } }],
+  ])('a bad %s is refused, naming the field', (field, patch) => {
+    expect(() => buildSparkApplication({ ...input, ...patch } as SparkApplicationInput)).toThrow(SparkApplicationSpecError);
+    try {
+      buildSparkApplication({ ...input, ...patch } as SparkApplicationInput);
+    } catch (e) {
+      expect((e as SparkApplicationSpecError).field).toBe(field);
+    }
+  });
+});
