@@ -57,7 +57,7 @@ export function useCluster(): (options?: SparkOperatorSimulatorOptions, settings
     }
   });
   return async (options = {}, settings = {}) => {
-    const server = new FakeKubeApiServer({ namespace: NAMESPACE });
+    const server = new FakeKubeApiServer({ namespace: NAMESPACE, namespaces: [NAMESPACE] });
     await server.start();
     const simulator = new SparkOperatorSimulator(server, { namespace: NAMESPACE, ...options });
     simulator.start();

@@ -197,6 +197,23 @@ test('watches are shared: many attempts at once use one connection per resource 
   clearInterval(sampler);
   expect(outcomes.every((o) => o.kind === 'SUCCEEDED')).toBe(true);
   expect(peak).toBeLessThanOrEqual(3);
-  for (const r of requests) expect((await platform.cleanup(r.attemptId)).remaining).toBe(0);
+  const reports = await Promise.all(requests.map((r) => platform.cleanup(r.attemptId)));
+  expect(reports.map((r) => r.remaining)).toEqual(requests.map(() => 0));
   expect(leftovers(server)).toEqual([]);
+}, 30_000);
+
+test('a namespace that does not exist is a typed, non-retryable refusal naming it', async () => {
+  const { platform, dir } = await cluster({ scenario: 'success' }, { namespace: 'no-such-namespace' });
+  const error = await platform.submit(await attemptRequest(dir)).catch((e: unknown) => e);
+  expect(error).toMatchObject({ type: FailureType.SparkPlatformRejected, nonRetryable: true });
+  expect((error as Error).message).toMatch(/no-such-namespace/);
+});
+
+test('a server error while creating the spec ConfigMap stays retryable, and the retry goes through', async () => {
+  const { server, platform, dir } = await cluster({ scenario: 'success' });
+  const request = await attemptRequest(dir);
+  server.faults.next({ status: 503, verb: 'create', resource: 'configmaps', times: 1 });
+  await expect(platform.submit(request)).rejects.toMatchObject({ transient: true, code: 503 });
+  expect(await platform.submit(request)).toMatchObject({ attemptId: request.attemptId });
+  expect(server.store.list('sparkapplications', NAMESPACE)).toHaveLength(1);
 });

@@ -49,7 +49,8 @@ export interface KubernetesPlatformDeps {
 
 const DRIVER_CONTAINER = 'spark-kubernetes-driver';
 const MAX_CONFIGMAP_BYTES = 1024 * 1024 - 16 * 1024;
-const CLEANUP_POLL_MS = 200;
+const CLEANUP_POLL_MIN_MS = 25;
+const CLEANUP_POLL_MAX_MS = 1000;
 
 type Json = { metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: unknown } };
 
@@ -165,6 +166,10 @@ export class KubernetesSparkPlatform implements SparkPlatform {
       this.logger.info({ attemptId, adopted: !created, namespace: this.settings.namespace }, created ? 'SparkApplication created' : 'SparkApplication adopted');
       return { attemptId, platform: 'kubernetes', handle: attemptId, submittedAt };
     } catch (error) {
+      if (error instanceof KubeCallError && error.code === 404) {
+        // Creating answered 404: the namespace or the SparkApplication CRD is missing.
+        throw rejected(`${error.message} (does namespace ${this.settings.namespace} exist, and is the spark-operator CRD installed?)`, error);
+      }
       throw typed(error);
     }
   }
@@ -394,6 +399,7 @@ export class KubernetesSparkPlatform implements SparkPlatform {
 
       let left = await remaining();
       const asked = new Set<string>();
+      let pause = CLEANUP_POLL_MIN_MS;
       while (left.length > 0) {
         for (const obj of left) {
           const key = `${obj.kind}/${obj.name}`;
@@ -404,7 +410,9 @@ export class KubernetesSparkPlatform implements SparkPlatform {
           }
         }
         if (this.now() >= deadline) break;
-        await new Promise((r) => setTimeout(r, CLEANUP_POLL_MS));
+        // Deletions usually finish within a moment: look again soon, then less often.
+        await new Promise((r) => setTimeout(r, pause));
+        pause = Math.min(CLEANUP_POLL_MAX_MS, pause * 2);
         left = await remaining();
       }
       if (left.length > 0) this.logger.warn({ attemptId, remaining: left.map((o) => `${o.kind}/${o.name}`) }, 'objects remain after cleanup');

@@ -19,6 +19,7 @@ import {
   injected,
   methodNotAllowed,
   pathNotFound,
+  namespaceNotFound,
   requestEntityTooLarge,
   unauthorized,
   unsupportedMediaType,
@@ -36,6 +37,11 @@ export interface FakeKubeApiServerOptions {
   readonly now?: () => Date;
   /** Further resource types to serve, beside SparkApplications and the core ones. */
   readonly extraResources?: readonly ResourceType[];
+  /**
+   * The namespaces that exist. When given, creating an object in any other namespace answers
+   * 404 `namespaces "x" not found`, as the real server does; by default every namespace exists.
+   */
+  readonly namespaces?: readonly string[];
 }
 
 interface Answer {
@@ -115,6 +121,7 @@ export class FakeKubeApiServer {
    */
   readonly podLogs: PodLogs;
   readonly token: string;
+  private readonly namespaces: ReadonlySet<string> | undefined;
   private readonly objects: ObjectStore;
   private readonly log = new RequestLog();
   private readonly watches = new Set<WatchStream>();
@@ -125,6 +132,7 @@ export class FakeKubeApiServer {
   constructor(options: FakeKubeApiServerOptions = {}) {
     this.token = options.token ?? randomBytes(16).toString('hex');
     this.namespace = options.namespace ?? 'default';
+    this.namespaces = options.namespaces === undefined ? undefined : new Set(options.namespaces);
     this.objects = new ObjectStore([...DEFAULT_RESOURCES, ...(options.extraResources ?? [])], {
       ...(options.historyLimit === undefined ? {} : { historyLimit: options.historyLimit }),
       ...(options.now === undefined ? {} : { now: options.now }),
@@ -400,6 +408,9 @@ export class FakeKubeApiServer {
       }
       case 'create':
         this.requireJson(contentType);
+        if (this.namespaces !== undefined && route.namespace !== undefined && !this.namespaces.has(route.namespace)) {
+          throw namespaceNotFound(route.namespace);
+        }
         return { code: 201, body: this.objects.create(resource, namespace, this.parseJson(body), { dryRun: dryRunOf(query) }) };
       case 'update':
         this.requireJson(contentType);

@@ -155,6 +155,11 @@ export function methodNotAllowed(): KubeApiError {
   return failure(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {});
 }
 
+/** What creating in a namespace that does not exist answers. */
+export function namespaceNotFound(namespace: string): KubeApiError {
+  return failure(404, 'NotFound', `namespaces ${JSON.stringify(namespace)} not found`, { name: namespace, kind: 'namespaces' });
+}
+
 export function pathNotFound(): KubeApiError {
   return failure(404, 'NotFound', 'the server could not find the requested resource', {});
 }
