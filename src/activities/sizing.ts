@@ -24,14 +24,22 @@ export class SizingStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
     }
-    try {
-      return parseSizingRecord(JSON.parse(text) as unknown, `sizing record ${file}`);
-    } catch (error) {
-      throw ApplicationFailure.create({
+    const malformed = (problem: string) =>
+      ApplicationFailure.create({
         type: FailureType.InvalidInput,
-        message: `${(error as Error).message}; fix or delete it to start from the configured size`,
+        message: `${problem}; fix or delete it to start from the configured size`,
         nonRetryable: true,
       });
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      throw malformed(`sizing record ${file} is not JSON (${(error as Error).message})`);
+    }
+    try {
+      return parseSizingRecord(json, `sizing record ${file}`);
+    } catch (error) {
+      throw malformed((error as Error).message);
     }
   }
 

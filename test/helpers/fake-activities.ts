@@ -21,6 +21,8 @@ export interface FakeScript {
   maxAttempts?: number;
   /** Plan with learned sizing on (the run then records sizing after each Spark job). */
   learnSizing?: boolean;
+  /** recordSparkSizing fails with a non-retryable ApplicationFailure (the call is still recorded). */
+  sizingFails?: boolean;
 }
 
 export interface FakeCalls {
@@ -135,6 +137,9 @@ export function fakeActivities(script: FakeScript = {}): { activities: Activitie
     async recordSparkSizing(input) {
       calls.order.push(`sizing:${input.job}`);
       calls.sizings.push(input);
+      if (script.sizingFails) {
+        throw ApplicationFailure.create({ type: FailureType.InvalidInput, message: `invalid sizing record of ${input.job}`, nonRetryable: true });
+      }
       const grew = input.succeeded && input.attempts > 1;
       return {
         job: input.job,

@@ -5,7 +5,7 @@ import { FEED_NAMES } from '../../src/domain/feeds/catalog';
 import { dailyPipeline } from '../../src/workflows';
 import { statusQuery } from '../../src/workflows/messages';
 import { createTimeSkippingEnv, uniqueId, workflowBundle } from '../helpers/temporal';
-import { fakeActivities, feedRejected, OOM, PERMANENT, retryableIoError, TRANSIENT, type FakeScript } from '../helpers/fake-activities';
+import { fakeActivities, feedRejected, OOM, PERMANENT, RESOURCES, retryableIoError, TRANSIENT, type FakeScript } from '../helpers/fake-activities';
 
 jest.setTimeout(120_000);
 
@@ -166,5 +166,98 @@ test('a second trigger for the same business date joins the running night instea
     expect(calls.order.filter((c) => c === 'plan')).toHaveLength(1);
     await first.cancel();
     await first.result().catch(() => undefined);
+  });
+});
+
+describe('learned sizing', () => {
+  test('with learned sizing on, each Spark job records its sizing once after it ends, and the manifest carries it', async () => {
+    await run({ learnSizing: true, outcomes: { normalize: [OOM] } }, async ({ taskQueue, calls }) => {
+      const result = await (await start(taskQueue, '2026-11-21')).result();
+      expect(result.status).toBe('COMPLETED');
+      expect(calls.sizings).toEqual([
+        {
+          businessDate: '2026-11-21',
+          job: 'normalize',
+          source: 'configured',
+          configured: RESOURCES,
+          startedFrom: RESOURCES,
+          finalResources: { ...RESOURCES, driverMemoryMb: RESOURCES.driverMemoryMb * 2 },
+          attempts: 2,
+          succeeded: true,
+        },
+        {
+          businessDate: '2026-11-21',
+          job: 'transform',
+          source: 'configured',
+          configured: RESOURCES,
+          startedFrom: RESOURCES,
+          finalResources: RESOURCES,
+          attempts: 1,
+          succeeded: true,
+        },
+      ]);
+      // Recorded after the job's last cleanup, before the next step starts.
+      const at = (entry: string) => calls.order.indexOf(entry);
+      expect(calls.order.filter((c) => c.startsWith('sizing:'))).toEqual(['sizing:normalize', 'sizing:transform']);
+      expect(at('sizing:normalize')).toBeGreaterThan(calls.order.lastIndexOf('cleanup:normalize'));
+      expect(at('sizing:normalize')).toBeLessThan(at('submit:transform:1'));
+      expect(at('sizing:transform')).toBeGreaterThan(calls.order.lastIndexOf('cleanup:transform'));
+      expect(at('sizing:transform')).toBeLessThan(at('export'));
+
+      const manifest = calls.finalized[0]!.manifest;
+      expect(manifest.sizing).toEqual([
+        expect.objectContaining({ job: 'normalize', finalResources: { ...RESOURCES, driverMemoryMb: 1024 }, next: { ...RESOURCES, driverMemoryMb: 1024 }, change: 'learned' }),
+        expect.objectContaining({ job: 'transform', finalResources: RESOURCES, change: null }),
+      ]);
+    });
+  });
+
+  test("a per-night override is passed on as the sizing's source and starting point", async () => {
+    await run({ learnSizing: true }, async ({ taskQueue, calls }) => {
+      const handle = await env.client.workflow.start(dailyPipeline, {
+        taskQueue,
+        workflowId: uniqueId('daily-2026-11-21'),
+        args: [{ businessDate: '2026-11-21', sparkOverrides: { transform: { executorMemoryMb: 2048 } } }],
+      });
+      expect((await handle.result()).status).toBe('COMPLETED');
+      expect(calls.sizings.find((s) => s.job === 'transform')).toMatchObject({
+        source: 'override',
+        configured: RESOURCES,
+        startedFrom: { ...RESOURCES, executorMemoryMb: 2048 },
+        finalResources: { ...RESOURCES, executorMemoryMb: 2048 },
+      });
+    });
+  });
+
+  test('a Spark job that fails records its sizing as not succeeded, then the night fails as before', async () => {
+    await run({ learnSizing: true, outcomes: { normalize: [PERMANENT] } }, async ({ taskQueue, calls }) => {
+      const err = await (await start(taskQueue)).result().catch((e: unknown) => e);
+      expect(rootType(err)).toBe('SparkJobFailed');
+      expect(calls.sizings).toEqual([expect.objectContaining({ job: 'normalize', attempts: 1, succeeded: false, finalResources: RESOURCES })]);
+      expect(calls.finalized[0]!.manifest.sizing).toEqual([expect.objectContaining({ job: 'normalize' })]);
+    });
+  });
+
+  test('a failing sizing activity does not fail the night', async () => {
+    await run({ learnSizing: true, sizingFails: true, outcomes: { normalize: [OOM] } }, async ({ taskQueue, calls }) => {
+      const result = await (await start(taskQueue)).result();
+      expect(result.status).toBe('COMPLETED');
+      // Non-retryable: tried once per job, and the night went on to export.
+      expect(calls.sizings.map((s) => s.job)).toEqual(['normalize', 'transform']);
+      expect(calls.order).toContain('export');
+      const manifest = calls.finalized[0]!.manifest;
+      expect(manifest.status).toBe('COMPLETED');
+      expect(manifest.sizing).toBeUndefined();
+    });
+  });
+
+  test('with learned sizing off nothing is recorded', async () => {
+    await run({ learnSizing: false, outcomes: { normalize: [OOM] } }, async ({ taskQueue, calls }) => {
+      const result = await (await start(taskQueue)).result();
+      expect(result.status).toBe('COMPLETED');
+      expect(calls.sizings).toEqual([]);
+      expect(calls.order.filter((c) => c.startsWith('sizing:'))).toEqual([]);
+      expect(calls.finalized[0]!.manifest.sizing).toBeUndefined();
+    });
   });
 });
