@@ -1,0 +1,50 @@
+/**
+ * What other systems tell Nightjar: a feed file arrived for a business date. The same schema
+ * checks the HTTP trigger API's bodies, the Kafka bridge's messages and the workflow's
+ * `feedArrived` signal, so every door accepts exactly the same thing. Pure (zod only).
+ */
+import { z } from 'zod';
+import { FEED_NAMES } from './feeds/catalog';
+
+/** YYYY-MM-DD that is a real calendar date (2026-02-30 is refused). */
+export const BusinessDateSchema = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD')
+  .refine((s) => {
+    const d = new Date(`${s}T00:00:00Z`);
+    return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
+  }, 'is not a calendar date');
+
+/** Tenants name workflow ids and Kubernetes labels: short, lower case. */
+export const TenantSchema = z
+  .string()
+  .regex(/^[a-z0-9](?:[-a-z0-9]{0,30}[a-z0-9])?$/, 'must be 1-32 lower-case letters, digits or - (not at the ends)');
+
+/** Where the file is: a `file://` URI on the shared data volume, or an object-store URI. */
+const FileUri = z
+  .string()
+  .max(2048, 'at most 2048 characters')
+  .regex(/^(?:file|s3a?|gs|abfss?|hdfs):\/\/\S+$/, 'must be a file://, s3://, s3a://, gs://, abfs(s):// or hdfs:// URI');
+
+export const FeedArrivalSchema = z.strictObject({
+  businessDate: BusinessDateSchema,
+  tenant: TenantSchema.default('default'),
+  feed: z.enum(FEED_NAMES),
+  uri: FileUri,
+  /** Hex SHA-256 of the file as delivered, when the sender knows it; ingest checks it. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits').optional(),
+  /** The sender's id of this notice, for logs and de-duplication. */
+  eventId: z.string().min(1).max(200).optional(),
+  arrivedAt: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 timestamp' }).optional(),
+});
+
+export type FeedArrival = z.output<typeof FeedArrivalSchema>;
+export type FeedArrivalInput = z.input<typeof FeedArrivalSchema>;
+
+/** The first problems of a rejected value, each naming its field: for 4xx bodies and dead letters. */
+export function describeIssues(error: z.ZodError, max = 5): string {
+  return error.issues
+    .slice(0, max)
+    .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.code === 'unrecognized_keys' ? `unexpected field(s) ${i.keys.join(', ')}` : i.message}`)
+    .join('; ');
+}
