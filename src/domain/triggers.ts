@@ -4,16 +4,11 @@
  * `feedArrived` signal, so every door accepts exactly the same thing. Pure (zod only).
  */
 import { z } from 'zod';
+import { BusinessDate } from './business-date';
 import { FEED_NAMES } from './feeds/catalog';
 
 /** YYYY-MM-DD that is a real calendar date (2026-02-30 is refused). */
-export const BusinessDateSchema = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD')
-  .refine((s) => {
-    const d = new Date(`${s}T00:00:00Z`);
-    return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
-  }, 'is not a calendar date');
+export const BusinessDateSchema = BusinessDate;
 
 /** Tenants name workflow ids and Kubernetes labels: short, lower case. */
 export const TenantSchema = z
