@@ -1,7 +1,9 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { z } from 'zod';
 import { FailureType } from '../common/failures';
-import { FEEDS } from '../domain/feeds/catalog';
+import { addDays } from '../domain/business-date';
+import { wallTimeToInstant } from '../domain/calendar';
+import { FEEDS, type FeedName } from '../domain/feeds/catalog';
 import type { EscalationPolicy } from '../domain/spark/escalation';
 import { SparkResourcesSchema, type SparkJobName, type SparkResources } from '../domain/spark/resources';
 import type { JobPlan, PlanRunInput, RunPlan } from '../domain/pipeline';
@@ -15,6 +17,15 @@ export interface PlanDeps {
   readonly escalationByJob?: Partial<Record<SparkJobName, EscalationPolicy>>;
   /** What each job learned about its size; absent when learned sizing is off. */
   readonly learnedSizing?: (job: SparkJobName) => Promise<SizingRecord | undefined>;
+  readonly feedWait: {
+    /** The bank's time zone: feed cut-offs are wall-clock times there, on the day after the business date. */
+    readonly timeZone: string;
+    /** Hours after the last cut-off until the deadline. */
+    readonly deadlineHours: number;
+    readonly pollSeconds: number;
+    /** Feeds the catalog requires that this deployment treats as optional. */
+    readonly optionalFeeds: readonly FeedName[];
+  };
 }
 
 const ResourceOverride = SparkResourcesSchema.partial().strict();
@@ -41,9 +52,18 @@ export function createPlanActivities(deps: PlanDeps) {
         const start = startingResources(configured, learned);
         return { resources: start.resources, configured, sizingSource: start.source, policy };
       };
+      // Extracts of business date D are due on D+1 at each feed's cut-off, local time.
+      const dueDay = addDays(input.businessDate, 1);
+      const cutoffs = Object.fromEntries(FEEDS.map((f) => [f.name, wallTimeToInstant(dueDay, f.arrivalCutoff, deps.feedWait.timeZone)])) as Record<FeedName, string>;
+      const lastCutoff = Math.max(...Object.values(cutoffs).map((c) => Date.parse(c)));
       return {
         platform: deps.platform,
-        feeds: FEEDS.map((f) => ({ feed: f.name, required: f.required })),
+        feeds: FEEDS.map((f) => ({ feed: f.name, required: f.required && !deps.feedWait.optionalFeeds.includes(f.name) })),
+        feedWait: {
+          cutoffs,
+          deadlineAt: new Date(lastCutoff + deps.feedWait.deadlineHours * 3_600_000).toISOString(),
+          pollSeconds: deps.feedWait.pollSeconds,
+        },
         jobs: { normalize: await job('normalize'), transform: await job('transform') },
         learnSizing: deps.learnedSizing !== undefined,
       };

@@ -3,6 +3,9 @@ import { z } from 'zod';
 import type { SparkJobName, SparkResources } from '../domain/spark/resources';
 import type { EscalationPolicy } from '../domain/spark/escalation';
 import type { SizingPolicy } from '../domain/spark/sizing';
+import { BusinessDate } from '../domain/business-date';
+import type { BusinessCalendar } from '../domain/calendar';
+import { FEED_NAMES, type FeedName } from '../domain/feeds/catalog';
 import { DEFAULT_KUBERNETES_TIMINGS, type KubeConfigSource, type KubernetesPlatformSettings } from '../spark/kubernetes/settings';
 
 /**
@@ -98,6 +101,15 @@ function perJob<T extends z.ZodType>(schema: T, example: string) {
   });
 }
 
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A duration in seconds, `0` or `off` to disable. */
 const interval = z
   .string()
@@ -165,6 +177,26 @@ export const ConfigSchema = z
     NIGHTJAR_WORKER_MAX_ACTIVITIES: positive.default(200),
     NIGHTJAR_LARGE_VALUE_THRESHOLD: z.coerce.number().positive().default(10000),
     NIGHTJAR_STRUCTURING_THRESHOLD: z.coerce.number().positive().default(10000),
+    NIGHTJAR_TENANT: z.string().regex(/^[a-z0-9](?:[-a-z0-9]{0,30}[a-z0-9])?$/, 'expected 1-32 lower-case letters, digits or -').default('default'),
+    NIGHTJAR_TIME_ZONE: z
+      .string()
+      .refine(isTimeZone, 'expected an IANA time zone such as Europe/Brussels')
+      .default('UTC'),
+    NIGHTJAR_CALENDAR_REGION: z.string().min(1).default('default'),
+    NIGHTJAR_WEEKEND: z
+      .string()
+      .regex(/^[1-7](?:,[1-7])*$/, 'expected ISO weekdays 1-7 separated by commas, e.g. 6,7')
+      .transform((s) => [...new Set(s.split(',').map(Number))].sort())
+      .default([6, 7]),
+    NIGHTJAR_HOLIDAYS: list
+      .pipe(z.array(BusinessDate))
+      .default([]),
+    NIGHTJAR_OPTIONAL_FEEDS: list.pipe(z.array(z.enum(FEED_NAMES, { message: `expected feed names: ${FEED_NAMES.join(', ')}` }))).default([]),
+    NIGHTJAR_FEED_DEADLINE_HOURS: z.coerce.number().positive().max(72).default(4),
+    NIGHTJAR_FEED_POLL_SECONDS: positive.default(60),
+    NIGHTJAR_SCHEDULE_TIME: z.string().regex(/^(?:[01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (24-hour)').optional(),
+    NIGHTJAR_SCHEDULE_CATCHUP_SECONDS: positive.default(12 * 3600),
+    NIGHTJAR_SCHEDULE_LOOKBACK_DAYS: positive.max(366).default(10),
     NIGHTJAR_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     NIGHTJAR_LOG_REDACT: bool.default(true),
   })
@@ -220,6 +252,11 @@ export interface NightjarConfig {
   };
   readonly log: { readonly level: string; readonly redact: boolean };
   readonly janitor: { readonly everySeconds: number; readonly minAgeSeconds: number };
+  readonly tenant: string;
+  readonly calendar: BusinessCalendar;
+  readonly feeds: { readonly optional: readonly FeedName[]; readonly deadlineHours: number; readonly pollSeconds: number };
+  /** The nightly schedule, upserted at worker start when a time is configured. */
+  readonly schedule?: { readonly time: string; readonly catchupWindowSeconds: number; readonly lookbackDays: number };
   readonly worker: { readonly maxConcurrentActivities: number };
 }
 
@@ -313,6 +350,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     log: { level: e.NIGHTJAR_LOG_LEVEL, redact: e.NIGHTJAR_LOG_REDACT },
     janitor: { everySeconds: e.NIGHTJAR_JANITOR_EVERY_SECONDS, minAgeSeconds: e.NIGHTJAR_JANITOR_MIN_AGE_SECONDS },
+    tenant: e.NIGHTJAR_TENANT,
+    calendar: { region: e.NIGHTJAR_CALENDAR_REGION, timeZone: e.NIGHTJAR_TIME_ZONE, weekend: e.NIGHTJAR_WEEKEND, holidays: [...new Set(e.NIGHTJAR_HOLIDAYS)].sort() },
+    feeds: { optional: e.NIGHTJAR_OPTIONAL_FEEDS, deadlineHours: e.NIGHTJAR_FEED_DEADLINE_HOURS, pollSeconds: e.NIGHTJAR_FEED_POLL_SECONDS },
+    ...(e.NIGHTJAR_SCHEDULE_TIME !== undefined
+      ? { schedule: { time: e.NIGHTJAR_SCHEDULE_TIME, catchupWindowSeconds: e.NIGHTJAR_SCHEDULE_CATCHUP_SECONDS, lookbackDays: e.NIGHTJAR_SCHEDULE_LOOKBACK_DAYS } }
+      : {}),
     worker: { maxConcurrentActivities: e.NIGHTJAR_WORKER_MAX_ACTIVITIES },
   };
 }

@@ -10,11 +10,28 @@ import type { SparkAttemptOutcome, SparkJobName, SparkResources } from './spark/
 export interface IngestFeedInput {
   readonly businessDate: string;
   readonly feed: FeedName;
+  /** Where the file is, when a `feedArrived` notice said so; the landing zone's file otherwise. */
+  readonly sourceUri?: string;
+  /** The sender's SHA-256 of the file; ingest refuses a file that does not match. */
+  readonly expectedSha256?: string;
+}
+
+/** Waits (heartbeating) until the feeds' files are in the landing zone, or until `until`. */
+export interface AwaitFeedsInput {
+  readonly businessDate: string;
+  readonly feeds: readonly FeedName[];
+  /** ISO instant: return with what was found by then. */
+  readonly until: string;
+  readonly pollSeconds: number;
+}
+
+export interface AwaitFeedsResult {
+  readonly found: readonly { readonly feed: FeedName; readonly uri: string }[];
 }
 
 export interface FeedIngested {
   readonly feed: FeedName;
-  readonly status: 'INGESTED' | 'MISSING_OPTIONAL';
+  readonly status: 'INGESTED' | 'MISSING_OPTIONAL' | 'SKIPPED';
   /** Immutable copy in the raw zone. */
   readonly rawUri: string | null;
   /** Data lines in the file (== the trailer's record count once verified). */
@@ -140,6 +157,20 @@ export interface StepRecord {
 
 export type RunStatus = 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
 
+/** How a night reads in the UI (search attribute `NightjarStatus`) and the status query. */
+export type NightStatus = 'RUNNING' | 'AWAITING_FEEDS' | 'LATE' | 'NEEDS_ATTENTION' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
+
+/** An operator's decision on a parked step, as the manifest keeps it (audit trail). */
+export interface DecisionRecord {
+  readonly step: StepName;
+  readonly feed?: FeedName;
+  readonly action: 'retry' | 'skip' | 'abort';
+  readonly reason?: string;
+  readonly by?: string;
+  readonly at: string;
+  readonly error: { readonly type: string; readonly message: string };
+}
+
 export interface FeedManifestEntry {
   readonly feed: FeedName;
   readonly status: FeedIngested['status'];
@@ -157,7 +188,12 @@ export interface FeedManifestEntry {
 /** The run manifest: the audit trail of one business date, written by finalize. */
 export interface RunManifest {
   readonly businessDate: string;
+  readonly tenant?: string;
   readonly status: RunStatus;
+  /** A required feed missed its cut-off. */
+  readonly late?: boolean;
+  /** Operators' decisions on parked steps, in order. */
+  readonly decisions?: readonly DecisionRecord[];
   readonly workflowId: string;
   readonly runId: string;
   readonly startedAt: string;
@@ -183,7 +219,18 @@ export type SparkOverrides = Partial<Record<'normalize' | 'transform', Partial<i
 
 export interface PlanRunInput {
   readonly businessDate: string;
+  readonly tenant?: string;
   readonly sparkOverrides?: SparkOverrides;
+}
+
+/** How the night waits for its feeds, decided by the plan in the bank's time zone. */
+export interface FeedWaitPlan {
+  /** Each feed's cut-off as an instant: a required feed still missing then makes the night LATE. */
+  readonly cutoffs: Readonly<Record<FeedName, string>>;
+  /** After this instant a missing optional feed is skipped and a missing required one parks the night. */
+  readonly deadlineAt: string;
+  /** How often the landing zone is looked at while waiting. */
+  readonly pollSeconds: number;
 }
 
 export interface JobPlan {
@@ -224,6 +271,7 @@ export interface SizingManifestEntry {
 export interface RunPlan {
   readonly platform: 'local' | 'kubernetes';
   readonly feeds: readonly { readonly feed: FeedName; readonly required: boolean }[];
+  readonly feedWait: FeedWaitPlan;
   readonly jobs: Readonly<Record<SparkJobName, JobPlan>>;
   /** Whether the run records what each job learned about its size. */
   readonly learnSizing: boolean;

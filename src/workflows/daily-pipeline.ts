@@ -1,8 +1,9 @@
 import {
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   ChildWorkflowFailure,
-  ActivityFailure,
+  condition,
   executeChild,
   isCancellation,
   log,
@@ -14,11 +15,15 @@ import {
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { FailureType } from '../common/failures';
+import type { FeedName } from '../domain/feeds/catalog';
+import { sparkJobWorkflowId } from '../domain/ids';
 import type {
   AttemptRecord,
+  DecisionRecord,
   FeedIngested,
   FeedManifestEntry,
   FeedNormalized,
+  NightStatus,
   ReportProduced,
   RunManifest,
   RunStatus,
@@ -28,11 +33,22 @@ import type {
   StepRecord,
   TableExported,
 } from '../domain/pipeline';
-import type { SparkJobName } from '../domain/spark/resources';
-import { sparkJobWorkflowId } from '../domain/ids';
 import { reconcileFeeds } from '../domain/reconcile';
-import { EXPORT_ACTIVITY, FINALIZE_ACTIVITY, INGEST_ACTIVITY, PLAN_ACTIVITY, SIZING_ACTIVITY } from './presets';
-import { statusQuery } from './messages';
+import { SparkResourcesSchema, type SparkJobName } from '../domain/spark/resources';
+import { FeedArrivalSchema, describeIssues, type FeedArrival } from '../domain/triggers';
+import {
+  feedArrivedSignal,
+  holdExportSignal,
+  releaseExportSignal,
+  resolveStepSignal,
+  resolveStepUpdate,
+  statusQuery,
+  type FeedState,
+  type ParkedStep,
+  type ResolveAction,
+  type ResolveStepRequest,
+} from './messages';
+import { AWAIT_FEEDS_ACTIVITY, EXPORT_ACTIVITY, FINALIZE_ACTIVITY, INGEST_ACTIVITY, PLAN_ACTIVITY, SIZING_ACTIVITY } from './presets';
 import { SearchAttr } from './search-attributes';
 import { sparkJob, type SparkJobFailureDetails, type SparkJobResult } from './spark-job';
 
@@ -40,6 +56,7 @@ type Activities = ReturnType<typeof createActivities>;
 type RunPlan = Awaited<ReturnType<Activities['planRun']>>;
 
 const { planRun } = proxyActivities<Activities>(PLAN_ACTIVITY);
+const { awaitFeeds } = proxyActivities<Activities>(AWAIT_FEEDS_ACTIVITY);
 const { ingestFeed } = proxyActivities<Activities>(INGEST_ACTIVITY);
 const { exportReports } = proxyActivities<Activities>(EXPORT_ACTIVITY);
 const { finalizeRun } = proxyActivities<Activities>(FINALIZE_ACTIVITY);
@@ -47,6 +64,8 @@ const { recordSparkSizing } = proxyActivities<Activities>(SIZING_ACTIVITY);
 
 export interface DailyPipelineInput {
   readonly businessDate: string;
+  /** Tenant of the night (ids, search attributes, manifest); `default` when absent. */
+  readonly tenant?: string;
   /** Per-job resource overrides for this night only (e.g. an operator's re-run with more memory). */
   readonly sparkOverrides?: SparkOverrides;
 }
@@ -64,6 +83,13 @@ interface StepError {
   type: string;
   message: string;
 }
+
+/** Type of a failure raised when an operator aborts a parked night. */
+export const ABORTED_BY_OPERATOR = 'AbortedByOperator';
+
+/** Steps that may be skipped, and when: only the ingest of a feed that is not required. */
+const SPARK_STEPS: readonly StepName[] = ['normalize', 'transform'];
+const OverridesSchema = SparkResourcesSchema.partial().strict();
 
 /** The unwrapped cause of an activity or child workflow failure: its type and message. */
 function describeFailure(err: unknown): { type: string; message: string } {
@@ -86,29 +112,150 @@ function attemptsFromFailure(err: unknown): AttemptRecord[] {
 }
 
 /**
- * One business date, end to end: ingest every feed → Spark normalize → Spark transform →
- * export to the reporting store → finalize (manifest + operational reports). The workflow id
- * is derived from the date, so a second trigger joins this run instead of duplicating it.
+ * One business date, end to end: wait for the feeds (signals or the landing zone) → ingest every
+ * feed → Spark normalize → reconcile → Spark transform → export (unless held) → finalize
+ * (manifest + operational reports). The workflow id derives from the tenant and date, so every
+ * trigger joins this run instead of duplicating it.
+ *
+ * A step that fails for good does not fail the night: it parks in NEEDS_ATTENTION and waits for
+ * an operator's `resolveStep` decision — retry (only that step and what follows), skip (an
+ * optional feed) or abort.
  */
 export async function dailyPipeline(input: DailyPipelineInput): Promise<DailyPipelineResult> {
   const { businessDate } = input;
+  const tenant = input.tenant ?? 'default';
   const info = workflowInfo();
   const startedAt = new Date().toISOString();
 
   let status: RunStatus = 'RUNNING';
-  let stage: StepName | 'done' = 'ingest';
+  let nightStatus: NightStatus = 'RUNNING';
+  let stage: StepName | 'awaiting-feeds' | 'done' = 'awaiting-feeds';
+  let late = false;
   let error: StepError | undefined;
+  let parked: ParkedStep | undefined;
+  let decision: ResolveStepRequest | undefined;
+  let exportHold: { reason: string; by?: string; since: string } | undefined;
+  let plan: RunPlan | undefined;
+  const decisions: DecisionRecord[] = [];
   const steps: StepRecord[] = [];
-  let feeds: FeedManifestEntry[] = [];
+  let manifestFeeds: FeedManifestEntry[] = [];
   let reports: TableExported[] = [];
   const sizing: SizingManifestEntry[] = [];
-  upsertSearchAttributes([{ key: SearchAttr.businessDate, value: businessDate }]);
-  setHandler(statusQuery, () => ({ businessDate, status, stage, feeds, steps, error }));
+  const feedStates = new Map<FeedName, FeedState>();
+  const arrivals = new Map<FeedName, FeedArrival>();
+  const overrides: { -readonly [J in SparkJobName]?: NonNullable<SparkOverrides[J]> } = { ...input.sparkOverrides };
+  const sparkRounds: Record<SparkJobName, { round: number; nextAttempt: number }> = {
+    normalize: { round: 0, nextAttempt: 1 },
+    transform: { round: 0, nextAttempt: 1 },
+  };
+
+  const setStatus = (next: NightStatus) => {
+    nightStatus = next;
+    upsertSearchAttributes([{ key: SearchAttr.status, value: next }]);
+  };
+  const setStage = (next: typeof stage) => {
+    stage = next;
+    upsertSearchAttributes([{ key: SearchAttr.stage, value: next }]);
+  };
+  upsertSearchAttributes([
+    { key: SearchAttr.businessDate, value: businessDate },
+    { key: SearchAttr.tenant, value: tenant },
+    { key: SearchAttr.status, value: nightStatus },
+    { key: SearchAttr.stage, value: stage },
+  ]);
+
+  setHandler(statusQuery, () => ({
+    businessDate,
+    tenant,
+    status: nightStatus,
+    stage,
+    late,
+    feeds: [...feedStates.values()],
+    manifestFeeds,
+    steps,
+    ...(parked ? { parked } : {}),
+    ...(exportHold ? { exportHold } : {}),
+    decisions: decisions.map(({ step, feed, action, reason, by }) => ({ step, action, ...(feed ? { feed } : {}), ...(reason ? { reason } : {}), ...(by ? { by } : {}) })),
+    ...(error ? { error } : {}),
+    startedAt,
+  }));
+
+  // ---- messages ------------------------------------------------------------------------------
+
+  setHandler(feedArrivedSignal, (raw) => {
+    const parsed = FeedArrivalSchema.safeParse(raw);
+    if (!parsed.success) {
+      log.warn('feedArrived signal refused', { problem: describeIssues(parsed.error) });
+      return;
+    }
+    const arrival = parsed.data;
+    if (arrival.businessDate !== businessDate || arrival.tenant !== tenant) {
+      log.warn('feedArrived signal for another night ignored', { feed: arrival.feed, businessDate: arrival.businessDate, tenant: arrival.tenant });
+      return;
+    }
+    const state = feedStates.get(arrival.feed);
+    // The first notice counts; later ones (redeliveries) only matter before ingest started.
+    if (state && state.state !== 'WAITING') return;
+    arrivals.set(arrival.feed, arrival);
+    if (state) feedStates.set(arrival.feed, { ...state, state: 'ARRIVED', uri: arrival.uri, via: 'signal', arrivedAt: arrival.arrivedAt ?? new Date().toISOString() });
+  });
+
+  setHandler(holdExportSignal, (hold) => {
+    exportHold = { reason: String(hold?.reason ?? 'held'), ...(hold?.by ? { by: String(hold.by) } : {}), since: new Date().toISOString() };
+    log.info('export held', { reason: exportHold.reason, by: exportHold.by });
+  });
+  setHandler(releaseExportSignal, (release) => {
+    if (exportHold) log.info('export released', { by: release?.by });
+    exportHold = undefined;
+  });
+
+  /** Why a decision cannot apply now, or undefined when it can. Pure: validators must not change state. */
+  const refusal = (req: ResolveStepRequest): string | undefined => {
+    if (req === null || typeof req !== 'object') return 'expected an object { step, action }';
+    if (!parked) return 'no step is waiting for a decision';
+    if (req.step !== parked.step) return `the night waits on step '${parked.step}', not '${String(req.step)}'`;
+    if ((req.feed ?? undefined) !== (parked.feed ?? undefined)) return `the night waits on feed '${parked.feed ?? '(none)'}', not '${String(req.feed)}'`;
+    if (!['retry', 'skip', 'abort'].includes(req.action)) return `unknown action '${String(req.action)}': retry, skip or abort`;
+    if (!parked.actions.includes(req.action)) return `'${req.action}' is not allowed for ${parked.step}${parked.feed ? ` (${parked.feed})` : ''}: ${parked.actions.join(', ')}`;
+    if (req.overrides !== undefined) {
+      if (req.action !== 'retry' || !SPARK_STEPS.includes(req.step)) return 'overrides apply only to a retry of a Spark step (normalize, transform)';
+      const checked = OverridesSchema.safeParse(req.overrides);
+      if (!checked.success) return `invalid overrides: ${describeIssues(checked.error)}`;
+    }
+    if (decision) return 'a decision is already being applied';
+    return undefined;
+  };
+  const accept = (req: ResolveStepRequest) => {
+    decision = req;
+  };
+  setHandler(
+    resolveStepUpdate,
+    (req) => {
+      accept(req);
+      return { accepted: true as const, step: req.step, action: req.action, ...(req.feed ? { feed: req.feed } : {}) };
+    },
+    {
+      validator: (req) => {
+        const why = refusal(req);
+        if (why !== undefined) throw new Error(`resolveStep refused: ${why}`);
+      },
+    },
+  );
+  setHandler(resolveStepSignal, (req) => {
+    const why = refusal(req);
+    if (why !== undefined) {
+      log.warn('resolveStep signal refused', { why });
+      return;
+    }
+    accept(req);
+  });
+
+  // ---- steps ---------------------------------------------------------------------------------
 
   /** Runs one step, recording its timing and attempts whatever the outcome. */
   async function step<T>(name: StepName, body: () => Promise<{ value: T; attempts: AttemptRecord[] }>): Promise<T> {
-    stage = name;
-    setCurrentDetails(`**${businessDate}**: ${name}`);
+    setStage(name);
+    setCurrentDetails(`**${tenant} ${businessDate}**: ${name}`);
     const begun = new Date().toISOString();
     try {
       const { value, attempts } = await body();
@@ -116,34 +263,182 @@ export async function dailyPipeline(input: DailyPipelineInput): Promise<DailyPip
       return value;
     } catch (err) {
       const cancelled = isCancellation(err);
-      steps.push({
-        step: name,
-        status: cancelled ? 'CANCELLED' : 'FAILED',
-        startedAt: begun,
-        finishedAt: new Date().toISOString(),
-        attempts: attemptsFromFailure(err),
-      });
-      if (!cancelled) error = { step: name, ...describeFailure(err) };
+      steps.push({ step: name, status: cancelled ? 'CANCELLED' : 'FAILED', startedAt: begun, finishedAt: new Date().toISOString(), attempts: attemptsFromFailure(err) });
       throw err;
+    }
+  }
+
+  /**
+   * Runs `body` until it succeeds. When it fails for good the night parks and waits for a
+   * decision: retry runs it again, skip returns `undefined` (only where allowed), abort fails the
+   * night. Cancellation passes straight through.
+   */
+  async function withAttention<T>(name: StepName, feed: FeedName | undefined, skippable: boolean, body: () => Promise<T>): Promise<T | undefined> {
+    for (;;) {
+      try {
+        return await body();
+      } catch (err) {
+        // Cancellation and an operator's abort (of a step nested in this one) end the night.
+        if (isCancellation(err) || (err instanceof ApplicationFailure && err.type === ABORTED_BY_OPERATOR)) throw err;
+        const failure = describeFailure(err);
+        const actions: ResolveAction[] = skippable ? ['retry', 'skip', 'abort'] : ['retry', 'abort'];
+        parked = { step: name, ...(feed ? { feed } : {}), error: failure, since: new Date().toISOString(), actions };
+        error = { step: name, ...failure };
+        const previous = nightStatus;
+        setStatus('NEEDS_ATTENTION');
+        setCurrentDetails(
+          `**NEEDS ATTENTION** — ${name}${feed ? ` (${feed})` : ''} failed: [${failure.type}] ${failure.message}\n\n` +
+            `Decide with the \`resolveStep\` update: \`{"step": "${name}"${feed ? `, "feed": "${feed}"` : ''}, "action": "${actions.join('" | "')}"}\``,
+        );
+        log.warn('step parked: needs attention', { step: name, feed, ...failure });
+        await condition(() => decision !== undefined);
+        const chosen = decision as ResolveStepRequest;
+        decision = undefined;
+        parked = undefined;
+        decisions.push({
+          step: name,
+          ...(feed ? { feed } : {}),
+          action: chosen.action,
+          ...(chosen.reason ? { reason: chosen.reason } : {}),
+          ...(chosen.by ? { by: chosen.by } : {}),
+          at: new Date().toISOString(),
+          error: failure,
+        });
+        log.info('operator decision', { step: name, feed, action: chosen.action, by: chosen.by });
+        if (chosen.action === 'abort') {
+          throw ApplicationFailure.create({
+            type: ABORTED_BY_OPERATOR,
+            message: `aborted by ${chosen.by ?? 'an operator'} at ${name}${feed ? ` (${feed})` : ''}${chosen.reason ? `: ${chosen.reason}` : ''}; the step had failed with [${failure.type}] ${failure.message}`,
+            nonRetryable: true,
+          });
+        }
+        error = undefined;
+        setStatus(previous === 'NEEDS_ATTENTION' ? 'RUNNING' : previous);
+        if (chosen.action === 'skip') return undefined;
+        if (chosen.overrides && (name === 'normalize' || name === 'transform')) overrides[name] = { ...overrides[name], ...chosen.overrides };
+      }
     }
   }
 
   /** A non-Spark step's single attempt record (activity retries happen inside Temporal). */
   const simpleAttempt = (begun: Date, attempt: number): AttemptRecord => {
     const end = new Date();
-    return {
-      attempt,
-      outcome: 'SUCCEEDED',
-      resources: null,
-      startedAt: begun.toISOString(),
-      finishedAt: end.toISOString(),
-      durationMs: end.getTime() - begun.getTime(),
-    };
+    return { attempt, outcome: 'SUCCEEDED', resources: null, startedAt: begun.toISOString(), finishedAt: end.toISOString(), durationMs: end.getTime() - begun.getTime() };
   };
 
+  const markDiscovered = (found: readonly { feed: FeedName; uri: string }[]) => {
+    for (const { feed, uri } of found) {
+      const state = feedStates.get(feed);
+      if (state?.state === 'WAITING') feedStates.set(feed, { ...state, state: 'ARRIVED', uri, via: 'discovery', arrivedAt: new Date().toISOString() });
+    }
+  };
+
+  /** Waits until every required feed arrived (signal or landing zone); LATE after a cut-off; the deadline decides the rest. */
+  async function waitForFeeds(p: RunPlan): Promise<void> {
+    setStage('awaiting-feeds');
+    const missing = () => p.feeds.filter((f) => feedStates.get(f.feed)?.state === 'WAITING');
+    const missingRequired = () => missing().filter((f) => f.required);
+    while (missing().length > 0) {
+      const now = Date.now();
+      const deadline = Date.parse(p.feedWait.deadlineAt);
+      const cutoffs = missingRequired().map((f) => Date.parse(p.feedWait.cutoffs[f.feed]));
+      const nextCutoff = late ? undefined : cutoffs.filter((c) => c > now).sort((a, b) => a - b)[0];
+      if (!late && cutoffs.some((c) => c <= now)) {
+        late = true;
+        setStatus('LATE');
+        log.warn('feeds late: a required feed missed its cut-off', { missing: missingRequired().map((f) => f.feed) });
+      } else if (nightStatus === 'RUNNING') {
+        setStatus('AWAITING_FEEDS');
+      }
+      if (now >= deadline) break;
+      const until = new Date(Math.min(deadline, nextCutoff ?? deadline)).toISOString();
+      setCurrentDetails(`**${tenant} ${businessDate}**: waiting for ${missing().map((f) => f.feed).join(', ')} (until ${until})`);
+
+      // Look in the landing zone until then, and stop looking as soon as signals bring the rest.
+      const waiting = missing().map((f) => f.feed);
+      const scope = new CancellationScope();
+      const found = await scope.run(() => {
+        const look = awaitFeeds.executeWithOptions({ ...AWAIT_FEEDS_ACTIVITY, summary: `wait for ${waiting.join(', ')}` }, [
+          { businessDate, feeds: waiting, until, pollSeconds: p.feedWait.pollSeconds },
+        ]);
+        const signalled = condition(() => missing().length === 0);
+        // Whichever loses is cancelled below; its rejection is expected.
+        look.catch(() => undefined);
+        signalled.catch(() => undefined);
+        return Promise.race([look.then((r) => r.found), signalled.then(() => [])]);
+      });
+      scope.cancel();
+      markDiscovered(found);
+      // The look may end early (a worker going away, a landing zone it could not read): wait out
+      // the rest of the period here, woken by signals, rather than looking again at once.
+      const left = Date.parse(until) - Date.now();
+      if (missing().length > 0 && left > 0) await condition(() => missing().length === 0, left);
+    }
+    if (missing().length === 0) {
+      if (nightStatus === 'AWAITING_FEEDS') setStatus('RUNNING');
+      return;
+    }
+    // The deadline passed: optional feeds are skipped, required ones wait for a decision.
+    for (const f of missing()) {
+      const state = feedStates.get(f.feed) as FeedState;
+      if (!f.required) {
+        feedStates.set(f.feed, { ...state, state: 'SKIPPED' });
+        log.warn('optional feed missed the deadline: skipped', { feed: f.feed });
+        continue;
+      }
+      await withAttention('ingest', f.feed, false, async () => {
+        if (feedStates.get(f.feed)?.state === 'WAITING') {
+          // A retry looks once more (the file may have landed since), then gives up again.
+          const { found } = await awaitFeeds.executeWithOptions({ ...AWAIT_FEEDS_ACTIVITY, summary: `look for ${f.feed}` }, [
+            { businessDate, feeds: [f.feed], until: new Date().toISOString(), pollSeconds: p.feedWait.pollSeconds },
+          ]);
+          markDiscovered(found);
+        }
+        if (feedStates.get(f.feed)?.state === 'WAITING') {
+          throw ApplicationFailure.create({
+            type: FailureType.FeedNotFound,
+            message: `required feed '${f.feed}' did not arrive by the deadline ${p.feedWait.deadlineAt}: deliver it (landing zone or feedArrived), then retry`,
+            nonRetryable: true,
+          });
+        }
+      });
+    }
+    if (nightStatus === 'AWAITING_FEEDS' || nightStatus === 'LATE') setStatus(late ? 'LATE' : 'RUNNING');
+  }
+
+  /** Ingests every arrived feed; a feed that fails parks (skip allowed when it is optional). */
+  async function ingestAll(p: RunPlan): Promise<FeedIngested[]> {
+    return step('ingest', async () => {
+      const begun = new Date();
+      const results = await Promise.all(
+        p.feeds.map(async ({ feed, required }): Promise<FeedIngested> => {
+          const skipped = (): FeedIngested => ({ feed, status: 'SKIPPED', rawUri: null, rowsIn: 0, controlCount: 0, controlSum: '0', sha256: '', bytes: 0, attempt: 0 });
+          if (feedStates.get(feed)?.state === 'SKIPPED') return skipped();
+          const result = await withAttention('ingest', feed, !required, async () => {
+            const arrival = arrivals.get(feed);
+            const state = feedStates.get(feed) as FeedState;
+            return ingestFeed.executeWithOptions({ ...INGEST_ACTIVITY, summary: `ingest ${feed} for ${businessDate}` }, [
+              {
+                businessDate,
+                feed,
+                ...(state.uri ? { sourceUri: state.uri } : {}),
+                ...(arrival?.sha256 ? { expectedSha256: arrival.sha256 } : {}),
+              },
+            ]);
+          });
+          const state = feedStates.get(feed) as FeedState;
+          feedStates.set(feed, { ...state, state: result ? 'INGESTED' : 'SKIPPED' });
+          return result ?? skipped();
+        }),
+      );
+      const maxAttempt = Math.max(1, ...results.map((r) => r.attempt));
+      return { value: results, attempts: [simpleAttempt(begun, maxAttempt)] };
+    });
+  }
+
   /** Records what the job's night says about its size (learned sizing); never fails the night. */
-  async function learnSizing(job: SparkJobName, plan: RunPlan, attempts: readonly AttemptRecord[], succeeded: boolean): Promise<void> {
-    const planned = plan.jobs[job];
+  async function learnSizing(job: SparkJobName, p: RunPlan, attempts: readonly AttemptRecord[], succeeded: boolean): Promise<void> {
+    const planned = p.jobs[job];
     const last = attempts[attempts.length - 1];
     try {
       sizing.push(
@@ -151,9 +446,9 @@ export async function dailyPipeline(input: DailyPipelineInput): Promise<DailyPip
           {
             businessDate,
             job,
-            source: planned.sizingSource,
+            source: overrides[job] ? 'override' : planned.sizingSource,
             configured: planned.configured,
-            startedFrom: planned.resources,
+            startedFrom: attempts[0]?.resources ?? planned.resources,
             finalResources: last?.resources ?? planned.resources,
             attempts: attempts.length,
             succeeded,
@@ -166,96 +461,132 @@ export async function dailyPipeline(input: DailyPipelineInput): Promise<DailyPip
     }
   }
 
-  async function runSpark(job: SparkJobName, inputs: Record<string, string>, plan: RunPlan): Promise<SparkJobResult> {
-    let result: SparkJobResult;
-    try {
-      result = await runSparkStep(job, inputs, plan);
-    } catch (err) {
-      if (plan.learnSizing && !isCancellation(err)) await learnSizing(job, plan, attemptsFromFailure(err), false);
-      throw err;
-    }
-    if (plan.learnSizing) await learnSizing(job, plan, result.attempts, true);
+  /** One Spark job; an operator's retry runs a new child that continues the attempt numbering. */
+  async function runSpark(job: SparkJobName, inputs: Record<string, string>, p: RunPlan): Promise<SparkJobResult> {
+    const attemptsSoFar: AttemptRecord[] = [];
+    const result = await withAttention(job, undefined, false, async () => {
+      const rounds = sparkRounds[job];
+      rounds.round += 1;
+      const planned = p.jobs[job];
+      const resources = { ...planned.resources, ...overrides[job] };
+      try {
+        const done = await step(job, async () => {
+          const value = await executeChild(sparkJob, {
+            workflowId: sparkJobWorkflowId(info.workflowId, job) + (rounds.round > 1 ? `-r${rounds.round}` : ''),
+            staticSummary: `Spark ${job} for ${tenant} ${businessDate}${rounds.round > 1 ? ` (retry ${rounds.round - 1})` : ''}`,
+            args: [
+              {
+                businessDate,
+                job,
+                parentWorkflowId: info.workflowId,
+                parentRunId: info.runId,
+                inputs,
+                resources,
+                policy: planned.policy,
+                ...(rounds.nextAttempt > 1 ? { firstAttempt: rounds.nextAttempt } : {}),
+              },
+            ],
+          });
+          return { value, attempts: [...value.attempts] };
+        });
+        attemptsSoFar.push(...done.attempts);
+        return done;
+      } catch (err) {
+        const failed = attemptsFromFailure(err);
+        attemptsSoFar.push(...failed);
+        rounds.nextAttempt += Math.max(1, failed.length);
+        if (p.learnSizing && !isCancellation(err)) await learnSizing(job, p, failed, false);
+        throw err;
+      }
+    });
+    if (result === undefined) throw ApplicationFailure.nonRetryable(`${job} cannot be skipped`, FailureType.InvalidInput);
+    if (p.learnSizing) await learnSizing(job, p, result.attempts, true);
     return result;
   }
 
-  async function runSparkStep(job: SparkJobName, inputs: Record<string, string>, plan: RunPlan): Promise<SparkJobResult> {
-    return step(job, async () => {
-      const result = await executeChild(sparkJob, {
-        workflowId: sparkJobWorkflowId(info.workflowId, job),
-        staticSummary: `Spark ${job} for ${businessDate}`,
-        args: [
-          {
-            businessDate,
-            job,
-            parentWorkflowId: info.workflowId,
-            parentRunId: info.runId,
-            inputs,
-            resources: plan.jobs[job].resources,
-            policy: plan.jobs[job].policy,
-          },
-        ],
-      });
-      return { value: result, attempts: [...result.attempts] };
-    });
-  }
+  // ---- the night -----------------------------------------------------------------------------
 
   let manifestUri = '';
   try {
-    const plan = await planRun({ businessDate, sparkOverrides: input.sparkOverrides });
-
-    const ingested = await step('ingest', async () => {
-      const begun = new Date();
-      const results = await Promise.all(
-        plan.feeds.map(({ feed }) =>
-          ingestFeed.executeWithOptions({ ...INGEST_ACTIVITY, summary: `ingest ${feed} for ${businessDate}` }, [{ businessDate, feed }]),
-        ),
-      );
-      const maxAttempt = Math.max(...results.map((r) => r.attempt));
-      return { value: results, attempts: [simpleAttempt(begun, maxAttempt)] };
-    });
-    feeds = ingested.map((f) => manifestEntry(f, undefined));
-
-    const present = ingested.filter((f) => f.status === 'INGESTED' && f.rawUri !== null);
-    const normalize = await runSpark('normalize', Object.fromEntries(present.map((f) => [f.feed, f.rawUri as string])), plan);
-    if (normalize.output.job !== 'normalize') throw ApplicationFailure.nonRetryable('normalize returned another job\'s output', FailureType.SparkJobFailed);
-    const normalized = normalize.output.feeds;
-    feeds = ingested.map((f) => manifestEntry(f, normalized.find((n) => n.feed === f.feed)));
-    const problems = reconcileFeeds(ingested, normalized);
-    if (problems.length > 0) {
-      error = { step: 'normalize', type: FailureType.ReconciliationFailed, message: problems.join('; ') };
-      throw ApplicationFailure.nonRetryable(`reconciliation failed: ${problems.join('; ')}`, FailureType.ReconciliationFailed);
+    plan = await planRun({ businessDate, tenant, ...(input.sparkOverrides ? { sparkOverrides: input.sparkOverrides } : {}) });
+    const p = plan;
+    for (const f of p.feeds) {
+      const arrival = arrivals.get(f.feed);
+      feedStates.set(f.feed, {
+        feed: f.feed,
+        required: f.required,
+        cutoffAt: p.feedWait.cutoffs[f.feed],
+        ...(arrival ? { state: 'ARRIVED' as const, uri: arrival.uri, via: 'signal' as const, arrivedAt: arrival.arrivedAt ?? new Date().toISOString() } : { state: 'WAITING' as const }),
+      });
     }
 
-    const transform = await runSpark('transform', Object.fromEntries(normalized.map((n) => [n.feed, n.curatedUri])), plan);
-    if (transform.output.job !== 'transform') throw ApplicationFailure.nonRetryable('transform returned another job\'s output', FailureType.SparkJobFailed);
+    await waitForFeeds(p);
+    let ingested = await ingestAll(p);
+    manifestFeeds = ingested.map((f) => manifestEntry(f, undefined));
+
+    let normalized: readonly FeedNormalized[] = [];
+    let firstTry = true;
+    await withAttention('normalize', undefined, false, async () => {
+      // A retry after a reconciliation failure is a repair: corrected files are ingested again
+      // (the raw zone is content-addressed, so unchanged files change nothing), then normalized.
+      if (!firstTry) {
+        ingested = await ingestAll(p);
+        manifestFeeds = ingested.map((f) => manifestEntry(f, undefined));
+      }
+      firstTry = false;
+      const present = ingested.filter((f) => f.status === 'INGESTED' && f.rawUri !== null);
+      const normalize = await runSpark('normalize', Object.fromEntries(present.map((f) => [f.feed, f.rawUri as string])), p);
+      if (normalize.output.job !== 'normalize') throw ApplicationFailure.nonRetryable("normalize returned another job's output", FailureType.SparkJobFailed);
+      normalized = normalize.output.feeds;
+      manifestFeeds = ingested.map((f) => manifestEntry(f, normalized.find((n) => n.feed === f.feed)));
+      const problems = reconcileFeeds(ingested, normalized);
+      if (problems.length > 0) {
+        throw ApplicationFailure.nonRetryable(`reconciliation failed: ${problems.join('; ')}`, FailureType.ReconciliationFailed);
+      }
+    });
+
+    const transform = await runSpark('transform', Object.fromEntries(normalized.map((n) => [n.feed, n.curatedUri])), p);
+    if (transform.output.job !== 'transform') throw ApplicationFailure.nonRetryable("transform returned another job's output", FailureType.SparkJobFailed);
     const produced: readonly ReportProduced[] = transform.output.reports;
 
-    const exported = await step('export', async () => {
-      const begun = new Date();
-      const result = await exportReports({ businessDate, reports: produced });
-      return { value: result, attempts: [simpleAttempt(begun, 1)] };
-    });
-    reports = [...exported.tables];
+    if (exportHold) {
+      setStage('export');
+      setCurrentDetails(`**${tenant} ${businessDate}**: export held by ${exportHold.by ?? 'an operator'}: ${exportHold.reason} — send \`releaseExport\` to continue`);
+      log.info('waiting for the export hold to be released');
+      await condition(() => exportHold === undefined);
+    }
+    const exported = await withAttention('export', undefined, false, () =>
+      step('export', async () => {
+        const begun = new Date();
+        const result = await exportReports({ businessDate, reports: produced });
+        return { value: result, attempts: [simpleAttempt(begun, 1)] };
+      }),
+    );
+    reports = [...(exported?.tables ?? [])];
     status = 'COMPLETED';
   } catch (err) {
     status = isCancellation(err) ? 'CANCELLED' : 'FAILED';
-    if (!error && !isCancellation(err)) error = { step: stage as StepName, ...describeFailure(err) };
+    if (!error && !isCancellation(err)) error = { step: stage === 'awaiting-feeds' || stage === 'done' ? 'ingest' : stage, ...describeFailure(err) };
     throw err;
   } finally {
     // The manifest is the audit trail: it is written for failed and cancelled nights too.
-    stage = 'finalize';
+    parked = undefined;
+    setStage('finalize');
     const manifest: RunManifest = {
       businessDate,
+      tenant,
       status,
+      ...(late ? { late } : {}),
       workflowId: info.workflowId,
       runId: info.runId,
       startedAt,
       finishedAt: new Date().toISOString(),
       ...(error ? { error } : {}),
-      feeds,
+      feeds: manifestFeeds,
       steps,
       reports,
       ...(sizing.length > 0 ? { sizing } : {}),
+      ...(decisions.length > 0 ? { decisions } : {}),
     };
     try {
       const finalized = await CancellationScope.nonCancellable(() => finalizeRun({ manifest }));
@@ -265,10 +596,11 @@ export async function dailyPipeline(input: DailyPipelineInput): Promise<DailyPip
       log.error('finalize failed', { businessDate, error: describeFailure(finalizeErr) });
       if (status === 'COMPLETED') throw finalizeErr;
     }
-    stage = 'done';
-    setCurrentDetails(`**${businessDate}**: ${status}`);
+    setStage('done');
+    setStatus(status === 'RUNNING' ? 'FAILED' : status);
+    setCurrentDetails(`**${tenant} ${businessDate}**: ${status}${late ? ' (late)' : ''}`);
   }
-  return { businessDate, status, manifestUri, feeds, reports };
+  return { businessDate, status, manifestUri, feeds: manifestFeeds, reports };
 }
 
 function manifestEntry(ingested: FeedIngested, normalized: FeedNormalized | undefined): FeedManifestEntry {

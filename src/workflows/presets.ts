@@ -19,6 +19,13 @@ export const INGEST_ACTIVITY = {
   retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: 10, nonRetryableErrorTypes },
 } as const satisfies ActivityOptions;
 
+/** Waiting for feeds may take the whole night; the heartbeat proves the worker still looks. */
+export const AWAIT_FEEDS_ACTIVITY = {
+  startToCloseTimeout: '24 hours',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 10, nonRetryableErrorTypes },
+} as const satisfies ActivityOptions;
+
 export const SPARK_SUBMIT_ACTIVITY = {
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes },

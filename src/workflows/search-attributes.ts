@@ -8,6 +8,10 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 
 export const SearchAttr = {
   businessDate: defineSearchAttributeKey('NightjarBusinessDate', SearchAttributeType.KEYWORD),
+  tenant: defineSearchAttributeKey('NightjarTenant', SearchAttributeType.KEYWORD),
+  /** RUNNING, AWAITING_FEEDS, LATE, NEEDS_ATTENTION, COMPLETED, FAILED, CANCELLED. */
+  status: defineSearchAttributeKey('NightjarStatus', SearchAttributeType.KEYWORD),
+  stage: defineSearchAttributeKey('NightjarStage', SearchAttributeType.KEYWORD),
   sparkJob: defineSearchAttributeKey('NightjarSparkJob', SearchAttributeType.KEYWORD),
   sparkAttempt: defineSearchAttributeKey('NightjarSparkAttempt', SearchAttributeType.INT),
   sparkOutcome: defineSearchAttributeKey('NightjarSparkOutcome', SearchAttributeType.KEYWORD),

@@ -33,6 +33,11 @@ export interface SparkJobInput {
   readonly inputs: Readonly<Record<string, string>>;
   readonly resources: SparkResources;
   readonly policy: EscalationPolicy;
+  /**
+   * Number of this run's first attempt (default 1). An operator's retry of the step continues
+   * the numbering, so its attempts never share an id (nor Kubernetes names) with earlier ones.
+   */
+  readonly firstAttempt?: number;
 }
 
 export interface SparkJobResult {
@@ -69,7 +74,9 @@ export async function sparkJob(input: SparkJobInput): Promise<SparkJobResult> {
     { key: SearchAttr.sparkJob, value: job },
     { key: SearchAttr.oomEscalations, value: 0 },
   ]);
-  for (let attempt = 1; attempt <= policy.maxAttempts; attempt++) {
+  const first = input.firstAttempt ?? 1;
+  const last = first + policy.maxAttempts - 1;
+  for (let attempt = first; attempt <= last; attempt++) {
     const attemptId = sparkAttemptId(businessDate, job, input.parentRunId, attempt);
     const startedAt = new Date();
     current = { attempt, attemptId, state: 'SUBMITTING' };
@@ -77,7 +84,7 @@ export async function sparkJob(input: SparkJobInput): Promise<SparkJobResult> {
       { key: SearchAttr.sparkAttempt, value: attempt },
       { key: SearchAttr.sparkOutcome, value: 'RUNNING' },
     ]);
-    setCurrentDetails(`**${job}** attempt ${attempt}/${policy.maxAttempts}: ${describe(resources)}`);
+    setCurrentDetails(`**${job}** attempt ${attempt}/${last}: ${describe(resources)}`);
     let submission: SparkSubmission | undefined;
     let outcome: Awaited<ReturnType<Activities['awaitSparkJob']>>['outcome'] | undefined;
     let output: SparkJobOutput | undefined;
@@ -168,10 +175,10 @@ export async function sparkJob(input: SparkJobInput): Promise<SparkJobResult> {
         });
     }
   }
-  const last = attempts[attempts.length - 1];
+  const final = attempts[attempts.length - 1];
   throw ApplicationFailure.create({
-    type: last?.outcome === 'OUT_OF_MEMORY' ? FailureType.SparkOutOfMemory : FailureType.SparkJobFailed,
-    message: `${job} did not succeed in ${policy.maxAttempts} attempts (last: ${last?.outcome}: ${last?.reason})`,
+    type: final?.outcome === 'OUT_OF_MEMORY' ? FailureType.SparkOutOfMemory : FailureType.SparkJobFailed,
+    message: `${job} did not succeed in ${policy.maxAttempts} attempts (last: ${final?.outcome}: ${final?.reason})`,
     nonRetryable: true,
     details: [{ attempts } satisfies SparkJobFailureDetails],
   });

@@ -55,6 +55,7 @@ function activities(options: { learn?: boolean } = {}) {
       platform: 'kubernetes',
       defaultResources: CONFIGURED,
       escalation: DEFAULT_ESCALATION,
+      feedWait: { timeZone: 'Europe/Brussels', deadlineHours: 4, pollSeconds: 60, optionalFeeds: [] },
       ...(options.learn === false ? {} : { learnedSizing: (job: SparkJobName) => store.read(job) }),
     }),
   };

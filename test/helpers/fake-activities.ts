@@ -19,6 +19,13 @@ export interface FakeScript {
   /** Rows normalize reports as read for a feed (default: the control count), to break reconciliation. */
   normalizeRowsIn?: Partial<Record<FeedName, number>>;
   maxAttempts?: number;
+  /** Feeds the landing zone never shows (they can still arrive by signal). */
+  absentFeeds?: FeedName[];
+  /** Feeds treated as optional by the plan. */
+  optionalFeeds?: FeedName[];
+  /** Cut-offs and deadline, in ms from the plan's start (defaults: far in the future). */
+  cutoffInMs?: number;
+  deadlineInMs?: number;
   /** Plan with learned sizing on (the run then records sizing after each Spark job). */
   learnSizing?: boolean;
   /** recordSparkSizing fails with a non-retryable ApplicationFailure (the call is still recorded). */
@@ -61,12 +68,24 @@ export function fakeActivities(script: FakeScript = {}): { activities: Activitie
         sizingSource: input.sparkOverrides?.[name] ? ('override' as const) : ('configured' as const),
         policy: { maxAttempts: script.maxAttempts ?? 3, memoryFactor: 2, maxDriverMemoryMb: 2048, maxExecutorMemoryMb: 4096 },
       });
+      const now = Date.now();
+      const cutoff = new Date(now + (script.cutoffInMs ?? 3_600_000)).toISOString();
       return {
         platform: 'local',
-        feeds: FEEDS.map((f) => ({ feed: f.name, required: f.required })),
+        feeds: FEEDS.map((f) => ({ feed: f.name, required: f.required && !(script.optionalFeeds ?? []).includes(f.name) })),
+        feedWait: {
+          cutoffs: Object.fromEntries(FEEDS.map((f) => [f.name, cutoff])) as Record<FeedName, string>,
+          deadlineAt: new Date(now + (script.deadlineInMs ?? 7_200_000)).toISOString(),
+          pollSeconds: 60,
+        },
         jobs: { normalize: job('normalize'), transform: job('transform') },
         learnSizing: script.learnSizing ?? false,
       };
+    },
+    async awaitFeeds(input) {
+      calls.order.push('awaitFeeds');
+      const absent = script.absentFeeds ?? [];
+      return { found: input.feeds.filter((f) => !absent.includes(f)).map((feed) => ({ feed, uri: `file:///landing/${input.businessDate}/${feed}.csv` })) };
     },
     async ingestFeed({ feed }) {
       calls.ingestAttempts[feed] = (calls.ingestAttempts[feed] ?? 0) + 1;
