@@ -6,6 +6,7 @@ import { createExportActivities } from './export';
 import { createFinalizeActivities } from './finalize';
 import { createIngestActivities } from './ingest';
 import { createJanitorActivities, type JanitorDeps } from './janitor';
+import { createNightsActivities, type NightsDeps } from './nights';
 import { createPlanActivities, type PlanDeps } from './plan';
 import { createSizingActivities, type SizingDeps } from './sizing';
 import { createSparkActivities } from './spark';
@@ -23,6 +24,7 @@ export interface ActivityDeps {
   readonly plan: PlanDeps;
   readonly sizing: Omit<SizingDeps, 'logger'>;
   readonly workflowState: JanitorDeps['workflowState'];
+  readonly nights: Omit<NightsDeps, 'logger'>;
 }
 
 /** Every activity of the worker, built from its dependencies (the only place they meet). */
@@ -34,6 +36,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createExportActivities({ store: deps.store, logger: deps.logger }),
     ...createFinalizeActivities({ layout: deps.layout, store: deps.store, logger: deps.logger }),
     ...createSizingActivities({ ...deps.sizing, logger: deps.logger }),
+    ...createNightsActivities({ ...deps.nights, logger: deps.logger }),
     ...createJanitorActivities({ platform: deps.spark.platform, workflowState: deps.workflowState, logger: deps.logger }),
   };
 }

@@ -1,11 +1,10 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { z } from 'zod';
 import { FailureType } from '../common/failures';
 import { addDays } from '../domain/business-date';
 import { wallTimeToInstant } from '../domain/calendar';
 import { FEEDS, type FeedName } from '../domain/feeds/catalog';
 import type { EscalationPolicy } from '../domain/spark/escalation';
-import { SparkResourcesSchema, type SparkJobName, type SparkResources } from '../domain/spark/resources';
+import { SparkOverridesSchema, type SparkJobName, type SparkResources } from '../domain/spark/resources';
 import type { JobPlan, PlanRunInput, RunPlan } from '../domain/pipeline';
 import { startingResources, type SizingRecord } from '../domain/spark/sizing';
 
@@ -28,8 +27,7 @@ export interface PlanDeps {
   };
 }
 
-const ResourceOverride = SparkResourcesSchema.partial().strict();
-const Overrides = z.object({ normalize: ResourceOverride, transform: ResourceOverride }).partial().strict();
+const Overrides = SparkOverridesSchema;
 
 export function createPlanActivities(deps: PlanDeps) {
   return {

@@ -10,6 +10,8 @@ import type { ReportingStore } from '../reporting/store';
 import { createSparkPlatform } from '../spark/create-platform';
 import type { WorkflowState } from '../spark/kubernetes/janitor';
 import type { SparkPlatform } from '../spark/platform';
+import { ensureNightlySchedule } from '../schedules/nightly-schedule';
+import { TemporalNightTriggers } from '../triggers/temporal-triggers';
 import { ensureJanitorSchedule } from './janitor-schedule';
 import { PinoSdkLogger } from './logger';
 
@@ -62,10 +64,21 @@ export async function createServices(config: NightjarConfig, logger: Logger, ove
       defaultResources: config.spark.defaults,
       escalation: config.spark.escalation,
       escalationByJob: config.spark.escalationByJob,
+      feedWait: {
+        timeZone: config.calendar.timeZone,
+        deadlineHours: config.feeds.deadlineHours,
+        pollSeconds: config.feeds.pollSeconds,
+        optionalFeeds: config.feeds.optional,
+      },
       ...(config.spark.sizing.learn ? { learnedSizing: (job) => sizingStore.read(job) } : {}),
     },
     sizing: { store: sizingStore, policy: config.spark.sizing.policy },
     workflowState: async (workflowId) => workflowStateOf(await temporal.get(), workflowId),
+    nights: {
+      calendar: config.calendar,
+      client: () => temporal.get(),
+      triggers: async () => new TemporalNightTriggers(await temporal.get(), config.temporal.taskQueue),
+    },
   });
   return {
     layout,
@@ -155,6 +168,17 @@ export async function createNightjarWorker(
       minAgeSeconds: config.janitor.minAgeSeconds,
     });
     logger.info({ everySeconds: config.janitor.everySeconds }, 'janitor schedule in place');
+  }
+  if (config.schedule !== undefined) {
+    const outcome = await ensureNightlySchedule(await services.client(), {
+      tenant: config.tenant,
+      taskQueue: config.temporal.taskQueue,
+      time: config.schedule.time,
+      timeZone: config.calendar.timeZone,
+      catchupWindowSeconds: config.schedule.catchupWindowSeconds,
+      lookbackDays: config.schedule.lookbackDays,
+    });
+    logger.info({ tenant: config.tenant, time: config.schedule.time, timeZone: config.calendar.timeZone, outcome }, 'nightly schedule in place');
   }
   return {
     worker,

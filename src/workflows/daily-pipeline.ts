@@ -34,7 +34,7 @@ import type {
   TableExported,
 } from '../domain/pipeline';
 import { reconcileFeeds } from '../domain/reconcile';
-import { SparkResourcesSchema, type SparkJobName } from '../domain/spark/resources';
+import { SparkResourcesOverrideSchema, type SparkJobName } from '../domain/spark/resources';
 import { FeedArrivalSchema, describeIssues, type FeedArrival } from '../domain/triggers';
 import {
   feedArrivedSignal,
@@ -89,7 +89,7 @@ export const ABORTED_BY_OPERATOR = 'AbortedByOperator';
 
 /** Steps that may be skipped, and when: only the ingest of a feed that is not required. */
 const SPARK_STEPS: readonly StepName[] = ['normalize', 'transform'];
-const OverridesSchema = SparkResourcesSchema.partial().strict();
+const OverridesSchema = SparkResourcesOverrideSchema;
 
 /** The unwrapped cause of an activity or child workflow failure: its type and message. */
 function describeFailure(err: unknown): { type: string; message: string } {

@@ -66,3 +66,15 @@ export const SIZING_ACTIVITY = {
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes },
 } as const satisfies ActivityOptions;
+
+export const NIGHTS_ACTIVITY = {
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes },
+} as const satisfies ActivityOptions;
+
+/** Waits for one whole night (it may park for hours waiting for a decision). */
+export const RUN_NIGHT_ACTIVITY = {
+  startToCloseTimeout: '48 hours',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 20, nonRetryableErrorTypes },
+} as const satisfies ActivityOptions;

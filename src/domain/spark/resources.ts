@@ -25,6 +25,12 @@ export const SparkResourcesSchema = z.object({
   shufflePartitions: positiveInt,
 } satisfies Record<keyof SparkResources, z.ZodType>);
 
+/** Some resources of one job, over its planned ones (an operator's override). */
+export const SparkResourcesOverrideSchema = SparkResourcesSchema.partial().strict();
+
+/** Per-job overrides for one night: `{ "transform": { "driverMemoryMb": 4096 } }`. */
+export const SparkOverridesSchema = z.strictObject({ normalize: SparkResourcesOverrideSchema, transform: SparkResourcesOverrideSchema }).partial();
+
 export type SparkJobName = 'normalize' | 'transform';
 
 export type SparkOutcomeKind = 'SUCCEEDED' | 'OUT_OF_MEMORY' | 'TRANSIENT' | 'PERMANENT';
