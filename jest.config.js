@@ -25,5 +25,11 @@ module.exports = {
     // Kubernetes: the platform, the janitor and sparkJob through the fake API server and the simulator.
     project('kubernetes', { globalSetup: '<rootDir>/test/helpers/global-setup.js', setupFiles: ['<rootDir>/test/helpers/quiet-runtime.ts'] }),
     project('integration', { globalSetup: '<rootDir>/test/helpers/global-setup.js', setupFiles: ['<rootDir>/test/helpers/quiet-runtime.ts'] }),
+    // Kafka: the feed-arrival bridge against the real broker of scripts/kafka.sh. The Kafka client and
+    // two of its dependencies ship ES modules only.
+    project('kafka', {
+      setupFiles: ['<rootDir>/test/helpers/quiet-runtime.ts'],
+      transformIgnorePatterns: ['/node_modules/(?!(@platformatic/kafka|@platformatic/dynamic-buffer|@platformatic/wasm-utils)/)'],
+    }),
   ],
 };

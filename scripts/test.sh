@@ -15,12 +15,16 @@ echo "== PostgreSQL (Debian server, started for the tests)"
 NIGHTJAR_TEST_PG_URL=$(bash scripts/postgres.sh | tail -n1)
 export NIGHTJAR_TEST_PG_URL
 
+echo "== Kafka (KRaft broker from Maven Central jars, started for the tests)"
+NIGHTJAR_TEST_KAFKA_BROKERS=$(bash scripts/kafka.sh start | tail -n1)
+export NIGHTJAR_TEST_KAFKA_BROKERS
+
 status=0
 echo "== PySpark job tests"
 .venv/bin/python -m pytest spark/tests -q -p no:cacheprovider --junitxml=.cache/pytest.xml || status=1
 
-echo "== jest: unit, activity, workflow, replay, kubernetes"
-npx jest --selectProjects unit activity workflow replay kubernetes --json --outputFile=.cache/jest-fast.json || status=1
+echo "== jest: unit, activity, workflow, replay, kubernetes, kafka"
+npx jest --selectProjects unit activity workflow replay kubernetes kafka --json --outputFile=.cache/jest-fast.json || status=1
 echo "== jest: integration (real dev server, Spark, PostgreSQL, PGlite)"
 # PGlite loads its WASM build with import(), which jest allows only with VM modules; the other
 # projects run without them, since that flag makes jest refuse the ES-module-only Kubernetes client.

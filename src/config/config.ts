@@ -197,6 +197,13 @@ export const ConfigSchema = z
     NIGHTJAR_SCHEDULE_TIME: z.string().regex(/^(?:[01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (24-hour)').optional(),
     NIGHTJAR_SCHEDULE_CATCHUP_SECONDS: positive.default(12 * 3600),
     NIGHTJAR_SCHEDULE_LOOKBACK_DAYS: positive.max(366).default(10),
+    NIGHTJAR_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+    NIGHTJAR_HTTP_PORT: z.coerce.number().int().min(1).max(65535).default(8088),
+    NIGHTJAR_HTTP_TOKENS: list.pipe(z.array(z.string().min(16, 'tokens must be at least 16 characters'))).optional(),
+    NIGHTJAR_KAFKA_BROKERS: list.optional(),
+    NIGHTJAR_KAFKA_TOPIC: z.string().min(1).default('nightjar.feed-arrivals'),
+    NIGHTJAR_KAFKA_DLQ_TOPIC: z.string().min(1).default('nightjar.feed-arrivals.dlq'),
+    NIGHTJAR_KAFKA_GROUP: z.string().min(1).default('nightjar-feed-bridge'),
     NIGHTJAR_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     NIGHTJAR_LOG_REDACT: bool.default(true),
   })
@@ -258,6 +265,10 @@ export interface NightjarConfig {
   /** The nightly schedule, upserted at worker start when a time is configured. */
   readonly schedule?: { readonly time: string; readonly catchupWindowSeconds: number; readonly lookbackDays: number };
   readonly worker: { readonly maxConcurrentActivities: number };
+  /** The HTTP trigger API (served by `nightjar triggers` when tokens are configured). */
+  readonly http: { readonly host: string; readonly port: number; readonly tokens: readonly string[] };
+  /** The Kafka feed-arrival bridge (run by `nightjar triggers` when brokers are configured). */
+  readonly kafka?: { readonly brokers: readonly string[]; readonly topic: string; readonly dlqTopic: string; readonly groupId: string };
 }
 
 /** A configuration problem, naming each variable and what it accepts. */
@@ -357,6 +368,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ? { schedule: { time: e.NIGHTJAR_SCHEDULE_TIME, catchupWindowSeconds: e.NIGHTJAR_SCHEDULE_CATCHUP_SECONDS, lookbackDays: e.NIGHTJAR_SCHEDULE_LOOKBACK_DAYS } }
       : {}),
     worker: { maxConcurrentActivities: e.NIGHTJAR_WORKER_MAX_ACTIVITIES },
+    http: { host: e.NIGHTJAR_HTTP_HOST, port: e.NIGHTJAR_HTTP_PORT, tokens: e.NIGHTJAR_HTTP_TOKENS ?? [] },
+    ...(e.NIGHTJAR_KAFKA_BROKERS !== undefined && e.NIGHTJAR_KAFKA_BROKERS.length > 0
+      ? { kafka: { brokers: e.NIGHTJAR_KAFKA_BROKERS, topic: e.NIGHTJAR_KAFKA_TOPIC, dlqTopic: e.NIGHTJAR_KAFKA_DLQ_TOPIC, groupId: e.NIGHTJAR_KAFKA_GROUP } }
+      : {}),
   };
 }
 
