@@ -2,10 +2,14 @@ import path from 'node:path';
 import fs from 'node:fs/promises';
 import pino from 'pino';
 import { Client, Connection } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import type { NightjarConfig } from '../config/config';
+import type { SparkResources } from '../domain/spark/resources';
+import { ensureSearchAttributes } from '../infra/search-attributes';
+import type { TimelineEntry } from '../spark/kubernetes/simulator/timeline';
 import { DataLayout } from '../common/layout';
 import { dailyWorkflowId, sparkJobWorkflowId } from '../domain/ids';
-import type { RunManifest } from '../domain/pipeline';
+import type { AttemptRecord, RunManifest, SizingManifestEntry } from '../domain/pipeline';
 import { generateFeeds } from '../feeds/generator';
 import { ensureDevServer } from '../infra/temporal-dev-server';
 import { venvTool } from '../infra/tools';
@@ -13,6 +17,8 @@ import { createLogger } from '../worker/logger';
 import { createNightjarWorker } from '../worker/worker';
 import type { dailyPipeline } from '../workflows/daily-pipeline';
 import { sparkJobStatusQuery, statusQuery } from '../workflows/messages';
+import { demoScenario, type DemoSparkPlatform } from './options';
+import type { SimulatedCluster } from './simulated-cluster';
 
 export interface DemoOptions {
   readonly businessDate: string;
@@ -21,6 +27,8 @@ export interface DemoOptions {
   readonly defectRate: number;
   readonly seed: number;
   readonly driverMemoryMb?: number;
+  /** Where Spark runs; local spark-submit when absent. */
+  readonly sparkPlatform?: DemoSparkPlatform;
   readonly json: boolean;
 }
 
@@ -30,8 +38,31 @@ function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
 }
 
+/** `driver 1024 MiB, executors 2 × 2048 MiB`: what an attempt asked for. */
+export function describeResources(r: SparkResources): string {
+  return `driver ${fmt(r.driverMemoryMb)} MiB, executors ${r.executorInstances} × ${fmt(r.executorMemoryMb)} MiB`;
+}
+
+function describeAttempt(a: AttemptRecord): string {
+  const side = a.outcome === 'OUT_OF_MEMORY' && a.oomSide ? ` (${a.oomSide})` : '';
+  const parts = [`attempt ${a.attempt}: ${a.outcome}${side}`];
+  if (a.resources) parts.push(describeResources(a.resources));
+  if (a.leftovers !== undefined) parts.push(`leftovers ${a.leftovers}`);
+  return parts.join(' — ') + (a.reason ? `\n          ${a.reason}` : '');
+}
+
+function describeSizing(s: SizingManifestEntry): string {
+  const change = s.change ?? 'unchanged';
+  return `  ${pad(s.job, 16)} ${pad(s.source, 10)}  next night: ${describeResources(s.next)} (${change}; clean nights ${s.cleanNights})`;
+}
+
+export interface SummaryExtras {
+  /** The failed Spark job's last driver log lines, when the night failed on one. */
+  readonly diagnostics?: readonly string[];
+}
+
 /** Prints the night as a short report an operator can read. */
-export function renderSummary(m: RunManifest, uiLink: string, manifestPath: string): string {
+export function renderSummary(m: RunManifest, uiLink: string, manifestPath: string, extras: SummaryExtras = {}): string {
   const lines: string[] = [];
   lines.push(`\nNightjar — business date ${m.businessDate}: ${m.status}`);
   if (m.error) lines.push(`  error in ${m.error.step}: [${m.error.type}] ${m.error.message}`);
@@ -48,16 +79,81 @@ export function renderSummary(m: RunManifest, uiLink: string, manifestPath: stri
   for (const s of m.steps) {
     const ms = Date.parse(s.finishedAt) - Date.parse(s.startedAt);
     lines.push(`  ${pad(s.step, 16)} ${String(s.attempts.length).padStart(9)} ${(ms / 1000).toFixed(1).padStart(9)}s   ${s.status}`);
-    for (const a of s.attempts.filter(() => s.attempts.some((x) => x.resources))) {
-      const r = a.resources ? `driver ${a.resources.driverMemoryMb} MiB` : '';
-      lines.push(`      attempt ${a.attempt}: ${a.outcome}${a.reason ? ` (${a.reason})` : ''} ${r}`);
-    }
+    // Spark steps only: their attempts carry the resources they ran with.
+    if (!s.attempts.some((a) => a.resources)) continue;
+    for (const a of s.attempts) lines.push(`      ${describeAttempt(a)}`);
+  }
+  if (extras.diagnostics && extras.diagnostics.length > 0) {
+    lines.push('\nDiagnostics of the failed Spark attempt');
+    for (const d of extras.diagnostics) lines.push(`  | ${d}`);
+  }
+  if (m.sizing && m.sizing.length > 0) {
+    lines.push('\nLearned sizing      started from');
+    for (const s of m.sizing) lines.push(describeSizing(s));
   }
   lines.push('\nReports (reporting database rows)');
   for (const r of m.reports) lines.push(`  ${pad(r.table, 28)} ${fmt(r.rows).padStart(9)}`);
   lines.push(`\nManifest:    ${manifestPath}`);
   lines.push(`Temporal UI: ${uiLink}\n`);
   return lines.join('\n');
+}
+
+/** The diagnostics a failed sparkJob carries in its failure details (driver log lines), if any. */
+export function failureDiagnostics(error: unknown): string[] {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if (!(e instanceof ApplicationFailure)) continue;
+    const details: unknown = e.details?.[0];
+    const diagnostics = typeof details === 'object' && details !== null ? (details as { diagnostics?: unknown }).diagnostics : undefined;
+    if (Array.isArray(diagnostics)) return diagnostics.filter((d): d is string => typeof d === 'string');
+  }
+  return [];
+}
+
+/** What the simulated cluster did that an operator would want to see while it happens. */
+const NOTABLE: ReadonlySet<TimelineEntry['what']> = new Set([
+  'driver-running',
+  'executor-oom',
+  'driver-oom',
+  'evicted',
+  'stuck',
+  'image-pull-backoff',
+  'straggler',
+  'driver-failed',
+  'completed',
+  'failed',
+  'deleted',
+]);
+
+function describeClusterEntry(e: TimelineEntry): string {
+  return `      [cluster] ${e.app}: ${e.what}${e.detail ? ` — ${e.detail.length > 160 ? `${e.detail.slice(0, 160)}…` : e.detail}` : ''}`;
+}
+
+function clusterReport(cluster: SimulatedCluster): string {
+  const { counts, total } = cluster.contents();
+  const stats = cluster.stats();
+  const held = Object.entries(counts)
+    .map(([kind, n]) => `${n} ${kind}`)
+    .join(', ');
+  const seen = [`${stats.executorOoms} executor OOMs`, `${stats.driverOoms} driver OOMs`, `${stats.evictions} evictions`, `${stats.stragglers} stragglers planted`];
+  return (
+    `Fake cluster, namespace ${cluster.namespace}: ${held} left${total === 0 ? '' : ' — NOT CLEAN'}\n` +
+    `Simulator: ${stats.applicationsSeen} SparkApplications seen (${stats.completed} completed, ${stats.failed} failed, ${stats.deleted} deleted); ${seen.join(', ')}\n`
+  );
+}
+
+/** The demo's simulated Kubernetes cluster, when asked for; the Kubernetes client loads only then. */
+async function startCluster(config: NightjarConfig, opts: DemoOptions, logger: pino.Logger): Promise<SimulatedCluster | undefined> {
+  const choice = opts.sparkPlatform;
+  if (choice?.kind !== 'simulated-kubernetes') return undefined;
+  const sizes = config.spark.defaults.normalize;
+  const scenario = demoScenario(choice.scenario, {
+    driverMemoryMb: opts.driverMemoryMb ?? sizes.driverMemoryMb,
+    executorMemoryMb: sizes.executorMemoryMb,
+    memoryFactor: config.spark.escalation.memoryFactor,
+  });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { startSimulatedCluster } = require('./simulated-cluster') as typeof import('./simulated-cluster');
+  return startSimulatedCluster(config, { scenario, logger });
 }
 
 /** The end-to-end demo: dev server, worker, generated feeds, one night, a summary. */
@@ -83,20 +179,32 @@ export async function runDemo(config: NightjarConfig, opts: DemoOptions): Promis
   out(`Temporal dev server ${server.startedHere ? 'started' : 'reused'} at ${server.address}; Web UI ${server.uiUrl}`);
   out(`Worker log: ${logFile}`);
 
-  const generated = await generateFeeds({
-    landingDir: layout.landingDir(opts.businessDate),
-    businessDate: opts.businessDate,
-    seed: opts.seed,
-    transactions: opts.transactions,
-    ...(opts.accounts !== undefined ? { accounts: opts.accounts } : {}),
-    defectRate: opts.defectRate,
-  });
-  out(`Generated feeds for ${opts.businessDate}: ${generated.feeds.map((f) => `${f.feed} ${fmt(f.rows)}`).join(', ')}`);
-
-  const nightjar = await createNightjarWorker(config, logger);
-  const running = nightjar.run();
   const connection = await Connection.connect({ address: config.temporal.address });
+  let cluster: SimulatedCluster | undefined;
+  let nightjar: Awaited<ReturnType<typeof createNightjarWorker>> | undefined;
+  let running: Promise<void> | undefined;
   try {
+    // A server started before the workflows used search attributes does not know them yet.
+    const added = await ensureSearchAttributes(connection, config.temporal.namespace);
+    if (added.length > 0) out(`Registered search attributes: ${added.join(', ')}`);
+
+    const generated = await generateFeeds({
+      landingDir: layout.landingDir(opts.businessDate),
+      businessDate: opts.businessDate,
+      seed: opts.seed,
+      transactions: opts.transactions,
+      ...(opts.accounts !== undefined ? { accounts: opts.accounts } : {}),
+      defectRate: opts.defectRate,
+    });
+    out(`Generated feeds for ${opts.businessDate}: ${generated.feeds.map((f) => `${f.feed} ${fmt(f.rows)}`).join(', ')}`);
+
+    cluster = await startCluster(config, opts, logger);
+    if (cluster && opts.sparkPlatform?.kind === 'simulated-kubernetes') {
+      out(`Spark: simulated Kubernetes (fake API server + spark-operator simulator, scenario ${opts.sparkPlatform.scenario}), namespace ${cluster.namespace}; drivers run the jobs with local Spark`);
+    }
+    nightjar = await createNightjarWorker(config, logger, cluster ? { overrides: { platform: cluster.platform } } : {});
+    running = nightjar.run();
+
     const client = new Client({ connection, namespace: config.temporal.namespace });
     const workflowId = dailyWorkflowId(opts.businessDate);
     const handle = await client.workflow.start<typeof dailyPipeline>('dailyPipeline', {
@@ -112,40 +220,60 @@ export async function runDemo(config: NightjarConfig, opts: DemoOptions): Promis
     out(`Started ${workflowId} — follow it in the UI: ${uiLink}`);
 
     const printed = new Set<string>();
+    let watching = true;
+    // A query answered after the night ended must not print below the summary.
     const once = (line: string) => {
-      if (!printed.has(line)) out(line);
+      if (watching && !printed.has(line)) out(line);
       printed.add(line);
     };
+    let clusterSeen = 0;
+    const printCluster = () => {
+      const timeline = cluster?.timeline ?? [];
+      for (; clusterSeen < timeline.length; clusterSeen += 1) {
+        const entry = timeline[clusterSeen];
+        if (entry && NOTABLE.has(entry.what)) out(describeClusterEntry(entry));
+      }
+    };
     const poll = setInterval(() => {
+      printCluster();
       void (async () => {
         const s = await handle.query(statusQuery);
         once(`  … ${s.stage}`);
         if (s.stage === 'normalize' || s.stage === 'transform') {
           const job = await client.workflow.getHandle(sparkJobWorkflowId(workflowId, s.stage)).query(sparkJobStatusQuery);
           for (const a of job.attempts) {
-            once(`    ${job.job} attempt ${a.attempt} (driver ${a.resources?.driverMemoryMb} MiB): ${a.outcome}${a.reason ? ` — ${a.reason}` : ''}`);
+            const asked = a.resources ? ` (${describeResources(a.resources)})` : '';
+            once(`    ${job.job} attempt ${a.attempt}${asked}: ${a.outcome}${a.oomSide ? ` (${a.oomSide})` : ''}${a.reason ? ` — ${a.reason}` : ''}`);
           }
           if (job.current) once(`    ${job.job} attempt ${job.current.attempt} ${job.current.state.toLowerCase()}`);
         }
       })().catch(() => undefined);
     }, 1000);
-    let failed = false;
-    try {
-      await handle.result();
-    } catch (err) {
-      failed = true;
-      out(`The night did not complete: ${err instanceof Error ? err.message : String(err)}`);
-    } finally {
-      clearInterval(poll);
-    }
+    const failure = await handle.result().then(
+      () => undefined,
+      (err: unknown) => ({ err }),
+    );
+    watching = false;
+    clearInterval(poll);
+    printCluster();
+    const failed = failure !== undefined;
+    const diagnostics = failure === undefined ? [] : failureDiagnostics(failure.err);
+    if (failure !== undefined) out(`The night did not complete: ${failure.err instanceof Error ? failure.err.message : String(failure.err)}`);
     const manifestPath = layout.manifestFile(opts.businessDate);
     const manifest = JSON.parse(await fs.readFile(manifestPath, 'utf8')) as RunManifest;
-    if (opts.json) process.stdout.write(JSON.stringify({ manifest, manifestPath, uiLink }, null, 2) + '\n');
-    else out(renderSummary(manifest, uiLink, manifestPath));
-    return !failed && manifest.status === 'COMPLETED' ? 0 : 1;
+    const clusterState = cluster ? { namespace: cluster.namespace, ...cluster.contents(), simulator: cluster.stats() } : undefined;
+    if (opts.json) {
+      process.stdout.write(JSON.stringify({ manifest, manifestPath, uiLink, ...(diagnostics.length > 0 ? { diagnostics } : {}), ...(clusterState ? { cluster: clusterState } : {}) }, null, 2) + '\n');
+    } else {
+      out(renderSummary(manifest, uiLink, manifestPath, { diagnostics }));
+      if (cluster) out(clusterReport(cluster));
+    }
+    const clean = clusterState === undefined || clusterState.total === 0;
+    return !failed && manifest.status === 'COMPLETED' && clean ? 0 : 1;
   } finally {
     await connection.close();
-    nightjar.shutdown();
+    nightjar?.shutdown();
     await running;
+    await cluster?.stop();
   }
 }

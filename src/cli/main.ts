@@ -1,11 +1,24 @@
 import { Command } from 'commander';
 import path from 'node:path';
+import { Connection } from '@temporalio/client';
 import { ConfigError, loadConfig } from '../config/config';
 import { createLogger } from '../worker/logger';
 import { generateFeeds } from '../feeds/generator';
 import { DataLayout } from '../common/layout';
 import { runDemo } from './demo';
-import { parseBusinessDate, parseNonNegativeInt, parseRate, previousDay } from './options';
+import {
+  demoSparkPlatform,
+  parseBusinessDate,
+  parseNonNegativeInt,
+  parseRate,
+  parseScenario,
+  parseSparkPlatform,
+  previousDay,
+  SPARK_PLATFORM_CHOICES,
+  type DemoSparkPlatform,
+} from './options';
+import { SCENARIO_NAMES } from '../spark/kubernetes/simulator/scenarios';
+import { ensureSearchAttributes } from '../infra/search-attributes';
 import { createNightjarWorker } from '../worker/worker';
 import { ensureDevServer, stopDevServer } from '../infra/temporal-dev-server';
 import { venvTool } from '../infra/tools';
@@ -21,7 +34,7 @@ export function buildProgram(): Command {
 
   program
     .command('demo')
-    .description('run one business date end to end on the embedded defaults (dev server + UI, local Spark, PGlite)')
+    .description('run one business date end to end on the embedded defaults (dev server + UI, local or simulated-Kubernetes Spark, PGlite)')
     .option('--business-date <date>', 'business date to process (YYYY-MM-DD)', parseBusinessDate, previousDay())
     .option('--transactions <n>', 'transactions to generate', parseNonNegativeInt, 20000)
     .option('--accounts <n>', 'accounts to generate (default: derived from --transactions)', parseNonNegativeInt)
@@ -29,8 +42,16 @@ export function buildProgram(): Command {
     .option('--seed <n>', 'generator seed', parseNonNegativeInt, 42)
     .option('--data-dir <dir>', 'data directory (lake zones, Temporal db, PGlite)')
     .option('--driver-memory <mb>', 'initial Spark driver memory in MiB for this night', parseNonNegativeInt)
+    .option('--spark-platform <platform>', `where Spark runs: ${SPARK_PLATFORM_CHOICES.join(' or ')}`, parseSparkPlatform, 'local')
+    .option('--scenario <name>', `what the simulated cluster does to each Spark attempt (simulated-kubernetes only): ${SCENARIO_NAMES.join(', ')}`, parseScenario)
     .option('--json', 'print the summary as JSON')
-    .action(async (opts) => {
+    .action(async (opts, command: Command) => {
+      let sparkPlatform: DemoSparkPlatform;
+      try {
+        sparkPlatform = demoSparkPlatform(opts.sparkPlatform, opts.scenario);
+      } catch (error) {
+        command.error(`error: ${error instanceof Error ? error.message : String(error)}`, { exitCode: 2 });
+      }
       const code = await runDemo(configFor(opts.dataDir), {
         businessDate: opts.businessDate,
         transactions: opts.transactions,
@@ -38,6 +59,7 @@ export function buildProgram(): Command {
         defectRate: opts.defects,
         seed: opts.seed,
         driverMemoryMb: opts.driverMemory,
+        sparkPlatform,
         json: Boolean(opts.json),
       });
       process.exitCode = code;
@@ -98,6 +120,14 @@ export function buildProgram(): Command {
         logFile: path.join(config.dataDir, 'temporal', 'dev-server.log'),
         logger,
       });
+      // A server started earlier (or by someone else) may not know the workflows' search attributes.
+      const connection = await Connection.connect({ address: s.address });
+      try {
+        const added = await ensureSearchAttributes(connection, config.temporal.namespace);
+        if (added.length > 0) console.log(`Registered search attributes: ${added.join(', ')}`);
+      } finally {
+        await connection.close();
+      }
       console.log(`Temporal ${s.address}, Web UI ${s.uiUrl}`);
     });
   server

@@ -49,6 +49,7 @@ export interface KubernetesPlatformDeps {
 
 const DRIVER_CONTAINER = 'spark-kubernetes-driver';
 const MAX_CONFIGMAP_BYTES = 1024 * 1024 - 16 * 1024;
+const SPARK_CHATTER = /^\S+ \S+ (?:INFO|DEBUG|TRACE) /;
 const CLEANUP_POLL_MIN_MS = 25;
 const CLEANUP_POLL_MAX_MS = 1000;
 
@@ -317,7 +318,11 @@ export class KubernetesSparkPlatform implements SparkPlatform {
         if (verdict.kind === 'PERMANENT' && driverPod !== undefined) {
           const tail = await this.api.podLogTail(driverPod.metadata.name, DRIVER_CONTAINER, this.settings.driverLogLines).catch(() => undefined);
           if (tail !== undefined && tail.length > 0) {
-            const lines = tail.split(/\r?\n/).filter((l) => l.length > 0).map((l) => redact(l).slice(0, 300));
+            // Spark's INFO/DEBUG chatter says nothing about the failure; warnings, errors and tracebacks do.
+            const lines = tail
+              .split(/\r?\n/)
+              .filter((l) => l.length > 0 && !SPARK_CHATTER.test(l))
+              .map((l) => redact(l).slice(0, 300));
             outcome = { ...verdict, diagnostics: [...verdict.diagnostics, '--- driver log (last lines) ---', ...lines] };
           }
         }

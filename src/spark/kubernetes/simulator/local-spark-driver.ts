@@ -126,12 +126,7 @@ export function localSparkDriver(options: LocalSparkDriverOptions): DriverRuntim
       const outputDir = layout.jobOutputDir(businessDate, job, attemptId);
       const localResult = path.join(outputDir, JOB_RESULT_FILE);
 
-      // The job writes its result here, where the local platform looks for it; the driver
-      // publishes it at the spec's resultUri once the attempt is known to have succeeded.
       const specFile = path.join(layout.sparkWorkDir(attemptId), 'spec.json');
-      await fs.mkdir(path.dirname(specFile), { recursive: true });
-      await fs.writeFile(specFile, `${JSON.stringify({ ...(spec as Record<string, unknown>), resultUri: toUri(localResult) }, null, 2)}\n`);
-
       const sparkConf = sqlConf(ctx.app.spec);
       const request: SparkAttemptRequest = {
         attemptId,
@@ -153,6 +148,10 @@ export function localSparkDriver(options: LocalSparkDriverOptions): DriverRuntim
       const following = new AbortController();
       let follower: Promise<void> | undefined;
       try {
+        // The job writes its result here, where the local platform looks for it; the driver
+        // publishes it at the spec's resultUri once the attempt is known to have succeeded.
+        await fs.mkdir(path.dirname(specFile), { recursive: true });
+        await fs.writeFile(specFile, `${JSON.stringify({ ...(spec as Record<string, unknown>), resultUri: toUri(localResult) }, null, 2)}\n`);
         ctx.signal.throwIfAborted();
         const handle = await platform.submit(request);
         const logFile = handle.logUri !== undefined ? uriToPath(handle.logUri) : layout.logFile(businessDate, attemptId);

@@ -1,0 +1,108 @@
+import { CommanderError } from 'commander';
+import { buildProgram } from '../../src/cli/main';
+import { demoScenario, demoSparkPlatform, parseScenario, parseSparkPlatform } from '../../src/cli/options';
+import { SCENARIO_NAMES, scenarioScript, readApplication } from '../../src/spark/kubernetes/simulator';
+import type { NamedScenario } from '../../src/spark/kubernetes/simulator';
+
+const DEFAULT_SIZES = { driverMemoryMb: 1024, executorMemoryMb: 2048, memoryFactor: 2 };
+
+test('--spark-platform accepts local and simulated-kubernetes and names both when it refuses', () => {
+  expect(parseSparkPlatform('local')).toBe('local');
+  expect(parseSparkPlatform('simulated-kubernetes')).toBe('simulated-kubernetes');
+  expect(() => parseSparkPlatform('kubernetes')).toThrow("'kubernetes' is not a Spark platform; choose one of: local, simulated-kubernetes.");
+});
+
+test("--scenario accepts every simulator scenario and lists them all when it refuses one", () => {
+  for (const name of SCENARIO_NAMES) expect(parseScenario(name)).toBe(name);
+  expect(() => parseScenario('oom')).toThrow(`'oom' is not a simulator scenario; choose one of: ${SCENARIO_NAMES.join(', ')}.`);
+});
+
+test('a scenario needs the simulated cluster; the simulated cluster defaults to success', () => {
+  expect(demoSparkPlatform('local', undefined)).toEqual({ kind: 'local' });
+  expect(() => demoSparkPlatform('local', 'executor-oom')).toThrow('--scenario executor-oom needs --spark-platform simulated-kubernetes');
+  expect(demoSparkPlatform('simulated-kubernetes', undefined)).toEqual({ kind: 'simulated-kubernetes', scenario: 'success' });
+  expect(demoSparkPlatform('simulated-kubernetes', 'driver-oom')).toEqual({ kind: 'simulated-kubernetes', scenario: 'driver-oom' });
+});
+
+/** The script the simulator gives an application asking for these memories. */
+function scriptFor(scenario: NamedScenario, driverMb: number, executorMb: number, attempt = 1) {
+  const app = readApplication({
+    apiVersion: 'sparkoperator.k8s.io/v1beta2',
+    kind: 'SparkApplication',
+    metadata: { name: 'nj-app', namespace: 'demo', uid: 'u-1', resourceVersion: '1', creationTimestamp: '2026-11-23T00:00:00Z', labels: { 'nightjar.io/attempt': String(attempt) } },
+    spec: { driver: { memory: `${driverMb}m` }, executor: { memory: `${executorMb}m`, instances: 2 } },
+  } as unknown as Parameters<typeof readApplication>[0]);
+  return scenarioScript(scenario, app);
+}
+
+test('executor-oom with the default sizes: the first attempt starves, one escalation (×2) is enough', () => {
+  const scenario = demoScenario('executor-oom', DEFAULT_SIZES);
+  expect(scenario).toEqual({ name: 'executor-oom', minExecutorMemoryMb: 3072 });
+  expect(scriptFor(scenario, 1024, 2048).executors.kind).toBe('oom');
+  expect(scriptFor(scenario, 1024, 4096).executors.kind).toBe('healthy');
+});
+
+test('driver-oom with the default sizes (or a --driver-memory): the first attempt is OOMKilled, one escalation is enough', () => {
+  const scenario = demoScenario('driver-oom', DEFAULT_SIZES);
+  expect(scenario).toEqual({ name: 'driver-oom', minDriverMemoryMb: 1536 });
+  expect(scriptFor(scenario, 1024, 2048).driver.kind).toBe('oom-killed');
+  expect(scriptFor(scenario, 2048, 2048).driver.kind).toBe('runs');
+  expect(demoScenario('driver-oom', { ...DEFAULT_SIZES, driverMemoryMb: 512 })).toEqual({ name: 'driver-oom', minDriverMemoryMb: 768 });
+  expect(demoScenario('driver-oom', { ...DEFAULT_SIZES, memoryFactor: 1.5 })).toEqual({ name: 'driver-oom', minDriverMemoryMb: 1280 });
+});
+
+test('passing troubles hit the first attempt only; the other scenarios keep their defaults', () => {
+  expect(demoScenario('eviction', DEFAULT_SIZES)).toEqual({ name: 'eviction', times: 1 });
+  expect(scriptFor(demoScenario('eviction', DEFAULT_SIZES), 1024, 2048, 2).driver.kind).toBe('runs');
+  expect(demoScenario('stuck-submitted', DEFAULT_SIZES)).toEqual({ name: 'stuck-submitted', times: 1 });
+  for (const name of ['success', 'image-pull-backoff', 'application-error', 'leaky'] as const) expect(demoScenario(name, DEFAULT_SIZES)).toEqual({ name });
+});
+
+describe('the demo command line', () => {
+  /**
+   * Parses `nightjar demo <args>` with errors thrown instead of exiting. With `stopBeforeAction`
+   * (for valid flags) the demo itself never starts; otherwise the action must fail before it does.
+   */
+  async function parseDemo(args: string[], stopBeforeAction: boolean): Promise<{ error?: CommanderError; stderr: string }> {
+    let stderr = '';
+    const quiet = { writeErr: (s: string) => (stderr += s), writeOut: () => undefined };
+    const program = buildProgram().exitOverride().configureOutput(quiet);
+    const demo = program.commands.find((c) => c.name() === 'demo');
+    demo?.exitOverride().configureOutput(quiet);
+    if (stopBeforeAction) {
+      demo?.hook('preAction', () => {
+        throw new CommanderError(0, 'test.parsed', 'parsed');
+      });
+    }
+    try {
+      await program.parseAsync(['node', 'nightjar', 'demo', ...args]);
+    } catch (error) {
+      if (error instanceof CommanderError) return error.code === 'test.parsed' ? { stderr } : { error, stderr };
+      throw error;
+    }
+    return { stderr };
+  }
+
+  test('an unknown scenario is refused with the list of valid names', async () => {
+    const { error, stderr } = await parseDemo(['--spark-platform', 'simulated-kubernetes', '--scenario', 'nope'], true);
+    expect(error?.code).toBe('commander.invalidArgument');
+    expect(stderr).toContain(SCENARIO_NAMES.join(', '));
+  });
+
+  test('an unknown platform is refused', async () => {
+    const { error, stderr } = await parseDemo(['--spark-platform', 'yarn'], true);
+    expect(error?.code).toBe('commander.invalidArgument');
+    expect(stderr).toContain('local, simulated-kubernetes');
+  });
+
+  test('a scenario on the local platform is refused before the demo starts', async () => {
+    const { error, stderr } = await parseDemo(['--scenario', 'executor-oom'], false);
+    expect(error?.exitCode).toBe(2);
+    expect(stderr).toContain('--scenario executor-oom needs --spark-platform simulated-kubernetes');
+  });
+
+  test('valid flags parse', async () => {
+    expect((await parseDemo(['--spark-platform', 'simulated-kubernetes', '--scenario', 'executor-oom'], true)).error).toBeUndefined();
+    expect((await parseDemo([], true)).error).toBeUndefined();
+  });
+});
