@@ -282,6 +282,9 @@ export async function dailyPipeline(input: DailyPipelineInput): Promise<DailyPip
         if (isCancellation(err) || (err instanceof ApplicationFailure && err.type === ABORTED_BY_OPERATOR)) throw err;
         const failure = describeFailure(err);
         const actions: ResolveAction[] = skippable ? ['retry', 'skip', 'abort'] : ['retry', 'abort'];
+        // One parked step at a time (feeds are ingested in parallel): the others queue up here.
+        // The check and the claim below run with no await between them.
+        while (parked !== undefined) await condition(() => parked === undefined);
         parked = { step: name, ...(feed ? { feed } : {}), error: failure, since: new Date().toISOString(), actions };
         error = { step: name, ...failure };
         const previous = nightStatus;
@@ -291,8 +294,11 @@ export async function dailyPipeline(input: DailyPipelineInput): Promise<DailyPip
             `Decide with the \`resolveStep\` update: \`{"step": "${name}"${feed ? `, "feed": "${feed}"` : ''}, "action": "${actions.join('" | "')}"}\``,
         );
         log.warn('step parked: needs attention', { step: name, feed, ...failure });
-        await condition(() => decision !== undefined);
-        const chosen = decision as ResolveStepRequest;
+        let chosen: ResolveStepRequest | undefined;
+        while (chosen === undefined) {
+          await condition(() => decision !== undefined);
+          chosen = decision;
+        }
         decision = undefined;
         parked = undefined;
         decisions.push({
@@ -463,7 +469,6 @@ export async function dailyPipeline(input: DailyPipelineInput): Promise<DailyPip
 
   /** One Spark job; an operator's retry runs a new child that continues the attempt numbering. */
   async function runSpark(job: SparkJobName, inputs: Record<string, string>, p: RunPlan): Promise<SparkJobResult> {
-    const attemptsSoFar: AttemptRecord[] = [];
     const result = await withAttention(job, undefined, false, async () => {
       const rounds = sparkRounds[job];
       rounds.round += 1;
@@ -489,12 +494,11 @@ export async function dailyPipeline(input: DailyPipelineInput): Promise<DailyPip
           });
           return { value, attempts: [...value.attempts] };
         });
-        attemptsSoFar.push(...done.attempts);
+        rounds.nextAttempt = nextAttemptAfter(rounds.nextAttempt, done.attempts);
         return done;
       } catch (err) {
         const failed = attemptsFromFailure(err);
-        attemptsSoFar.push(...failed);
-        rounds.nextAttempt += Math.max(1, failed.length);
+        rounds.nextAttempt = Math.max(rounds.nextAttempt + 1, nextAttemptAfter(rounds.nextAttempt, failed));
         if (p.learnSizing && !isCancellation(err)) await learnSizing(job, p, failed, false);
         throw err;
       }
@@ -601,6 +605,11 @@ export async function dailyPipeline(input: DailyPipelineInput): Promise<DailyPip
     setCurrentDetails(`**${tenant} ${businessDate}**: ${status}${late ? ' (late)' : ''}`);
   }
   return { businessDate, status, manifestUri, feeds: manifestFeeds, reports };
+}
+
+/** The attempt number after the highest one used (never going back). */
+function nextAttemptAfter(current: number, attempts: readonly AttemptRecord[]): number {
+  return Math.max(current, ...attempts.map((a) => a.attempt + 1));
 }
 
 function manifestEntry(ingested: FeedIngested, normalized: FeedNormalized | undefined): FeedManifestEntry {

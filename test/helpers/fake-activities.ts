@@ -3,7 +3,7 @@ import type { Activities } from '../../src/activities';
 import { FEEDS, type FeedName } from '../../src/domain/feeds/catalog';
 import { SPARK_REPORTS } from '../../src/domain/reports/catalog';
 import type { SparkAttemptOutcome } from '../../src/domain/spark/resources';
-import type { FinalizeRunInput, RecordSizingInput, SparkSubmitInput, SparkCleanupInput } from '../../src/domain/pipeline';
+import type { FinalizeRunInput, IngestFeedInput, RecordSizingInput, SparkSubmitInput, SparkCleanupInput } from '../../src/domain/pipeline';
 import { FailureType } from '../../src/common/failures';
 
 export { SMALL_RESOURCES as RESOURCES } from './resources';
@@ -16,14 +16,22 @@ export interface FakeScript {
   ingestErrors?: Partial<Record<FeedName, Error[]>>;
   /** When set, awaitSparkJob for this job blocks (heartbeating) until cancelled. */
   hangOn?: 'normalize' | 'transform';
+  /** awaitSparkJob for this job blocks (heartbeating) until `until` settles, then goes on as scripted. */
+  pauseOn?: { job: 'normalize' | 'transform'; until: Promise<unknown> };
   /** Rows normalize reports as read for a feed (default: the control count), to break reconciliation. */
   normalizeRowsIn?: Partial<Record<FeedName, number>>;
   maxAttempts?: number;
-  /** Feeds the landing zone never shows (they can still arrive by signal). */
+  /** Errors thrown by exportReports before it succeeds. */
+  exportErrors?: Error[];
+  /** Feeds the landing zone does not show (they can still arrive by signal); read at each look. */
   absentFeeds?: FeedName[];
   /** Feeds treated as optional by the plan. */
   optionalFeeds?: FeedName[];
-  /** Cut-offs and deadline, in ms from the plan's start (defaults: far in the future). */
+  /**
+   * Cut-offs and deadline, in ms from the plan's start (defaults: 1 h and 2 h). The start is the
+   * server's time (when planRun was scheduled), which the time-skipping server moves ahead of the
+   * wall clock.
+   */
   cutoffInMs?: number;
   deadlineInMs?: number;
   /** Plan with learned sizing on (the run then records sizing after each Spark job). */
@@ -38,6 +46,8 @@ export interface FakeCalls {
   cleanups: SparkCleanupInput[];
   finalized: FinalizeRunInput[];
   ingestAttempts: Record<string, number>;
+  /** The input of every ingestFeed call, failed ones included. */
+  ingests: IngestFeedInput[];
   sizings: RecordSizingInput[];
 }
 
@@ -53,7 +63,8 @@ export const PERMANENT = outcome('PERMANENT', { reason: 'AnalysisException: colu
 
 /** Fake activities as a typed object literal: they stand in for I/O, the workflows are real. */
 export function fakeActivities(script: FakeScript = {}): { activities: Activities; calls: FakeCalls } {
-  const calls: FakeCalls = { order: [], submits: [], cleanups: [], finalized: [], ingestAttempts: {}, sizings: [] };
+  const calls: FakeCalls = { order: [], submits: [], cleanups: [], finalized: [], ingestAttempts: {}, ingests: [], sizings: [] };
+  const inputsOf = new Map<string, SparkSubmitInput['inputs']>();
   const remaining = {
     normalize: [...(script.outcomes?.normalize ?? [])],
     transform: [...(script.outcomes?.transform ?? [])],
@@ -68,7 +79,7 @@ export function fakeActivities(script: FakeScript = {}): { activities: Activitie
         sizingSource: input.sparkOverrides?.[name] ? ('override' as const) : ('configured' as const),
         policy: { maxAttempts: script.maxAttempts ?? 3, memoryFactor: 2, maxDriverMemoryMb: 2048, maxExecutorMemoryMb: 4096 },
       });
-      const now = Date.now();
+      const now = Context.current().info.currentAttemptScheduledTimestampMs;
       const cutoff = new Date(now + (script.cutoffInMs ?? 3_600_000)).toISOString();
       return {
         platform: 'local',
@@ -87,8 +98,10 @@ export function fakeActivities(script: FakeScript = {}): { activities: Activitie
       const absent = script.absentFeeds ?? [];
       return { found: input.feeds.filter((f) => !absent.includes(f)).map((feed) => ({ feed, uri: `file:///landing/${input.businessDate}/${feed}.csv` })) };
     },
-    async ingestFeed({ feed }) {
+    async ingestFeed(input) {
+      const { feed } = input;
       calls.ingestAttempts[feed] = (calls.ingestAttempts[feed] ?? 0) + 1;
+      calls.ingests.push(input);
       const errors = script.ingestErrors?.[feed];
       const err = errors?.shift();
       if (err) throw err;
@@ -108,6 +121,7 @@ export function fakeActivities(script: FakeScript = {}): { activities: Activitie
     async submitSparkJob(input) {
       calls.order.push(`submit:${input.job}:${input.attempt}`);
       calls.submits.push(input);
+      inputsOf.set(input.attemptId, input.inputs);
       return {
         attemptId: input.attemptId,
         job: input.job,
@@ -128,6 +142,18 @@ export function fakeActivities(script: FakeScript = {}): { activities: Activitie
           await ctx.sleep(200); // rejects with CancelledFailure once the cancellation arrives
         }
       }
+      if (script.pauseOn?.job === submission.job) {
+        const ctx = Context.current();
+        let settled = false;
+        const settle = () => {
+          settled = true;
+        };
+        script.pauseOn.until.then(settle, settle);
+        while (!settled) {
+          ctx.heartbeat({ state: 'RUNNING' });
+          await ctx.sleep(100);
+        }
+      }
       const next = remaining[submission.job].shift() ?? outcome('SUCCEEDED');
       if (next.kind !== 'SUCCEEDED') return { outcome: next };
       if (submission.job === 'normalize') {
@@ -135,7 +161,8 @@ export function fakeActivities(script: FakeScript = {}): { activities: Activitie
           outcome: next,
           output: {
             job: 'normalize',
-            feeds: FEEDS.map((f) => {
+            // Spark reads only the feeds it was given: a skipped feed is not in the result.
+            feeds: FEEDS.filter((f) => f.name in (inputsOf.get(submission.attemptId) ?? {})).map((f) => {
               const rowsIn = script.normalizeRowsIn?.[f.name] ?? rows;
               return { feed: f.name, rowsIn, rowsAccepted: rowsIn - 2, rowsRejected: 2, rejectReasons: { DUPLICATE_KEY: 2 }, curatedUri: `file:///c/${f.name}`, rejectsUri: `file:///r/${f.name}` };
             }),
@@ -150,6 +177,8 @@ export function fakeActivities(script: FakeScript = {}): { activities: Activitie
       return { attemptId: input.attemptId, removed: ['work dir'], remaining: 0 };
     },
     async exportReports(input) {
+      const err = script.exportErrors?.shift();
+      if (err) throw err;
       calls.order.push('export');
       return { store: 'pglite', tables: input.reports.map((r) => ({ table: r.report, rows: r.rows })), durationMs: 5 };
     },
@@ -170,6 +199,14 @@ export function fakeActivities(script: FakeScript = {}): { activities: Activitie
         change: grew ? 'learned' : null,
       };
     },
+    async owedNights(input) {
+      calls.order.push('owedNights');
+      return { runDate: input.scheduledAt.slice(0, 10), owed: [], done: [] };
+    },
+    async runNight(input) {
+      calls.order.push(`runNight:${input.businessDate}`);
+      return { businessDate: input.businessDate, workflowId: `nightjar-daily-${input.businessDate}`, status: 'COMPLETED' };
+    },
     async sweepSparkLeftovers(input) {
       calls.order.push('sweep');
       return { namespace: 'nightly', examined: 0, removed: [], kept: [], failed: [], dryRun: input.dryRun === true };
@@ -186,3 +223,5 @@ export function fakeActivities(script: FakeScript = {}): { activities: Activitie
 export const retryableIoError = () => new Error('EIO: transient read error');
 export const feedRejected = () =>
   ApplicationFailure.create({ type: FailureType.FeedRejected, message: 'trailer count mismatch', nonRetryable: true });
+export const exportRejected = () =>
+  ApplicationFailure.create({ type: FailureType.ExportRejected, message: 'duplicate key value violates unique constraint', nonRetryable: true });

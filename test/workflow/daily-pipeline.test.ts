@@ -3,9 +3,11 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { FEED_NAMES } from '../../src/domain/feeds/catalog';
 import { dailyPipeline } from '../../src/workflows';
-import { statusQuery } from '../../src/workflows/messages';
+import { ABORTED_BY_OPERATOR } from '../../src/workflows/daily-pipeline';
+import { resolveStepUpdate, statusQuery, type PipelineStatus } from '../../src/workflows/messages';
+import { SearchAttr } from '../../src/workflows/search-attributes';
 import { createTimeSkippingEnv, uniqueId, workflowBundle } from '../helpers/temporal';
-import { fakeActivities, feedRejected, OOM, PERMANENT, RESOURCES, retryableIoError, TRANSIENT, type FakeScript } from '../helpers/fake-activities';
+import { fakeActivities, feedRejected, OOM, PERMANENT, RESOURCES, retryableIoError, TRANSIENT, type FakeCalls, type FakeScript } from '../helpers/fake-activities';
 
 jest.setTimeout(120_000);
 
@@ -17,7 +19,7 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-async function run(script: FakeScript, body: (ctx: { taskQueue: string; calls: ReturnType<typeof fakeActivities>['calls'] }) => Promise<void>) {
+async function run(script: FakeScript, body: (ctx: { taskQueue: string; calls: FakeCalls }) => Promise<void>) {
   const taskQueue = uniqueId('tq');
   const { activities, calls } = fakeActivities(script);
   const worker = await Worker.create({
@@ -32,28 +34,51 @@ async function run(script: FakeScript, body: (ctx: { taskQueue: string; calls: R
 const start = (taskQueue: string, businessDate = '2026-11-20') =>
   env.client.workflow.start(dailyPipeline, { taskQueue, workflowId: uniqueId(`daily-${businessDate}`), args: [{ businessDate }] });
 
-/** The failure type at the bottom of a workflow failure's cause chain. */
-function rootType(err: unknown): string | undefined {
-  let e = err as { cause?: unknown; type?: string } | undefined;
-  while (e?.cause) e = e.cause as typeof e;
-  return e?.type;
+type Night = Awaited<ReturnType<typeof start>>;
+
+/**
+ * Polls the status query until `done` holds. A parked night has no timer, so waiting on its
+ * result would let the time-skipping server jump to the execution timeout: tests wait here instead.
+ */
+async function waitForStatus(handle: Night, done: (s: PipelineStatus) => boolean, what: string): Promise<PipelineStatus> {
+  const giveUpAt = Date.now() + 15_000;
+  let last: unknown;
+  while (Date.now() < giveUpAt) {
+    // Each query is bounded too: a night whose workflow task keeps failing does not answer.
+    last = await env.client.withDeadline(Date.now() + 2_000, () => handle.query(statusQuery)).catch((e: unknown) => e);
+    if (!(last instanceof Error) && done(last as PipelineStatus)) return last as PipelineStatus;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no ${what} after 15 s; last status: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+}
+const waitForParked = (handle: Night) => waitForStatus(handle, (s) => s.parked !== undefined, 'parked step');
+
+async function nightjarStatus(handle: Night): Promise<string | undefined> {
+  return (await handle.describe()).typedSearchAttributes.get(SearchAttr.status);
 }
 
-test('runs ingest of every feed, then normalize, transform, export and finalize, in that order', async () => {
+test('waits for the feeds, then ingests every feed, then normalize, transform, export and finalize, in that order', async () => {
   await run({}, async ({ taskQueue, calls }) => {
     const result = await (await start(taskQueue)).result();
     expect(result.status).toBe('COMPLETED');
     const stepOrder = calls.order.filter((c) => !c.startsWith('ingest:')).map((c) => c.split(':').slice(0, 2).join(':'));
     expect(stepOrder).toEqual([
-      'plan',
+      'plan', 'awaitFeeds',
       'submit:normalize', 'await:normalize', 'cleanup:normalize',
       'submit:transform', 'await:transform', 'cleanup:transform',
       'export', 'finalize',
     ]);
     const firstSubmit = calls.order.indexOf('submit:normalize:1');
-    for (const feed of FEED_NAMES) expect(calls.order.indexOf(`ingest:${feed}`)).toBeLessThan(firstSubmit);
+    for (const feed of FEED_NAMES) {
+      expect(calls.order.indexOf(`ingest:${feed}`)).toBeGreaterThan(calls.order.indexOf('awaitFeeds'));
+      expect(calls.order.indexOf(`ingest:${feed}`)).toBeLessThan(firstSubmit);
+    }
+    // Found in the landing zone: each feed is ingested from the file discovery saw.
+    expect(calls.ingests.map((i) => [i.feed, i.sourceUri]).sort()).toEqual(FEED_NAMES.map((f) => [f, `file:///landing/2026-11-20/${f}.csv`]).sort());
     const manifest = calls.finalized[0]!.manifest;
     expect(manifest.status).toBe('COMPLETED');
+    expect(manifest.late).toBeUndefined();
+    expect(manifest.decisions).toBeUndefined();
     expect(manifest.steps.map((s) => s.step)).toEqual(['ingest', 'normalize', 'transform', 'export']);
     for (const f of manifest.feeds) expect(f.rowsAccepted + f.rowsRejected).toBe(f.rowsIn);
     expect(result.reports.map((r) => r.table)).toContain('pipeline_step_metrics');
@@ -77,20 +102,44 @@ test('an out-of-memory attempt is cleaned up and resubmitted with doubled driver
   });
 });
 
-test('when memory reaches its cap the job fails as SparkOutOfMemory, every attempt cleaned up and recorded', async () => {
-  await run({ outcomes: { transform: [OOM, OOM, OOM, OOM] }, maxAttempts: 4 }, async ({ taskQueue, calls }) => {
+test('out of memory at the cap parks transform as SparkOutOfMemory; a retry with more driver memory runs a new child that continues the attempt numbering', async () => {
+  await run({ outcomes: { transform: [OOM, OOM, OOM] }, maxAttempts: 4 }, async ({ taskQueue, calls }) => {
     const handle = await start(taskQueue);
-    const err = await handle.result().catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(WorkflowFailedError);
-    expect(rootType(err)).toBe('SparkOutOfMemory');
-    const transform = calls.submits.filter((s) => s.job === 'transform');
-    expect(transform.map((s) => s.resources.driverMemoryMb)).toEqual([512, 1024, 2048]);
-    expect(calls.cleanups.filter((c) => c.job === 'transform')).toHaveLength(3);
+    const parked = (await waitForParked(handle)).parked!;
+    expect(parked).toMatchObject({ step: 'transform', error: { type: 'SparkOutOfMemory' }, actions: ['retry', 'abort'] });
+    expect(parked.feed).toBeUndefined();
+    expect(await nightjarStatus(handle)).toBe('NEEDS_ATTENTION');
+    expect(calls.submits.filter((s) => s.job === 'transform').map((s) => s.resources.driverMemoryMb)).toEqual([512, 1024, 2048]);
     expect(calls.order).not.toContain('export');
+
+    const answer = await handle.executeUpdate(resolveStepUpdate, {
+      args: [{ step: 'transform', action: 'retry', overrides: { driverMemoryMb: 4096 }, reason: 'month-end volume', by: 'ops@bank' }],
+    });
+    expect(answer).toEqual({ accepted: true, step: 'transform', action: 'retry' });
+    const result = await handle.result();
+    expect(result.status).toBe('COMPLETED');
+
+    const transform = calls.submits.filter((s) => s.job === 'transform');
+    expect(transform.map((s) => [s.attempt, s.resources.driverMemoryMb])).toEqual([[1, 512], [2, 1024], [3, 2048], [4, 4096]]);
+    expect(transform[3]!.resources).toEqual({ ...RESOURCES, driverMemoryMb: 4096 });
+    expect(new Set(transform.map((s) => s.attemptId)).size).toBe(4);
+    // Every attempt cleaned up; only the one that succeeded keeps its output.
+    expect(calls.cleanups.filter((c) => c.job === 'transform').map((c) => [c.attemptId, c.keepOutput])).toEqual(transform.map((s, i) => [s.attemptId, i === 3]));
+    const retry = await env.client.workflow.getHandle(`${handle.workflowId}-transform-r2`).describe();
+    expect(retry.status.name).toBe('COMPLETED');
+    expect(calls.order.filter((c) => c === 'export')).toHaveLength(1);
+
     const manifest = calls.finalized[0]!.manifest;
-    expect(manifest.status).toBe('FAILED');
-    expect(manifest.error).toMatchObject({ step: 'transform', type: 'SparkOutOfMemory' });
-    expect(manifest.steps.find((s) => s.step === 'transform')!.attempts).toHaveLength(3);
+    expect(manifest.status).toBe('COMPLETED');
+    expect(manifest.error).toBeUndefined();
+    expect(manifest.steps.filter((s) => s.step === 'transform').map((s) => [s.status, s.attempts.map((a) => a.attempt)])).toEqual([
+      ['FAILED', [1, 2, 3]],
+      ['COMPLETED', [4]],
+    ]);
+    expect(manifest.decisions).toEqual([
+      expect.objectContaining({ step: 'transform', action: 'retry', reason: 'month-end volume', by: 'ops@bank', error: expect.objectContaining({ type: 'SparkOutOfMemory' }) }),
+    ]);
+    expect(await nightjarStatus(handle)).toBe('COMPLETED');
   });
 });
 
@@ -102,13 +151,28 @@ test('a transient Spark failure is retried with the same resources', async () =>
   });
 });
 
-test('a permanent Spark failure fails the night at once as SparkJobFailed, without export', async () => {
+test('a permanent Spark failure parks normalize as SparkJobFailed without export; abort fails the night as AbortedByOperator', async () => {
   await run({ outcomes: { normalize: [PERMANENT] } }, async ({ taskQueue, calls }) => {
-    const err = await (await start(taskQueue)).result().catch((e: unknown) => e);
-    expect(rootType(err)).toBe('SparkJobFailed');
+    const handle = await start(taskQueue);
+    const status = await waitForParked(handle);
+    expect(status.status).toBe('NEEDS_ATTENTION');
+    expect(status.parked).toMatchObject({ step: 'normalize', error: { type: 'SparkJobFailed', message: expect.stringContaining('AnalysisException') }, actions: ['retry', 'abort'] });
+    expect(await nightjarStatus(handle)).toBe('NEEDS_ATTENTION');
     expect(calls.submits.filter((s) => s.job === 'normalize')).toHaveLength(1);
-    expect(calls.order).not.toContain('export');
-    expect(calls.finalized[0]!.manifest.status).toBe('FAILED');
+    expect(calls.submits.filter((s) => s.job === 'transform')).toHaveLength(0);
+    const seenWhileParked = calls.order.length;
+
+    await handle.executeUpdate(resolveStepUpdate, { args: [{ step: 'normalize', action: 'abort', reason: 'vendor fixes the job tomorrow', by: 'ops@bank' }] });
+    await expect(handle.result()).rejects.toMatchObject({ cause: { type: ABORTED_BY_OPERATOR } });
+    // Nothing ran after the decision but the manifest.
+    expect(calls.order.slice(seenWhileParked)).toEqual(['finalize']);
+    const manifest = calls.finalized[0]!.manifest;
+    expect(manifest.status).toBe('FAILED');
+    expect(manifest.error).toMatchObject({ step: 'normalize', type: 'SparkJobFailed' });
+    expect(manifest.decisions).toEqual([
+      expect.objectContaining({ step: 'normalize', action: 'abort', reason: 'vendor fixes the job tomorrow', by: 'ops@bank', error: expect.objectContaining({ type: 'SparkJobFailed' }) }),
+    ]);
+    expect(await nightjarStatus(handle)).toBe('FAILED');
   });
 });
 
@@ -120,22 +184,60 @@ test('a retryable ingest error is retried with backoff until it succeeds', async
   });
 });
 
-test('a rejected feed file is not retried and fails the night as FeedRejected', async () => {
+test('a rejected feed file is not retried by Temporal and parks ingest for that feed; a retry ingests the corrected file and the night goes on', async () => {
+  // The fake rejects the first delivery of accounts only: the retry finds a corrected file.
   await run({ ingestErrors: { accounts: [feedRejected()] } }, async ({ taskQueue, calls }) => {
-    const err = await (await start(taskQueue)).result().catch((e: unknown) => e);
-    expect(rootType(err)).toBe('FeedRejected');
+    const handle = await start(taskQueue);
+    const status = await waitForParked(handle);
+    expect(status.parked).toMatchObject({ step: 'ingest', feed: 'accounts', error: { type: 'FeedRejected' }, actions: ['retry', 'abort'] });
+    expect(status.stage).toBe('ingest');
     expect(calls.ingestAttempts.accounts).toBe(1);
     expect(calls.submits).toHaveLength(0);
-    expect(calls.finalized[0]!.manifest.error).toMatchObject({ step: 'ingest', type: 'FeedRejected' });
+
+    await handle.executeUpdate(resolveStepUpdate, { args: [{ step: 'ingest', feed: 'accounts', action: 'retry', by: 'ops@bank' }] });
+    expect((await handle.result()).status).toBe('COMPLETED');
+    expect(calls.ingestAttempts.accounts).toBe(2);
+    // Only the rejected feed was ingested again.
+    for (const feed of FEED_NAMES.filter((f) => f !== 'accounts')) expect(calls.ingestAttempts[feed]).toBe(1);
+    const manifest = calls.finalized[0]!.manifest;
+    expect(manifest.feeds.map((f) => f.status)).toEqual(FEED_NAMES.map(() => 'INGESTED'));
+    expect(manifest.decisions).toEqual([expect.objectContaining({ step: 'ingest', feed: 'accounts', action: 'retry', error: expect.objectContaining({ type: 'FeedRejected' }) })]);
   });
 });
 
-test('rows that do not reconcile with the control count fail the night as ReconciliationFailed', async () => {
-  await run({ normalizeRowsIn: { transactions: 99 } }, async ({ taskQueue, calls }) => {
-    const err = await (await start(taskQueue)).result().catch((e: unknown) => e);
-    expect(rootType(err)).toBe('ReconciliationFailed');
+test('rows that do not reconcile park normalize as ReconciliationFailed; a retry ingests again and normalizes again', async () => {
+  const script: FakeScript = { normalizeRowsIn: { transactions: 99 } };
+  await run(script, async ({ taskQueue, calls }) => {
+    const handle = await start(taskQueue);
+    const status = await waitForParked(handle);
+    expect(status.parked).toMatchObject({ step: 'normalize', error: { type: 'ReconciliationFailed', message: expect.stringContaining('transactions') }, actions: ['retry', 'abort'] });
     expect(calls.submits.filter((s) => s.job === 'transform')).toHaveLength(0);
-    expect(calls.finalized[0]!.manifest.error?.message).toContain('transactions');
+    for (const feed of FEED_NAMES) expect(calls.ingestAttempts[feed]).toBe(1);
+
+    // The sender delivers a corrected file: normalize now reads what the trailer says.
+    delete script.normalizeRowsIn;
+    await handle.executeUpdate(resolveStepUpdate, { args: [{ step: 'normalize', action: 'retry' }] });
+    expect((await handle.result()).status).toBe('COMPLETED');
+    for (const feed of FEED_NAMES) expect(calls.ingestAttempts[feed]).toBe(2);
+    expect(calls.submits.filter((s) => s.job === 'normalize')).toHaveLength(2);
+    expect(calls.submits.filter((s) => s.job === 'transform')).toHaveLength(1);
+    const manifest = calls.finalized[0]!.manifest;
+    expect(manifest.steps.map((s) => `${s.step}:${s.status}`)).toEqual(['ingest:COMPLETED', 'normalize:COMPLETED', 'ingest:COMPLETED', 'normalize:COMPLETED', 'transform:COMPLETED', 'export:COMPLETED']);
+    expect(manifest.decisions).toEqual([expect.objectContaining({ step: 'normalize', action: 'retry', error: expect.objectContaining({ type: 'ReconciliationFailed' }) })]);
+  });
+});
+
+test('normalizing again after a reconciliation failure continues the attempt numbering, so no attempt id is reused', async () => {
+  const script: FakeScript = { normalizeRowsIn: { transactions: 99 } };
+  await run(script, async ({ taskQueue, calls }) => {
+    const handle = await start(taskQueue);
+    await waitForParked(handle);
+    delete script.normalizeRowsIn;
+    await handle.executeUpdate(resolveStepUpdate, { args: [{ step: 'normalize', action: 'retry' }] });
+    expect((await handle.result()).status).toBe('COMPLETED');
+    const normalize = calls.submits.filter((s) => s.job === 'normalize');
+    expect(normalize.map((s) => s.attempt)).toEqual([1, 2]);
+    expect(new Set(normalize.map((s) => s.attemptId)).size).toBe(2);
   });
 });
 
@@ -229,11 +331,14 @@ describe('learned sizing', () => {
     });
   });
 
-  test('a Spark job that fails records its sizing as not succeeded, then the night fails as before', async () => {
+  test('a Spark job that fails for good records its sizing as not succeeded before it parks; the aborted night keeps it in the manifest', async () => {
     await run({ learnSizing: true, outcomes: { normalize: [PERMANENT] } }, async ({ taskQueue, calls }) => {
-      const err = await (await start(taskQueue)).result().catch((e: unknown) => e);
-      expect(rootType(err)).toBe('SparkJobFailed');
+      const handle = await start(taskQueue);
+      await waitForParked(handle);
       expect(calls.sizings).toEqual([expect.objectContaining({ job: 'normalize', attempts: 1, succeeded: false, finalResources: RESOURCES })]);
+      await handle.executeUpdate(resolveStepUpdate, { args: [{ step: 'normalize', action: 'abort' }] });
+      await expect(handle.result()).rejects.toMatchObject({ cause: { type: ABORTED_BY_OPERATOR } });
+      expect(calls.sizings).toHaveLength(1);
       expect(calls.finalized[0]!.manifest.sizing).toEqual([expect.objectContaining({ job: 'normalize' })]);
     });
   });
