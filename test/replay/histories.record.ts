@@ -9,7 +9,8 @@ import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { dailyPipeline, sparkJanitor } from '../../src/workflows';
 import { sparkJobWorkflowId } from '../../src/domain/ids';
-import { fakeActivities, OOM, type FakeScript } from '../helpers/fake-activities';
+import { fakeActivities, OOM, PERMANENT, type FakeScript } from '../helpers/fake-activities';
+import { resolveStepUpdate, statusQuery } from '../../src/workflows/messages';
 import { createTimeSkippingEnv, REPO_ROOT, workflowBundle } from '../helpers/temporal';
 
 jest.setTimeout(120_000);
@@ -57,4 +58,19 @@ test('record: a janitor sweep', async () => {
   await worker.runUntil(env.client.workflow.execute(sparkJanitor, { taskQueue, workflowId, args: [{ minAgeSeconds: 1800 }] }));
   const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
   await fs.writeFile(path.join(out, 'spark-janitor.json'), JSON.stringify({ workflowId, history: JSON.parse(historyToJSON(history)) }, null, 1));
+});
+
+test('record: a night that parks in NEEDS_ATTENTION and is retried from there', async () => {
+  const { activities } = fakeActivities({ outcomes: { transform: [PERMANENT] } });
+  const taskQueue = 'record-needs-attention';
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
+  const workflowId = 'nightjar-daily-2026-11-20-needs-attention';
+  await worker.runUntil(async () => {
+    const handle = await env.client.workflow.start(dailyPipeline, { taskQueue, workflowId, args: [{ businessDate: '2026-11-20' }] });
+    for (let i = 0; i < 100 && (await handle.query(statusQuery)).parked === undefined; i++) await new Promise((r) => setTimeout(r, 100));
+    await handle.executeUpdate(resolveStepUpdate, { args: [{ step: 'transform', action: 'retry', overrides: { driverMemoryMb: 2048 }, by: 'recorder' }] });
+    await handle.result();
+  });
+  const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+  await fs.writeFile(path.join(out, 'daily-pipeline-needs-attention.json'), JSON.stringify({ workflowId, history: JSON.parse(historyToJSON(history)) }, null, 1));
 });
