@@ -16,7 +16,8 @@ import { venvTool } from '../infra/tools';
 import { createLogger } from '../worker/logger';
 import { createNightjarWorker } from '../worker/worker';
 import type { dailyPipeline } from '../workflows/daily-pipeline';
-import { sparkJobStatusQuery, statusQuery } from '../workflows/messages';
+import { resolveStepUpdate, sparkJobStatusQuery, statusQuery, type ParkedStep } from '../workflows/messages';
+import type { FeedName } from '../domain/feeds/catalog';
 import { demoScenario, type DemoSparkPlatform } from './options';
 import type { SimulatedCluster } from './simulated-cluster';
 
@@ -29,7 +30,38 @@ export interface DemoOptions {
   readonly driverMemoryMb?: number;
   /** Where Spark runs; local spark-submit when absent. */
   readonly sparkPlatform?: DemoSparkPlatform;
+  /** Deliver this feed with a wrong trailer count, so its ingest fails and the night parks. */
+  readonly breakFeed?: FeedName;
+  /**
+   * What the demo does when the night parks in NEEDS_ATTENTION: `auto` delivers the corrected
+   * file and retries (for --break-feed) or aborts (anything else); `wait` leaves the decision to
+   * you (CLI or UI); `abort` aborts.
+   */
+  readonly onPark?: 'auto' | 'wait' | 'abort';
   readonly json: boolean;
+}
+
+/** The file with its trailer's record count off by one: a delivery the ingest must refuse. */
+export function breakTrailer(content: string): string {
+  const lines = content.split('\n');
+  let at = lines.length - 1;
+  while (at >= 0 && !(lines[at] as string).startsWith('TRL,')) at -= 1;
+  if (at < 0) throw new Error('the feed has no trailer line');
+  const [tag, count, ...rest] = (lines[at] as string).split(',');
+  lines[at] = [tag, String(Number(count) + 1), ...rest].join(',');
+  return lines.join('\n');
+}
+
+/** What to tell an operator about a parked step: the UI steps and the CLI command. */
+export function parkInstructions(parked: ParkedStep, businessDate: string, uiLink: string): string[] {
+  const body = { step: parked.step, ...(parked.feed ? { feed: parked.feed } : {}), action: 'retry' };
+  const feedFlag = parked.feed ? ` --feed ${parked.feed}` : '';
+  return [
+    `  NEEDS ATTENTION — ${parked.step}${parked.feed ? ` (${parked.feed})` : ''} failed: [${parked.error.type}] ${parked.error.message}`,
+    `    allowed: ${parked.actions.join(', ')}`,
+    `    from the CLI:  node bin/nightjar.js resolve --date ${businessDate} --step ${parked.step}${feedFlag} --action retry`,
+    `    from the UI:   ${uiLink} → "Send an Update" → name resolveStep → ${JSON.stringify(body)}`,
+  ];
 }
 
 const fmt = (n: number) => n.toLocaleString('en-US');
@@ -197,6 +229,14 @@ export async function runDemo(config: NightjarConfig, opts: DemoOptions): Promis
       defectRate: opts.defectRate,
     });
     out(`Generated feeds for ${opts.businessDate}: ${generated.feeds.map((f) => `${f.feed} ${fmt(f.rows)}`).join(', ')}`);
+    let corrected: { file: string; content: string } | undefined;
+    if (opts.breakFeed) {
+      const file = layout.landingFile(opts.businessDate, opts.breakFeed);
+      const content = await fs.readFile(file, 'utf8');
+      await fs.writeFile(file, breakTrailer(content));
+      corrected = { file, content };
+      out(`Delivered ${opts.breakFeed} with a wrong trailer count: its ingest will be refused and the night will park`);
+    }
 
     cluster = await startCluster(config, opts, logger);
     if (cluster && opts.sparkPlatform?.kind === 'simulated-kubernetes') {
@@ -234,11 +274,37 @@ export async function runDemo(config: NightjarConfig, opts: DemoOptions): Promis
         if (entry && NOTABLE.has(entry.what)) out(describeClusterEntry(entry));
       }
     };
+    let answered: string | undefined;
+    /** The demo's own answer to a parked night (see DemoOptions.onPark). */
+    const onParked = async (parked: ParkedStep) => {
+      for (const line of parkInstructions(parked, opts.businessDate, uiLink)) out(line);
+      const mode = opts.onPark ?? 'auto';
+      if (mode === 'wait') {
+        out('    the demo waits for your decision');
+        return;
+      }
+      const fixable = mode === 'auto' && corrected !== undefined && parked.step === 'ingest' && parked.feed === opts.breakFeed;
+      if (fixable && corrected) {
+        out(`    the demo delivers the corrected ${parked.feed} file and sends: resolveStep retry`);
+        await fs.writeFile(corrected.file, corrected.content);
+        await handle.executeUpdate(resolveStepUpdate, { args: [{ step: parked.step, feed: parked.feed, action: 'retry', reason: 'corrected file delivered', by: 'demo' }] });
+      } else {
+        out('    the demo sends: resolveStep abort (run with --on-park wait to decide yourself)');
+        await handle.executeUpdate(resolveStepUpdate, {
+          args: [{ step: parked.step, ...(parked.feed ? { feed: parked.feed } : {}), action: 'abort', reason: 'demo', by: 'demo' }],
+        });
+      }
+    };
     const poll = setInterval(() => {
       printCluster();
       void (async () => {
         const s = await handle.query(statusQuery);
         once(`  … ${s.stage}`);
+        // Each park is answered once (the same park keeps its `since`).
+        if (s.parked && s.parked.since !== answered) {
+          answered = s.parked.since;
+          await onParked(s.parked);
+        }
         if (s.stage === 'normalize' || s.stage === 'transform') {
           const job = await client.workflow.getHandle(sparkJobWorkflowId(workflowId, s.stage)).query(sparkJobStatusQuery);
           for (const a of job.attempts) {

@@ -347,17 +347,14 @@ export async function dailyPipeline(input: DailyPipelineInput): Promise<DailyPip
     while (missing().length > 0) {
       const now = Date.now();
       const deadline = Date.parse(p.feedWait.deadlineAt);
-      const cutoffs = missingRequired().map((f) => Date.parse(p.feedWait.cutoffs[f.feed]));
-      const nextCutoff = late ? undefined : cutoffs.filter((c) => c > now).sort((a, b) => a - b)[0];
-      if (!late && cutoffs.some((c) => c <= now)) {
-        late = true;
-        setStatus('LATE');
-        log.warn('feeds late: a required feed missed its cut-off', { missing: missingRequired().map((f) => f.feed) });
-      } else if (nightStatus === 'RUNNING') {
-        setStatus('AWAITING_FEEDS');
-      }
       if (now >= deadline) break;
-      const until = new Date(Math.min(deadline, nextCutoff ?? deadline)).toISOString();
+      const cutoffs = missingRequired().map((f) => Date.parse(p.feedWait.cutoffs[f.feed]));
+      // A cut-off already passed (a late start, a backfill): look once right away, and only a
+      // feed still missing after that look makes the night late.
+      const overdue = !late && cutoffs.some((c) => c <= now);
+      const nextCutoff = late ? undefined : cutoffs.filter((c) => c > now).sort((a, b) => a - b)[0];
+      if (nightStatus === 'RUNNING') setStatus('AWAITING_FEEDS');
+      const until = new Date(overdue ? now : Math.min(deadline, nextCutoff ?? deadline)).toISOString();
       setCurrentDetails(`**${tenant} ${businessDate}**: waiting for ${missing().map((f) => f.feed).join(', ')} (until ${until})`);
 
       // Look in the landing zone until then, and stop looking as soon as signals bring the rest.
@@ -375,6 +372,11 @@ export async function dailyPipeline(input: DailyPipelineInput): Promise<DailyPip
       });
       scope.cancel();
       markDiscovered(found);
+      if (!late && missingRequired().some((f) => Date.parse(p.feedWait.cutoffs[f.feed]) <= Date.now())) {
+        late = true;
+        setStatus('LATE');
+        log.warn('feeds late: a required feed missed its cut-off', { missing: missingRequired().map((f) => f.feed) });
+      }
       // The look may end early (a worker going away, a landing zone it could not read): wait out
       // the rest of the period here, woken by signals, rather than looking again at once.
       const left = Date.parse(until) - Date.now();
