@@ -1,7 +1,6 @@
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { ConfigError, loadConfig } from '../config/config';
 import { createLogger } from '../worker/logger';
 import { generateFeeds } from '../feeds/generator';
 import { DataLayout } from '../common/layout';
@@ -9,6 +8,8 @@ import { runDemo } from './demo';
 import {
   demoSparkPlatform,
   parseBusinessDate,
+  parseFeedName,
+  parseOnPark,
   parseNonNegativeInt,
   parseRate,
   parseScenario,
@@ -22,14 +23,22 @@ import { ensureSearchAttributes } from '../infra/search-attributes';
 import { createNightjarWorker } from '../worker/worker';
 import { ensureDevServer, stopDevServer } from '../infra/temporal-dev-server';
 import { venvTool } from '../infra/tools';
+import { configFrom, processDeps, type CliDeps } from './context';
+import { exitCodeOf, ExitCode } from './exit-codes';
+import { addOperatorCommands } from './operator-commands';
 
-function configFor(dataDir: string | undefined) {
-  return loadConfig({ ...process.env, ...(dataDir ? { NIGHTJAR_DATA_DIR: path.resolve(dataDir) } : {}) });
-}
-
-export function buildProgram(): Command {
+/**
+ * The `nightjar` command line. Errors never exit the process from inside commander: they reach
+ * `runCli` as exceptions, which turns them into exit codes (see exit-codes.ts).
+ */
+export function buildProgram(deps: CliDeps = processDeps()): Command {
+  const configFor = (dataDir: string | undefined) => configFrom(deps.env, dataDir);
+  const println = (line: string) => deps.output.stdout(`${line}\n`);
+  // Set before the commands are added: every command inherits them.
   const program = new Command('nightjar')
     .description('Durable nightly (T+1) batch pipelines: feeds → Spark → reporting, on Temporal')
+    .exitOverride()
+    .configureOutput({ writeOut: deps.output.stdout, writeErr: deps.output.stderr })
     .showHelpAfterError();
 
   program
@@ -44,6 +53,8 @@ export function buildProgram(): Command {
     .option('--driver-memory <mb>', 'initial Spark driver memory in MiB for this night', parseNonNegativeInt)
     .option('--spark-platform <platform>', `where Spark runs: ${SPARK_PLATFORM_CHOICES.join(' or ')}`, parseSparkPlatform, 'local')
     .option('--scenario <name>', `what the simulated cluster does to each Spark attempt (simulated-kubernetes only): ${SCENARIO_NAMES.join(', ')}`, parseScenario)
+    .option('--break-feed <feed>', 'deliver this feed with a wrong trailer count: its ingest is refused and the night parks in NEEDS_ATTENTION', parseFeedName)
+    .option('--on-park <mode>', 'when the night parks: auto (fix a --break-feed file and retry, else abort), wait (you decide: CLI or UI), abort', parseOnPark, 'auto')
     .option('--json', 'print the summary as JSON')
     .action(async (opts, command: Command) => {
       let sparkPlatform: DemoSparkPlatform;
@@ -60,6 +71,8 @@ export function buildProgram(): Command {
         seed: opts.seed,
         driverMemoryMb: opts.driverMemory,
         sparkPlatform,
+        ...(opts.breakFeed ? { breakFeed: opts.breakFeed } : {}),
+        onPark: opts.onPark,
         json: Boolean(opts.json),
       });
       process.exitCode = code;
@@ -85,7 +98,7 @@ export function buildProgram(): Command {
         ...(opts.accounts !== undefined ? { accounts: opts.accounts } : {}),
         defectRate: opts.defects,
       });
-      console.log(JSON.stringify(summary, null, 2));
+      println(JSON.stringify(summary, null, 2));
     });
 
   program
@@ -124,11 +137,11 @@ export function buildProgram(): Command {
       const connection = await Connection.connect({ address: s.address });
       try {
         const added = await ensureSearchAttributes(connection, config.temporal.namespace);
-        if (added.length > 0) console.log(`Registered search attributes: ${added.join(', ')}`);
+        if (added.length > 0) println(`Registered search attributes: ${added.join(', ')}`);
       } finally {
         await connection.close();
       }
-      console.log(`Temporal ${s.address}, Web UI ${s.uiUrl}`);
+      println(`Temporal ${s.address}, Web UI ${s.uiUrl}`);
     });
   server
     .command('stop')
@@ -136,20 +149,31 @@ export function buildProgram(): Command {
     .option('--data-dir <dir>', 'data directory')
     .action((opts) => {
       const config = configFor(opts.dataDir);
-      console.log(stopDevServer({ dbFile: new DataLayout(config.dataDir).temporalDbFile() }) ? 'stopped' : 'no dev server was started from this data directory');
+      println(stopDevServer({ dbFile: new DataLayout(config.dataDir).temporalDbFile() }) ? 'stopped' : 'no dev server was started from this data directory');
     });
+  addOperatorCommands(program, deps);
   return program;
 }
 
-export async function main(argv: string[]): Promise<void> {
+/**
+ * Runs one command line and returns its exit code: 0 done (or help shown), 1 an operation
+ * refused, 2 a wrong command line or configuration. Commander has already printed its own
+ * errors; the others are printed here. Unexpected errors are thrown.
+ */
+export async function runCli(argv: readonly string[], deps: CliDeps = processDeps()): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exitCode = 2;
-      return;
-    }
-    throw err;
+    await buildProgram(deps).parseAsync([...argv]);
+    return ExitCode.Ok;
+  } catch (error) {
+    const code = exitCodeOf(error);
+    if (code === undefined) throw error;
+    if (!(error instanceof CommanderError)) deps.output.stderr(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    return code;
   }
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const code = await runCli(argv);
+  // The demo sets its own exit code (1 when the night did not complete).
+  if (code !== ExitCode.Ok) process.exitCode = code;
 }

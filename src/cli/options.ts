@@ -1,5 +1,11 @@
 import { InvalidArgumentError } from 'commander';
 import { isBusinessDate } from '../domain/business-date';
+import { TimeZoneSchema, WallClockTimeSchema } from '../domain/calendar';
+import { FEED_NAMES, type FeedName } from '../domain/feeds/catalog';
+import type { NightStatus, StepName } from '../domain/pipeline';
+import { SparkResourcesOverrideSchema } from '../domain/spark/resources';
+import { describeIssues, TenantSchema } from '../domain/triggers';
+import type { ResolveAction, ResolveStepRequest } from '../workflows/messages';
 import { SCENARIO_NAMES, type NamedScenario, type ScenarioName } from '../spark/kubernetes/simulator/scenarios';
 
 /** Commander argument parsers that fail with a message naming the flag's rule. */
@@ -11,6 +17,101 @@ export function parseBusinessDate(value: string): string {
 export function parseNonNegativeInt(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`'${value}' is not a whole number ≥ 0.`);
   return Number(value);
+}
+
+export function parsePositiveInt(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError(`'${value}' is not a whole number ≥ 1.`);
+  return Number(value);
+}
+
+/** Spark memory in MiB: configuration refuses less than 256 MiB, so a flag does too. */
+export const MIN_MEMORY_MB = 256;
+
+export function parseMemoryMb(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < MIN_MEMORY_MB) {
+    throw new InvalidArgumentError(`'${value}' is not a memory size in MiB (a whole number ≥ ${MIN_MEMORY_MB}).`);
+  }
+  return Number(value);
+}
+
+export function parseTenant(value: string): string {
+  if (!TenantSchema.safeParse(value).success) {
+    throw new InvalidArgumentError(`'${value}' is not a tenant: 1-32 lower-case letters, digits or - (not at the ends).`);
+  }
+  return value;
+}
+
+export function parseFeedName(value: string): FeedName {
+  const feed = FEED_NAMES.find((f) => f === value);
+  if (feed === undefined) throw new InvalidArgumentError(`'${value}' is not a feed; choose one of: ${FEED_NAMES.join(', ')}.`);
+  return feed;
+}
+
+export function parseWallClockTime(value: string): string {
+  if (!WallClockTimeSchema.safeParse(value).success) throw new InvalidArgumentError(`'${value}' is not a 24-hour time written as HH:MM (00:00 to 23:59).`);
+  return value;
+}
+
+export function parseTimeZone(value: string): string {
+  const checked = TimeZoneSchema.safeParse(value);
+  if (!checked.success) throw new InvalidArgumentError(`${checked.error.issues[0]?.message ?? `'${value}' is not an IANA time zone name`}.`);
+  return value;
+}
+
+/** Free text for reasons, notes and names: not blank, one line, bounded. */
+export function parseText(value: string): string {
+  const text = value.trim();
+  if (text === '') throw new InvalidArgumentError('must not be blank.');
+  if (/[\r\n]/.test(text)) throw new InvalidArgumentError('must be one line.');
+  if (text.length > 500) throw new InvalidArgumentError(`must be at most 500 characters (got ${text.length}).`);
+  return text;
+}
+
+/** Steps a night can park on (and so the steps `resolve` can decide). */
+export const PARKABLE_STEPS = ['ingest', 'normalize', 'transform', 'export'] as const satisfies readonly StepName[];
+export type ParkableStep = (typeof PARKABLE_STEPS)[number];
+/** The Spark steps: the only ones a retry can give new resources. */
+export const SPARK_STEPS = ['normalize', 'transform'] as const satisfies readonly ParkableStep[];
+
+export function parseStep(value: string): ParkableStep {
+  const step = PARKABLE_STEPS.find((s) => s === value);
+  if (step === undefined) throw new InvalidArgumentError(`'${value}' is not a step a night waits on; choose one of: ${PARKABLE_STEPS.join(', ')}.`);
+  return step;
+}
+
+export const RESOLVE_ACTIONS = ['retry', 'skip', 'abort'] as const satisfies readonly ResolveAction[];
+
+export function parseResolveAction(value: string): ResolveAction {
+  const action = RESOLVE_ACTIONS.find((a) => a === value);
+  if (action === undefined) throw new InvalidArgumentError(`'${value}' is not an action; choose one of: ${RESOLVE_ACTIONS.join(', ')}.`);
+  return action;
+}
+
+export const NIGHT_STATUSES = ['RUNNING', 'AWAITING_FEEDS', 'LATE', 'NEEDS_ATTENTION', 'COMPLETED', 'FAILED', 'CANCELLED'] as const satisfies readonly NightStatus[];
+
+/** A night status, in any case (`needs_attention` is NEEDS_ATTENTION). */
+export function parseNightStatus(value: string): NightStatus {
+  const status = NIGHT_STATUSES.find((s) => s === value.toUpperCase());
+  if (status === undefined) throw new InvalidArgumentError(`'${value}' is not a night status; choose one of: ${NIGHT_STATUSES.join(', ')}.`);
+  return status;
+}
+
+export type SparkResourcesOverride = NonNullable<ResolveStepRequest['overrides']>;
+
+/** `--overrides '{"driverMemoryMb":4096}'`: some Spark resources, checked field by field. */
+export function parseSparkOverrides(value: string): SparkResourcesOverride {
+  let json: unknown;
+  try {
+    json = JSON.parse(value);
+  } catch {
+    throw new InvalidArgumentError(`'${value}' is not JSON; write an object such as '{"driverMemoryMb":4096}'.`);
+  }
+  const checked = SparkResourcesOverrideSchema.safeParse(json);
+  if (!checked.success) throw new InvalidArgumentError(`not valid Spark resources: ${describeIssues(checked.error)}.`);
+  if (Object.keys(checked.data).length === 0) {
+    throw new InvalidArgumentError(`names no resource; give at least one of: ${Object.keys(SparkResourcesOverrideSchema.shape).join(', ')}.`);
+  }
+  return checked.data;
 }
 
 export function parseRate(value: string): number {
@@ -79,4 +180,10 @@ export function demoScenario(name: ScenarioName, sizes: DemoSizes): NamedScenari
     default:
       return { name };
   }
+}
+
+/** What the demo does when its night parks. */
+export function parseOnPark(value: string): 'auto' | 'wait' | 'abort' {
+  if (value === 'auto' || value === 'wait' || value === 'abort') return value;
+  throw new InvalidArgumentError(`expected auto, wait or abort, got '${value}'`);
 }

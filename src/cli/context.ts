@@ -1,0 +1,65 @@
+/**
+ * What every command gets from the process: where it writes, the environment its configuration
+ * comes from, and how it reaches Temporal. Tests replace each of them.
+ */
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig, type NightjarConfig } from '../config/config';
+import { TemporalUnreachable } from './exit-codes';
+
+export interface CliOutput {
+  /** Data and reports (what `--json` turns into JSON). */
+  readonly stdout: (text: string) => void;
+  /** Errors and help shown for an error. */
+  readonly stderr: (text: string) => void;
+}
+
+export const processOutput: CliOutput = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+};
+
+/** A Temporal client and how to let go of it. */
+export interface TemporalSession {
+  readonly client: Client;
+  close(): Promise<void>;
+}
+
+export type ConnectTemporal = (config: NightjarConfig) => Promise<TemporalSession>;
+
+export const connectTemporal: ConnectTemporal = async (config) => {
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address: config.temporal.address });
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new TemporalUnreachable(`cannot reach Temporal at ${config.temporal.address} (NIGHTJAR_TEMPORAL_ADDRESS): ${why}`, { cause: error });
+  }
+  return { client: new Client({ connection, namespace: config.temporal.namespace }), close: () => connection.close() };
+};
+
+export interface CliDeps {
+  readonly output: CliOutput;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly connect: ConnectTemporal;
+}
+
+/** The real process: its streams, its environment, the configured Temporal server. */
+export function processDeps(): CliDeps {
+  return { output: processOutput, env: process.env, connect: connectTemporal };
+}
+
+/** The configuration from the environment, with `--data-dir` (and any other flag given as a variable) over it. */
+export function configFrom(env: CliDeps['env'], dataDir: string | undefined, overrides: Readonly<Record<string, string | undefined>> = {}): NightjarConfig {
+  return loadConfig({ ...env, ...(dataDir ? { NIGHTJAR_DATA_DIR: path.resolve(dataDir) } : {}), ...overrides });
+}
+
+/** Runs `body` with a client, closing the connection whatever happens. */
+export async function withTemporal<T>(deps: CliDeps, config: NightjarConfig, body: (client: Client) => Promise<T>): Promise<T> {
+  const session = await deps.connect(config);
+  try {
+    return await body(session.client);
+  } finally {
+    await session.close();
+  }
+}
