@@ -1,25 +1,52 @@
 /**
  * Runs every benchmark once and prints Markdown for the README's "Measured results".
- * Usage: npm run bench [-- --quick]   (needs `npm run bootstrap`; PostgreSQL via scripts/postgres.sh)
+ * Usage: npm run bench [-- [--quick] [name ...]]   (needs `npm run bootstrap`; PostgreSQL via
+ * scripts/postgres.sh for `export`). Names select benchmarks, e.g. `npm run bench -- kubernetes`;
+ * none runs them all.
  */
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type LogLevel, type LogMetadata } from '@temporalio/worker';
 import { loadConfig } from '../src/config/config';
 import { fakeActivities } from '../test/helpers/fake-activities';
 import { benchExport } from './export';
 import { benchGenerate } from './generate';
+import { benchKubernetes } from './kubernetes';
 import { benchOrchestration } from './orchestration';
+import { benchScale } from './scale';
 import { benchSpark } from './spark';
 
+/**
+ * The SDK's warnings and errors. Workflow code's own lines (benchmarked jobs narrating their OOM
+ * escalations, by design) only from errors up, so they do not bury the tables.
+ */
+class BenchLogger extends DefaultLogger {
+  override log(level: LogLevel, message: string, meta?: LogMetadata): void {
+    if (meta?.sdkComponent === 'workflow' && level !== 'ERROR') return;
+    super.log(level, message, meta);
+  }
+}
+
+const BENCHMARKS = ['generate', 'export', 'orchestration', 'spark', 'kubernetes', 'scale'] as const;
+type BenchmarkName = (typeof BENCHMARKS)[number];
+
+/** The benchmarks named on the command line, or all of them. */
+function selected(args: readonly string[]): ReadonlySet<BenchmarkName> {
+  const names = args.filter((a) => !a.startsWith('--'));
+  const unknown = names.filter((n) => !(BENCHMARKS as readonly string[]).includes(n));
+  if (unknown.length > 0) throw new Error(`unknown benchmark ${unknown.join(', ')}; known: ${BENCHMARKS.join(', ')}`);
+  return new Set(names.length > 0 ? (names as BenchmarkName[]) : BENCHMARKS);
+}
+
 async function main() {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  Runtime.install({ logger: new BenchLogger('WARN') });
   const quick = process.argv.includes('--quick');
+  const run = selected(process.argv.slice(2));
   const repoRoot = process.cwd();
   const config = loadConfig(process.env, repoRoot);
   const scratch = path.join(os.tmpdir(), `nightjar-bench-${process.pid}`);
-  const pgUrl = process.env.NIGHTJAR_TEST_PG_URL ?? execFileSync('bash', ['scripts/postgres.sh'], { encoding: 'utf8' }).trim().split('\n').pop()!;
+  const pgUrl = () => process.env.NIGHTJAR_TEST_PG_URL ?? execFileSync('bash', ['scripts/postgres.sh'], { encoding: 'utf8' }).trim().split('\n').pop()!;
   const out: string[] = [];
   const say = (s: string) => {
     out.push(s);
@@ -27,30 +54,74 @@ async function main() {
   };
   say(`Machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}\n`);
 
-  const gen = await benchGenerate({ dir: scratch, transactions: quick ? 200_000 : 1_000_000 });
-  say('**Feed generation and ingest check**\n');
-  say('| transactions | generate (all 5 feeds) | rows/s | inspect transactions file | lines/s | peak RSS |');
-  say('|---|---|---|---|---|---|');
-  say(`| ${gen.transactions.toLocaleString('en-US')} | ${gen.generate.seconds.toFixed(2)} s | ${Math.round(gen.generate.rowsPerSecond).toLocaleString('en-US')} | ${gen.inspect.seconds.toFixed(2)} s | ${Math.round(gen.inspect.linesPerSecond).toLocaleString('en-US')} | ${Math.round(gen.peakRssMb)} MiB |\n`);
+  if (run.has('generate')) {
+    const gen = await benchGenerate({ dir: scratch, transactions: quick ? 200_000 : 1_000_000 });
+    say('**Feed generation and ingest check**\n');
+    say('| transactions | generate (all 5 feeds) | rows/s | inspect transactions file | lines/s | peak RSS |');
+    say('|---|---|---|---|---|---|');
+    say(`| ${gen.transactions.toLocaleString('en-US')} | ${gen.generate.seconds.toFixed(2)} s | ${Math.round(gen.generate.rowsPerSecond).toLocaleString('en-US')} | ${gen.inspect.seconds.toFixed(2)} s | ${Math.round(gen.inspect.linesPerSecond).toLocaleString('en-US')} | ${Math.round(gen.peakRssMb)} MiB |\n`);
+  }
 
-  const exp = await benchExport({ pgUrl, rows: quick ? 200_000 : 1_000_000, dir: scratch });
-  say('**Export into PostgreSQL** (same CSV, same run)\n');
-  say('| rows | Nightjar store (one transaction, COPY, checks) | `psql \\copy` | ratio | PGlite (embedded) |');
-  say('|---|---|---|---|---|');
-  say(`| ${exp.rows.toLocaleString('en-US')} | ${Math.round(exp.store.rowsPerSecond).toLocaleString('en-US')} rows/s | ${Math.round(exp.psql.rowsPerSecond).toLocaleString('en-US')} rows/s | ${exp.ratio.toFixed(3)} | ${Math.round(exp.pglite.rowsPerSecond).toLocaleString('en-US')} rows/s |\n`);
+  if (run.has('export')) {
+    const exp = await benchExport({ pgUrl: pgUrl(), rows: quick ? 200_000 : 1_000_000, dir: scratch });
+    say('**Export into PostgreSQL** (same CSV, same run)\n');
+    say('| rows | Nightjar store (one transaction, COPY, checks) | `psql \\copy` | ratio | PGlite (embedded) |');
+    say('|---|---|---|---|---|');
+    say(`| ${exp.rows.toLocaleString('en-US')} | ${Math.round(exp.store.rowsPerSecond).toLocaleString('en-US')} rows/s | ${Math.round(exp.psql.rowsPerSecond).toLocaleString('en-US')} rows/s | ${exp.ratio.toFixed(3)} | ${Math.round(exp.pglite.rowsPerSecond).toLocaleString('en-US')} rows/s |\n`);
+  }
 
-  const orch = await benchOrchestration({ repoRoot, nights: quick ? 5 : 20, stepMs: 50, fakes: () => fakeActivities().activities });
-  say('**Orchestration overhead** (dev server, every step a fixed 50 ms, median night)\n');
-  say('| nights | activities / night | wall / night | busy time / night | same steps called directly | overhead / night | step transition p50 | p99 |');
-  say('|---|---|---|---|---|---|---|---|');
-  say(`| ${orch.nights} | ${orch.activitiesPerNight} | ${orch.wallPerNightMs} ms | ${orch.activityTimePerNightMs} ms | ${orch.directPerNightMs} ms | ${orch.overheadPerNightMs} ms | ${orch.transitionP50Ms} ms | ${orch.transitionP99Ms} ms |\n`);
+  if (run.has('orchestration')) {
+    const orch = await benchOrchestration({ repoRoot, nights: quick ? 5 : 20, stepMs: 50, fakes: () => fakeActivities().activities });
+    say('**Orchestration overhead** (dev server, every step a fixed 50 ms, median night)\n');
+    say('| nights | activities / night | wall / night | busy time / night | same steps called directly | overhead / night | step transition p50 | p99 |');
+    say('|---|---|---|---|---|---|---|---|');
+    say(`| ${orch.nights} | ${orch.activitiesPerNight} | ${orch.wallPerNightMs} ms | ${orch.activityTimePerNightMs} ms | ${orch.directPerNightMs} ms | ${orch.overheadPerNightMs} ms | ${orch.transitionP50Ms} ms | ${orch.transitionP99Ms} ms |\n`);
+  }
 
-  say('**Spark normalize + transform** (local[2], spark-submit, JVM start included)\n');
-  say('| transactions | input rows (5 feeds) | driver | normalize | transform | total | input rows/s |');
-  say('|---|---|---|---|---|---|---|');
-  for (const transactions of quick ? [100_000] : [1_000_000, 5_000_000]) {
-    const s = await benchSpark(config, { dir: path.join(scratch, `spark-${transactions}`), transactions, driverMemoryMb: 4096 });
-    say(`| ${s.transactions.toLocaleString('en-US')} | ${s.inputRows.toLocaleString('en-US')} | ${s.driverMemoryMb} MiB | ${s.normalizeSeconds} s | ${s.transformSeconds} s | ${s.totalSeconds} s | ${s.inputRowsPerSecond.toLocaleString('en-US')} |`);
+  if (run.has('spark')) {
+    say('**Spark normalize + transform** (local[2], spark-submit, JVM start included)\n');
+    say('| transactions | input rows (5 feeds) | driver | normalize | transform | total | input rows/s |');
+    say('|---|---|---|---|---|---|---|');
+    for (const transactions of quick ? [100_000] : [1_000_000, 5_000_000]) {
+      const s = await benchSpark(config, { dir: path.join(scratch, `spark-${transactions}`), transactions, driverMemoryMb: 4096 });
+      say(`| ${s.transactions.toLocaleString('en-US')} | ${s.inputRows.toLocaleString('en-US')} | ${s.driverMemoryMb} MiB | ${s.normalizeSeconds} s | ${s.transformSeconds} s | ${s.totalSeconds} s | ${s.inputRowsPerSecond.toLocaleString('en-US')} |`);
+    }
+    say('');
+  }
+
+  if (run.has('kubernetes')) {
+    const k = await benchKubernetes({ repoRoot, oomJobs: quick ? 5 : 20, executorOomAfterMs: 500, concurrentJobs: quick ? 50 : 200, runMs: 5000 });
+    const n = (v: number) => (v >= 100 ? Math.round(v).toLocaleString('en-US') : String(v));
+    const ms = (p: { p50: number; p95: number; max: number }) => `${n(p.p50)} / ${n(p.p95)} / ${n(p.max)} ms`;
+    const { oom, many } = k;
+    say(`**Kubernetes: OOM reaction** (dev server, fake API server + operator simulator, executor OOMKilled ${oom.executorOomAfterMs} ms after start, OOM limit 1; ${oom.jobs} sequential jobs after a warm-up; p50 / p95 / max)\n`);
+    say('| executor OOM → attempt 2 created | OOM → attempt stopped (watch, classify, DELETE) | stopped → await returned | await → cleanup started | cleanup | cleanup → next submit | submit → created | watch connections opened |');
+    say('|---|---|---|---|---|---|---|---|');
+    const st = oom.stages;
+    say(`| **${ms(oom.total)}** | ${ms(st.oomToStopped)} | ${ms(st.stoppedToAwaitReturned)} | ${ms(st.awaitToCleanupStart)} | ${ms(st.cleanup)} | ${ms(st.cleanupToSubmit)} | ${ms(st.submitToCreated)} | ${oom.watchesOpened} |\n`);
+    const verbs = Object.entries(many.requestsByVerb)
+      .sort((a, b) => b[1] - a[1])
+      .map(([verb, count]) => `${verb} ${count.toLocaleString('en-US')}`)
+      .join(', ');
+    say(`**Kubernetes: many applications at once** (${many.jobs} concurrent \`sparkJob\` workflows, one worker, driver runs ${many.runMs} ms)\n`);
+    say('| jobs | one job alone | wall, first start → last result | wall / one job | job latency p50 / p95 / max | peak watch connections | API requests (per job) | RSS baseline → peak | heap baseline → peak | objects left | succeeded |');
+    say('|---|---|---|---|---|---|---|---|---|---|---|');
+    say(`| ${many.jobs} | ${n(many.singleJobMs)} ms (${n(many.overheadPerJobMs)} ms overhead) | ${many.wallMs.toLocaleString('en-US')} ms | ${many.wallOverIdeal} | ${ms(many.jobLatency)} | ${many.peakOpenWatches} | ${verbs} (${many.requestsPerJob}) | ${many.baselineRssMb} → ${many.peakRssMb} MiB | ${many.baselineHeapMb} → ${many.peakHeapMb} MiB | ${many.leftoverObjects} (reported by cleanups: ${many.leftoversReported}) | ${many.succeeded} / ${many.jobs} |\n`);
+    const sp = (p: { p50: number; max: number }) => `${n(p.p50)} / ${n(p.max)} ms`;
+    const g = many.stages;
+    say(`Where a job's time went in the burst (p50 / max); this process (worker, fake API server, simulator) used ${many.workerCpuCores} cores, event-loop delay p99 ${many.eventLoopDelayP99Ms} ms, max ${many.eventLoopDelayMaxMs} ms:\n`);
+    say(`| start → submit started | → SparkApplication created | → driver running | → completed (driver runs ${many.runMs} ms) | → await returned | → cleanup started | cleanup | → result at the client |`);
+    say('|---|---|---|---|---|---|---|---|');
+    say(`| ${sp(g.startToSubmit)} | ${sp(g.submitToCreated)} | ${sp(g.createdToDriverRunning)} | ${sp(g.driverRunningToCompleted)} | ${sp(g.completedToAwaitReturned)} | ${sp(g.awaitToCleanupStart)} | ${sp(g.cleanup)} | ${sp(g.cleanupToResult)} |\n`);
+  }
+
+  if (run.has('scale')) {
+    const tenants = quick ? 4 : 20;
+    const r = await benchScale({ repoRoot, tenants, businessDays: quick ? 5 : 30, concurrencyPerTenant: 3, sparkMs: 2000, fakes: () => fakeActivities().activities });
+    say(`**Scale: backfill ${r.businessDays} business days × ${r.tenants} tenants** (dev server, one worker, real backfill and triggers, fake activities, Spark step ${r.sparkStepMs} ms, at most ${r.concurrency} nights at once)\n`);
+    say('| nights | one night alone | wall | ideal (⌈nights / bound⌉ × one night) | wall / ideal | nights started / s | night p50 / p99 | peak RSS / heap | history events per night (median / max) | not completed |');
+    say('|---|---|---|---|---|---|---|---|---|---|');
+    say(`| ${r.nights} | ${r.singleNightMs.toLocaleString('en-US')} ms | ${r.wallMs.toLocaleString('en-US')} ms | ${r.idealWallMs.toLocaleString('en-US')} ms | **${r.wallOverIdeal}** | ${r.startsPerSecond} | ${r.nightP50Ms.toLocaleString('en-US')} / ${r.nightP99Ms.toLocaleString('en-US')} ms | ${r.peakRssMiB} / ${r.peakHeapMiB} MiB | ${r.historyEventsMedian} / ${r.historyEventsMax} | ${r.failed} |\n`);
   }
 }
 

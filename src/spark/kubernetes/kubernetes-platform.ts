@@ -388,11 +388,16 @@ export class KubernetesSparkPlatform implements SparkPlatform {
       if (app !== undefined && (await this.api.delete('SparkApplication', attemptId, 'Foreground'))) removed.push(`SparkApplication/${attemptId}`);
 
       const deadline = this.now() + this.settings.cleanupTimeoutMs;
-      const remaining = async (): Promise<ObjectRef[]> => {
+      // The first look covers every kind; later looks only the kinds that still had objects
+      // (nothing creates new ones once the application is gone), so a burst of cleanups does
+      // not flood the API server with lists.
+      const remaining = async (kinds: ReadonlySet<ManagedKind>): Promise<ObjectRef[]> => {
         const found: ObjectRef[] = [];
-        const app = await this.api.getSparkApplication(attemptId);
-        if (app !== undefined) found.push({ kind: 'SparkApplication', name: attemptId, labels: {}, annotations: {} });
+        if (kinds.has('SparkApplication') && (await this.api.getSparkApplication(attemptId)) !== undefined) {
+          found.push({ kind: 'SparkApplication', name: attemptId, labels: {}, annotations: {} });
+        }
         for (const kind of ATTEMPT_OBJECT_KINDS) {
+          if (!kinds.has(kind)) continue;
           found.push(...(await this.api.list(kind, { labelSelector: selector })));
           if (sparkAppId !== undefined) {
             const bySpark = await this.api.list(kind, { labelSelector: `${SparkPodLabel.appSelector}=${sparkAppId}` });
@@ -401,8 +406,9 @@ export class KubernetesSparkPlatform implements SparkPlatform {
         }
         return found;
       };
+      const kindsOf = (objects: readonly ObjectRef[]) => new Set<ManagedKind>(objects.map((o) => o.kind));
 
-      let left = await remaining();
+      let left = await remaining(new Set<ManagedKind>(['SparkApplication', ...ATTEMPT_OBJECT_KINDS]));
       const asked = new Set<string>();
       let pause = CLEANUP_POLL_MIN_MS;
       while (left.length > 0) {
@@ -418,7 +424,7 @@ export class KubernetesSparkPlatform implements SparkPlatform {
         // Deletions usually finish within a moment: look again soon, then less often.
         await new Promise((r) => setTimeout(r, pause));
         pause = Math.min(CLEANUP_POLL_MAX_MS, pause * 2);
-        left = await remaining();
+        left = await remaining(kindsOf(left));
       }
       if (left.length > 0) this.logger.warn({ attemptId, remaining: left.map((o) => `${o.kind}/${o.name}`) }, 'objects remain after cleanup');
       return { attemptId, removed, remaining: left.length };

@@ -1,0 +1,146 @@
+/**
+ * Scale: 30 business days × 20 tenants backfilled (600 nights) on one worker and the real dev
+ * server, through the real backfill and triggers, with fake activities whose Spark step takes a
+ * fixed time. Reports wall time against the ideal for the concurrency bound, starts per second,
+ * the process's memory, and history events per night.
+ */
+import path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker, bundleWorkflowCode } from '@temporalio/worker';
+import type { Activities } from '../src/activities';
+import { businessDatesBetween, type BusinessCalendar } from '../src/domain/calendar';
+import { dailyWorkflowId } from '../src/domain/ids';
+import { ensureSearchAttributes } from '../src/infra/search-attributes';
+import { backfill, type BackfillNight } from '../src/triggers/backfill';
+import { TemporalNightTriggers } from '../src/triggers/temporal-triggers';
+import { percentile, round } from './stats';
+
+export interface ScaleResult {
+  readonly tenants: number;
+  readonly businessDays: number;
+  readonly nights: number;
+  readonly concurrency: number;
+  readonly sparkStepMs: number;
+  readonly singleNightMs: number;
+  readonly wallMs: number;
+  readonly idealWallMs: number;
+  readonly wallOverIdeal: number;
+  readonly startsPerSecond: number;
+  readonly nightP50Ms: number;
+  readonly nightP99Ms: number;
+  readonly peakRssMiB: number;
+  readonly peakHeapMiB: number;
+  readonly historyEventsMedian: number;
+  readonly historyEventsMax: number;
+  readonly failed: number;
+}
+
+const CALENDAR: BusinessCalendar = { region: 'bench', timeZone: 'UTC', weekend: [6, 7], holidays: [] };
+
+/** Fake activities whose `awaitSparkJob` takes `sparkMs` (heartbeat-free: the step is short). */
+function withSparkDuration(fakes: Activities, sparkMs: number): Activities {
+  return {
+    ...fakes,
+    awaitSparkJob: async (submission) => {
+      await new Promise((r) => setTimeout(r, sparkMs));
+      return fakes.awaitSparkJob(submission);
+    },
+  };
+}
+
+export async function benchScale(opts: {
+  readonly repoRoot: string;
+  readonly tenants: number;
+  readonly businessDays: number;
+  readonly concurrencyPerTenant: number;
+  readonly sparkMs: number;
+  readonly fakes: () => Activities;
+}): Promise<ScaleResult> {
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: path.join(opts.repoRoot, '.venv', 'bin', 'temporal') },
+      log: { format: 'json', level: 'error' },
+      // The default (SQLite in memory) keeps up; more history shards spread the load.
+      extraArgs: ['--dynamic-config-value', 'frontend.rps=10000', '--dynamic-config-value', 'frontend.namespaceRPS=10000'],
+    },
+  });
+  try {
+    await ensureSearchAttributes(env.connection, 'default');
+    const workflowBundle = await bundleWorkflowCode({ workflowsPath: path.join(opts.repoRoot, '.cache', 'bench-build', 'src', 'workflows', 'index.js') });
+    const taskQueue = 'bench-scale';
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle,
+      activities: withSparkDuration(opts.fakes(), opts.sparkMs),
+      maxConcurrentActivityTaskExecutions: 400,
+      maxCachedWorkflows: 2000,
+    });
+    const triggers = new TemporalNightTriggers(env.client, taskQueue);
+    // 30 business days from a Monday: six calendar weeks.
+    const from = '2026-01-05';
+    const dates = businessDatesBetween(CALENDAR, from, '2026-12-31').slice(0, opts.businessDays);
+    const to = dates[dates.length - 1] as string;
+
+    let peakRss = 0;
+    let peakHeap = 0;
+    const sampler = setInterval(() => {
+      const m = process.memoryUsage();
+      peakRss = Math.max(peakRss, m.rss);
+      peakHeap = Math.max(peakHeap, m.heapUsed);
+    }, 250);
+
+    const result = await worker.runUntil(async () => {
+      // One night alone: the ideal's unit.
+      const t0 = performance.now();
+      await backfill({ client: env.client, triggers, calendar: CALENDAR, tenant: 'solo', from: '2025-12-01', to: '2025-12-01', concurrency: 1 });
+      const singleNightMs = performance.now() - t0;
+
+      const nights: BackfillNight[] = [];
+      const began = performance.now();
+      const tenants = Array.from({ length: opts.tenants }, (_, i) => `t${String(i + 1).padStart(2, '0')}`);
+      const reports = await Promise.all(
+        tenants.map((tenant) =>
+          backfill({ client: env.client, triggers, calendar: CALENDAR, tenant, from, to, concurrency: opts.concurrencyPerTenant, onNight: (n) => nights.push(n) }),
+        ),
+      );
+      const wallMs = performance.now() - began;
+
+      // History size: a sample of nights across tenants.
+      const sample = tenants.slice(0, 10).flatMap((tenant) => dates.slice(0, 2).map((date) => dailyWorkflowId(date, tenant)));
+      const events: number[] = [];
+      for (const id of sample) {
+        const history = await env.client.workflow.getHandle(id).fetchHistory();
+        events.push(history.events?.length ?? 0);
+      }
+      return { singleNightMs, wallMs, nights, reports, events };
+    });
+    clearInterval(sampler);
+
+    const total = result.nights.length;
+    const concurrency = opts.tenants * opts.concurrencyPerTenant;
+    const idealWallMs = Math.ceil(total / concurrency) * result.singleNightMs;
+    const durations = result.nights.map((n) => n.durationMs);
+    return {
+      tenants: opts.tenants,
+      businessDays: dates.length,
+      nights: total,
+      concurrency,
+      sparkStepMs: opts.sparkMs,
+      singleNightMs: round(result.singleNightMs, 0),
+      wallMs: round(result.wallMs, 0),
+      idealWallMs: round(idealWallMs, 0),
+      wallOverIdeal: round(result.wallMs / idealWallMs, 2),
+      startsPerSecond: round(total / (result.wallMs / 1000), 1),
+      nightP50Ms: round(percentile(durations, 50), 0),
+      nightP99Ms: round(percentile(durations, 99), 0),
+      peakRssMiB: round(peakRss / 2 ** 20, 0),
+      peakHeapMiB: round(peakHeap / 2 ** 20, 0),
+      historyEventsMedian: percentile(result.events, 50),
+      historyEventsMax: Math.max(...result.events),
+      failed: result.nights.filter((n) => n.outcome !== 'COMPLETED').length,
+    };
+  } finally {
+    await env.teardown();
+  }
+}
