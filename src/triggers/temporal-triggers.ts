@@ -37,30 +37,29 @@ export class TemporalNightTriggers implements NightTriggers {
 
   async startNight(req: StartNightRequest): Promise<{ workflowId: string; runId: string; started: boolean }> {
     const workflowId = dailyWorkflowId(req.businessDate, req.tenant);
-    const running = await this.describe(workflowId);
-    if (running?.status === 'RUNNING') return { workflowId, runId: running.runId, started: false };
-    if (running?.status === 'COMPLETED' && !req.force) {
-      throw new TriggerRejected({
+    const completed = () =>
+      new TriggerRejected({
         code: 'NIGHT_COMPLETED',
         status: 409,
         message: `the night ${req.tenant} ${req.businessDate} already completed; re-run it explicitly (force) to replace its reports`,
       });
-    }
     try {
+      // The server decides who starts it: two triggers at once get one run, and the loser learns
+      // it joined (a running night) or was refused (a completed one).
       const handle = await this.client.workflow.start<typeof dailyPipeline>('dailyPipeline', {
         taskQueue: this.taskQueue,
         workflowId,
         args: [{ businessDate: req.businessDate, tenant: req.tenant, ...(req.sparkOverrides ? { sparkOverrides: req.sparkOverrides } : {}) }],
-        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdConflictPolicy: 'FAIL',
         workflowIdReusePolicy: req.force ? 'ALLOW_DUPLICATE' : RERUN_FAILED_ONLY,
         staticSummary: `Night ${req.tenant} ${req.businessDate}`,
       });
-      return { workflowId, runId: handle.firstExecutionRunId, started: handle.firstExecutionRunId !== running?.runId };
+      return { workflowId, runId: handle.firstExecutionRunId, started: true };
     } catch (error) {
-      if (error instanceof WorkflowExecutionAlreadyStartedError) {
-        throw new TriggerRejected({ code: 'NIGHT_COMPLETED', status: 409, message: `the night ${req.tenant} ${req.businessDate} already completed` }, { cause: error });
-      }
-      throw error;
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      const existing = await this.describe(workflowId);
+      if (existing?.status === 'RUNNING') return { workflowId, runId: existing.runId, started: false };
+      throw completed();
     }
   }
 
