@@ -175,7 +175,16 @@ start() {
     return
   fi
   rm -f "$PID_FILE"
-  port_answers && die "port $PORT is taken by a process that is not this script's broker"
+  if port_answers; then
+    # Another checkout of the project (its own .cache) may have started the test broker on this
+    # port; tests use topics of their own, so it serves just as well.
+    if pgrep -f 'kafka\.Kafka .*server\.properties' >/dev/null 2>&1; then
+      log "reusing a Kafka broker already listening on $BROKERS (started from another checkout)"
+      echo "$BROKERS"
+      return
+    fi
+    die "port $PORT is taken by a process that is not a Kafka broker"
+  fi
   command -v java >/dev/null || die "Java 17 or newer is required for the Kafka broker"
   fetch_jars
   write_config
