@@ -19,7 +19,7 @@ import type { Activities } from '../src/activities';
 import { loadConfig } from '../src/config/config';
 import { sparkAttemptId } from '../src/domain/ids';
 import type { EscalationPolicy } from '../src/domain/spark/escalation';
-import type { SparkResources } from '../src/domain/spark/resources';
+import { RESOURCES } from '../test/kubernetes/harness';
 import type { ReportingStore } from '../src/reporting/store';
 import { FakeKubeApiServer } from '../src/spark/kubernetes/fake-api';
 import { KubernetesSparkPlatform, type KubernetesPlatformSettings } from '../src/spark/kubernetes/kubernetes-platform';
@@ -51,15 +51,6 @@ const SETTINGS: KubernetesPlatformSettings = {
   driverLogLines: 40,
 };
 
-const RESOURCES: SparkResources = {
-  driverMemoryMb: 1024,
-  driverCores: 1,
-  executorMemoryMb: 1024,
-  executorCores: 1,
-  executorInstances: 2,
-  memoryOverheadMb: null,
-  shufflePartitions: 8,
-};
 
 const POLICY: EscalationPolicy = { maxAttempts: 3, memoryFactor: 2, maxDriverMemoryMb: 8192, maxExecutorMemoryMb: 16384 };
 

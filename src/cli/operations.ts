@@ -17,7 +17,6 @@ import {
 } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { NightjarConfig } from '../config/config';
-import type { BusinessCalendar } from '../domain/calendar';
 import { dailyWorkflowId } from '../domain/ids';
 import type { NightStatus, SparkOverrides } from '../domain/pipeline';
 import type { FeedArrival } from '../domain/triggers';
@@ -32,7 +31,7 @@ import {
   type NightlyScheduleSummary,
 } from '../schedules/nightly-schedule';
 import type { SweepReport } from '../spark/kubernetes/janitor';
-import { backfill, type BackfillNight, type BackfillReport } from '../triggers/backfill';
+import { backfill, type BackfillOptions, type BackfillReport } from '../triggers/backfill';
 import { TriggerRejected } from '../triggers/errors';
 import type { RunningTriggers } from '../triggers/serve';
 import { TemporalNightTriggers } from '../triggers/temporal-triggers';
@@ -344,15 +343,8 @@ export async function reportFeedArrival(client: Client, target: TemporalTarget, 
   }
 }
 
-export interface BackfillRequest {
-  readonly calendar: BusinessCalendar;
-  readonly tenant: string;
-  readonly from: string;
-  readonly to: string;
-  readonly concurrency: number;
-  readonly force?: boolean;
-  readonly onNight?: (night: BackfillNight) => void;
-}
+/** A backfill as the CLI asks for it: the client and triggers come from the connection. */
+export type BackfillRequest = Omit<BackfillOptions, 'client' | 'triggers'>;
 
 export function runBackfill(client: Client, target: TemporalTarget, request: BackfillRequest): Promise<BackfillReport> {
   return backfill({ client, triggers: new TemporalNightTriggers(client, target.taskQueue), ...request });
