@@ -41,7 +41,13 @@ fetch_jars() {
   if [[ -f "$LIBS/.stamp" && "$(cat "$LIBS/.stamp")" == "$want" ]]; then
     return
   fi
-  command -v mvn >/dev/null || die "Maven (mvn) is required to fetch the Kafka jars (Debian: apt-get install maven)"
+  if ! command -v mvn >/dev/null; then
+    # Debian's Maven, installed like the test PostgreSQL (needs root).
+    command -v apt-get >/dev/null && [[ $(id -u) -eq 0 ]] || die "Maven (mvn) is required to fetch the Kafka jars (Debian: apt-get install maven)"
+    log "installing maven"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq --no-install-recommends maven >&2 || { apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends maven >&2; }
+  fi
   log "fetching the Kafka jars with Maven (once; cached in .cache/m2 and .cache/kafka/libs)"
   rm -rf "$LIBS"
   mkdir -p "$LIBS" "$LOGS"
