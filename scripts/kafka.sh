@@ -43,7 +43,9 @@ fetch_jars() {
   fi
   if ! command -v mvn >/dev/null; then
     # Debian's Maven, installed like the test PostgreSQL (needs root).
-    command -v apt-get >/dev/null && [[ $(id -u) -eq 0 ]] || die "Maven (mvn) is required to fetch the Kafka jars (Debian: apt-get install maven)"
+    if ! command -v apt-get >/dev/null || [[ $(id -u) -ne 0 ]]; then
+      die "Maven (mvn) is required to fetch the Kafka jars (Debian: apt-get install maven)"
+    fi
     log "installing maven"
     export DEBIAN_FRONTEND=noninteractive
     apt-get install -y -qq --no-install-recommends maven >&2 || { apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends maven >&2; }
