@@ -19,7 +19,7 @@ import type { Activities } from '../src/activities';
 import { loadConfig } from '../src/config/config';
 import { sparkAttemptId } from '../src/domain/ids';
 import type { EscalationPolicy } from '../src/domain/spark/escalation';
-import { RESOURCES } from '../test/kubernetes/harness';
+import { NAMESPACE, RESOURCES, TEST_SETTINGS } from '../test/kubernetes/harness';
 import type { ReportingStore } from '../src/reporting/store';
 import { FakeKubeApiServer } from '../src/spark/kubernetes/fake-api';
 import { KubernetesSparkPlatform, type KubernetesPlatformSettings } from '../src/spark/kubernetes/kubernetes-platform';
@@ -30,19 +30,13 @@ import type { SparkJobInput, SparkJobResult } from '../src/workflows/spark-job';
 import { SearchAttr } from '../src/workflows/search-attributes';
 import { percentile, round, sum } from './stats';
 
-const NAMESPACE = 'nightly';
 const BUSINESS_DATE = '2026-11-23';
 /** Executors asking for less than this are OOMKilled; escalation by 2 from 1024 reaches it. */
 const OOM_BELOW_MB = 2048;
 
 /** Production timings: the 30 s safety poll never fires here, so reactions come from the watches. */
 const SETTINGS: KubernetesPlatformSettings = {
-  namespace: NAMESPACE,
-  image: 'registry.bank.example/nightjar-spark:1.0.0',
-  serviceAccount: 'nightjar-spark',
-  sparkVersion: '4.0.1',
-  imageJobsDir: '/opt/nightjar/spark',
-  ttlSeconds: 3600,
+  ...TEST_SETTINGS,
   executorOomLimit: 1,
   stuckAfterMs: 600_000,
   pollIntervalMs: 30_000,

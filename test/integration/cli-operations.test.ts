@@ -1,6 +1,5 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { loadConfig } from '../../src/config/config';
 import { connectTemporal, type CliDeps } from '../../src/cli/context';
 import { OperationRefused } from '../../src/cli/exit-codes';
@@ -31,8 +30,9 @@ import { renderBackfillNight, renderBackfillSummary, renderSchedule } from '../.
 import { renderStatus } from '../../src/cli/render-status';
 import type { BackfillNight } from '../../src/triggers/backfill';
 import type { PipelineStatus } from '../../src/workflows/messages';
-import { fakeActivities, PERMANENT, type FakeCalls, type FakeScript } from '../helpers/fake-activities';
+import { PERMANENT, type FakeCalls, type FakeScript } from '../helpers/fake-activities';
 import { createDevServerEnv, uniqueId, workflowBundle } from '../helpers/temporal';
+import { withFakeWorker } from '../helpers/nights';
 
 jest.setTimeout(180_000);
 
@@ -58,19 +58,14 @@ interface Ctx {
 }
 
 /** A worker with fake activities on a task queue of its own, running while `body` runs. */
-async function withWorker(script: FakeScript, body: (ctx: Ctx) => Promise<void>): Promise<void> {
-  const taskQueue = uniqueId('cli-tq');
-  const { activities, calls } = fakeActivities(script);
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities,
+function withWorker(script: FakeScript, body: (ctx: Ctx) => Promise<void>): Promise<void> {
+  return withFakeWorker(
+    env,
+    script,
+    ({ taskQueue, calls }) => body({ target: { namespace: env.namespace ?? 'default', taskQueue, uiUrl: UI_URL }, calls }),
     // Cancellation reaches a heartbeating activity with its next heartbeat: do not hold them back.
-    maxHeartbeatThrottleInterval: '100 ms',
-    defaultHeartbeatThrottleInterval: '100 ms',
-  });
-  await worker.runUntil(body({ target: { namespace: env.namespace ?? 'default', taskQueue, uiUrl: UI_URL }, calls }));
+    { maxHeartbeatThrottleInterval: '100 ms', defaultHeartbeatThrottleInterval: '100 ms' },
+  );
 }
 
 /** Polls the night's status until `done` holds (a parked or held night has no result to wait on). */

@@ -5,7 +5,9 @@ import { FakeKubeApiServer } from '../../src/spark/kubernetes/fake-api';
 import { KubernetesSparkPlatform, type KubernetesPlatformSettings } from '../../src/spark/kubernetes/kubernetes-platform';
 import { SparkOperatorSimulator, type SparkOperatorSimulatorOptions } from '../../src/spark/kubernetes/simulator';
 import type { SparkAttemptRequest } from '../../src/spark/platform';
+import { randomUUID } from 'node:crypto';
 import type { SparkResources } from '../../src/domain/spark/resources';
+import type { SparkJobInput } from '../../src/workflows/spark-job';
 
 export const NAMESPACE = 'nightly';
 
@@ -104,4 +106,18 @@ export function leftovers(server: FakeKubeApiServer): string[] {
 /** Await options that never cancel, collecting progress. */
 export function awaitOptions(progress: string[] = [], signal = new AbortController().signal, detach?: AbortSignal) {
   return { signal, ...(detach ? { detach } : {}), onProgress: (p: { state: string; detail?: string }) => progress.push(`${p.state}:${p.detail ?? ''}`) };
+}
+
+/** A `sparkJob` input for normalize on 2026-11-23 with a fresh parent run (so fresh attempt ids). */
+export function sparkJobInput(overrides: Partial<SparkJobInput> = {}): SparkJobInput {
+  return {
+    businessDate: '2026-11-23',
+    job: 'normalize',
+    parentWorkflowId: 'nightjar-daily-2026-11-23',
+    parentRunId: randomUUID(),
+    inputs: {},
+    resources: RESOURCES,
+    policy: { maxAttempts: 2, memoryFactor: 2, maxDriverMemoryMb: 4096, maxExecutorMemoryMb: 4096 },
+    ...overrides,
+  };
 }

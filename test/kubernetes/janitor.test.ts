@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
@@ -14,7 +13,7 @@ import { workflowStateOf } from '../../src/worker/worker';
 import { sparkJanitor } from '../../src/workflows/janitor';
 import { sparkJob } from '../../src/workflows/spark-job';
 import { createDevServerEnv, uniqueId, workflowBundle } from '../helpers/temporal';
-import { leftovers, NAMESPACE, RESOURCES, TEST_SETTINGS } from './harness';
+import { leftovers, NAMESPACE, sparkJobInput, TEST_SETTINGS } from './harness';
 
 jest.setTimeout(120_000);
 
@@ -290,17 +289,7 @@ describe('on the Temporal dev server', () => {
     const running = await env.client.workflow.start(sparkJob, {
       taskQueue: uniqueId('nobody-polls'),
       workflowId: uniqueId('nightjar-daily-2026-11-23-normalize'),
-      args: [
-        {
-          businessDate: '2026-11-23',
-          job: 'normalize',
-          parentWorkflowId: 'nightjar-daily-2026-11-23',
-          parentRunId: randomUUID(),
-          inputs: {},
-          resources: RESOURCES,
-          policy: { maxAttempts: 2, memoryFactor: 2, maxDriverMemoryMb: 4096, maxExecutorMemoryMb: 4096 },
-        },
-      ],
+      args: [sparkJobInput()],
     });
     try {
       const worker = await Worker.create({

@@ -1,7 +1,6 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
@@ -14,7 +13,7 @@ import { SparkOperatorSimulator, type ScenarioChoice } from '../../src/spark/kub
 import { sparkJob, type SparkJobFailureDetails } from '../../src/workflows/spark-job';
 import { SearchAttr } from '../../src/workflows/search-attributes';
 import { createDevServerEnv, REPO_ROOT, uniqueId, workflowBundle } from '../helpers/temporal';
-import { leftovers, NAMESPACE, RESOURCES, TEST_SETTINGS } from './harness';
+import { leftovers, NAMESPACE, RESOURCES, sparkJobInput, TEST_SETTINGS } from './harness';
 
 jest.setTimeout(120_000);
 
@@ -64,17 +63,7 @@ const start = (taskQueue: string) =>
   env.client.workflow.start(sparkJob, {
     taskQueue,
     workflowId: uniqueId('nightjar-daily-2026-11-23-normalize'),
-    args: [
-      {
-        businessDate: '2026-11-23',
-        job: 'normalize',
-        parentWorkflowId: 'nightjar-daily-2026-11-23',
-        parentRunId: randomUUID(),
-        inputs: {},
-        resources: { ...RESOURCES, executorMemoryMb: 1024 },
-        policy: POLICY,
-      },
-    ],
+    args: [sparkJobInput({ resources: { ...RESOURCES, executorMemoryMb: 1024 }, policy: POLICY })],
   });
 
 test('executor OOM on Kubernetes: stopped, resubmitted with twice the executor memory, succeeds; every attempt cleaned; visible in search attributes', async () => {

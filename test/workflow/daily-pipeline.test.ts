@@ -1,13 +1,13 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { FEED_NAMES } from '../../src/domain/feeds/catalog';
 import { dailyPipeline } from '../../src/workflows';
 import { ABORTED_BY_OPERATOR } from '../../src/workflows/daily-pipeline';
 import { resolveStepUpdate, statusQuery, type PipelineStatus } from '../../src/workflows/messages';
 import { SearchAttr } from '../../src/workflows/search-attributes';
-import { createTimeSkippingEnv, uniqueId, workflowBundle } from '../helpers/temporal';
-import { fakeActivities, feedRejected, OOM, PERMANENT, RESOURCES, retryableIoError, TRANSIENT, type FakeCalls, type FakeScript } from '../helpers/fake-activities';
+import { waitForStatus as waitForStatusOf, withFakeWorker } from '../helpers/nights';
+import { createTimeSkippingEnv, uniqueId } from '../helpers/temporal';
+import { feedRejected, OOM, PERMANENT, RESOURCES, retryableIoError, TRANSIENT, type FakeCalls, type FakeScript } from '../helpers/fake-activities';
 
 jest.setTimeout(120_000);
 
@@ -19,38 +19,14 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-async function run(script: FakeScript, body: (ctx: { taskQueue: string; calls: FakeCalls }) => Promise<void>) {
-  const taskQueue = uniqueId('tq');
-  const { activities, calls } = fakeActivities(script);
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities,
-  });
-  await worker.runUntil(body({ taskQueue, calls }));
-}
+const run = (script: FakeScript, body: (ctx: { taskQueue: string; calls: FakeCalls }) => Promise<void>) => withFakeWorker(env, script, body);
 
 const start = (taskQueue: string, businessDate = '2026-11-20') =>
   env.client.workflow.start(dailyPipeline, { taskQueue, workflowId: uniqueId(`daily-${businessDate}`), args: [{ businessDate }] });
 
 type Night = Awaited<ReturnType<typeof start>>;
 
-/**
- * Polls the status query until `done` holds. A parked night has no timer, so waiting on its
- * result would let the time-skipping server jump to the execution timeout: tests wait here instead.
- */
-async function waitForStatus(handle: Night, done: (s: PipelineStatus) => boolean, what: string): Promise<PipelineStatus> {
-  const giveUpAt = Date.now() + 15_000;
-  let last: unknown;
-  while (Date.now() < giveUpAt) {
-    // Each query is bounded too: a night whose workflow task keeps failing does not answer.
-    last = await env.client.withDeadline(Date.now() + 2_000, () => handle.query(statusQuery)).catch((e: unknown) => e);
-    if (!(last instanceof Error) && done(last as PipelineStatus)) return last as PipelineStatus;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no ${what} after 15 s; last status: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-}
+const waitForStatus = (handle: Night, done: (s: PipelineStatus) => boolean, what: string) => waitForStatusOf(env, handle, done, what);
 const waitForParked = (handle: Night) => waitForStatus(handle, (s) => s.parked !== undefined, 'parked step');
 
 async function nightjarStatus(handle: Night): Promise<string | undefined> {

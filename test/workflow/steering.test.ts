@@ -1,5 +1,4 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { FEED_NAMES, type FeedName } from '../../src/domain/feeds/catalog';
 import type { FeedArrivalInput } from '../../src/domain/triggers';
 import { dailyPipeline } from '../../src/workflows';
@@ -15,8 +14,9 @@ import {
   type ResolveStepRequest,
 } from '../../src/workflows/messages';
 import { SearchAttr } from '../../src/workflows/search-attributes';
-import { createTimeSkippingEnv, uniqueId, workflowBundle } from '../helpers/temporal';
-import { exportRejected, fakeActivities, feedRejected, PERMANENT, type FakeCalls, type FakeScript } from '../helpers/fake-activities';
+import { waitForStatus as waitForStatusOf, withFakeWorker } from '../helpers/nights';
+import { createTimeSkippingEnv, uniqueId } from '../helpers/temporal';
+import { exportRejected, feedRejected, PERMANENT, type FakeCalls, type FakeScript } from '../helpers/fake-activities';
 
 jest.setTimeout(120_000);
 
@@ -30,12 +30,7 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-async function run(script: FakeScript, body: (ctx: { taskQueue: string; calls: FakeCalls }) => Promise<void>) {
-  const taskQueue = uniqueId('tq');
-  const { activities, calls } = fakeActivities(script);
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
-  await worker.runUntil(body({ taskQueue, calls }));
-}
+const run = (script: FakeScript, body: (ctx: { taskQueue: string; calls: FakeCalls }) => Promise<void>) => withFakeWorker(env, script, body);
 
 const start = (taskQueue: string, tenant?: string) =>
   env.client.workflow.start(dailyPipeline, {
@@ -49,22 +44,7 @@ type HistoryEvent = NonNullable<Awaited<ReturnType<Night['fetchHistory']>>['even
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/**
- * Polls the status query until `done` holds. A night that waits without a timer (parked, held)
- * must not be waited on with `result()`: the time-skipping server would jump to the execution
- * timeout. Tests wait here instead, and call `result()` once the night can finish.
- */
-async function waitForStatus(handle: Night, done: (s: PipelineStatus) => boolean, what: string): Promise<PipelineStatus> {
-  const giveUpAt = Date.now() + 15_000;
-  let last: unknown;
-  while (Date.now() < giveUpAt) {
-    // Each query is bounded too: a night whose workflow task keeps failing does not answer.
-    last = await env.client.withDeadline(Date.now() + 2_000, () => handle.query(statusQuery)).catch((e: unknown) => e);
-    if (!(last instanceof Error) && done(last as PipelineStatus)) return last as PipelineStatus;
-    await pause(100);
-  }
-  throw new Error(`no ${what} after 15 s; last status: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-}
+const waitForStatus = (handle: Night, done: (s: PipelineStatus) => boolean, what: string) => waitForStatusOf(env, handle, done, what);
 const waitForParked = (handle: Night) => waitForStatus(handle, (s) => s.parked !== undefined, 'parked step');
 
 async function history(handle: Night): Promise<HistoryEvent[]> {
