@@ -25,6 +25,12 @@ module.exports = {
     // Kubernetes: the platform, the janitor and sparkJob through the fake API server and the simulator.
     project('kubernetes', { globalSetup: '<rootDir>/test/helpers/global-setup.js', setupFiles: ['<rootDir>/test/helpers/quiet-runtime.ts'] }),
     project('integration', { globalSetup: '<rootDir>/test/helpers/global-setup.js', setupFiles: ['<rootDir>/test/helpers/quiet-runtime.ts'] }),
+    // Deployment: the images and the Helm chart, rendered and checked with the tools of scripts/deploy-tools.sh.
+    project('deploy'),
+    // Property tests: random and malformed messages to every signal, update, HTTP endpoint and Kafka message.
+    project('fuzz', { globalSetup: '<rootDir>/test/helpers/global-setup.js', setupFiles: ['<rootDir>/test/helpers/quiet-runtime.ts'] }),
+    // The fault matrix: real worker processes killed and restarted, server restarts, outages.
+    project('reliability', { globalSetup: '<rootDir>/test/helpers/global-setup.js', setupFiles: ['<rootDir>/test/helpers/quiet-runtime.ts'] }),
     // Kafka: the feed-arrival bridge against the real broker of scripts/kafka.sh. The Kafka client and
     // two of its dependencies ship ES modules only.
     project('kafka', {

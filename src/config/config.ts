@@ -116,6 +116,15 @@ const interval = z
   .regex(/^(?:off|\d+)$/, 'expected a number of seconds or "off"')
   .transform((s) => (s === 'off' ? 0 : Number(s)));
 
+/** `host:port` to listen on, or `off`. */
+const listenAddress = z
+  .string()
+  .regex(/^(?:off|[^\s:]+:\d{1,5})$/, 'expected host:port (e.g. 0.0.0.0:9464) or "off"')
+  .refine((s) => s === 'off' || Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, 'port must be at most 65535')
+  .transform((s) => (s === 'off' ? undefined : s));
+
+const keyId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected a key id of letters, digits, ".", "_" or "-" (at most 64)');
+
 /** Every environment variable Nightjar reads, with its default. The README's reference mirrors this. */
 export const ConfigSchema = z
   .object({
@@ -204,6 +213,20 @@ export const ConfigSchema = z
     NIGHTJAR_KAFKA_TOPIC: z.string().min(1).default('nightjar.feed-arrivals'),
     NIGHTJAR_KAFKA_DLQ_TOPIC: z.string().min(1).default('nightjar.feed-arrivals.dlq'),
     NIGHTJAR_KAFKA_GROUP: z.string().min(1).default('nightjar-feed-bridge'),
+    NIGHTJAR_TEMPORAL_TLS_CERT: z.string().min(1).optional(),
+    NIGHTJAR_TEMPORAL_TLS_KEY: z.string().min(1).optional(),
+    NIGHTJAR_TEMPORAL_TLS_CA: z.string().min(1).optional(),
+    NIGHTJAR_TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
+    NIGHTJAR_ENCRYPTION_KEYS_DIR: z.string().min(1).optional(),
+    NIGHTJAR_ENCRYPTION_KEY_ID: keyId.optional(),
+    NIGHTJAR_CODEC_HOST: z.string().min(1).default('127.0.0.1'),
+    NIGHTJAR_CODEC_PORT: z.coerce.number().int().min(1).max(65535).default(8089),
+    NIGHTJAR_CODEC_CORS_ORIGINS: list.pipe(z.array(z.url({ message: 'expected origins such as http://localhost:8233' }))).optional(),
+    NIGHTJAR_CODEC_TOKENS: list.pipe(z.array(z.string().min(16, 'tokens must be at least 16 characters'))).optional(),
+    NIGHTJAR_METRICS_ADDRESS: listenAddress.default('127.0.0.1:9464'),
+    NIGHTJAR_HEALTH_ADDRESS: listenAddress.optional(),
+    NIGHTJAR_SHUTDOWN_GRACE_SECONDS: positive.default(30),
+    NIGHTJAR_WORKFLOW_BUNDLE: z.string().min(1).optional(),
     NIGHTJAR_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     NIGHTJAR_LOG_REDACT: bool.default(true),
   })
@@ -223,6 +246,19 @@ export const ConfigSchema = z
         ctx.addIssue({ code: 'custom', path: ['NIGHTJAR_K8S_IMAGE'], message: 'required when NIGHTJAR_SPARK_PLATFORM=kubernetes (the Spark job image)' });
       }
     }
+    if (env.NIGHTJAR_ENCRYPTION_KEYS_DIR && !env.NIGHTJAR_ENCRYPTION_KEY_ID) {
+      ctx.addIssue({ code: 'custom', path: ['NIGHTJAR_ENCRYPTION_KEY_ID'], message: 'required when NIGHTJAR_ENCRYPTION_KEYS_DIR is set (the id of the key that encrypts new payloads)' });
+    }
+    if (env.NIGHTJAR_ENCRYPTION_KEY_ID && !env.NIGHTJAR_ENCRYPTION_KEYS_DIR) {
+      ctx.addIssue({ code: 'custom', path: ['NIGHTJAR_ENCRYPTION_KEYS_DIR'], message: 'required when NIGHTJAR_ENCRYPTION_KEY_ID is set (the directory holding one file per key id)' });
+    }
+    if (Boolean(env.NIGHTJAR_TEMPORAL_TLS_CERT) !== Boolean(env.NIGHTJAR_TEMPORAL_TLS_KEY)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [env.NIGHTJAR_TEMPORAL_TLS_CERT ? 'NIGHTJAR_TEMPORAL_TLS_KEY' : 'NIGHTJAR_TEMPORAL_TLS_CERT'],
+        message: 'mTLS needs both NIGHTJAR_TEMPORAL_TLS_CERT and NIGHTJAR_TEMPORAL_TLS_KEY (PEM file paths)',
+      });
+    }
     if (env.NIGHTJAR_K8S_BATCH_QUEUE && !env.NIGHTJAR_K8S_BATCH_SCHEDULER) {
       ctx.addIssue({ code: 'custom', path: ['NIGHTJAR_K8S_BATCH_QUEUE'], message: 'needs NIGHTJAR_K8S_BATCH_SCHEDULER (volcano or yunikorn)' });
     }
@@ -232,7 +268,20 @@ export const ConfigSchema = z
 export interface NightjarConfig {
   readonly repoRoot: string;
   readonly dataDir: string;
-  readonly temporal: { readonly address: string; readonly namespace: string; readonly taskQueue: string; readonly uiUrl: string };
+  readonly temporal: {
+    readonly address: string;
+    readonly namespace: string;
+    readonly taskQueue: string;
+    readonly uiUrl: string;
+    /** mTLS to the Temporal frontend (PEM file paths); plain TCP when absent. */
+    readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile?: string; readonly serverName?: string };
+  };
+  /** AES-256-GCM payload encryption: one file per key id in `keysDir`; `activeKeyId` encrypts, all decrypt. */
+  readonly encryption?: { readonly keysDir: string; readonly activeKeyId: string };
+  /** The codec server the Temporal UI calls to show decrypted payloads (`nightjar codec-server`). */
+  readonly codecServer: { readonly host: string; readonly port: number; readonly corsOrigins: readonly string[]; readonly tokens: readonly string[] };
+  /** Prometheus metrics (`host:port`) and the health endpoints; absent when `off`. */
+  readonly observability: { readonly metricsAddress?: string; readonly healthAddress?: string };
   readonly reporting: { readonly kind: 'pglite'; readonly dataDir: string } | { readonly kind: 'postgres'; readonly url: string };
   readonly reportingCurrency: string;
   readonly spark: {
@@ -264,7 +313,13 @@ export interface NightjarConfig {
   readonly feeds: { readonly optional: readonly FeedName[]; readonly deadlineHours: number; readonly pollSeconds: number };
   /** The nightly schedule, upserted at worker start when a time is configured. */
   readonly schedule?: { readonly time: string; readonly catchupWindowSeconds: number; readonly lookbackDays: number };
-  readonly worker: { readonly maxConcurrentActivities: number };
+  readonly worker: {
+    readonly maxConcurrentActivities: number;
+    /** How long activities get to finish after SIGTERM before they are handed back to the server. */
+    readonly shutdownGraceSeconds: number;
+    /** A workflow bundle prebuilt at image build time; workflows are bundled from source when absent. */
+    readonly workflowBundle?: string;
+  };
   /** The HTTP trigger API (served by `nightjar triggers` when tokens are configured). */
   readonly http: { readonly host: string; readonly port: number; readonly tokens: readonly string[] };
   /** The Kafka feed-arrival bridge (run by `nightjar triggers` when brokers are configured). */
@@ -326,6 +381,29 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       namespace: e.NIGHTJAR_TEMPORAL_NAMESPACE,
       taskQueue: e.NIGHTJAR_TASK_QUEUE,
       uiUrl: e.NIGHTJAR_TEMPORAL_UI_URL.replace(/\/$/, ''),
+      ...(e.NIGHTJAR_TEMPORAL_TLS_CERT !== undefined && e.NIGHTJAR_TEMPORAL_TLS_KEY !== undefined
+        ? {
+            tls: {
+              certFile: path.resolve(e.NIGHTJAR_TEMPORAL_TLS_CERT),
+              keyFile: path.resolve(e.NIGHTJAR_TEMPORAL_TLS_KEY),
+              ...(e.NIGHTJAR_TEMPORAL_TLS_CA !== undefined ? { caFile: path.resolve(e.NIGHTJAR_TEMPORAL_TLS_CA) } : {}),
+              ...(e.NIGHTJAR_TEMPORAL_TLS_SERVER_NAME !== undefined ? { serverName: e.NIGHTJAR_TEMPORAL_TLS_SERVER_NAME } : {}),
+            },
+          }
+        : {}),
+    },
+    ...(e.NIGHTJAR_ENCRYPTION_KEYS_DIR !== undefined && e.NIGHTJAR_ENCRYPTION_KEY_ID !== undefined
+      ? { encryption: { keysDir: path.resolve(repoRoot, e.NIGHTJAR_ENCRYPTION_KEYS_DIR), activeKeyId: e.NIGHTJAR_ENCRYPTION_KEY_ID } }
+      : {}),
+    codecServer: {
+      host: e.NIGHTJAR_CODEC_HOST,
+      port: e.NIGHTJAR_CODEC_PORT,
+      corsOrigins: e.NIGHTJAR_CODEC_CORS_ORIGINS ?? [new URL(e.NIGHTJAR_TEMPORAL_UI_URL).origin],
+      tokens: e.NIGHTJAR_CODEC_TOKENS ?? [],
+    },
+    observability: {
+      ...(e.NIGHTJAR_METRICS_ADDRESS !== undefined ? { metricsAddress: e.NIGHTJAR_METRICS_ADDRESS } : {}),
+      ...(e.NIGHTJAR_HEALTH_ADDRESS !== undefined ? { healthAddress: e.NIGHTJAR_HEALTH_ADDRESS } : {}),
     },
     reporting:
       e.NIGHTJAR_REPORTING_STORE === 'postgres'
@@ -367,7 +445,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ...(e.NIGHTJAR_SCHEDULE_TIME !== undefined
       ? { schedule: { time: e.NIGHTJAR_SCHEDULE_TIME, catchupWindowSeconds: e.NIGHTJAR_SCHEDULE_CATCHUP_SECONDS, lookbackDays: e.NIGHTJAR_SCHEDULE_LOOKBACK_DAYS } }
       : {}),
-    worker: { maxConcurrentActivities: e.NIGHTJAR_WORKER_MAX_ACTIVITIES },
+    worker: {
+      maxConcurrentActivities: e.NIGHTJAR_WORKER_MAX_ACTIVITIES,
+      shutdownGraceSeconds: e.NIGHTJAR_SHUTDOWN_GRACE_SECONDS,
+      ...(e.NIGHTJAR_WORKFLOW_BUNDLE !== undefined ? { workflowBundle: path.resolve(repoRoot, e.NIGHTJAR_WORKFLOW_BUNDLE) } : {}),
+    },
     http: { host: e.NIGHTJAR_HTTP_HOST, port: e.NIGHTJAR_HTTP_PORT, tokens: e.NIGHTJAR_HTTP_TOKENS ?? [] },
     ...(e.NIGHTJAR_KAFKA_BROKERS !== undefined && e.NIGHTJAR_KAFKA_BROKERS.length > 0
       ? { kafka: { brokers: e.NIGHTJAR_KAFKA_BROKERS, topic: e.NIGHTJAR_KAFKA_TOPIC, dlqTopic: e.NIGHTJAR_KAFKA_DLQ_TOPIC, groupId: e.NIGHTJAR_KAFKA_GROUP } }

@@ -7,6 +7,12 @@ import { NON_RETRYABLE_FAILURES } from '../common/failures';
  */
 const nonRetryableErrorTypes = [...NON_RETRYABLE_FAILURES];
 
+/**
+ * Long activities heartbeat every 5 s; a worker that dies (SIGKILL, node lost) is noticed after
+ * this long and the activity retried on another worker.
+ */
+const HEARTBEAT_TIMEOUT = '30 seconds';
+
 export const PLAN_ACTIVITY = {
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes },
@@ -15,14 +21,14 @@ export const PLAN_ACTIVITY = {
 /** Ingest retries a missing required feed for about an hour before giving up. */
 export const INGEST_ACTIVITY = {
   startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '1 minute',
+  heartbeatTimeout: HEARTBEAT_TIMEOUT,
   retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: 10, nonRetryableErrorTypes },
 } as const satisfies ActivityOptions;
 
 /** Waiting for feeds may take the whole night; the heartbeat proves the worker still looks. */
 export const AWAIT_FEEDS_ACTIVITY = {
   startToCloseTimeout: '24 hours',
-  heartbeatTimeout: '1 minute',
+  heartbeatTimeout: HEARTBEAT_TIMEOUT,
   retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 10, nonRetryableErrorTypes },
 } as const satisfies ActivityOptions;
 
@@ -34,7 +40,7 @@ export const SPARK_SUBMIT_ACTIVITY = {
 /** A Spark job may run for hours; its heartbeat proves the worker still watches it. */
 export const SPARK_AWAIT_ACTIVITY = {
   startToCloseTimeout: '6 hours',
-  heartbeatTimeout: '1 minute',
+  heartbeatTimeout: HEARTBEAT_TIMEOUT,
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 5, nonRetryableErrorTypes },
 } as const satisfies ActivityOptions;
 
@@ -46,7 +52,7 @@ export const SPARK_CLEANUP_ACTIVITY = {
 
 export const EXPORT_ACTIVITY = {
   startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '2 minutes',
+  heartbeatTimeout: HEARTBEAT_TIMEOUT,
   retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 6, nonRetryableErrorTypes },
 } as const satisfies ActivityOptions;
 
