@@ -38,6 +38,8 @@ export interface FakeScript {
   learnSizing?: boolean;
   /** recordSparkSizing fails with a non-retryable ApplicationFailure (the call is still recorded). */
   sizingFails?: boolean;
+  /** Business dates owedNights returns (none by default). */
+  owedNights?: string[];
 }
 
 export interface FakeCalls {
@@ -201,7 +203,7 @@ export function fakeActivities(script: FakeScript = {}): { activities: Activitie
     },
     async owedNights(input) {
       calls.order.push('owedNights');
-      return { runDate: input.scheduledAt.slice(0, 10), owed: [], done: [] };
+      return { runDate: input.scheduledAt.slice(0, 10), owed: script.owedNights ?? [], done: [] };
     },
     async runNight(input) {
       calls.order.push(`runNight:${input.businessDate}`);

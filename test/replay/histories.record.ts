@@ -7,10 +7,10 @@ import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { dailyPipeline, sparkJanitor } from '../../src/workflows';
+import { dailyPipeline, nightlyTrigger, sparkJanitor } from '../../src/workflows';
 import { sparkJobWorkflowId } from '../../src/domain/ids';
 import { fakeActivities, OOM, PERMANENT, type FakeScript } from '../helpers/fake-activities';
-import { resolveStepUpdate, statusQuery } from '../../src/workflows/messages';
+import { feedArrivedSignal, holdExportSignal, releaseExportSignal, resolveStepUpdate, statusQuery } from '../../src/workflows/messages';
 import { createTimeSkippingEnv, REPO_ROOT, workflowBundle } from '../helpers/temporal';
 
 jest.setTimeout(120_000);
@@ -73,4 +73,34 @@ test('record: a night that parks in NEEDS_ATTENTION and is retried from there', 
   });
   const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
   await fs.writeFile(path.join(out, 'daily-pipeline-needs-attention.json'), JSON.stringify({ workflowId, history: JSON.parse(historyToJSON(history)) }, null, 1));
+});
+
+test('record: a scheduled trigger that owes two nights and runs them in order', async () => {
+  const { activities } = fakeActivities({ owedNights: ['2026-11-19', '2026-11-20'] });
+  const taskQueue = 'record-nightly-trigger';
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
+  const workflowId = 'nightjar-nightly-default-recorded';
+  await worker.runUntil(env.client.workflow.execute(nightlyTrigger, { taskQueue, workflowId, args: [{ tenant: 'default', lookbackDays: 10 }] }));
+  const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+  await fs.writeFile(path.join(out, 'nightly-trigger.json'), JSON.stringify({ workflowId, history: JSON.parse(historyToJSON(history)) }, null, 1));
+});
+
+test('record: a night whose feed is late, arrives by signal, and whose export is held then released', async () => {
+  const { activities, calls } = fakeActivities({ absentFeeds: ['payments'], cutoffInMs: 60_000 });
+  const taskQueue = 'record-late-feed-hold';
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
+  const workflowId = 'nightjar-daily-2026-11-20-late-feed-hold';
+  await worker.runUntil(async () => {
+    const handle = await env.client.workflow.start(dailyPipeline, { taskQueue, workflowId, args: [{ businessDate: '2026-11-20' }] });
+    for (let i = 0; i < 100 && (await handle.query(statusQuery)).status !== 'AWAITING_FEEDS'; i++) await new Promise((r) => setTimeout(r, 100));
+    await handle.signal(holdExportSignal, { reason: 'finance checks the FX rates', by: 'recorder' });
+    await env.sleep(90_000);
+    for (let i = 0; i < 100 && (await handle.query(statusQuery)).status !== 'LATE'; i++) await new Promise((r) => setTimeout(r, 100));
+    await handle.signal(feedArrivedSignal, { businessDate: '2026-11-20', feed: 'payments', uri: 'file:///landing/2026-11-20/payments.csv' });
+    for (let i = 0; i < 200 && !calls.order.includes('await:transform'); i++) await new Promise((r) => setTimeout(r, 100));
+    await handle.signal(releaseExportSignal, { by: 'recorder' });
+    await handle.result();
+  });
+  const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+  await fs.writeFile(path.join(out, 'daily-pipeline-late-feed-hold.json'), JSON.stringify({ workflowId, history: JSON.parse(historyToJSON(history)) }, null, 1));
 });

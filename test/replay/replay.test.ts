@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
+import * as workflows from '../../src/workflows';
 import { REPO_ROOT, workflowBundle } from '../helpers/temporal';
 
 jest.setTimeout(120_000);
@@ -8,9 +9,13 @@ jest.setTimeout(120_000);
 const dir = path.join(REPO_ROOT, 'test', 'fixtures', 'histories');
 const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
 
-test('recorded histories exist for both workflow types', () => {
-  expect(files.some((f) => f.startsWith('daily-pipeline-'))).toBe(true);
-  expect(files.some((f) => f.startsWith('spark-job-'))).toBe(true);
+const workflowTypeOf = (file: string): string =>
+  (JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as { history: { events: { workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string } } }[] } })
+    .history.events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name ?? '?';
+
+test('every workflow type the worker registers has a recorded history, and every history is of a registered type', () => {
+  const recorded = new Set(files.map(workflowTypeOf));
+  expect([...recorded].sort()).toEqual(Object.keys(workflows).sort());
 });
 
 // The determinism guard: today's workflow code must replay every recorded history. A change
