@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import type { DataLayout } from '../common/layout';
+import { countOutcomes } from '../observability/activity-outcomes';
+import { NoMetrics, type NightjarMetrics } from '../observability/metrics';
 import type { ReportingStore } from '../reporting/store';
 import type { SparkPlatform } from '../spark/platform';
 import { createExportActivities } from './export';
@@ -25,11 +27,13 @@ export interface ActivityDeps {
   readonly sizing: Omit<SizingDeps, 'logger'>;
   readonly workflowState: JanitorDeps['workflowState'];
   readonly nights: Omit<NightsDeps, 'logger'>;
+  /** Where results become metrics (Spark attempts, rows, nights finished); discarded when absent. */
+  readonly metrics?: NightjarMetrics;
 }
 
 /** Every activity of the worker, built from its dependencies (the only place they meet). */
 export function createActivities(deps: ActivityDeps) {
-  return {
+  const activities = {
     ...createPlanActivities(deps.plan),
     ...createIngestActivities({ layout: deps.layout, logger: deps.logger }),
     ...createSparkActivities({ ...deps.spark, layout: deps.layout, logger: deps.logger }),
@@ -39,6 +43,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createNightsActivities({ ...deps.nights, logger: deps.logger }),
     ...createJanitorActivities({ platform: deps.spark.platform, workflowState: deps.workflowState, logger: deps.logger }),
   };
+  return countOutcomes(activities, deps.metrics ?? new NoMetrics());
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -1,4 +1,4 @@
-import { constants as fsConstants } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
@@ -7,8 +7,63 @@ import { FailureType } from '../common/failures';
 import { DataLayout, toUri, uriToPath } from '../common/layout';
 import { feedSpec, type FeedName } from '../domain/feeds/catalog';
 import type { AwaitFeedsInput, AwaitFeedsResult, FeedIngested, IngestFeedInput } from '../domain/pipeline';
-import { FeedFileError, inspectFeedFile } from '../feeds/inspect';
+import { FeedFileChangedError, FeedFileError, inspectFeedFile } from '../feeds/inspect';
 import { withHeartbeat } from './heartbeat';
+
+/**
+ * Failure types of the ingest beyond the shared ones of ../common/failures. Not listed in
+ * NON_RETRYABLE_FAILURES, so the activity's retry policy retries them.
+ */
+export const IngestFailureType = {
+  /** The feed file changed while it was read (still being written, or replaced): retried. */
+  FeedChanging: 'FeedChanging',
+} as const;
+
+/**
+ * What `ingestFeed` returns: the shared {@link FeedIngested} plus the row screen (rules 1–3 of
+ * normalize, run while the file streams through): counts and the quarantine file of rejected
+ * lines (`line_no,reason,record`, as normalize writes its rejects). Optional fields, so results
+ * recorded before them still read.
+ */
+export interface FeedIngestResult extends FeedIngested {
+  readonly rowsAccepted?: number;
+  readonly rowsRejected?: number;
+  readonly rejectReasons?: Readonly<Record<string, number>>;
+  readonly quarantineUri?: string | null;
+  /** The delivered file started with a UTF-8 byte order mark, which the raw copy does not have. */
+  readonly bomStripped?: boolean;
+  /**
+   * The sha256 of the different delivery ingested before for this date and feed, which this one
+   * replaces for the steps that follow (its raw copy stays; the ingest record lists them all).
+   */
+  readonly supersedes?: string;
+}
+
+/** The ingest record kept in the run directory: the result, where it came from, which run took it. */
+export interface IngestRecord extends FeedIngestResult {
+  readonly landing: string;
+  readonly ingestedAt: string;
+  readonly workflowId?: string;
+  readonly runId?: string;
+  /** Every delivery ingested before this one for the date and feed, oldest first (the audit trail). */
+  readonly superseded?: readonly { readonly sha256: string; readonly rawUri: string | null; readonly ingestedAt: string; readonly runId?: string }[];
+}
+
+async function readIngestRecord(file: string): Promise<IngestRecord | null> {
+  try {
+    return JSON.parse(await fs.readFile(file, 'utf8')) as IngestRecord;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+/** Moves `tmp` to `target` read-only, unless `target` is already there (same content by name). */
+async function publishReadOnly(tmp: string, target: string): Promise<void> {
+  if (await exists(target)) return;
+  await fs.chmod(tmp, 0o444);
+  await fs.rename(tmp, target);
+}
 
 export interface IngestDeps {
   readonly layout: DataLayout;
@@ -90,14 +145,20 @@ export function createIngestActivities(deps: IngestDeps) {
     },
 
     /**
-     * Verifies one landed feed (header, trailer count and control sum, checksum) and copies it
-     * immutably into the raw zone. The raw copy is content-addressed, so a retry or a second
-     * run finds the same file and a corrected re-delivery never overwrites what was used before.
+     * Verifies one landed feed (header, trailer count and control sum, checksum), screens its rows
+     * (rules 1–3, rejected lines quarantined) and copies it immutably into the raw zone, all in one
+     * read: the copy is exactly the bytes checked. The raw copy is content-addressed, so a retry or
+     * a second delivery of the same bytes finds the same file (idempotent: same result, nothing
+     * counted twice). A different delivery after an ingest (a correction, picked up by an
+     * operator's retry or a re-run of the date) never overwrites anything: it gets its own raw copy,
+     * the result names the digest it `supersedes`, and the ingest record keeps every superseded
+     * delivery. A file that changes while it is read fails retryably (FeedChanging).
      */
-    async ingestFeed(input: IngestFeedInput): Promise<FeedIngested> {
+    async ingestFeed(input: IngestFeedInput): Promise<FeedIngestResult> {
       const { businessDate, feed } = input;
       const spec = feedSpec(feed);
-      const attempt = Context.current().info.attempt;
+      const ctx = Context.current();
+      const { attempt, workflowExecution } = ctx.info;
       const log = deps.logger.child({ businessDate, feed, attempt });
       const landing = input.sourceUri === undefined ? layout.landingFile(businessDate, feed) : sourcePath(input.sourceUri, feed);
 
@@ -112,23 +173,56 @@ export function createIngestActivities(deps: IngestDeps) {
         });
       }
 
+      const rawDir = path.dirname(layout.rawFile(businessDate, feed));
+      await fs.mkdir(rawDir, { recursive: true });
+      const unique = `${process.pid}.${randomBytes(4).toString('hex')}`;
+      const rawTmp = path.join(rawDir, `${feed}.${unique}.tmp`);
+      const quarantineTmp = path.join(rawDir, `${feed}.rejects.${unique}.tmp`);
+      const discard = () => Promise.all([fs.rm(rawTmp, { force: true }), fs.rm(quarantineTmp, { force: true })]);
+
+      let progress = { bytesRead: 0, size: 0 };
       let inspected;
       try {
-        inspected = await withHeartbeat(() => inspectFeedFile(landing, spec), () => ({ feed, phase: 'verify' }));
+        inspected = await withHeartbeat(
+          () =>
+            inspectFeedFile(landing, spec, {
+              copyTo: rawTmp,
+              screen: { businessDate, quarantineTo: quarantineTmp },
+              onProgress: (bytesRead, size) => {
+                progress = { bytesRead, size };
+                ctx.heartbeat({ feed, phase: 'verify', ...progress });
+              },
+            }),
+          () => ({ feed, phase: 'verify', ...progress }),
+        );
       } catch (err) {
+        await discard();
         if (err instanceof FeedFileError) {
-          log.error({ code: err.code, expected: err.expected, actual: err.actual }, 'feed file rejected');
+          log.error({ code: err.code, line: err.line, expected: err.expected, actual: err.actual, detail: err.detail }, 'feed file rejected');
+          const where = err.line === undefined ? '' : ` at line ${err.line}`;
           throw ApplicationFailure.create({
             type: FailureType.FeedRejected,
-            message: `feed '${feed}' for ${businessDate} rejected (${err.code}) in ${err.file}: expected ${err.expected}, found ${err.actual}`,
+            message: `feed '${feed}' for ${businessDate} rejected (${err.code}) in ${err.file}${where}: expected ${err.expected}, found ${err.actual}${err.detail ? ` (${err.detail})` : ''}`,
             nonRetryable: true,
-            details: [{ feed, file: err.file, code: err.code, expected: err.expected, actual: err.actual }],
+            details: [{ feed, file: err.file, code: err.code, expected: err.expected, actual: err.actual, ...(err.detail ? { detail: err.detail } : {}), ...(err.line === undefined ? {} : { line: err.line }) }],
+          });
+        }
+        if (err instanceof FeedFileChangedError) {
+          // Not the sender's final file yet (or replaced under us): nothing read is used, and a
+          // later attempt reads it again once it is stable.
+          log.warn({ before: err.before, after: err.after, bytesRead: err.bytesRead }, 'feed file changed while being read; will retry');
+          throw ApplicationFailure.create({
+            type: IngestFailureType.FeedChanging,
+            message: `feed '${feed}' for ${businessDate}: ${err.message}; nothing was ingested, retrying`,
+            nonRetryable: false,
+            details: [{ feed, file: err.file, before: err.before, after: err.after, bytesRead: err.bytesRead }],
           });
         }
         throw err;
       }
 
       if (input.expectedSha256 !== undefined && input.expectedSha256 !== inspected.sha256) {
+        await discard();
         throw ApplicationFailure.create({
           type: FailureType.FeedRejected,
           message: `feed '${feed}' for ${businessDate} rejected (CHECKSUM) in ${landing}: the sender said sha256 ${input.expectedSha256}, the file has ${inspected.sha256}`,
@@ -137,17 +231,20 @@ export function createIngestActivities(deps: IngestDeps) {
         });
       }
 
-      const base = layout.rawFile(businessDate, feed);
-      const raw = path.join(path.dirname(base), `${feed}-${inspected.sha256.slice(0, 16)}.csv`);
-      if (!(await exists(raw))) {
-        await fs.mkdir(path.dirname(raw), { recursive: true });
-        const tmp = `${raw}.${process.pid}.tmp`;
-        await fs.copyFile(landing, tmp, fsConstants.COPYFILE_FICLONE);
-        await fs.chmod(tmp, 0o444);
-        await fs.rename(tmp, raw);
-      }
+      const run = { workflowId: workflowExecution?.workflowId, runId: workflowExecution?.runId };
+      const previous = await readIngestRecord(layout.ingestRecord(businessDate, feed));
 
-      const result: FeedIngested = {
+      const key = inspected.sha256.slice(0, 16);
+      const raw = path.join(rawDir, `${feed}-${key}.csv`);
+      const quarantine = path.join(rawDir, `${feed}-${key}.rejects.csv`);
+      const screen = inspected.screen;
+      const quarantined = screen !== undefined && screen.quarantined > 0;
+      // Content-addressed and read-only: a second delivery of the same bytes finds its copy.
+      await publishReadOnly(rawTmp, raw);
+      if (quarantined) await publishReadOnly(quarantineTmp, quarantine);
+      await discard();
+
+      const result: { -readonly [K in keyof FeedIngestResult]: FeedIngestResult[K] } = {
         feed,
         status: 'INGESTED',
         rawUri: toUri(raw),
@@ -157,9 +254,30 @@ export function createIngestActivities(deps: IngestDeps) {
         sha256: inspected.sha256,
         bytes: inspected.bytes,
         attempt,
+        rowsAccepted: screen?.rowsAccepted ?? inspected.rowsIn,
+        rowsRejected: screen?.rowsRejected ?? 0,
+        rejectReasons: screen?.rejectReasons ?? {},
+        quarantineUri: quarantined ? toUri(quarantine) : null,
+        bomStripped: inspected.bomStripped,
       };
-      await writeFileAtomic(layout.ingestRecord(businessDate, feed), JSON.stringify({ ...result, landing, ingestedAt: new Date().toISOString() }, null, 2));
-      log.info({ rows: result.rowsIn, bytes: result.bytes }, 'feed ingested');
+      const replaced = previous !== null && previous.sha256 !== inspected.sha256;
+      if (replaced) {
+        log.warn({ previous: previous.sha256, sha256: result.sha256, previousRun: previous.runId }, 'a different delivery supersedes the one ingested before');
+      }
+      const superseded = replaced
+        ? [...(previous.superseded ?? []), { sha256: previous.sha256, rawUri: previous.rawUri, ingestedAt: previous.ingestedAt, ...(previous.runId ? { runId: previous.runId } : {}) }]
+        : (previous?.superseded ?? []);
+      const record: IngestRecord = {
+        ...result,
+        ...(replaced ? { supersedes: previous.sha256 } : {}),
+        landing,
+        ingestedAt: previous !== null && !replaced ? previous.ingestedAt : new Date().toISOString(),
+        ...run,
+        ...(superseded.length > 0 ? { superseded } : {}),
+      };
+      if (replaced) result.supersedes = previous.sha256;
+      await writeFileAtomic(layout.ingestRecord(businessDate, feed), JSON.stringify(record, null, 2));
+      log.info({ rows: result.rowsIn, rejected: result.rowsRejected, bytes: result.bytes }, 'feed ingested');
       return result;
     },
   };

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, type NightjarConfig } from '../config/config';
+import { connectionOptions, dataConverter } from '../infra/temporal-connection';
 import { TemporalUnreachable } from './exit-codes';
 
 export interface CliOutput {
@@ -28,14 +29,17 @@ export interface TemporalSession {
 export type ConnectTemporal = (config: NightjarConfig) => Promise<TemporalSession>;
 
 export const connectTemporal: ConnectTemporal = async (config) => {
+  // Keys and certificates first: a wrong file is a configuration error (exit 2), not an outage.
+  const converter = dataConverter(config);
+  const options = connectionOptions(config);
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address: config.temporal.address });
+    connection = await Connection.connect(options);
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
     throw new TemporalUnreachable(`cannot reach Temporal at ${config.temporal.address} (NIGHTJAR_TEMPORAL_ADDRESS): ${why}`, { cause: error });
   }
-  return { client: new Client({ connection, namespace: config.temporal.namespace }), close: () => connection.close() };
+  return { client: new Client({ connection, namespace: config.temporal.namespace, dataConverter: converter }), close: () => connection.close() };
 };
 
 export interface CliDeps {

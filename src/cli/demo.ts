@@ -1,8 +1,9 @@
 import path from 'node:path';
 import fs from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
 import pino from 'pino';
-import { Client, Connection } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { createKey, hasKeys, KEY_ID_PATTERN } from '../codec/keys';
 import type { NightjarConfig } from '../config/config';
 import type { SparkResources } from '../domain/spark/resources';
 import { ensureSearchAttributes } from '../infra/search-attributes';
@@ -11,7 +12,8 @@ import { DataLayout } from '../common/layout';
 import { dailyWorkflowId, sparkJobWorkflowId } from '../domain/ids';
 import type { AttemptRecord, RunManifest, SizingManifestEntry } from '../domain/pipeline';
 import { generateFeeds } from '../feeds/generator';
-import { ensureDevServer } from '../infra/temporal-dev-server';
+import { ensureDevServer, ensureUiCodecServer, uiCodecEndpointOf } from '../infra/temporal-dev-server';
+import { connectClient } from '../infra/temporal-connection';
 import { venvTool } from '../infra/tools';
 import { createLogger } from '../worker/logger';
 import { createNightjarWorker } from '../worker/worker';
@@ -130,6 +132,15 @@ export function renderSummary(m: RunManifest, uiLink: string, manifestPath: stri
   return lines.join('\n');
 }
 
+/** What the summary says about the night's histories: encrypted, and how the UI reads them. */
+export function encryptionSummary(e: { keyId: string; keysDir: string; codecServer: string; uiDecodes: boolean }): string {
+  return [
+    `Histories:   payloads and failure messages encrypted (AES-256-GCM, key ${e.keyId} in ${e.keysDir})`,
+    `             the Web UI decodes them via the codec server ${e.codecServer}${e.uiDecodes ? '' : ' (set it in the UI: this dev server was started without it)'}`,
+    '',
+  ].join('\n');
+}
+
 /** The diagnostics a failed sparkJob carries in its failure details (driver log lines), if any. */
 export function failureDiagnostics(error: unknown): string[] {
   for (let e: unknown = error; e instanceof Error; e = e.cause) {
@@ -188,8 +199,28 @@ async function startCluster(config: NightjarConfig, opts: DemoOptions, logger: p
   return startSimulatedCluster(config, { scenario, logger });
 }
 
+/** The key the demo creates (once) when no encryption is configured. */
+export const DEMO_KEY_ID = 'demo';
+
+/**
+ * The demo always encrypts: the configured keys, or `<dataDir>/keys` with a key created on the
+ * first run (the newest id sorts last when someone has rotated there).
+ */
+export function demoEncryption(config: NightjarConfig): NonNullable<NightjarConfig['encryption']> & { readonly created: boolean } {
+  if (config.encryption !== undefined) return { ...config.encryption, created: false };
+  const keysDir = path.join(config.dataDir, 'keys');
+  if (!hasKeys(keysDir)) {
+    createKey(keysDir, DEMO_KEY_ID);
+    return { keysDir, activeKeyId: DEMO_KEY_ID, created: true };
+  }
+  const ids = readdirSync(keysDir).filter((n) => !n.startsWith('.') && KEY_ID_PATTERN.test(n)).sort();
+  return { keysDir, activeKeyId: ids.includes(DEMO_KEY_ID) ? DEMO_KEY_ID : (ids[ids.length - 1] as string), created: false };
+}
+
 /** The end-to-end demo: dev server, worker, generated feeds, one night, a summary. */
-export async function runDemo(config: NightjarConfig, opts: DemoOptions): Promise<number> {
+export async function runDemo(configured: NightjarConfig, opts: DemoOptions): Promise<number> {
+  const encryption = demoEncryption(configured);
+  const config: NightjarConfig = { ...configured, encryption: { keysDir: encryption.keysDir, activeKeyId: encryption.activeKeyId } };
   const layout = new DataLayout(config.dataDir);
   // The terminal shows the story of the night; the worker's structured log goes to a file.
   const logFile = path.join(config.dataDir, 'logs', 'demo-worker.log');
@@ -199,19 +230,50 @@ export async function runDemo(config: NightjarConfig, opts: DemoOptions): Promis
     if (!opts.json) process.stdout.write(s + '\n');
   };
   const [host, port] = config.temporal.address.split(':');
+  const uiPort = Number(new URL(config.temporal.uiUrl).port || 8233);
+  if (encryption.created) out(`Created the demo's encryption key ${path.join(encryption.keysDir, encryption.activeKeyId)}`);
+  // The UI decodes through a codec server on loopback; the browser's page origin must be allowed.
+  const uiOrigins = [...new Set([...config.codecServer.corsOrigins, `http://localhost:${uiPort}`, `http://127.0.0.1:${uiPort}`])];
+  const codecServer = await ensureUiCodecServer({
+    nightjarBin: path.join(config.repoRoot, 'bin', 'nightjar.js'),
+    dbFile: layout.temporalDbFile(),
+    host: '127.0.0.1',
+    port: config.codecServer.port,
+    env: {
+      NIGHTJAR_DATA_DIR: config.dataDir,
+      NIGHTJAR_ENCRYPTION_KEYS_DIR: encryption.keysDir,
+      NIGHTJAR_ENCRYPTION_KEY_ID: encryption.activeKeyId,
+      NIGHTJAR_CODEC_CORS_ORIGINS: uiOrigins.join(','),
+      // The dev UI cannot send a bearer token; loopback without tokens is what the server allows.
+      NIGHTJAR_CODEC_TOKENS: '',
+    },
+    logFile: path.join(config.dataDir, 'logs', 'codec-server.log'),
+    logger,
+  });
   const server = await ensureDevServer({
     temporalBin: venvTool(config.repoRoot, 'temporal'),
     dbFile: layout.temporalDbFile(),
     host: host ?? '127.0.0.1',
     port: Number(port ?? 7233),
-    uiPort: Number(new URL(config.temporal.uiUrl).port || 8233),
+    uiPort,
     logFile: path.join(config.dataDir, 'temporal', 'dev-server.log'),
     logger,
+    uiCodecEndpoint: codecServer.url,
   });
   out(`Temporal dev server ${server.startedHere ? 'started' : 'reused'} at ${server.address}; Web UI ${server.uiUrl}`);
+  out(`Codec server ${codecServer.startedHere ? 'started' : 'reused'} at ${codecServer.url}: the Web UI shows payloads decrypted through it`);
+  const uiEndpoint = server.startedHere ? codecServer.url : await uiCodecEndpointOf(server.uiUrl);
+  const uiDecodes = uiEndpoint === codecServer.url;
+  if (!uiDecodes) {
+    out(
+      `  the dev server was already running${uiEndpoint ? ` with codec endpoint ${uiEndpoint}` : uiEndpoint === '' ? ' without a codec endpoint' : ''}: its UI cannot be re-pointed.` +
+        ` Set ${codecServer.url} in the UI's codec server settings, or run 'node bin/nightjar.js server stop' and the demo again`,
+    );
+  }
   out(`Worker log: ${logFile}`);
 
-  const connection = await Connection.connect({ address: config.temporal.address });
+  const session = await connectClient(config);
+  const { connection, client } = session;
   let cluster: SimulatedCluster | undefined;
   let nightjar: Awaited<ReturnType<typeof createNightjarWorker>> | undefined;
   let running: Promise<void> | undefined;
@@ -245,7 +307,6 @@ export async function runDemo(config: NightjarConfig, opts: DemoOptions): Promis
     nightjar = await createNightjarWorker(config, logger, cluster ? { overrides: { platform: cluster.platform } } : {});
     running = nightjar.run();
 
-    const client = new Client({ connection, namespace: config.temporal.namespace });
     const workflowId = dailyWorkflowId(opts.businessDate);
     const handle = await client.workflow.start<typeof dailyPipeline>('dailyPipeline', {
       taskQueue: config.temporal.taskQueue,
@@ -328,16 +389,20 @@ export async function runDemo(config: NightjarConfig, opts: DemoOptions): Promis
     const manifestPath = layout.manifestFile(opts.businessDate);
     const manifest = JSON.parse(await fs.readFile(manifestPath, 'utf8')) as RunManifest;
     const clusterState = cluster ? { namespace: cluster.namespace, ...cluster.contents(), simulator: cluster.stats() } : undefined;
+    const encrypted = { keyId: encryption.activeKeyId, keysDir: encryption.keysDir, codecServer: codecServer.url, uiDecodes };
     if (opts.json) {
-      process.stdout.write(JSON.stringify({ manifest, manifestPath, uiLink, ...(diagnostics.length > 0 ? { diagnostics } : {}), ...(clusterState ? { cluster: clusterState } : {}) }, null, 2) + '\n');
+      process.stdout.write(
+        JSON.stringify({ manifest, manifestPath, uiLink, encryption: encrypted, ...(diagnostics.length > 0 ? { diagnostics } : {}), ...(clusterState ? { cluster: clusterState } : {}) }, null, 2) + '\n',
+      );
     } else {
       out(renderSummary(manifest, uiLink, manifestPath, { diagnostics }));
+      out(encryptionSummary(encrypted));
       if (cluster) out(clusterReport(cluster));
     }
     const clean = clusterState === undefined || clusterState.total === 0;
     return !failed && manifest.status === 'COMPLETED' && clean ? 0 : 1;
   } finally {
-    await connection.close();
+    await session.close();
     nightjar?.shutdown();
     await running;
     await cluster?.stop();

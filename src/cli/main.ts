@@ -24,7 +24,11 @@ import { createNightjarWorker } from '../worker/worker';
 import { ensureDevServer, stopDevServer } from '../infra/temporal-dev-server';
 import { venvTool } from '../infra/tools';
 import { configFrom, processDeps, type CliDeps } from './context';
-import { exitCodeOf, ExitCode } from './exit-codes';
+import { exitCodeOf, ExitCode, UsageError } from './exit-codes';
+import { CodecServerInsecure, startCodecServer } from '../codec/codec-server';
+import { KeyStoreError } from '../codec/errors';
+import { createKey } from '../codec/keys';
+import { payloadCodec } from '../infra/temporal-connection';
 import { addOperatorCommands } from './operator-commands';
 
 /**
@@ -109,9 +113,17 @@ export function buildProgram(deps: CliDeps = processDeps()): Command {
       const config = configFor(opts.dataDir);
       const logger = createLogger(config.log);
       const w = await createNightjarWorker(config, logger);
-      for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => w.shutdown());
+      // The SDK runtime shuts the worker down on these signals too; this logs why. Both listen
+      // once: a second signal ends the process at once.
+      for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+        process.once(sig, () => {
+          logger.info({ signal: sig, graceSeconds: config.worker.shutdownGraceSeconds }, 'shutdown requested: draining the worker');
+          if (w.worker.getState() === 'RUNNING') w.shutdown();
+        });
+      }
       logger.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'worker running');
       await w.run();
+      logger.info({ taskQueue: config.temporal.taskQueue }, 'worker stopped');
     });
 
   const server = program.command('server').description('the local Temporal dev server (with Web UI)');
@@ -119,6 +131,7 @@ export function buildProgram(deps: CliDeps = processDeps()): Command {
     .command('start')
     .description('start (or reuse) the dev server with a file-backed database under the data directory')
     .option('--data-dir <dir>', 'data directory')
+    .option('--ui-codec-endpoint <url>', 'codec server the Web UI decodes payloads with (e.g. http://127.0.0.1:8089 from `nightjar codec-server`); applies only to a server started now')
     .action(async (opts) => {
       const config = configFor(opts.dataDir);
       const logger = createLogger(config.log);
@@ -132,7 +145,11 @@ export function buildProgram(deps: CliDeps = processDeps()): Command {
         uiPort: Number(new URL(config.temporal.uiUrl).port || 8233),
         logFile: path.join(config.dataDir, 'temporal', 'dev-server.log'),
         logger,
+        ...(opts.uiCodecEndpoint ? { uiCodecEndpoint: String(opts.uiCodecEndpoint) } : {}),
       });
+      if (opts.uiCodecEndpoint && !s.startedHere) {
+        println(`The dev server was already running: its Web UI keeps the codec endpoint it was started with (run 'nightjar server stop' first to use ${opts.uiCodecEndpoint})`);
+      }
       // A server started earlier (or by someone else) may not know the workflows' search attributes.
       const connection = await Connection.connect({ address: s.address });
       try {
@@ -151,6 +168,56 @@ export function buildProgram(deps: CliDeps = processDeps()): Command {
       const config = configFor(opts.dataDir);
       println(stopDevServer({ dbFile: new DataLayout(config.dataDir).temporalDbFile() }) ? 'stopped' : 'no dev server was started from this data directory');
     });
+
+  program
+    .command('codec-server')
+    .description('serve POST /encode and /decode for the Temporal Web UI with the configured encryption keys, until SIGINT/SIGTERM')
+    .option('--data-dir <dir>', 'data directory')
+    .option('--host <host>', 'address to listen on (NIGHTJAR_CODEC_HOST; a non-loopback host needs NIGHTJAR_CODEC_TOKENS)')
+    .option('--port <port>', 'port to listen on (NIGHTJAR_CODEC_PORT)')
+    .action(async (opts) => {
+      const config = configFrom(deps.env, opts.dataDir, {
+        ...(opts.host !== undefined ? { NIGHTJAR_CODEC_HOST: String(opts.host) } : {}),
+        ...(opts.port !== undefined ? { NIGHTJAR_CODEC_PORT: String(opts.port) } : {}),
+      });
+      const codec = payloadCodec(config);
+      if (codec === undefined) throw new UsageError('the codec server needs the encryption keys: set NIGHTJAR_ENCRYPTION_KEYS_DIR and NIGHTJAR_ENCRYPTION_KEY_ID');
+      const logger = createLogger(config.log);
+      let running: Awaited<ReturnType<typeof startCodecServer>>;
+      try {
+        running = await startCodecServer(config.codecServer, codec, logger.child({ component: 'codec-server' }));
+      } catch (error) {
+        if (error instanceof CodecServerInsecure) throw new UsageError(error.message);
+        throw error;
+      }
+      logger.info({ url: running.url, corsOrigins: config.codecServer.corsOrigins, authenticated: config.codecServer.tokens.length > 0 }, 'codec server listening');
+      println(`Codec server ${running.url} (POST /encode, POST /decode); Web UI origins allowed: ${config.codecServer.corsOrigins.join(', ')}`);
+      println(`Point the UI at it: temporal server start-dev --ui-codec-endpoint ${running.url}, or the UI's Data Encoder settings`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await running.close();
+    });
+
+  const keys = program.command('keys').description('payload encryption keys (one file per key id)');
+  keys
+    .command('create')
+    .description('write a new random AES-256 key (mode 0600); rotate by creating a key and switching NIGHTJAR_ENCRYPTION_KEY_ID to it')
+    .requiredOption('--dir <dir>', 'keys directory (NIGHTJAR_ENCRYPTION_KEYS_DIR)')
+    .requiredOption('--id <id>', 'key id: letters, digits, ".", "_" or "-" (becomes the file name)')
+    .action((opts) => {
+      let file: string;
+      try {
+        file = createKey(path.resolve(String(opts.dir)), String(opts.id));
+      } catch (error) {
+        if (error instanceof KeyStoreError) throw new UsageError(error.message);
+        throw error;
+      }
+      println(`Created key ${opts.id}: ${file}`);
+      println(`Encrypt new payloads with it: NIGHTJAR_ENCRYPTION_KEYS_DIR=${path.dirname(file)} NIGHTJAR_ENCRYPTION_KEY_ID=${opts.id} (keep the older keys: they still decrypt)`);
+    });
+
   addOperatorCommands(program, deps);
   return program;
 }

@@ -1,14 +1,29 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { open, readFile, stat } from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
 import { parse } from 'csv-parse/sync';
 import { controlScale, type FeedSpec } from '../domain/feeds/catalog';
+import { QUARANTINE_HEADER, quarantineLine, RowScreen, type RowScreenSummary } from '../domain/feeds/screen';
 import { formatScaledDecimal, parseScaledDecimal, parseTrailer, TrailerFormatError, type Trailer } from '../domain/feeds/trailer';
 
 /**
  * Structural checks of one delivered feed file, in a single streaming pass: encoding, header,
- * trailer record count and control sum, and the `.sha256` sidecar. Row content is never put
- * into an error: files carry personal data, and errors end up in logs and workflow history.
+ * trailer record count and control sum, and the `.sha256` sidecar; optionally the row screen
+ * (rules 1–3, rejected lines to a quarantine file) and a copy of exactly the bytes checked.
+ * Row content is never put into an error: files carry personal data, and errors end up in logs
+ * and workflow history (line numbers and column names are fine).
+ *
+ * Decisions on the extract contract, as this module applies them:
+ * - a UTF-8 byte order mark at the start is accepted and stripped (not part of the copy);
+ * - LF, CRLF and a mix of both end lines; a lone CR does not;
+ * - any byte sequence that is not UTF-8 rejects the file (BAD_ENCODING, with its line);
+ * - a line longer than MAX_LINE_LENGTH rejects the file (RECORD_TOO_LONG) without reading on;
+ * - a quoted field holding a line break is two physical lines, each with an odd number of
+ *   quotes: both are data lines (the trailer must count both) rejected as MALFORMED_RECORD:quoting;
+ * - when every row of a feed with a business-date column is on another date, the file is for
+ *   another night (WRONG_BUSINESS_DATE) and rejected as a whole.
  */
 
 export type FeedFileErrorCode =
@@ -19,7 +34,9 @@ export type FeedFileErrorCode =
   | 'BAD_TRAILER'
   | 'COUNT_MISMATCH'
   | 'SUM_MISMATCH'
-  | 'CHECKSUM_MISMATCH';
+  | 'CHECKSUM_MISMATCH'
+  | 'RECORD_TOO_LONG'
+  | 'WRONG_BUSINESS_DATE';
 
 export class FeedFileError extends Error {
   override readonly name = 'FeedFileError';
@@ -28,10 +45,59 @@ export class FeedFileError extends Error {
     readonly file: string,
     readonly expected: string,
     readonly actual: string,
-    detail?: string,
+    /** What exactly differs, when expected and actual alone do not say it (e.g. which columns). */
+    readonly detail?: string,
+    /** The 1-based physical line where the problem is, when it is on one line. */
+    readonly line?: number,
   ) {
-    super(`${code} in ${file}: expected ${expected}, actual ${actual}${detail ? ` (${detail})` : ''}`);
+    super(`${code} in ${file}${line === undefined ? '' : ` at line ${line}`}: expected ${expected}, actual ${actual}${detail ? ` (${detail})` : ''}`);
   }
+}
+
+/** Size, modification time and inode of a file: what changes when someone writes to it. */
+export interface FileIdentity {
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ino: number;
+}
+
+/**
+ * The file changed while it was read (still being written, appended to, or replaced). Nothing
+ * read from it may be used; reading it again later may succeed, so this is not a rejection.
+ */
+export class FeedFileChangedError extends Error {
+  override readonly name = 'FeedFileChangedError';
+  constructor(
+    readonly file: string,
+    readonly before: FileIdentity,
+    readonly after: FileIdentity,
+    readonly bytesRead: number,
+  ) {
+    super(
+      `${file} changed while it was read: size ${before.size} → ${after.size} bytes, mtime ${new Date(before.mtimeMs).toISOString()} → ` +
+        `${new Date(after.mtimeMs).toISOString()}, inode ${before.ino === after.ino ? 'unchanged' : 'replaced'}, ${bytesRead} bytes read`,
+    );
+  }
+}
+
+/**
+ * The longest physical line the ingest holds in memory. The widest legal record of the catalog is
+ * a few KiB; a longer line is a broken export (lost line breaks, binary data), and refusing it here
+ * keeps the worker's memory bounded whatever the file holds.
+ */
+export const MAX_LINE_LENGTH = 1 << 20;
+
+export interface InspectOptions {
+  /**
+   * Writes the checked bytes to this path while reading (without a leading byte order mark): the
+   * copy is exactly what was hashed and parsed, never a second read of a file that may change.
+   */
+  readonly copyTo?: string;
+  /** Screens every data line with rules 1–3 and writes the rejected lines to `quarantineTo`. */
+  readonly screen?: { readonly businessDate: string; readonly quarantineTo: string };
+  /** Called after every chunk read (for heartbeats). */
+  readonly onProgress?: (bytesRead: number, size: number) => void;
+  readonly maxLineLength?: number;
 }
 
 export interface FeedInspection {
@@ -48,6 +114,10 @@ export interface FeedInspection {
   readonly header: readonly string[];
   /** True when a `.sha256` sidecar was delivered and matched. */
   readonly sidecarVerified: boolean;
+  /** True when the file started with a UTF-8 byte order mark, which is not part of the copy. */
+  readonly bomStripped: boolean;
+  /** The row screen's counts, when asked for; `quarantined` lines are in `quarantineTo`. */
+  readonly screen?: RowScreenSummary & { readonly quarantined: number };
 }
 
 /** The sidecar line as `sha256sum` writes it. */
@@ -84,10 +154,36 @@ function parsedField(line: string, index: number): string | undefined {
   }
 }
 
-const BOM = [0xef, 0xbb, 0xbf] as const;
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 const CR = 13;
+const LF = 10;
 
-export async function inspectFeedFile(filePath: string, feed: FeedSpec): Promise<FeedInspection> {
+function identity(stats: { size: number; mtimeMs: number; ino: number }): FileIdentity {
+  return { size: stats.size, mtimeMs: stats.mtimeMs, ino: stats.ino };
+}
+
+function sameIdentity(a: FileIdentity, b: FileIdentity): boolean {
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
+}
+
+/** Writes to a stream, waiting when its buffer is full (so a fast reader never piles up memory). */
+async function writeAll(stream: WriteStream, data: string | Buffer): Promise<void> {
+  if (!stream.write(data)) await once(stream, 'drain');
+}
+
+async function closeStream(stream: WriteStream | null): Promise<void> {
+  if (stream === null) return;
+  stream.end();
+  await finished(stream);
+}
+
+/**
+ * Reads the file once: hashes the bytes as delivered, decodes them as UTF-8, checks header and
+ * trailer, optionally screens the rows and copies the bytes. The file's size, mtime and inode are
+ * compared before and after the read; any change throws {@link FeedFileChangedError}.
+ * Memory is bounded by the chunk size plus {@link MAX_LINE_LENGTH}, whatever the file size.
+ */
+export async function inspectFeedFile(filePath: string, feed: FeedSpec, options: InspectOptions = {}): Promise<FeedInspection> {
   const expectedHeader = feed.columns.map((c) => c.name);
   const controlIndex = feed.controlColumn === null ? -1 : expectedHeader.indexOf(feed.controlColumn);
   const scale = controlScale(feed);
@@ -96,46 +192,104 @@ export async function inspectFeedFile(filePath: string, feed: FeedSpec): Promise
   // surface as an unhandled rejection meanwhile.
   sidecar.catch(() => undefined);
 
+  const screen = options.screen ? new RowScreen(feed, options.screen.businessDate) : null;
   const hash = createHash('sha256');
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-  const lines = new LineScanner(filePath, expectedHeader, controlIndex, scale);
+  const lines = new LineScanner(filePath, expectedHeader, controlIndex, scale, screen, options.maxLineLength ?? MAX_LINE_LENGTH);
+  const handle = await open(filePath, 'r');
+  let copy: WriteStream | null = null;
+  let quarantine: WriteStream | null = null;
+  /** Writes the screen's pending rejects (the quarantine file exists only when there are some). */
+  const flushRejects = async (): Promise<void> => {
+    if (lines.rejects.length === 0 || !options.screen) return;
+    if (quarantine === null) {
+      quarantine = createWriteStream(options.screen.quarantineTo, { flags: 'wx' });
+      await writeAll(quarantine, `${QUARANTINE_HEADER}\n`);
+    }
+    await writeAll(quarantine, lines.rejects.join(''));
+    lines.rejects.length = 0;
+  };
   let bytes = 0;
-  for await (const chunk of createReadStream(filePath, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    if (bytes === 0 && BOM.every((b, i) => chunk[i] === b)) {
-      throw new FeedFileError('BAD_ENCODING', filePath, 'UTF-8 without a byte order mark', 'UTF-8 with a byte order mark');
-    }
-    hash.update(chunk);
-    let text: string;
-    try {
-      text = decoder.decode(chunk, { stream: true });
-    } catch {
-      throw new FeedFileError('BAD_ENCODING', filePath, 'UTF-8', `an invalid UTF-8 sequence within bytes ${bytes}–${bytes + chunk.length}`);
-    }
-    bytes += chunk.length;
-    lines.push(text);
-  }
-  let tail: string;
+  let bomStripped = false;
   try {
-    tail = decoder.decode();
-  } catch {
-    throw new FeedFileError('BAD_ENCODING', filePath, 'UTF-8', 'a truncated UTF-8 sequence at the end of the file');
-  }
-  lines.end(tail);
+    const before = identity(await handle.stat());
+    copy = options.copyTo === undefined ? null : createWriteStream(options.copyTo, { flags: 'wx' });
+    for await (const read of handle.createReadStream({ highWaterMark: 1 << 20, autoClose: false, start: 0 }) as AsyncIterable<Buffer>) {
+      hash.update(read);
+      let chunk = read;
+      if (bytes === 0 && chunk.subarray(0, 3).equals(BOM)) {
+        // Accepted and stripped: a BOM is what several spreadsheet and Windows exports write, and
+        // it carries no data. The digest still covers it (it is what the sender hashed).
+        chunk = chunk.subarray(3);
+        bomStripped = true;
+      }
+      let text: string;
+      try {
+        text = decoder.decode(chunk, { stream: true });
+      } catch {
+        const offset = firstInvalidUtf8(chunk, bytes > 0);
+        throw new FeedFileError(
+          'BAD_ENCODING',
+          filePath,
+          'UTF-8',
+          `a byte that is not UTF-8 at byte offset ${bytes + (read.length - chunk.length) + offset}`,
+          'e.g. Latin-1 or Windows-1252 text; the extract must be UTF-8',
+          lines.lineNumberAt(chunk, offset),
+        );
+      }
+      bytes += read.length;
+      lines.push(text);
+      if (copy !== null && chunk.length > 0) await writeAll(copy, chunk);
+      await flushRejects();
+      options.onProgress?.(bytes, before.size);
+    }
+    // The open handle sees writes in place (append, truncate); the path sees a replacement.
+    const afterOpen = identity(await handle.stat());
+    const after = sameIdentity(before, afterOpen) ? identity(await stat(filePath)) : afterOpen;
+    if (!sameIdentity(before, after) || bytes !== before.size) throw new FeedFileChangedError(filePath, before, after, bytes);
 
+    let tail: string;
+    try {
+      tail = decoder.decode();
+    } catch {
+      throw new FeedFileError('BAD_ENCODING', filePath, 'UTF-8', 'a truncated UTF-8 sequence at the end of the file', undefined, lines.lineNumber + 1);
+    }
+    lines.end(tail);
+    const inspection = finish(filePath, feed, scale, bytes, bomStripped, hash.digest('hex'), await sidecar, lines, screen);
+    await flushRejects();
+    return inspection;
+  } finally {
+    await handle.close();
+    await Promise.all([closeStream(copy), closeStream(quarantine)]);
+  }
+}
+
+/** The checks that need the whole file: header present, sidecar, trailer, counts and sums, dates. */
+function finish(
+  filePath: string,
+  feed: FeedSpec,
+  scale: number,
+  bytes: number,
+  bomStripped: boolean,
+  sha256: string,
+  delivered: string | null,
+  lines: LineScanner,
+  screen: RowScreen | null,
+): FeedInspection {
   const header = lines.header;
   if (header === null) throw new FeedFileError('EMPTY_FILE', filePath, 'a header and a trailer', `${bytes} bytes without content`);
-  const sha256 = hash.digest('hex');
 
-  const delivered = await sidecar;
   if (delivered !== null && delivered !== sha256) {
     throw new FeedFileError('CHECKSUM_MISMATCH', filePath, delivered, sha256, 'sha256 from the .sha256 sidecar vs the file');
   }
 
   const trailerLine = lines.lastLine;
-  if (trailerLine === null) throw new FeedFileError('MISSING_TRAILER', filePath, 'a TRL record as the last line', 'only a header');
+  if (trailerLine === null) {
+    throw new FeedFileError('MISSING_TRAILER', filePath, 'a TRL record as the last line', 'only a header', undefined, lines.lineNumber + 1);
+  }
   if (lines.blanksAfterLast > 0) {
     // Spark reads the last physical line as the trailer, so nothing may follow it.
-    throw new FeedFileError('BAD_TRAILER', filePath, 'the TRL record as the last line', `${lines.blanksAfterLast} blank line(s) after it`);
+    throw new FeedFileError('BAD_TRAILER', filePath, 'the TRL record as the last line', `${lines.blanksAfterLast} blank line(s) after it`, undefined, lines.lastLineNo);
   }
   let trailer: Trailer;
   try {
@@ -143,23 +297,32 @@ export async function inspectFeedFile(filePath: string, feed: FeedSpec): Promise
   } catch (error) {
     if (!(error instanceof TrailerFormatError)) throw error;
     if (error.problem === 'NOT_A_TRAILER') {
-      throw new FeedFileError('MISSING_TRAILER', filePath, 'a TRL record as the last line', 'a line that is not a TRL record');
+      throw new FeedFileError('MISSING_TRAILER', filePath, 'a TRL record as the last line', 'a line that is not a TRL record', undefined, lines.lastLineNo);
     }
-    throw new FeedFileError('BAD_TRAILER', filePath, 'TRL,<count>,<sum>', error.message);
+    throw new FeedFileError('BAD_TRAILER', filePath, 'TRL,<count>,<sum>', error.message, undefined, lines.lastLineNo);
   }
 
   const { rowsIn, sum } = lines;
   if (trailer.count !== rowsIn) {
-    throw new FeedFileError('COUNT_MISMATCH', filePath, `${trailer.count} data lines (trailer)`, `${rowsIn} data lines`);
+    throw new FeedFileError('COUNT_MISMATCH', filePath, `${trailer.count} data lines (trailer)`, `${rowsIn} data lines`, undefined, lines.lastLineNo);
   }
   const computedSum = formatScaledDecimal(sum, scale);
   const trailerSum = parseScaledDecimal(trailer.sum, scale);
   if (trailerSum === null) {
-    throw new FeedFileError('BAD_TRAILER', filePath, `a control sum with at most ${scale} decimals`, trailer.sum);
+    throw new FeedFileError('BAD_TRAILER', filePath, `a control sum with at most ${scale} decimals`, trailer.sum, undefined, lines.lastLineNo);
   }
   if (trailerSum !== sum) {
     const column = feed.controlColumn ?? '(none)';
-    throw new FeedFileError('SUM_MISMATCH', filePath, `${trailer.sum} (trailer)`, `${computedSum} (sum of ${column})`);
+    throw new FeedFileError('SUM_MISMATCH', filePath, `${trailer.sum} (trailer)`, `${computedSum} (sum of ${column})`, undefined, lines.lastLineNo);
+  }
+  if (screen?.wrongBusinessDate()) {
+    throw new FeedFileError(
+      'WRONG_BUSINESS_DATE',
+      filePath,
+      `rows with ${screen.dateColumn} on the business date`,
+      `none: ${screen.rowsOffDate} of ${rowsIn} rows are on another date`,
+      'the file belongs to another business date',
+    );
   }
 
   return {
@@ -171,19 +334,48 @@ export async function inspectFeedFile(filePath: string, feed: FeedSpec): Promise
     bytes,
     header,
     sidecarVerified: delivered !== null,
+    bomStripped,
+    ...(screen === null ? {} : { screen: { ...screen.summary(), quarantined: lines.quarantined } }),
   };
+}
+
+/**
+ * Offset of the first byte of `chunk` that cannot start or continue a UTF-8 sequence. Leading
+ * continuation bytes are skipped when the chunk continues a sequence begun in the previous one.
+ */
+export function firstInvalidUtf8(chunk: Buffer, continues: boolean): number {
+  let i = 0;
+  if (continues) while (i < 3 && i < chunk.length && (chunk[i]! & 0xc0) === 0x80) i++;
+  while (i < chunk.length) {
+    const b = chunk[i]!;
+    const length = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    if (length === 0) return i;
+    for (let k = 1; k < length; k++) {
+      if (i + k >= chunk.length) return chunk.length;
+      if ((chunk[i + k]! & 0xc0) !== 0x80) return i;
+    }
+    i += length;
+  }
+  return chunk.length;
 }
 
 /**
  * Cuts decoded text into lines (LF or CRLF), checks the header, and counts and sums the data
  * lines. The last non-empty line is held back until the end: it is the trailer candidate.
+ * Line numbers are physical and 1-based (the header is line 1), as normalize numbers them.
  */
 class LineScanner {
   header: string[] | null = null;
   /** The last non-empty line seen, not yet known to be a data line. */
   lastLine: string | null = null;
+  lastLineNo = 0;
   rowsIn = 0;
   sum = 0n;
+  /** Complete physical lines seen so far. */
+  lineNumber = 0;
+  /** Quarantine lines not yet written. */
+  readonly rejects: string[] = [];
+  quarantined = 0;
   private carry = '';
   private blankFirstLine = false;
   /** Blank lines after the last non-empty one (after the trailer: not allowed). */
@@ -194,6 +386,8 @@ class LineScanner {
     private readonly expectedHeader: readonly string[],
     private readonly controlIndex: number,
     private readonly scale: number,
+    private readonly screen: RowScreen | null,
+    private readonly maxLineLength: number,
   ) {}
 
   push(chunk: string): void {
@@ -205,6 +399,7 @@ class LineScanner {
       start = newline + 1;
     }
     this.carry = text.slice(start);
+    if (this.carry.length > this.maxLineLength) this.tooLong(this.carry.length);
   }
 
   end(chunk: string): void {
@@ -213,7 +408,27 @@ class LineScanner {
     if (text.length > 0) this.line(text.charCodeAt(text.length - 1) === CR ? text.slice(0, -1) : text);
   }
 
+  /** The physical line number of byte `offset` of `chunk`, the next chunk after what was pushed. */
+  lineNumberAt(chunk: Buffer, offset: number): number {
+    let line = this.lineNumber + 1;
+    for (let i = chunk.indexOf(LF); i !== -1 && i < offset; i = chunk.indexOf(LF, i + 1)) line++;
+    return line;
+  }
+
+  private tooLong(length: number): never {
+    throw new FeedFileError(
+      'RECORD_TOO_LONG',
+      this.file,
+      `lines of at most ${this.maxLineLength} characters`,
+      `a line of ${length > this.maxLineLength ? 'more than ' + this.maxLineLength : length} characters`,
+      'not read further: a line break is missing or the field holds binary data',
+      this.lineNumber + 1,
+    );
+  }
+
   private line(line: string): void {
+    if (line.length > this.maxLineLength) this.tooLong(line.length);
+    this.lineNumber++;
     if (this.header === null) {
       this.headerLine(line);
       return;
@@ -223,13 +438,14 @@ class LineScanner {
       return;
     }
     if (this.lastLine !== null) {
-      this.dataLine(this.lastLine);
+      this.dataLine(this.lastLine, this.lastLineNo);
       // Blank lines between records are records too (Spark rejects them); only the blank
       // lines after the last non-empty line are not.
-      this.rowsIn += this.blanksAfterLast;
+      for (let i = 1; i <= this.blanksAfterLast; i++) this.dataLine('', this.lastLineNo + i);
     }
     this.blanksAfterLast = 0;
     this.lastLine = line;
+    this.lastLineNo = this.lineNumber;
   }
 
   private headerLine(line: string): void {
@@ -238,16 +454,23 @@ class LineScanner {
       return;
     }
     if (this.blankFirstLine) {
-      throw new FeedFileError('HEADER_MISMATCH', this.file, this.expectedHeader.join(','), 'an empty first line');
+      throw new FeedFileError('HEADER_MISMATCH', this.file, this.expectedHeader.join(','), 'an empty first line', undefined, 1);
     }
     const header = line.split(',');
     checkHeader(this.file, this.expectedHeader, header);
     this.header = header;
   }
 
-  private dataLine(line: string): void {
+  private dataLine(line: string, lineNo: number): void {
     this.rowsIn++;
-    if (this.controlIndex < 0) return;
+    if (this.screen !== null) {
+      const reason = this.screen.check(line);
+      if (reason !== null) {
+        this.rejects.push(quarantineLine(lineNo, reason, line));
+        this.quarantined++;
+      }
+    }
+    if (this.controlIndex < 0 || line === '') return;
     const value = controlField(line, this.controlIndex);
     if (value === undefined) return;
     const scaled = parseScaledDecimal(value, this.scale);
@@ -288,10 +511,11 @@ function checkHeader(file: string, expected: readonly string[], actual: readonly
       expected.join(','),
       `${actual.length} fields, none of them a catalog column (not shown)`,
       'the first line is not this feed\'s header',
+      1,
     );
   }
   const show = safeName(known);
-  throw new FeedFileError('HEADER_MISMATCH', file, expected.join(','), actual.map(show).join(','), headerDifferences(expected, actual, show));
+  throw new FeedFileError('HEADER_MISMATCH', file, expected.join(','), actual.map(show).join(','), headerDifferences(expected, actual, show), 1);
 }
 
 const COLUMN_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;

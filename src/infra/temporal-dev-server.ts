@@ -15,6 +15,11 @@ export interface DevServerOptions {
   readonly logFile: string;
   readonly logger: Logger;
   readonly startTimeoutMs?: number;
+  /**
+   * The codec server the Web UI sends payloads to for display (`--ui-codec-endpoint`). Only a
+   * server started here gets it: a running server keeps the endpoint it was started with.
+   */
+  readonly uiCodecEndpoint?: string;
 }
 
 export interface DevServer {
@@ -23,6 +28,22 @@ export interface DevServer {
   /** False when a server was already listening and has been reused. */
   readonly startedHere: boolean;
   readonly pid?: number;
+}
+
+/**
+ * The codec endpoint a running Web UI was started with ('' for none), read from the UI's settings
+ * API; undefined when the UI does not answer (then nobody can tell).
+ */
+export async function uiCodecEndpointOf(uiUrl: string, timeoutMs = 1_000): Promise<string | undefined> {
+  try {
+    const res = await fetch(`${uiUrl}/api/v1/settings`, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!res.ok) return undefined;
+    const settings = (await res.json()) as { Codec?: { Endpoint?: unknown } };
+    const endpoint = settings.Codec?.Endpoint;
+    return typeof endpoint === 'string' ? endpoint : '';
+  } catch {
+    return undefined;
+  }
 }
 
 /** True when something accepts TCP connections on host:port. */
@@ -52,7 +73,7 @@ export async function ensureDevServer(opts: DevServerOptions): Promise<DevServer
   const address = `${opts.host}:${opts.port}`;
   const uiUrl = `http://localhost:${opts.uiPort}`;
   if (await isListening(opts.host, opts.port)) {
-    opts.logger.info({ address }, 'reusing the running Temporal dev server');
+    opts.logger.info({ address, ...(opts.uiCodecEndpoint !== undefined ? { uiCodecEndpointIgnored: opts.uiCodecEndpoint } : {}) }, 'reusing the running Temporal dev server');
     return { address, uiUrl, startedHere: false };
   }
   if (!fs.existsSync(opts.temporalBin)) {
@@ -70,6 +91,7 @@ export async function ensureDevServer(opts: DevServerOptions): Promise<DevServer
       '--port', String(opts.port),
       '--ui-port', String(opts.uiPort),
       '--ui-disable-news-fetch',
+      ...(opts.uiCodecEndpoint !== undefined ? ['--ui-codec-endpoint', opts.uiCodecEndpoint] : []),
       '--log-level', 'warn',
       ...SEARCH_ATTRIBUTE_FLAGS.flatMap((flag) => ['--search-attribute', flag]),
     ],
@@ -91,9 +113,7 @@ export async function ensureDevServer(opts: DevServerOptions): Promise<DevServer
   throw new Error(`Temporal dev server did not listen on ${address} within ${opts.startTimeoutMs ?? 60_000} ms; see ${opts.logFile}`);
 }
 
-/** Stops a dev server started by `ensureDevServer` (found by its pid file). */
-export function stopDevServer(opts: Pick<DevServerOptions, 'dbFile'>): boolean {
-  const file = pidFile(opts as DevServerOptions);
+function killByPidFile(file: string): boolean {
   if (!fs.existsSync(file)) return false;
   const pid = Number(fs.readFileSync(file, 'utf8'));
   fs.rmSync(file, { force: true });
@@ -103,4 +123,72 @@ export function stopDevServer(opts: Pick<DevServerOptions, 'dbFile'>): boolean {
   } catch {
     return false;
   }
+}
+
+/** Stops a dev server started by `ensureDevServer` (found by its pid file), and the UI's codec server beside it. */
+export function stopDevServer(opts: Pick<DevServerOptions, 'dbFile'>): boolean {
+  killByPidFile(codecPidFile(opts.dbFile));
+  return killByPidFile(pidFile(opts as DevServerOptions));
+}
+
+export interface UiCodecServerOptions {
+  /** The `nightjar` entry point (bin/nightjar.js) that runs `codec-server`. */
+  readonly nightjarBin: string;
+  /** The dev server's database file: the codec server's pid file lives beside it. */
+  readonly dbFile: string;
+  readonly host: string;
+  readonly port: number;
+  /** What the codec server reads its keys and CORS origins from (NIGHTJAR_* variables). */
+  readonly env: Readonly<Record<string, string>>;
+  readonly logFile: string;
+  readonly logger: Logger;
+  readonly startTimeoutMs?: number;
+}
+
+function codecPidFile(dbFile: string): string {
+  return path.join(path.dirname(dbFile), 'codec-server.pid');
+}
+
+async function answersHealth(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1_000) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Starts `nightjar codec-server` for the dev server's Web UI unless one already answers on the
+ * port. Detached like the dev server: the UI keeps decoding after the demo has exited.
+ */
+export async function ensureUiCodecServer(opts: UiCodecServerOptions): Promise<{ readonly url: string; readonly startedHere: boolean; readonly pid?: number }> {
+  const url = `http://${opts.host}:${opts.port}`;
+  if (await isListening(opts.host, opts.port)) {
+    if (!(await answersHealth(url))) throw new Error(`port ${opts.port} on ${opts.host} is taken by something that is not a codec server: set NIGHTJAR_CODEC_PORT`);
+    opts.logger.info({ url }, 'reusing the running codec server');
+    return { url, startedHere: false };
+  }
+  if (!fs.existsSync(opts.nightjarBin)) throw new Error(`${opts.nightjarBin} not found: run 'npm run bootstrap' first`);
+  fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
+  const out = fs.openSync(opts.logFile, 'a');
+  const child = spawn(process.execPath, [opts.nightjarBin, 'codec-server', '--host', opts.host, '--port', String(opts.port)], {
+    detached: true,
+    stdio: ['ignore', out, out],
+    env: { ...process.env, ...opts.env },
+  });
+  fs.closeSync(out);
+  child.unref();
+  if (child.pid === undefined) throw new Error('could not start the codec server');
+  fs.writeFileSync(codecPidFile(opts.dbFile), String(child.pid));
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 15_000);
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`the codec server exited with code ${child.exitCode}; see ${opts.logFile}`);
+    if (await answersHealth(url)) {
+      opts.logger.info({ url, pid: child.pid }, 'codec server started');
+      return { url, startedHere: true, pid: child.pid };
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`the codec server did not answer on ${url} within ${opts.startTimeoutMs ?? 15_000} ms; see ${opts.logFile}`);
 }

@@ -5,6 +5,7 @@ import { createActivities, type Activities } from '../activities';
 import { SizingStore } from '../activities/sizing';
 import { DataLayout } from '../common/layout';
 import type { NightjarConfig } from '../config/config';
+import { connectClient, dataConverter, nativeConnectionOptions } from '../infra/temporal-connection';
 import { createReportingStore } from '../reporting/create-store';
 import type { ReportingStore } from '../reporting/store';
 import { createSparkPlatform } from '../spark/create-platform';
@@ -12,15 +13,37 @@ import type { WorkflowState } from '../spark/kubernetes/janitor';
 import type { SparkPlatform } from '../spark/platform';
 import { ensureNightlySchedule } from '../schedules/nightly-schedule';
 import { TemporalNightTriggers } from '../triggers/temporal-triggers';
+import { observeActivities } from '../observability/activity-interceptor';
+import { startHealthServer, type HealthServer } from '../observability/health';
+import { histogramBuckets, MeterMetrics, type NightjarMetrics } from '../observability/metrics';
 import { ensureJanitorSchedule } from './janitor-schedule';
 import { PinoSdkLogger } from './logger';
 
 let runtimeInstalled = false;
 
-/** Installs the SDK runtime (logger) once per process; later calls are no-ops. */
-export function installRuntime(logger: Logger): void {
+/**
+ * Installs the SDK runtime once per process (later calls are no-ops): its logger, and its
+ * Prometheus exporter at `metricsAddress` (`/metrics`), which serves the SDK's `temporal_*`
+ * metrics and Nightjar's own (made on `Runtime.instance().metricMeter`) side by side.
+ */
+export function installRuntime(logger: Logger, metricsAddress?: string): void {
   if (runtimeInstalled) return;
-  Runtime.install({ logger: new PinoSdkLogger(logger.child({ component: 'temporal-sdk' })) });
+  const sdkLogger = new PinoSdkLogger(logger.child({ component: 'temporal-sdk' }));
+  if (metricsAddress !== undefined) {
+    try {
+      Runtime.install({
+        logger: sdkLogger,
+        telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress, histogramBucketOverrides: histogramBuckets() } } },
+      });
+      runtimeInstalled = true;
+      logger.info({ metricsAddress }, 'prometheus metrics at /metrics');
+      return;
+    } catch (error) {
+      // A taken port must not stop the nights: run without metrics (the scrape's `up == 0` alerts).
+      logger.error({ metricsAddress, err: error }, 'prometheus metrics exporter not started: running without metrics');
+    }
+  }
+  Runtime.install({ logger: sdkLogger });
   runtimeInstalled = true;
 }
 
@@ -29,6 +52,8 @@ export interface ServiceOverrides {
   readonly platform?: SparkPlatform;
   /** A Temporal client to ask about workflows (the janitor); one is connected lazily otherwise. */
   readonly client?: Client;
+  /** Where activity results and durations go; the SDK runtime's meter otherwise. */
+  readonly metrics?: NightjarMetrics;
 }
 
 export interface Services {
@@ -36,6 +61,7 @@ export interface Services {
   readonly store: ReportingStore;
   readonly platform: SparkPlatform;
   readonly activities: Activities;
+  readonly metrics: NightjarMetrics;
   /** The Temporal client the services use (connected on first call). */
   client(): Promise<Client>;
   close(): Promise<void>;
@@ -49,7 +75,9 @@ export async function createServices(config: NightjarConfig, logger: Logger, ove
   const platform = overrides.platform ?? createSparkPlatform(config, layout, logger);
   const sizingStore = new SizingStore(layout);
   const temporal = lazyClient(config, overrides.client);
+  const metrics = overrides.metrics ?? new MeterMetrics(Runtime.instance().metricMeter);
   const activities = createActivities({
+    metrics,
     layout,
     logger: logger.child({ component: 'activities' }),
     store,
@@ -85,6 +113,7 @@ export async function createServices(config: NightjarConfig, logger: Logger, ove
     store,
     platform,
     activities,
+    metrics,
     client: () => temporal.get(),
     async close() {
       if (!overrides.store) await store.close();
@@ -110,10 +139,8 @@ function lazyClient(config: NightjarConfig, given: Client | undefined) {
   let pending: Promise<{ client: Client; connection?: Connection }> | undefined = given ? Promise.resolve({ client: given }) : undefined;
   return {
     async get(): Promise<Client> {
-      pending ??= Connection.connect({ address: config.temporal.address }).then((connection) => ({
-        connection,
-        client: new Client({ connection, namespace: config.temporal.namespace }),
-      }));
+      // The same TLS and data converter as every other client: what it writes is encrypted too.
+      pending ??= connectClient(config);
       return (await pending).client;
     },
     async close(): Promise<void> {
@@ -128,9 +155,18 @@ function lazyClient(config: NightjarConfig, given: Client | undefined) {
 export interface NightjarWorker {
   readonly worker: Worker;
   readonly services: Services;
+  /** The `/livez` and `/readyz` server, when configured (closed when run() ends). */
+  readonly health?: HealthServer;
   /** Runs until shutdown() is called or the process receives SIGINT/SIGTERM. */
   run(): Promise<void>;
   shutdown(): void;
+}
+
+/** A bundle given by the caller (tests), else the prebuilt one of the configuration (production), else the sources. */
+function workflowSource(given: WorkerOptions['workflowBundle'], configured: string | undefined): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  if (given) return { workflowBundle: given };
+  if (configured !== undefined) return { workflowBundle: { codePath: configured } };
+  return { workflowsPath: require.resolve('../workflows') };
 }
 
 /**
@@ -148,16 +184,20 @@ export async function createNightjarWorker(
     readonly installRuntime?: boolean;
   } = {},
 ): Promise<NightjarWorker> {
-  if (options.installRuntime !== false) installRuntime(logger);
+  if (options.installRuntime !== false) installRuntime(logger, config.observability.metricsAddress);
   const services = await createServices(config, logger, options.overrides);
-  const connection = options.connection ?? (await NativeConnection.connect({ address: config.temporal.address }));
+  const connection = options.connection ?? (await NativeConnection.connect(nativeConnectionOptions(config)));
+  if (config.encryption === undefined) logger.warn('payloads are not encrypted: set NIGHTJAR_ENCRYPTION_KEYS_DIR');
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
+    dataConverter: dataConverter(config),
     activities: services.activities,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
-    shutdownGraceTime: '30 seconds',
+    ...workflowSource(options.workflowBundle, config.worker.workflowBundle),
+    interceptors: { activity: [observeActivities(services.metrics)] },
+    // Activities get this long to finish after SIGTERM before they are cancelled (Spark waits detach and are adopted later).
+    shutdownGraceTime: `${config.worker.shutdownGraceSeconds} seconds`,
     // Awaiting Spark attempts is most of what runs at once: one slot per attempt being watched.
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
   });
@@ -180,13 +220,19 @@ export async function createNightjarWorker(
     });
     logger.info({ tenant: config.tenant, time: config.schedule.time, timeZone: config.calendar.timeZone, outcome }, 'nightly schedule in place');
   }
+  const health = config.observability.healthAddress
+    ? await startHealthServer({ address: config.observability.healthAddress, workerState: () => worker.getState() })
+    : undefined;
+  if (health) logger.info({ healthAddress: health.address }, 'health endpoints at /livez and /readyz');
   return {
     worker,
     services,
+    ...(health ? { health } : {}),
     async run() {
       try {
         await worker.run();
       } finally {
+        await health?.close();
         await services.close();
         if (!options.connection) await connection.close();
       }

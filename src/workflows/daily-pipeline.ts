@@ -7,6 +7,7 @@ import {
   executeChild,
   isCancellation,
   log,
+  metricMeter,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -36,6 +37,7 @@ import type {
 import { reconcileFeeds } from '../domain/reconcile';
 import { SparkResourcesOverrideSchema, type SparkJobName } from '../domain/spark/resources';
 import { FeedArrivalSchema, describeIssues, type FeedArrival } from '../domain/triggers';
+import { METRICS } from '../observability/catalog';
 import {
   feedArrivedSignal,
   holdExportSignal,
@@ -289,6 +291,8 @@ export async function dailyPipeline(input: DailyPipelineInput): Promise<DailyPip
         error = { step: name, ...failure };
         const previous = nightStatus;
         setStatus('NEEDS_ATTENTION');
+        // Workflow metrics are not emitted while replaying: one count per park.
+        metricMeter.createCounter(METRICS.nightsParked.name, METRICS.nightsParked.unit, METRICS.nightsParked.help).add(1, { step: name });
         setCurrentDetails(
           `**NEEDS ATTENTION** — ${name}${feed ? ` (${feed})` : ''} failed: [${failure.type}] ${failure.message}\n\n` +
             `Decide with the \`resolveStep\` update: \`{"step": "${name}"${feed ? `, "feed": "${feed}"` : ''}, "action": "${actions.join('" | "')}"}\``,
@@ -375,6 +379,8 @@ export async function dailyPipeline(input: DailyPipelineInput): Promise<DailyPip
       if (!late && missingRequired().some((f) => Date.parse(p.feedWait.cutoffs[f.feed]) <= Date.now())) {
         late = true;
         setStatus('LATE');
+        const lateFeeds = metricMeter.createCounter(METRICS.feedsLate.name, METRICS.feedsLate.unit, METRICS.feedsLate.help);
+        for (const f of missingRequired()) if (Date.parse(p.feedWait.cutoffs[f.feed]) <= Date.now()) lateFeeds.add(1, { feed: f.feed });
         log.warn('feeds late: a required feed missed its cut-off', { missing: missingRequired().map((f) => f.feed) });
       }
       // The look may end early (a worker going away, a landing zone it could not read): wait out

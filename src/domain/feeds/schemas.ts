@@ -31,6 +31,11 @@ const BUSINESS_DATE_COLUMNS: Partial<Record<FeedName, string>> = {
   fx_rates: 'rate_date',
 };
 
+/** The column of `feed` that must fall on the business date (rule 3), or null when it has none. */
+export function businessDateColumn(feed: FeedName): string | null {
+  return BUSINESS_DATE_COLUMNS[feed] ?? null;
+}
+
 type ColumnRule = 'INVALID_FORMAT' | 'UNKNOWN_CURRENCY' | 'OUT_OF_RANGE';
 type ColumnCheck = (value: string) => { rule: ColumnRule; detail: string } | null;
 

@@ -1,9 +1,19 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { appendFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { feedSpec } from '../../../src/domain/feeds/catalog';
-import { controlField, FeedFileError, inspectFeedFile, sidecarLine, type FeedFileErrorCode } from '../../../src/feeds/inspect';
+import {
+  controlField,
+  FeedFileChangedError,
+  FeedFileError,
+  firstInvalidUtf8,
+  inspectFeedFile,
+  MAX_LINE_LENGTH,
+  sidecarLine,
+  type FeedFileErrorCode,
+} from '../../../src/feeds/inspect';
 
 const transactions = feedSpec('transactions');
 const customers = feedSpec('customers');
@@ -60,7 +70,86 @@ describe('inspectFeedFile', () => {
       bytes: Buffer.byteLength(content),
       header: transactions.columns.map((c) => c.name),
       sidecarVerified: false,
+      bomStripped: false,
     });
+  });
+
+  it('accepts a UTF-8 byte order mark, strips it from the copy and keeps it in the digest', async () => {
+    const content = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(lines(HEADER, ...ROWS, TRAILER))]);
+    const copy = path.join(dir, 'copy.csv');
+    const inspection = await inspectFeedFile(await feedFile(content), transactions, { copyTo: copy });
+    expect(inspection).toMatchObject({ rowsIn: 3, bomStripped: true, bytes: content.length, sha256: createHash('sha256').update(content).digest('hex') });
+    expect(await readFile(copy, 'utf8')).toBe(lines(HEADER, ...ROWS, TRAILER));
+  });
+
+  it('copies exactly the bytes it checked', async () => {
+    const content = lines(HEADER, ...ROWS, TRAILER);
+    const copy = path.join(dir, 'copy.csv');
+    await inspectFeedFile(await feedFile(content), transactions, { copyTo: copy });
+    expect(await readFile(copy, 'utf8')).toBe(content);
+  });
+
+  it('screens rows with rules 1–3 and quarantines each rejected line with its line number and reason', async () => {
+    const bad = [ROWS[0]!.replace(',EUR,', ',XXX,'), ROWS[1]!.replace('Cash deposit', '"Cash'), ''];
+    const quarantine = path.join(dir, 'rejects.csv');
+    const content = lines(HEADER, bad[0]!, ROWS[0]!, bad[1]!, bad[2]!, ROWS[1]!, 'TRL,5,2025.00');
+    const inspection = await inspectFeedFile(await feedFile(content), transactions, { screen: { businessDate: '2026-11-20', quarantineTo: quarantine } });
+    expect(inspection.screen).toEqual({
+      rowsAccepted: 2,
+      rowsRejected: 3,
+      rejectReasons: { UNKNOWN_CURRENCY: 1, MALFORMED_RECORD: 2 },
+      quarantined: 3,
+    });
+    expect(await readFile(quarantine, 'utf8')).toBe(
+      'line_no,reason,record\n' +
+        `2,UNKNOWN_CURRENCY:currency,"${bad[0]}"\n` +
+        `4,MALFORMED_RECORD:quoting,"${bad[1]!.replace(/"/g, '""')}"\n` +
+        '5,MALFORMED_RECORD:field_count,""\n',
+    );
+  });
+
+  it('writes no quarantine file when every row is accepted', async () => {
+    const quarantine = path.join(dir, 'rejects.csv');
+    const inspection = await inspectFeedFile(await feedFile(lines(HEADER, ...ROWS, TRAILER)), transactions, { screen: { businessDate: '2026-11-20', quarantineTo: quarantine } });
+    expect(inspection.screen).toMatchObject({ rowsAccepted: 2, rowsRejected: 1 });
+    // ROWS[2] is a negative amount: transactions.amount has min 0.
+    expect(await readFile(quarantine, 'utf8')).toMatch(/^line_no,reason,record\n4,OUT_OF_RANGE:amount,/);
+    const clean = path.join(dir, 'clean-rejects.csv');
+    await inspectFeedFile(await feedFile(lines(HEADER, ROWS[0]!, ROWS[1]!, 'TRL,2,1012.50')), transactions, { screen: { businessDate: '2026-11-20', quarantineTo: clean } });
+    await expect(stat(clean)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('rejects a file whose rows are all on another business date, and only rejects the rows when some are on it', async () => {
+    const screen = { businessDate: '2026-11-21', quarantineTo: path.join(dir, 'r1.csv') };
+    const error: unknown = await inspectFeedFile(await feedFile(lines(HEADER, ROWS[0]!, ROWS[1]!, 'TRL,2,1012.50')), transactions, { screen }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'WRONG_BUSINESS_DATE', expected: 'rows with booked_at on the business date' });
+    const mixed = lines(HEADER, ROWS[0]!, ROWS[1]!.replace(/2026-11-20/g, '2026-11-21'), 'TRL,2,1012.50');
+    const inspection = await inspectFeedFile(await feedFile(mixed), transactions, { screen: { ...screen, quarantineTo: path.join(dir, 'r2.csv') } });
+    expect(inspection.screen).toMatchObject({ rowsAccepted: 1, rowsRejected: 1, rejectReasons: { WRONG_BUSINESS_DATE: 1 } });
+  });
+
+  it('throws FeedFileChangedError when the file grows while it is read', async () => {
+    const row = ROWS[0]!;
+    const count = Math.ceil((3 << 20) / row.length);
+    const file = await feedFile(lines(HEADER, ...Array.from({ length: count }, () => row), `TRL,${count},${(12.5 * count).toFixed(2)}`));
+    let appended = false;
+    const onProgress = () => {
+      if (appended) return;
+      appended = true;
+      appendFileSync(file, `${row}\n`);
+    };
+    const error: unknown = await inspectFeedFile(file, transactions, { onProgress }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FeedFileChangedError);
+    expect((error as FeedFileChangedError).after.size).toBe((error as FeedFileChangedError).before.size + row.length + 1);
+  });
+
+  it('RECORD_TOO_LONG for a line beyond the limit, without reading the rest of the file', async () => {
+    const huge = 'x'.repeat(10 << 20);
+    const file = await feedFile(lines(HEADER, ROWS[0]!.replace('REWE Markt Berlin', huge), 'TRL,1,12.50'));
+    let read = 0;
+    const error: unknown = await inspectFeedFile(file, transactions, { onProgress: (bytes) => (read = bytes) }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'RECORD_TOO_LONG', line: 2 });
+    expect(read).toBeLessThan(MAX_LINE_LENGTH + (2 << 20));
   });
 
   it('accepts CRLF line endings', async () => {
@@ -120,16 +209,12 @@ describe('inspectFeedFile', () => {
       expect(await codeOf(await feedFile('\n\r\n'))).toBe('EMPTY_FILE');
     });
 
-    it('BAD_ENCODING for a UTF-8 byte order mark', async () => {
-      const file = await feedFile(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(lines(HEADER, ...ROWS, TRAILER))]));
-      const error = await failure(file);
-      expect(error.code).toBe('BAD_ENCODING');
-      expect(error.actual).toMatch(/byte order mark/);
-    });
-
-    it('BAD_ENCODING for bytes that are not UTF-8', async () => {
+    it('BAD_ENCODING for bytes that are not UTF-8, naming the line and byte offset', async () => {
       const latin1 = Buffer.from(lines(HEADER, ROWS[0]!.replace('REWE Markt Berlin', 'B\u00e4ckerei'), 'TRL,1,12.50'), 'latin1');
-      expect(await codeOf(await feedFile(latin1))).toBe('BAD_ENCODING');
+      const error = await failure(await feedFile(latin1));
+      expect(error.code).toBe('BAD_ENCODING');
+      expect(error.line).toBe(2);
+      expect(error.actual).toBe(`a byte that is not UTF-8 at byte offset ${latin1.indexOf(0xe4)}`);
     });
 
     it('HEADER_MISMATCH naming a renamed column', async () => {
@@ -201,8 +286,17 @@ describe('inspectFeedFile', () => {
       const error = await failure(await feedFile(lines(HEADER, ...ROWS, 'TRL,2,1012.45')));
       expect(error).toBeInstanceOf(FeedFileError);
       expect(error.file).toBe(path.join(dir, 'transactions.csv'));
-      expect(error.message).toBe(`COUNT_MISMATCH in ${error.file}: expected 2 data lines (trailer), actual 3 data lines`);
+      expect(error.message).toBe(`COUNT_MISMATCH in ${error.file} at line 5: expected 2 data lines (trailer), actual 3 data lines`);
     });
+  });
+});
+
+describe('firstInvalidUtf8', () => {
+  it('finds the first byte that is not UTF-8 and accepts a sequence cut at either end of the chunk', () => {
+    expect(firstInvalidUtf8(Buffer.from('ab\u00e9c', 'latin1'), false)).toBe(2);
+    expect(firstInvalidUtf8(Buffer.from('ab\u00e9c', 'utf8'), false)).toBe(5);
+    expect(firstInvalidUtf8(Buffer.from([0xa9, 0x41, 0xff]), true)).toBe(2);
+    expect(firstInvalidUtf8(Buffer.from([0x41, 0xe2, 0x82]), false)).toBe(3);
   });
 });
 

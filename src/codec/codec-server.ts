@@ -1,0 +1,233 @@
+/**
+ * The codec server: lets the Temporal Web UI (and `temporal` CLI users) show decrypted payloads
+ * while the histories on the server stay encrypted. The UI posts the payloads it displays as
+ * proto3 JSON (`{"payloads": [{"metadata": {"k": "<base64>"}, "data": "<base64>"}]}`) to
+ * `/decode`, and what an operator types (a signal's input) to `/encode`.
+ *
+ * Whoever reaches this server reads customer data, so: bearer tokens (and no tokens means
+ * loopback only), CORS only for the configured UI origins, bounded bodies, and a bad request
+ * (malformed JSON, a tampered payload, an unknown key) is a 400 with its reason, never a crash.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { PayloadCodec } from '@temporalio/common';
+import { JSONToPayload, payloadToJSON, type JSONPayload } from '@temporalio/common/lib/proto-utils';
+import type { Logger } from 'pino';
+import { PayloadDecryptionError } from './errors';
+
+export const DEFAULT_CODEC_MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+const ALLOWED_HEADERS = 'content-type,x-namespace,authorization';
+const AUTHORIZATION = /^Bearer +([\x21-\x7e]+) *$/i;
+
+export interface CodecServerOptions {
+  readonly codec: PayloadCodec;
+  /** Browser origins (e.g. the Temporal UI's `http://localhost:8233`) allowed to call the server. */
+  readonly corsOrigins: readonly string[];
+  /** Accepted bearer tokens; empty means no authentication, which is allowed on loopback only. */
+  readonly tokens: readonly string[];
+  readonly logger: Logger;
+  /** Largest request body accepted (413 above); 4 MiB by default. */
+  readonly maxBodyBytes?: number;
+}
+
+export interface CodecServer {
+  /** Starts listening (port 0 picks a free port). */
+  listen(port: number, host: string): Promise<{ readonly url: string }>;
+  close(): Promise<void>;
+}
+
+/** Refusal to serve decrypted payloads to anyone who can reach a non-loopback address. */
+export class CodecServerInsecure extends Error {
+  override readonly name = 'CodecServerInsecure';
+  readonly type = 'InvalidInput';
+}
+
+/** True for addresses only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127(?:\.\d{1,3}){3}$/.test(h) || /^::ffff:127(?:\.\d{1,3}){3}$/.test(h);
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** Compares against every token without stopping early; hashing first gives equal lengths. */
+function tokenAccepted(given: string, tokens: readonly string[]): boolean {
+  const digest = createHash('sha256').update(given).digest();
+  let accepted = false;
+  for (const token of tokens) {
+    if (timingSafeEqual(digest, createHash('sha256').update(token).digest())) accepted = true;
+  }
+  return accepted;
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(new HttpError(413, 'PayloadTooLarge', `the body is larger than ${limit} bytes`));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new HttpError(413, 'PayloadTooLarge', `the body is larger than ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
+}
+
+/** The payloads of a request body, or a 400 saying what is wrong with it. */
+export function parsePayloadsBody(raw: Buffer): ReturnType<typeof JSONToPayload>[] {
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString('utf8'));
+  } catch (error) {
+    throw new HttpError(400, 'MalformedJson', `the body is not JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const payloads = typeof body === 'object' && body !== null ? (body as { payloads?: unknown }).payloads : undefined;
+  if (!Array.isArray(payloads)) throw new HttpError(400, 'InvalidBody', 'expected {"payloads": [{"metadata": {"key": "<base64>"}, "data": "<base64>"}]}');
+  return payloads.map((p: unknown, i) => {
+    if (typeof p !== 'object' || p === null || Array.isArray(p)) throw new HttpError(400, 'InvalidBody', `payloads[${i}]: expected an object with metadata and data`);
+    try {
+      return JSONToPayload(p as JSONPayload);
+    } catch (error) {
+      throw new HttpError(400, 'InvalidBody', `payloads[${i}]: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  });
+}
+
+export function createCodecServer(opts: CodecServerOptions): CodecServer {
+  const limit = opts.maxBodyBytes ?? DEFAULT_CODEC_MAX_BODY_BYTES;
+  const origins = new Set(opts.corsOrigins.map((o) => new URL(o).origin));
+
+  function corsHeaders(req: IncomingMessage): Record<string, string> {
+    const origin = req.headers.origin;
+    if (typeof origin !== 'string' || !origins.has(origin)) return { vary: 'Origin' };
+    return { 'access-control-allow-origin': origin, 'access-control-allow-credentials': 'true', vary: 'Origin' };
+  }
+
+  function authorize(req: IncomingMessage): void {
+    if (opts.tokens.length === 0) return;
+    const header = req.headers.authorization;
+    const match = typeof header === 'string' ? AUTHORIZATION.exec(header) : null;
+    if (!match || !tokenAccepted(match[1] as string, opts.tokens)) {
+      throw new HttpError(401, 'Unauthorized', header === undefined ? 'a bearer token is required' : 'the bearer token is not accepted', {
+        'www-authenticate': 'Bearer realm="nightjar-codec"',
+      });
+    }
+  }
+
+  async function handle(req: IncomingMessage): Promise<{ status: number; body: unknown; headers?: Record<string, string> }> {
+    const url = new URL(req.url ?? '/', 'http://codec');
+    if (req.method === 'OPTIONS') {
+      if (!('access-control-allow-origin' in corsHeaders(req))) throw new HttpError(403, 'OriginNotAllowed', `origin ${String(req.headers.origin)} is not allowed (NIGHTJAR_CODEC_CORS_ORIGINS)`);
+      return {
+        status: 204,
+        body: undefined,
+        headers: { 'access-control-allow-methods': 'POST', 'access-control-allow-headers': ALLOWED_HEADERS, 'access-control-max-age': '600' },
+      };
+    }
+    if (url.pathname === '/healthz') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'MethodNotAllowed', 'use GET', { allow: 'GET' });
+      return { status: 200, body: { status: 'ok' } };
+    }
+    const operation = url.pathname === '/encode' ? 'encode' : url.pathname === '/decode' ? 'decode' : undefined;
+    if (operation === undefined) throw new HttpError(404, 'NotFound', 'no such endpoint: POST /encode, POST /decode, GET /healthz');
+    if (req.method !== 'POST') throw new HttpError(405, 'MethodNotAllowed', 'use POST', { allow: 'POST' });
+    authorize(req);
+    const payloads = parsePayloadsBody(await readBody(req, limit));
+    try {
+      const out = operation === 'encode' ? await opts.codec.encode(payloads) : await opts.codec.decode(payloads);
+      return { status: 200, body: { payloads: out.map((p) => payloadToJSON(p)) } };
+    } catch (error) {
+      if (error instanceof PayloadDecryptionError) throw new HttpError(400, error.type, error.message);
+      throw error;
+    }
+  }
+
+  function send(req: IncomingMessage, res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+    if (res.headersSent || res.destroyed) return;
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body), 'utf8');
+    res.writeHead(status, {
+      ...corsHeaders(req),
+      ...headers,
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      ...(payload ? { 'content-type': 'application/json; charset=utf-8', 'content-length': String(payload.length) } : {}),
+    });
+    res.end(payload);
+  }
+
+  const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
+    const namespace = req.headers['x-namespace'];
+    handle(req)
+      .then((reply) => {
+        send(req, res, reply.status, reply.body, reply.headers);
+        opts.logger.debug({ method: req.method, path: req.url, status: reply.status, namespace }, 'codec request');
+      })
+      .catch((error: unknown) => {
+        const e = error instanceof HttpError ? error : new HttpError(500, 'Internal', 'internal error');
+        // Reasons name key ids and limits, never payload contents.
+        const line = { method: req.method, path: req.url, status: e.status, code: e.code, namespace, ...(e.status === 500 ? { err: error } : {}) };
+        if (e.status >= 500) opts.logger.error(line, 'codec request failed');
+        else opts.logger.warn(line, 'codec request refused');
+        send(req, res, e.status, { error: { code: e.code, message: e.message } }, { ...e.headers, ...(e.status === 413 ? { connection: 'close' } : {}) });
+      });
+  });
+
+  let closed: Promise<void> | undefined;
+  return {
+    listen(port, host) {
+      if (opts.tokens.length === 0 && !isLoopbackHost(host)) {
+        return Promise.reject(
+          new CodecServerInsecure(
+            `refusing to serve decrypted payloads on ${host} without authentication: set NIGHTJAR_CODEC_TOKENS (bearer tokens of at least 16 characters) or bind a loopback host such as 127.0.0.1 (NIGHTJAR_CODEC_HOST)`,
+          ),
+        );
+      }
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const address = server.address() as AddressInfo;
+          const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+          resolve({ url: `http://${shown}:${address.port}` });
+        });
+      });
+    },
+    close() {
+      closed ??= new Promise<void>((resolve, reject) => {
+        server.close((err) => (err === undefined || (err as NodeJS.ErrnoException).code === 'ERR_SERVER_NOT_RUNNING' ? resolve() : reject(err)));
+        server.closeIdleConnections();
+      });
+      return closed;
+    },
+  };
+}
+
+/** Where the configuration says the codec server listens; `port` 0 picks a free one (the demo). */
+export async function startCodecServer(
+  settings: { readonly host: string; readonly port: number; readonly corsOrigins: readonly string[]; readonly tokens: readonly string[] },
+  codec: PayloadCodec,
+  logger: Logger,
+): Promise<{ readonly url: string; close(): Promise<void> }> {
+  const server = createCodecServer({ codec, corsOrigins: settings.corsOrigins, tokens: settings.tokens, logger });
+  const { url } = await server.listen(settings.port, settings.host);
+  return { url, close: () => server.close() };
+}
