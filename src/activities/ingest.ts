@@ -11,15 +11,6 @@ import { FeedFileChangedError, FeedFileError, inspectFeedFile } from '../feeds/i
 import { withHeartbeat } from './heartbeat';
 
 /**
- * Failure types of the ingest beyond the shared ones of ../common/failures. Not listed in
- * NON_RETRYABLE_FAILURES, so the activity's retry policy retries them.
- */
-export const IngestFailureType = {
-  /** The feed file changed while it was read (still being written, or replaced): retried. */
-  FeedChanging: 'FeedChanging',
-} as const;
-
-/**
  * What `ingestFeed` returns: the shared {@link FeedIngested} plus the row screen (rules 1–3 of
  * normalize, run while the file streams through): counts and the quarantine file of rejected
  * lines (`line_no,reason,record`, as normalize writes its rejects). Optional fields, so results
@@ -212,7 +203,7 @@ export function createIngestActivities(deps: IngestDeps) {
           // later attempt reads it again once it is stable.
           log.warn({ before: err.before, after: err.after, bytesRead: err.bytesRead }, 'feed file changed while being read; will retry');
           throw ApplicationFailure.create({
-            type: IngestFailureType.FeedChanging,
+            type: FailureType.FeedChanging,
             message: `feed '${feed}' for ${businessDate}: ${err.message}; nothing was ingested, retrying`,
             nonRetryable: false,
             details: [{ feed, file: err.file, before: err.before, after: err.after, bytesRead: err.bytesRead }],

@@ -9,6 +9,8 @@ export const FailureType = {
   InvalidInput: 'InvalidInput',
   /** A required feed file is not (yet) in the landing zone. Retryable: it may still arrive. */
   FeedNotFound: 'FeedNotFound',
+  /** The feed file changed while it was read (still being written, or replaced). Retryable. */
+  FeedChanging: 'FeedChanging',
   /** A feed file failed its structural checks (header, trailer, checksum). Needs a corrected file. */
   FeedRejected: 'FeedRejected',
   /** Counts do not add up between steps (rows in != accepted + rejected). */

@@ -6,7 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment, defaultActivityInfo } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import pino from 'pino';
-import { createIngestActivities, IngestFailureType, type FeedIngestResult, type IngestRecord } from '../../src/activities/ingest';
+import { createIngestActivities, type FeedIngestResult, type IngestRecord } from '../../src/activities/ingest';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../../src/common/failures';
 import { DataLayout, uriToPath } from '../../src/common/layout';
 import { FEED_NAMES, feedSpec, type FeedName } from '../../src/domain/feeds/catalog';
@@ -292,7 +292,7 @@ test('a file that changes while read is ingested on the retry once it is stable'
     grown = true;
     appendFileSync(path.join(h.landing, `${expected.feed}.csv`), `${TEMPLATE_ROW}\n`);
   });
-  expect(first.failure?.type).toBe(IngestFailureType.FeedChanging);
+  expect(first.failure?.type).toBe(FailureType.FeedChanging);
   // The appended line now stands after the trailer: the stable file is checked on its own merits.
   const file = path.join(h.landing, `${expected.feed}.csv`);
   const text = await fs.readFile(file, 'utf8');
