@@ -10,6 +10,16 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'error',
+      // External processes get their arguments as an array, never through a shell.
+      'no-restricted-syntax': [
+        'error',
+        { selector: "Property[key.name='shell'][value.value=true]", message: 'no shell: pass arguments as an array' },
+        { selector: "CallExpression[callee.property.name=/^exec(Sync)?$/][callee.object.name=/child_process|cp|childProcess/]", message: 'child_process.exec runs a shell: use execFile/spawn with an argument array' },
+      ],
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'node:child_process', importNames: ['exec', 'execSync'], message: 'exec runs a shell: use execFile/spawn with an argument array' }, { name: 'child_process', importNames: ['exec', 'execSync'], message: 'exec runs a shell: use execFile/spawn with an argument array' }] },
+      ],
     },
   },
   {
