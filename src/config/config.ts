@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { SparkJobName, SparkResources } from '../domain/spark/resources';
@@ -338,8 +339,49 @@ export class ConfigError extends Error {
 /** The repository root (where package.json, spark/ and .venv/ live). */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
+/**
+ * Secrets that may instead be read from a file, `<NAME>_FILE` (a Kubernetes Secret mounted as a
+ * file keeps them out of the process environment). Token lists may be one per line.
+ */
+export const FILE_VARIABLES = ['NIGHTJAR_REPORTING_PG_URL', 'NIGHTJAR_HTTP_TOKENS', 'NIGHTJAR_CODEC_TOKENS'] as const;
+
+export type ReadSecretFile = (file: string) => string;
+const readSecretFile: ReadSecretFile = (file) => fs.readFileSync(file, 'utf8');
+
+/** The environment with every `<NAME>_FILE` of FILE_VARIABLES replaced by `<NAME>` and the file's content. */
+function resolveFileVariables(env: Record<string, string | undefined>, read: ReadSecretFile): Record<string, string | undefined> {
+  const resolved = { ...env };
+  const problems: string[] = [];
+  for (const name of FILE_VARIABLES) {
+    const file = env[`${name}_FILE`];
+    if (file === undefined || file === '') continue;
+    if (env[name] !== undefined && env[name] !== '') {
+      problems.push(`${name}_FILE=${JSON.stringify(file)}: set either ${name} or ${name}_FILE, not both`);
+      continue;
+    }
+    let content: string;
+    try {
+      content = read(file);
+    } catch (error) {
+      problems.push(`${name}_FILE=${JSON.stringify(file)}: cannot read the file (${error instanceof Error ? error.message : String(error)})`);
+      continue;
+    }
+    const value = content
+      .split(/\r?\n/)
+      .map((line) => line.trim())
+      .filter((line) => line.length > 0)
+      .join(',');
+    if (value === '') problems.push(`${name}_FILE=${JSON.stringify(file)}: the file is empty`);
+    else resolved[name] = value;
+    delete resolved[`${name}_FILE`];
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return resolved;
+}
+
 /** Parses configuration from an environment once; call it in the composition root only. */
-export function loadConfig(env: Record<string, string | undefined> = process.env, repoRoot = REPO_ROOT): NightjarConfig {
+export function loadConfig(given: Record<string, string | undefined> = process.env, repoRoot = REPO_ROOT, read: ReadSecretFile = readSecretFile): NightjarConfig {
+  const env = resolveFileVariables(given, read);
   const parsed = ConfigSchema.safeParse(
     Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith('NIGHTJAR_') && v !== undefined && v !== '')),
   );
@@ -347,7 +389,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(
       parsed.error.issues.map((i) => {
         const name = String(i.path[0] ?? '');
-        return `${name}=${JSON.stringify(env[name] ?? '')}: ${i.message}`;
+        // Secrets are named, never shown.
+        const shown = (FILE_VARIABLES as readonly string[]).includes(name) ? '(secret, not shown)' : JSON.stringify(env[name] ?? '');
+        return `${name}=${shown}: ${i.message}`;
       }),
     );
   }

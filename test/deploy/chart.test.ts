@@ -108,8 +108,15 @@ describe.each(CI)('ci/$name-values.yaml', ({ name, file }) => {
     for (const key of ['NIGHTJAR_REPORTING_PG_URL', 'NIGHTJAR_CODEC_TOKENS', 'NIGHTJAR_HTTP_TOKENS']) expect(config.data).not.toHaveProperty(key);
     const deployment = only(objects, 'Deployment', '-worker') as KubeObject & { spec: { template: { spec: PodSpec } } };
     const env = deployment.spec.template.spec.containers[0]?.env ?? [];
-    expect(env.find((e) => e.name === 'NIGHTJAR_REPORTING_PG_URL')?.valueFrom?.secretKeyRef).toEqual({ name: expect.any(String), key: expect.any(String) });
+    // Credentials reach the process as mounted Secret files (`<NAME>_FILE`), neither as values nor as environment.
+    expect(env.filter((e) => e.valueFrom?.secretKeyRef !== undefined)).toEqual([]);
+    expect(env.find((e) => e.name === 'NIGHTJAR_REPORTING_PG_URL')).toBeUndefined();
+    const urlFile = env.find((e) => e.name === 'NIGHTJAR_REPORTING_PG_URL_FILE')?.value ?? '';
+    const container = deployment.spec.template.spec.containers[0];
+    const mount = (container?.volumeMounts ?? []).find((m) => urlFile.startsWith(`${m.mountPath}/`));
     const volumes = deployment.spec.template.spec.volumes ?? [];
+    expect(mount?.name).toBe('reporting');
+    expect(volumes.find((v) => v.name === 'reporting')?.secret?.secretName).toEqual(expect.any(String));
     expect(volumes.find((v) => v.name === 'encryption-keys')?.secret?.secretName).toEqual(expect.any(String));
   });
 

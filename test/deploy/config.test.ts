@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigSchema, loadConfig } from '../../src/config/config';
+import { ConfigSchema, FILE_VARIABLES, loadConfig } from '../../src/config/config';
 import { ciValues, find, only, render, tempDir, type KubeObject } from './tools';
 
 type ConfigMapObject = KubeObject & { data: Record<string, string> };
@@ -11,7 +11,7 @@ interface EnvVar {
 }
 type DeploymentObject = KubeObject & { spec: { template: { spec: { containers: { name: string; env?: EnvVar[] }[] } } } };
 
-const KNOWN = new Set(Object.keys(ConfigSchema.shape));
+const KNOWN = new Set([...Object.keys(ConfigSchema.shape), ...FILE_VARIABLES.map((name) => `${name}_FILE`)]);
 const WORK = tempDir('config');
 /** What the Secrets referenced by the chart would hold, to parse the configuration as a pod sees it. */
 const SECRET_VALUES: Record<string, string> = {
@@ -34,7 +34,8 @@ describe.each(ciValues())('ci/$name-values.yaml', ({ name, file }) => {
       for (const container of deployment.spec.template.spec.containers) {
         for (const env of container.env ?? []) {
           expect(KNOWN.has(env.name)).toBe(true);
-          if (env.name in SECRET_VALUES) expect({ name: env.name, value: env.value, fromSecret: env.valueFrom?.secretKeyRef !== undefined }).toEqual({ name: env.name, value: undefined, fromSecret: true });
+          expect(env.name in SECRET_VALUES).toBe(false);
+          if (env.name.endsWith('_FILE')) expect({ name: env.name, value: env.value }).toEqual({ name: env.name, value: expect.stringMatching(/^\/var\/run\/secrets\/nightjar\//) });
         }
       }
     }
@@ -43,9 +44,10 @@ describe.each(ciValues())('ci/$name-values.yaml', ({ name, file }) => {
   test('the rendered configuration, with its Secrets filled in, parses with loadConfig for every process', () => {
     for (const deployment of find(objects, 'Deployment') as DeploymentObject[]) {
       const container = deployment.spec.template.spec.containers[0];
-      const fromSecrets = Object.fromEntries((container?.env ?? []).map((e) => [e.name, e.value ?? SECRET_VALUES[e.name] ?? 'missing']));
-      const env = { ...config.data, ...fromSecrets };
-      const parsed = loadConfig(env, '/app');
+      const env = { ...config.data, ...Object.fromEntries((container?.env ?? []).map((e) => [e.name, e.value ?? 'missing'])) };
+      // What the mounted Secret files would hold: the value of the variable whose `_FILE` names the path.
+      const files = Object.fromEntries(FILE_VARIABLES.filter((n) => env[`${n}_FILE`] !== undefined).map((n) => [env[`${n}_FILE`], SECRET_VALUES[n]]));
+      const parsed = loadConfig(env, '/app', (file) => files[file] ?? (() => { throw new Error(`ENOENT: ${file}`); })());
       expect(parsed.tenant).toBe(config.data.NIGHTJAR_TENANT);
       // Only the worker opens the reporting database.
       expect(parsed.reporting.kind).toBe(deployment.metadata.name.endsWith('-worker') ? 'postgres' : 'pglite');

@@ -146,3 +146,45 @@ test('per-job sizes and escalation policies, as JSON checked field by field', ()
   expect(() => loadConfig({ NIGHTJAR_OOM_JOB_POLICY: '{"transform": {"memoryFactor": 1}}' }, root)).toThrow(/NIGHTJAR_OOM_JOB_POLICY=.*transform\.memoryFactor/);
   expect(() => loadConfig({ NIGHTJAR_OOM_JOB_POLICY: 'transform=2' }, root)).toThrow(/NIGHTJAR_OOM_JOB_POLICY=.*expected JSON/);
 });
+
+describe('secrets from files (<NAME>_FILE)', () => {
+  const files: Record<string, string> = {
+    '/run/secrets/db/url': 'postgres://nightjar:s3cret@db:5432/reporting\n',
+    '/run/secrets/http/tokens': 'token-aaaaaaaaaaaaaaaa\n\ntoken-bbbbbbbbbbbbbbbb\n',
+    '/run/secrets/empty': '\n',
+  };
+  const read = (file: string): string => {
+    const content = files[file];
+    if (content === undefined) throw new Error(`ENOENT: no such file or directory, open '${file}'`);
+    return content;
+  };
+
+  test('a file replaces the variable: one value trimmed, token lists one per line', () => {
+    const config = loadConfig(
+      { NIGHTJAR_REPORTING_STORE: 'postgres', NIGHTJAR_REPORTING_PG_URL_FILE: '/run/secrets/db/url', NIGHTJAR_HTTP_TOKENS_FILE: '/run/secrets/http/tokens' },
+      '/repo',
+      read,
+    );
+    expect(config.reporting).toEqual({ kind: 'postgres', url: 'postgres://nightjar:s3cret@db:5432/reporting' });
+    expect(config.http.tokens).toEqual(['token-aaaaaaaaaaaaaaaa', 'token-bbbbbbbbbbbbbbbb']);
+  });
+
+  test('both forms, an unreadable file or an empty one are refused, naming the variable', () => {
+    expect(() => loadConfig({ NIGHTJAR_CODEC_TOKENS: 'x'.repeat(16), NIGHTJAR_CODEC_TOKENS_FILE: '/run/secrets/http/tokens' }, '/repo', read)).toThrow(
+      /NIGHTJAR_CODEC_TOKENS_FILE="\/run\/secrets\/http\/tokens": set either NIGHTJAR_CODEC_TOKENS or NIGHTJAR_CODEC_TOKENS_FILE/,
+    );
+    expect(() => loadConfig({ NIGHTJAR_REPORTING_PG_URL_FILE: '/run/secrets/missing' }, '/repo', read)).toThrow(/NIGHTJAR_REPORTING_PG_URL_FILE=.*cannot read the file \(ENOENT/);
+    expect(() => loadConfig({ NIGHTJAR_HTTP_TOKENS_FILE: '/run/secrets/empty' }, '/repo', read)).toThrow(/NIGHTJAR_HTTP_TOKENS_FILE=.*the file is empty/);
+  });
+
+  test('a bad secret is named in the error, never shown', () => {
+    let message = '';
+    try {
+      loadConfig({ NIGHTJAR_HTTP_TOKENS: 'short-secret' }, '/repo', read);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/NIGHTJAR_HTTP_TOKENS=\(secret, not shown\): tokens must be at least 16 characters/);
+    expect(message).not.toContain('short-secret');
+  });
+});

@@ -48,11 +48,9 @@ spec:
           args: [{{ .command | quote }}]
           {{- if $c.tokens.existingSecret }}
           env:
-            - name: {{ .tokensEnv }}
-              valueFrom:
-                secretKeyRef:
-                  name: {{ $c.tokens.existingSecret }}
-                  key: {{ $c.tokens.key }}
+            # Tokens are read from the mounted Secret file (one per line), never from the environment.
+            - name: {{ printf "%s_FILE" .tokensEnv }}
+              value: /var/run/secrets/nightjar/tokens/{{ $c.tokens.key }}
           {{- end }}
           {{- if .port }}
           ports:
@@ -73,11 +71,25 @@ spec:
           volumeMounts:
             - name: tmp
               mountPath: /tmp
+            {{- if $c.tokens.existingSecret }}
+            - name: tokens
+              mountPath: /var/run/secrets/nightjar/tokens
+              readOnly: true
+            {{- end }}
             {{- include "nightjar.secretMounts" $root | nindent 12 }}
       volumes:
         - name: tmp
           emptyDir:
             sizeLimit: 64Mi
+        {{- if $c.tokens.existingSecret }}
+        - name: tokens
+          secret:
+            secretName: {{ $c.tokens.existingSecret }}
+            defaultMode: 0400
+            items:
+              - key: {{ $c.tokens.key }}
+                path: {{ $c.tokens.key }}
+        {{- end }}
         {{- include "nightjar.secretVolumes" $root | nindent 8 }}
 {{- if .port }}
 ---
