@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config/config';
 
 const root = '/opt/nightjar';
@@ -187,4 +189,18 @@ describe('secrets from files (<NAME>_FILE)', () => {
     expect(message).toMatch(/NIGHTJAR_HTTP_TOKENS=\(secret, not shown\): tokens must be at least 16 characters/);
     expect(message).not.toContain('short-secret');
   });
+});
+
+test('the systemd example environment parses (deploy/systemd/worker.env.example)', () => {
+  const text = fs.readFileSync(path.join(__dirname, '..', '..', 'deploy', 'systemd', 'worker.env.example'), 'utf8');
+  const env = Object.fromEntries(
+    text
+      .split('\n')
+      .filter((line) => line.trim() !== '' && !line.startsWith('#'))
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  );
+  const config = loadConfig(env, '/opt/nightjar', () => 'postgres://nightjar:pw@reporting-db.internal:5432/reporting');
+  expect(config.reporting.kind).toBe('postgres');
+  expect(config.encryption).toEqual({ keysDir: '/etc/nightjar/keys', activeKeyId: 'k2026-11' });
+  expect(config.temporal.tls?.certFile).toBe('/etc/nightjar/tls/client.crt');
 });
