@@ -180,6 +180,7 @@ export async function ensureUiCodecServer(opts: UiCodecServerOptions): Promise<{
   fs.closeSync(out);
   child.unref();
   if (child.pid === undefined) throw new Error('could not start the codec server');
+  fs.mkdirSync(path.dirname(codecPidFile(opts.dbFile)), { recursive: true });
   fs.writeFileSync(codecPidFile(opts.dbFile), String(child.pid));
   const deadline = Date.now() + (opts.startTimeoutMs ?? 15_000);
   while (Date.now() < deadline) {
