@@ -9,6 +9,7 @@ import { Worker, bundleWorkflowCode } from '@temporalio/worker';
 import path from 'node:path';
 import type { Activities } from '../src/activities';
 import { dailyPipeline } from '../src/workflows';
+import { SearchAttr } from '../src/workflows/search-attributes';
 import { percentile, round, sum } from './stats';
 
 interface Span {
@@ -61,7 +62,11 @@ export interface OrchestrationResult {
 
 export async function benchOrchestration(opts: { repoRoot: string; nights: number; stepMs: number; fakes: (spans: Span[]) => Activities }): Promise<OrchestrationResult> {
   const env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: path.join(opts.repoRoot, '.venv', 'bin', 'temporal') }, log: { format: 'json', level: 'error' } },
+    server: {
+      executable: { type: 'existing-path', path: path.join(opts.repoRoot, '.venv', 'bin', 'temporal') },
+      log: { format: 'json', level: 'error' },
+      searchAttributes: Object.values(SearchAttr),
+    },
   });
   try {
     const workflowBundle = await bundleWorkflowCode({ workflowsPath: path.join(opts.repoRoot, '.cache', 'bench-build', 'src', 'workflows', 'index.js') });

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { DefaultLogger, Runtime, type LogLevel, type LogMetadata } from '@temporalio/worker';
 import { loadConfig } from '../src/config/config';
 import { fakeActivities } from '../test/helpers/fake-activities';
+import { benchCodec } from './codec';
 import { benchExport } from './export';
 import { benchGenerate } from './generate';
 import { benchKubernetes } from './kubernetes';
@@ -28,7 +29,7 @@ class BenchLogger extends DefaultLogger {
   }
 }
 
-const BENCHMARKS = ['generate', 'export', 'orchestration', 'spark', 'kubernetes', 'scale'] as const;
+const BENCHMARKS = ['generate', 'export', 'orchestration', 'codec', 'spark', 'kubernetes', 'scale'] as const;
 type BenchmarkName = (typeof BENCHMARKS)[number];
 
 /** The benchmarks named on the command line, or all of them. */
@@ -76,6 +77,19 @@ async function main() {
     say('| nights | activities / night | wall / night | busy time / night | same steps called directly | overhead / night | step transition p50 | p99 |');
     say('|---|---|---|---|---|---|---|---|');
     say(`| ${orch.nights} | ${orch.activitiesPerNight} | ${orch.wallPerNightMs} ms | ${orch.activityTimePerNightMs} ms | ${orch.directPerNightMs} ms | ${orch.overheadPerNightMs} ms | ${orch.transitionP50Ms} ms | ${orch.transitionP99Ms} ms |\n`);
+  }
+
+  if (run.has('codec')) {
+    const c = await benchCodec({ repoRoot, nights: quick ? 5 : 20, iterations: quick ? 2_000 : 20_000, fakes: () => fakeActivities().activities });
+    say('**Encryption cost: AES-256-GCM payload codec** (per payload: JSON conversion alone vs conversion + encrypt + decrypt)\n');
+    say('| payload | plain | encrypted | ratio | bytes added |');
+    say('|---|---|---|---|---|');
+    for (const p of c.payloads) say(`| ${p.bytes.toLocaleString('en-US')} B | ${p.plainUs} µs | ${p.encryptedUs} µs | ${p.ratio} | ${p.sizeOverheadBytes} |`);
+    say('');
+    say(`Whole nights on the dev server, fake activities returning at once, plain and encrypted nights interleaved (median of ${c.nights}):\n`);
+    say('| night, plain | night, encrypted | ratio | history, plain | history, encrypted |');
+    say('|---|---|---|---|---|');
+    say(`| ${c.plainNightMs} ms | ${c.encryptedNightMs} ms | **${c.nightRatio}** | ${Math.round(c.plainHistoryBytes / 1024)} KiB | ${Math.round(c.encryptedHistoryBytes / 1024)} KiB |\n`);
   }
 
   if (run.has('spark')) {

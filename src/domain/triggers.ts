@@ -36,10 +36,34 @@ export const FeedArrivalSchema = z.strictObject({
 export type FeedArrival = z.output<typeof FeedArrivalSchema>;
 export type FeedArrivalInput = z.input<typeof FeedArrivalSchema>;
 
+const NAMED_CHARS = 64;
+const NAMED_KEYS = 5;
+
+/**
+ * A field name as a message may show it. Unexpected keys come from the sender: clipped and without
+ * control characters, so a reason stays one short line in a log or a Kafka header.
+ */
+function fieldName(key: PropertyKey): string {
+  const clean = String(key).replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  return clean.length <= NAMED_CHARS ? clean : `${clean.slice(0, NAMED_CHARS)}…`;
+}
+
+/** One problem of a rejected value: the field (dotted path, `(root)` for the whole value) and why. */
+export function describeIssue(issue: z.core.$ZodIssue): { readonly field: string; readonly message: string } {
+  const field = issue.path.map(fieldName).join('.') || '(root)';
+  if (issue.code !== 'unrecognized_keys') return { field, message: issue.message };
+  const keys = issue.keys.slice(0, NAMED_KEYS).map(fieldName).join(', ');
+  const more = issue.keys.length > NAMED_KEYS ? ` and ${issue.keys.length - NAMED_KEYS} more` : '';
+  return { field, message: `unexpected field(s) ${keys}${more}` };
+}
+
 /** The first problems of a rejected value, each naming its field: for 4xx bodies and dead letters. */
 export function describeIssues(error: z.ZodError, max = 5): string {
   return error.issues
     .slice(0, max)
-    .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.code === 'unrecognized_keys' ? `unexpected field(s) ${i.keys.join(', ')}` : i.message}`)
+    .map((i) => {
+      const { field, message } = describeIssue(i);
+      return `${field}: ${message}`;
+    })
     .join('; ');
 }

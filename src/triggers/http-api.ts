@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { SparkOverrides } from '../domain/pipeline';
-import { BusinessDateSchema, describeIssues, FeedArrivalSchema, TenantSchema, type FeedArrival } from '../domain/triggers';
+import { BusinessDateSchema, describeIssue, describeIssues, FeedArrivalSchema, TenantSchema, type FeedArrival } from '../domain/triggers';
 import type { PipelineStatus } from '../workflows/messages';
 import { ApiErrorCode, TriggerRejected, type ApiErrorBody, type ApiErrorDetail } from './errors';
 import { buildOpenApiDocument, ROUTE_TEMPLATES, StartNightBodySchema } from './openapi';
@@ -127,10 +127,7 @@ function matchRoute(pathname: string): Match | undefined {
 }
 
 function issueDetails(error: z.ZodError): ApiErrorDetail[] {
-  return error.issues.slice(0, 20).map((i) => ({
-    field: i.path.map(String).join('.') || '(root)',
-    message: i.code === 'unrecognized_keys' ? `unexpected field(s) ${i.keys.join(', ')}` : i.message,
-  }));
+  return error.issues.slice(0, 20).map(describeIssue);
 }
 
 function validationError(error: z.ZodError): HttpError {

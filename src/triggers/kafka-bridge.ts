@@ -31,23 +31,20 @@ import {
 } from '@platformatic/kafka';
 import type { Logger } from 'pino';
 import type { FeedArrival } from '../domain/triggers';
-import { deadLetterHeaders, decodeFeedArrival, type RecordSource } from './kafka-message';
+import { backoffDelay, settleRecord, type BackoffOptions, DEFAULT_BACKOFF } from './kafka-message';
 
-export { DLQ_HEADERS, decodeFeedArrival, deadLetterHeaders } from './kafka-message';
-
-/** Capped exponential backoff: attempt n waits min(maxMs, initialMs × multiplier^(n-1)). */
-export interface BackoffOptions {
-  readonly initialMs: number;
-  readonly maxMs: number;
-  readonly multiplier: number;
-}
-
-export const DEFAULT_BACKOFF = { initialMs: 250, maxMs: 30_000, multiplier: 2 } as const satisfies BackoffOptions;
-
-export function backoffDelay(attempt: number, backoff: BackoffOptions): number {
-  const exponent = Math.max(0, attempt - 1);
-  return Math.min(backoff.maxMs, Math.round(backoff.initialMs * backoff.multiplier ** exponent));
-}
+export {
+  DLQ_HEADERS,
+  DEFAULT_BACKOFF,
+  backoffDelay,
+  decodeFeedArrival,
+  deadLetterHeaders,
+  settleRecord,
+  type BackoffOptions,
+  type DeadLetter,
+  type InboundRecord,
+  type RecordSettling,
+} from './kafka-message';
 
 /**
  * Thrown by `deliver` when retrying cannot help (the workflow for that date already completed and
@@ -113,14 +110,6 @@ const STREAM_TUNING = {
   // A new group starts at the beginning: arrivals published before the bridge first ran count.
   fallbackMode: 'earliest',
 } as const;
-
-/** Thrown out of a stream's loop so the bridge reopens it from the committed offsets. */
-class CommitFailed extends Error {
-  constructor(source: RecordSource, cause: unknown) {
-    super(`committing ${source.topic}[${source.partition}]@${source.offset} failed: ${errorText(cause)}`, { cause });
-    this.name = 'CommitFailed';
-  }
-}
 
 export class KafkaBridge {
   private readonly backoff: BackoffOptions;
@@ -229,75 +218,19 @@ export class KafkaBridge {
     return settled;
   }
 
-  /** Settles one record: delivered or dead-lettered, then committed. False when left for stop. */
-  private async handle(record: ConsumedRecord): Promise<boolean> {
-    const source: RecordSource = { topic: record.topic, partition: record.partition, offset: record.offset };
-    const at = { partition: record.partition, offset: record.offset.toString() };
-    const decoded = decodeFeedArrival(record.value);
-    if (!decoded.ok) {
-      if (!(await this.deadLetter(record, source, decoded.reason))) return this.leftForStop(at);
-      await this.commit(record, source);
-      this.log.warn({ ...at, reason: decoded.reason }, 'feed arrival dead-lettered');
-      return true;
-    }
-
-    const { feed, businessDate, tenant } = decoded.arrival;
-    const fields = { ...at, feed, businessDate, tenant };
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        await this.options.deliver(decoded.arrival);
-        await this.commit(record, source);
-        this.log.info({ ...fields, attempts: attempt }, 'feed arrival delivered');
-        return true;
-      } catch (error) {
-        if (error instanceof CommitFailed) throw error;
-        if (isPermanentDeliveryError(error) || this.options.isPermanent?.(error) === true) {
-          const reason = `delivery refused: ${errorText(error)}`;
-          if (!(await this.deadLetter(record, source, reason))) return this.leftForStop(fields);
-          await this.commit(record, source);
-          this.log.warn({ ...fields, reason }, 'feed arrival dead-lettered');
-          return true;
-        }
-        if (this.stopping) return this.leftForStop(fields);
-        const delayMs = backoffDelay(attempt, this.backoff);
-        this.log.warn({ ...fields, attempt, delayMs, error: errorText(error) }, 'feed arrival delivery failed; retrying');
-        if (!(await this.pause(delayMs))) return this.leftForStop(fields);
-      }
-    }
-  }
-
-  private leftForStop(fields: object): false {
-    this.log.info(fields, 'feed arrival left uncommitted (stopping); it will be redelivered');
-    return false;
-  }
-
-  /** Publishes the dead letter, retrying while the topic is unavailable. False if stopped first. */
-  private async deadLetter(record: ConsumedRecord, source: RecordSource, reason: string): Promise<boolean> {
-    const headers = deadLetterHeaders(record.headerEntries, source, reason);
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        await this.producer!.send({
-          messages: [{ topic: this.options.dlqTopic, key: record.key ?? undefined, value: record.value ?? undefined, headers }],
-        });
-        return true;
-      } catch (error) {
-        if (this.stopping) return false;
-        const delayMs = backoffDelay(attempt, this.backoff);
-        this.log.warn(
-          { partition: source.partition, offset: source.offset.toString(), attempt, delayMs, error: errorText(error) },
-          'dead-lettering failed; retrying',
-        );
-        if (!(await this.pause(delayMs))) return false;
-      }
-    }
-  }
-
-  private async commit(record: ConsumedRecord, source: RecordSource): Promise<void> {
-    try {
-      await record.commit();
-    } catch (error) {
-      throw new CommitFailed(source, error);
-    }
+  /** Settles one record (see `settleRecord`) with this bridge's deliverer, dead-letter topic and backoff. */
+  private handle(record: ConsumedRecord): Promise<boolean> {
+    return settleRecord(record, {
+      deliver: this.options.deliver,
+      isPermanent: (error) => isPermanentDeliveryError(error) || this.options.isPermanent?.(error) === true,
+      publishDeadLetter: async (message) => {
+        await this.producer!.send({ messages: [{ topic: this.options.dlqTopic, ...message }] });
+      },
+      pause: (ms) => this.pause(ms),
+      stopping: () => this.stopping,
+      backoff: this.backoff,
+      log: this.log,
+    });
   }
 
   // --- plumbing ----------------------------------------------------------------------------------

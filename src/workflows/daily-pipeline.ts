@@ -35,15 +35,19 @@ import type {
   TableExported,
 } from '../domain/pipeline';
 import { reconcileFeeds } from '../domain/reconcile';
-import { SparkResourcesOverrideSchema, type SparkJobName } from '../domain/spark/resources';
+import type { SparkJobName } from '../domain/spark/resources';
 import { FeedArrivalSchema, describeIssues, type FeedArrival } from '../domain/triggers';
 import { METRICS } from '../observability/catalog';
 import {
   feedArrivedSignal,
   holdExportSignal,
   releaseExportSignal,
+  readHoldRequest,
+  readReleaseRequest,
+  resolveStepRefusal,
   resolveStepSignal,
   resolveStepUpdate,
+  validateResolveStep,
   statusQuery,
   type FeedState,
   type ParkedStep,
@@ -90,8 +94,6 @@ interface StepError {
 export const ABORTED_BY_OPERATOR = 'AbortedByOperator';
 
 /** Steps that may be skipped, and when: only the ingest of a feed that is not required. */
-const SPARK_STEPS: readonly StepName[] = ['normalize', 'transform'];
-const OverridesSchema = SparkResourcesOverrideSchema;
 
 /** The unwrapped cause of an activity or child workflow failure: its type and message. */
 function describeFailure(err: unknown): { type: string; message: string } {
@@ -202,31 +204,21 @@ export async function dailyPipeline(input: DailyPipelineInput): Promise<DailyPip
     if (state) feedStates.set(arrival.feed, { ...state, state: 'ARRIVED', uri: arrival.uri, via: 'signal', arrivedAt: arrival.arrivedAt ?? new Date().toISOString() });
   });
 
-  setHandler(holdExportSignal, (hold) => {
-    exportHold = { reason: String(hold?.reason ?? 'held'), ...(hold?.by ? { by: String(hold.by) } : {}), since: new Date().toISOString() };
+  setHandler(holdExportSignal, (raw) => {
+    // A malformed hold still holds (the safe side); nothing a sender writes may throw here, or the
+    // workflow task would fail on every replay.
+    const { hold, problem } = readHoldRequest(raw);
+    if (problem) log.warn('holdExport signal malformed: holding anyway', { problem });
+    exportHold = { ...hold, since: new Date().toISOString() };
     log.info('export held', { reason: exportHold.reason, by: exportHold.by });
   });
-  setHandler(releaseExportSignal, (release) => {
-    if (exportHold) log.info('export released', { by: release?.by });
+  setHandler(releaseExportSignal, (raw) => {
+    const { by, problem } = readReleaseRequest(raw);
+    if (problem) log.warn('releaseExport signal malformed', { problem });
+    if (exportHold) log.info('export released', { by });
     exportHold = undefined;
   });
 
-  /** Why a decision cannot apply now, or undefined when it can. Pure: validators must not change state. */
-  const refusal = (req: ResolveStepRequest): string | undefined => {
-    if (req === null || typeof req !== 'object') return 'expected an object { step, action }';
-    if (!parked) return 'no step is waiting for a decision';
-    if (req.step !== parked.step) return `the night waits on step '${parked.step}', not '${String(req.step)}'`;
-    if ((req.feed ?? undefined) !== (parked.feed ?? undefined)) return `the night waits on feed '${parked.feed ?? '(none)'}', not '${String(req.feed)}'`;
-    if (!['retry', 'skip', 'abort'].includes(req.action)) return `unknown action '${String(req.action)}': retry, skip or abort`;
-    if (!parked.actions.includes(req.action)) return `'${req.action}' is not allowed for ${parked.step}${parked.feed ? ` (${parked.feed})` : ''}: ${parked.actions.join(', ')}`;
-    if (req.overrides !== undefined) {
-      if (req.action !== 'retry' || !SPARK_STEPS.includes(req.step)) return 'overrides apply only to a retry of a Spark step (normalize, transform)';
-      const checked = OverridesSchema.safeParse(req.overrides);
-      if (!checked.success) return `invalid overrides: ${describeIssues(checked.error)}`;
-    }
-    if (decision) return 'a decision is already being applied';
-    return undefined;
-  };
   const accept = (req: ResolveStepRequest) => {
     decision = req;
   };
@@ -236,15 +228,10 @@ export async function dailyPipeline(input: DailyPipelineInput): Promise<DailyPip
       accept(req);
       return { accepted: true as const, step: req.step, action: req.action, ...(req.feed ? { feed: req.feed } : {}) };
     },
-    {
-      validator: (req) => {
-        const why = refusal(req);
-        if (why !== undefined) throw new Error(`resolveStep refused: ${why}`);
-      },
-    },
+    { validator: (req) => validateResolveStep(req, parked, decision !== undefined) },
   );
   setHandler(resolveStepSignal, (req) => {
-    const why = refusal(req);
+    const why = resolveStepRefusal(req, parked, decision !== undefined);
     if (why !== undefined) {
       log.warn('resolveStep signal refused', { why });
       return;

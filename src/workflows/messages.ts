@@ -1,6 +1,8 @@
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { FailureType } from '../common/failures';
 import type { FeedName } from '../domain/feeds/catalog';
-import type { FeedArrivalInput } from '../domain/triggers';
+import { SparkResourcesOverrideSchema } from '../domain/spark/resources';
+import { describeIssues, type FeedArrivalInput } from '../domain/triggers';
 import type { AttemptRecord, FeedManifestEntry, NightStatus, SparkOverrides, StepName, StepRecord } from '../domain/pipeline';
 
 /** Where one feed stands tonight. */
@@ -95,3 +97,104 @@ export interface SparkJobStatus {
 }
 
 export const sparkJobStatusQuery = defineQuery<SparkJobStatus>('sparkJobStatus');
+
+// ---- checking what senders send ----------------------------------------------------------------
+// Signal and update arguments arrive as whatever JSON a sender wrote, whatever the types above say.
+// These checks are pure and never throw on any value (not even `{"toString": 1}`, which makes
+// `String(value)` throw): a throw in a signal handler fails the workflow task on every replay.
+
+/** Longest `reason` / `by` kept from a decision or a hold (they are shown in the status and the manifest). */
+export const MAX_NOTE_LENGTH = 500;
+
+const RESOLVE_ACTIONS: readonly ResolveAction[] = ['retry', 'skip', 'abort'];
+const SPARK_STEPS: readonly StepName[] = ['normalize', 'transform'];
+const RESOLVE_FIELDS: readonly string[] = ['step', 'feed', 'action', 'overrides', 'reason', 'by'];
+const SHOWN_CHARS = 64;
+
+/** A received value as a refusal may quote it: a string clipped and without control characters, otherwise its kind. */
+function shown(value: unknown): string {
+  if (typeof value === 'string') {
+    const clean = value.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+    return clean.length <= SHOWN_CHARS ? clean : `${clean.slice(0, SHOWN_CHARS)}…`;
+  }
+  if (value === undefined || value === null || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return Array.isArray(value) ? '(an array)' : `(${typeof value === 'object' ? 'an object' : typeof value})`;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** A note (`reason`, `by`) is absent, null, or a string of at most MAX_NOTE_LENGTH characters. */
+const badNote = (value: unknown): boolean => value !== undefined && value !== null && (typeof value !== 'string' || value.length > MAX_NOTE_LENGTH);
+
+const unexpectedFields = (value: Record<string, unknown>, known: readonly string[]): string[] =>
+  Object.keys(value)
+    .filter((k) => !known.includes(k))
+    .map(shown);
+
+/**
+ * Why a `resolveStep` decision cannot apply to the night as it stands (`parked`, and whether a
+ * decision is already being applied), or undefined when it can. Pure, for the update's validator
+ * and the signal alike.
+ */
+export function resolveStepRefusal(req: unknown, parked: ParkedStep | undefined, deciding: boolean): string | undefined {
+  if (!isRecord(req)) return 'expected an object { step, action }';
+  if (!parked) return 'no step is waiting for a decision';
+  if (req['step'] !== parked.step) return `the night waits on step '${parked.step}', not '${shown(req['step'])}'`;
+  if ((req['feed'] ?? undefined) !== (parked.feed ?? undefined)) return `the night waits on feed '${parked.feed ?? '(none)'}', not '${shown(req['feed'])}'`;
+  const action = req['action'];
+  if (!RESOLVE_ACTIONS.includes(action as ResolveAction)) return `unknown action '${shown(action)}': retry, skip or abort`;
+  if (!parked.actions.includes(action as ResolveAction)) return `'${String(action)}' is not allowed for ${parked.step}${parked.feed ? ` (${parked.feed})` : ''}: ${parked.actions.join(', ')}`;
+  if (req['overrides'] !== undefined) {
+    if (action !== 'retry' || !SPARK_STEPS.includes(parked.step)) return 'overrides apply only to a retry of a Spark step (normalize, transform)';
+    const checked = SparkResourcesOverrideSchema.safeParse(req['overrides']);
+    if (!checked.success) return `invalid overrides: ${describeIssues(checked.error)}`;
+  }
+  for (const note of ['reason', 'by'] as const) {
+    if (badNote(req[note])) return `${note} must be a string of at most ${MAX_NOTE_LENGTH} characters`;
+  }
+  // A misspelt field (`override`) would otherwise be dropped without a word: a retry without the memory asked for.
+  const unexpected = unexpectedFields(req, RESOLVE_FIELDS);
+  if (unexpected.length > 0) return `unexpected field(s) ${unexpected.slice(0, 5).join(', ')}${unexpected.length > 5 ? ', …' : ''}`;
+  if (deciding) return 'a decision is already being applied';
+  return undefined;
+}
+
+/** The `resolveStep` update's validator: throws a non-retryable `InvalidInput` failure naming the problem. */
+export function validateResolveStep(req: unknown, parked: ParkedStep | undefined, deciding: boolean): void {
+  const why = resolveStepRefusal(req, parked, deciding);
+  if (why !== undefined) throw ApplicationFailure.create({ type: FailureType.InvalidInput, message: `resolveStep refused: ${why}`, nonRetryable: true });
+}
+
+/**
+ * A `holdExport` signal's hold. A malformed one still holds (holding is the safe side, and an
+ * operator releases it by hand) with the default reason 'held'; `problem` says what was wrong.
+ */
+export function readHoldRequest(raw: unknown): { readonly hold: HoldRequest; readonly problem?: string } {
+  if (!isRecord(raw)) return { hold: { reason: 'held' }, problem: 'expected an object { reason, by }' };
+  const problems: string[] = [];
+  const reason = raw['reason'];
+  const by = raw['by'];
+  const goodReason = typeof reason === 'string' && reason.trim() !== '' && !badNote(reason);
+  if (!goodReason) problems.push(`reason must be a non-empty string of at most ${MAX_NOTE_LENGTH} characters`);
+  const goodBy = typeof by === 'string' && by !== '' && !badNote(by);
+  if (by !== undefined && by !== null && !goodBy) problems.push(`by must be a string of at most ${MAX_NOTE_LENGTH} characters`);
+  const unexpected = unexpectedFields(raw, ['reason', 'by']);
+  if (unexpected.length > 0) problems.push(`unexpected field(s) ${unexpected.slice(0, 5).join(', ')}`);
+  return {
+    hold: { reason: goodReason ? reason : 'held', ...(goodBy ? { by } : {}) },
+    ...(problems.length > 0 ? { problem: problems.join('; ') } : {}),
+  };
+}
+
+/** A `releaseExport` signal's sender. Any release releases; a `by` that is not a short string is dropped. */
+export function readReleaseRequest(raw: unknown): { readonly by?: string; readonly problem?: string } {
+  if (raw === undefined || raw === null) return {};
+  if (!isRecord(raw)) return { problem: 'expected an object { by } or nothing' };
+  const by = raw['by'];
+  const goodBy = typeof by === 'string' && by !== '' && !badNote(by);
+  const problems: string[] = [];
+  if (by !== undefined && by !== null && !goodBy) problems.push(`by must be a string of at most ${MAX_NOTE_LENGTH} characters`);
+  const unexpected = unexpectedFields(raw, ['by']);
+  if (unexpected.length > 0) problems.push(`unexpected field(s) ${unexpected.slice(0, 5).join(', ')}`);
+  return { ...(goodBy ? { by } : {}), ...(problems.length > 0 ? { problem: problems.join('; ') } : {}) };
+}
