@@ -27,6 +27,8 @@ export interface ActivityDeps {
   readonly sizing: Omit<SizingDeps, 'logger'>;
   readonly workflowState: JanitorDeps['workflowState'];
   readonly nights: Omit<NightsDeps, 'logger'>;
+  /** Directories, besides the data directory, that announced feed files may be read from. */
+  readonly feedRoots?: readonly string[];
   /** Where results become metrics (Spark attempts, rows, nights finished); discarded when absent. */
   readonly metrics?: NightjarMetrics;
 }
@@ -35,7 +37,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   const activities = {
     ...createPlanActivities(deps.plan),
-    ...createIngestActivities({ layout: deps.layout, logger: deps.logger }),
+    ...createIngestActivities({ layout: deps.layout, logger: deps.logger, ...(deps.feedRoots ? { feedRoots: deps.feedRoots } : {}) }),
     ...createSparkActivities({ ...deps.spark, layout: deps.layout, logger: deps.logger }),
     ...createExportActivities({ store: deps.store, logger: deps.logger }),
     ...createFinalizeActivities({ layout: deps.layout, store: deps.store, logger: deps.logger }),

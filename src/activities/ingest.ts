@@ -59,6 +59,12 @@ async function publishReadOnly(tmp: string, target: string): Promise<void> {
 export interface IngestDeps {
   readonly layout: DataLayout;
   readonly logger: Logger;
+  /**
+   * Directories a feed announced by URI (a `feedArrived` signal, the HTTP API, Kafka) may be read
+   * from, besides the data directory. Anything else — `../` tricks, symlinks out, other files of
+   * the worker — is refused: a sender must not make the worker read what it chooses.
+   */
+  readonly feedRoots?: readonly string[];
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -77,7 +83,17 @@ export async function writeFileAtomic(target: string, content: string): Promise<
 }
 
 /** The local path of a feed's source URI; only `file://` is readable by this worker. */
-function sourcePath(uri: string, feed: FeedName): string {
+/** Whether `file` (resolved) lies inside `root` (resolved). */
+const inside = (root: string, file: string): boolean => {
+  const rel = path.relative(root, file);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+};
+
+/**
+ * The local path of an announced feed file, refused unless it resolves (symlinks followed) inside
+ * one of `roots`. A file that does not exist yet is checked by its resolved directory.
+ */
+async function sourcePath(uri: string, feed: FeedName, roots: readonly string[]): Promise<string> {
   if (!uri.startsWith('file://')) {
     throw ApplicationFailure.create({
       type: FailureType.InvalidInput,
@@ -85,7 +101,18 @@ function sourcePath(uri: string, feed: FeedName): string {
       nonRetryable: true,
     });
   }
-  return uriToPath(uri);
+  const file = path.resolve(uriToPath(uri));
+  const real = await fs.realpath(file).catch(async () => path.join(await fs.realpath(path.dirname(file)).catch(() => path.dirname(file)), path.basename(file)));
+  const realRoots = await Promise.all(roots.map((r) => fs.realpath(r).catch(() => path.resolve(r))));
+  if (!realRoots.some((root) => inside(root, real))) {
+    throw ApplicationFailure.create({
+      type: FailureType.InvalidInput,
+      message: `feed '${feed}' arrived at ${uri}, outside the directories feeds are read from (${roots.join(', ')}; NIGHTJAR_FEED_ROOTS adds more)`,
+      nonRetryable: true,
+      details: [{ feed, uri, code: 'SOURCE_OUTSIDE_FEED_ROOTS' }],
+    });
+  }
+  return file;
 }
 
 /** True when the file ends with its trailer line (a file still being written does not). */
@@ -110,6 +137,7 @@ async function looksComplete(file: string): Promise<boolean> {
 
 export function createIngestActivities(deps: IngestDeps) {
   const { layout } = deps;
+  const feedRoots = [layout.dataDir, ...(deps.feedRoots ?? [])];
   return {
     /**
      * Looks in the landing zone until every given feed's file is there and complete (ends with its
@@ -151,7 +179,7 @@ export function createIngestActivities(deps: IngestDeps) {
       const ctx = Context.current();
       const { attempt, workflowExecution } = ctx.info;
       const log = deps.logger.child({ businessDate, feed, attempt });
-      const landing = input.sourceUri === undefined ? layout.landingFile(businessDate, feed) : sourcePath(input.sourceUri, feed);
+      const landing = input.sourceUri === undefined ? layout.landingFile(businessDate, feed) : await sourcePath(input.sourceUri, feed, feedRoots);
 
       if (!(await exists(landing))) {
         if (!spec.required) {

@@ -204,6 +204,7 @@ export const ConfigSchema = z
     NIGHTJAR_OPTIONAL_FEEDS: list.pipe(z.array(z.enum(FEED_NAMES, { message: `expected feed names: ${FEED_NAMES.join(', ')}` }))).default([]),
     NIGHTJAR_FEED_DEADLINE_HOURS: z.coerce.number().positive().max(72).default(4),
     NIGHTJAR_FEED_POLL_SECONDS: positive.default(60),
+    NIGHTJAR_FEED_ROOTS: list.pipe(z.array(z.string().regex(/^\//, 'expected absolute directory paths'))).optional(),
     NIGHTJAR_SCHEDULE_TIME: z.string().regex(/^(?:[01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (24-hour)').optional(),
     NIGHTJAR_SCHEDULE_CATCHUP_SECONDS: positive.default(12 * 3600),
     NIGHTJAR_SCHEDULE_LOOKBACK_DAYS: positive.max(366).default(10),
@@ -311,7 +312,13 @@ export interface NightjarConfig {
   readonly janitor: { readonly everySeconds: number; readonly minAgeSeconds: number };
   readonly tenant: string;
   readonly calendar: BusinessCalendar;
-  readonly feeds: { readonly optional: readonly FeedName[]; readonly deadlineHours: number; readonly pollSeconds: number };
+  readonly feeds: {
+    readonly optional: readonly FeedName[];
+    readonly deadlineHours: number;
+    readonly pollSeconds: number;
+    /** Directories, besides the data directory, that announced feed files may be read from. */
+    readonly roots: readonly string[];
+  };
   /** The nightly schedule, upserted at worker start when a time is configured. */
   readonly schedule?: { readonly time: string; readonly catchupWindowSeconds: number; readonly lookbackDays: number };
   readonly worker: {
@@ -485,7 +492,7 @@ export function loadConfig(given: Record<string, string | undefined> = process.e
     janitor: { everySeconds: e.NIGHTJAR_JANITOR_EVERY_SECONDS, minAgeSeconds: e.NIGHTJAR_JANITOR_MIN_AGE_SECONDS },
     tenant: e.NIGHTJAR_TENANT,
     calendar: { region: e.NIGHTJAR_CALENDAR_REGION, timeZone: e.NIGHTJAR_TIME_ZONE, weekend: e.NIGHTJAR_WEEKEND, holidays: [...new Set(e.NIGHTJAR_HOLIDAYS)].sort() },
-    feeds: { optional: e.NIGHTJAR_OPTIONAL_FEEDS, deadlineHours: e.NIGHTJAR_FEED_DEADLINE_HOURS, pollSeconds: e.NIGHTJAR_FEED_POLL_SECONDS },
+    feeds: { optional: e.NIGHTJAR_OPTIONAL_FEEDS, deadlineHours: e.NIGHTJAR_FEED_DEADLINE_HOURS, pollSeconds: e.NIGHTJAR_FEED_POLL_SECONDS, roots: e.NIGHTJAR_FEED_ROOTS ?? [] },
     ...(e.NIGHTJAR_SCHEDULE_TIME !== undefined
       ? { schedule: { time: e.NIGHTJAR_SCHEDULE_TIME, catchupWindowSeconds: e.NIGHTJAR_SCHEDULE_CATCHUP_SECONDS, lookbackDays: e.NIGHTJAR_SCHEDULE_LOOKBACK_DAYS } }
       : {}),

@@ -101,6 +101,7 @@ export async function createServices(config: NightjarConfig, logger: Logger, ove
       ...(config.spark.sizing.learn ? { learnedSizing: (job) => sizingStore.read(job) } : {}),
     },
     sizing: { store: sizingStore, policy: config.spark.sizing.policy },
+    feedRoots: config.feeds.roots,
     workflowState: async (workflowId) => workflowStateOf(await temporal.get(), workflowId),
     nights: {
       calendar: config.calendar,
