@@ -399,6 +399,15 @@ export function createTriggerServer(options: TriggerServerOptions): TriggerServe
       })
       .finally(done);
   });
+  // What Node's HTTP parser refuses (malformed request lines or headers) gets the same JSON error
+  // shape as everything else, not a bare 400.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const [status, text, code] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large', 'HeadersTooLarge'] : [400, 'Bad Request', 'MalformedRequest'];
+    const body = JSON.stringify({ error: { code, message: `the request could not be parsed as HTTP (${err.code ?? 'parse error'})` } });
+    socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    logger.warn({ status, code: err.code }, 'http request not parsed');
+  });
 
   let closed: Promise<void> | undefined;
   return {

@@ -37,8 +37,8 @@ async function ingestFrom(uri: string, feedRoots: string[] = []): Promise<{ fail
   const activities = createIngestActivities({ layout: new DataLayout(dataDir), logger: pino({ enabled: false }), feedRoots });
   const env = new MockActivityEnvironment({ workflowExecution: { workflowId: `nightjar-daily-${DATE}`, runId: 'run-1' } }, { logger: new DefaultLogger('ERROR') });
   try {
-    const result = await env.run(activities.ingestFeed, { businessDate: DATE, feed: 'fx_rates', sourceUri: uri });
-    return { rowsIn: result.rowsIn };
+    const result = await env.run(activities.ingestFeed, { businessDate: DATE, feed: 'fx_rates' as const, sourceUri: uri });
+    return { rowsIn: (result as { rowsIn: number }).rowsIn };
   } catch (error) {
     if (error instanceof ApplicationFailure) return { failure: error };
     throw error;
