@@ -103,6 +103,11 @@ if [[ "$(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname = '$ROLE'")" != 1 ]
   log "creating role $ROLE"
   psql_admin -c "CREATE ROLE $ROLE LOGIN PASSWORD '$PASSWORD'"
 fi
+# The reliability tests give every run a database of its own.
+if [[ "$(psql_admin -c "SELECT rolcreatedb FROM pg_roles WHERE rolname = '$ROLE'")" != t ]]; then
+  log "letting $ROLE create databases"
+  psql_admin -c "ALTER ROLE $ROLE CREATEDB"
+fi
 if [[ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$DATABASE'")" != 1 ]]; then
   log "creating database $DATABASE"
   psql_admin -c "CREATE DATABASE $DATABASE OWNER $ROLE"

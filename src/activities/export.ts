@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import { FailureType } from '../common/failures';
 import { uriToPath } from '../common/layout';
@@ -50,11 +50,21 @@ export function createExportActivities(deps: ExportDeps) {
         loads.push({ spec: reportSpec(report.report), files, expectedRows: report.rows });
       }
       try {
-        const tables = await withHeartbeat(() => deps.store.replaceBusinessDate(input.businessDate, loads), () => ({ phase: 'copy' }));
+        // A cancelled night must not publish its reports after the fact: the cancellation (which
+        // arrives with a heartbeat) rolls the transaction back, wherever it is.
+        const { cancellationSignal } = Context.current();
+        const tables = await withHeartbeat(
+          () => deps.store.replaceBusinessDate(input.businessDate, loads, { signal: cancellationSignal }),
+          () => ({ phase: 'copy' }),
+        );
         const durationMs = Date.now() - started;
         deps.logger.info({ businessDate: input.businessDate, tables, durationMs, store: deps.store.kind }, 'reports exported');
         return { store: deps.store.kind, tables, durationMs };
       } catch (err) {
+        if (Context.current().cancellationSignal.aborted) {
+          deps.logger.warn({ businessDate: input.businessDate }, 'export cancelled: nothing committed');
+          throw err instanceof CancelledFailure ? err : new CancelledFailure('export cancelled; rolled back');
+        }
         if (isRejected(err)) {
           throw ApplicationFailure.create({ type: err.type, message: `export of ${input.businessDate} rejected: ${err.message}`, nonRetryable: true });
         }

@@ -5,7 +5,7 @@ import { PGlite, type Transaction } from '@electric-sql/pglite';
 import type { Logger } from 'pino';
 import { checkCountArgs, copyFromCsvSql, countBusinessDateSql, reportingDdl } from './ddl';
 import { replaceBusinessDate } from './replace-date';
-import type { LoadedTable, ReportingStore, TableLoad } from './store';
+import type { LoadedTable, ReplaceDateOptions, ReportingStore, TableLoad } from './store';
 
 export type PgliteReportingStoreOptions = (
   /** Persisted in this directory (created if missing). One process at a time may open it. */
@@ -41,7 +41,8 @@ export class PgliteReportingStore implements ReportingStore {
     });
   }
 
-  async replaceBusinessDate(businessDate: string, loads: readonly TableLoad[]): Promise<LoadedTable[]> {
+  /** PGlite runs statements to their end; an abort takes effect between them (and before the commit). */
+  async replaceBusinessDate(businessDate: string, loads: readonly TableLoad[], options: ReplaceDateOptions = {}): Promise<LoadedTable[]> {
     return replaceBusinessDate(
       {
         kind: this.kind,
@@ -59,6 +60,7 @@ export class PgliteReportingStore implements ReportingStore {
       },
       businessDate,
       loads,
+      options.signal,
     );
   }
 

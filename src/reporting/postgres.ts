@@ -13,7 +13,7 @@ import {
   reportingDdl,
 } from './ddl';
 import { replaceBusinessDate } from './replace-date';
-import type { LoadedTable, ReportingStore, TableLoad } from './store';
+import type { LoadedTable, ReplaceDateOptions, ReportingStore, TableLoad } from './store';
 
 export type PostgresReportingStoreOptions = (
   | { readonly connectionString: string }
@@ -60,35 +60,57 @@ export class PostgresReportingStore implements ReportingStore {
     });
   }
 
-  async replaceBusinessDate(businessDate: string, loads: readonly TableLoad[]): Promise<LoadedTable[]> {
+  async replaceBusinessDate(businessDate: string, loads: readonly TableLoad[], options: ReplaceDateOptions = {}): Promise<LoadedTable[]> {
+    const { signal } = options;
     return replaceBusinessDate(
       {
         kind: this.kind,
         logger: this.#logger,
         inTransaction: (body) =>
           this.#inTransaction(async (client) => {
-            // Two exports of the same date take turns; other dates proceed in parallel.
-            await client.query(businessDateLockSql(), [businessDateLockKey(businessDate)]);
-            const header = await this.#csvHeaderMode(client);
-            return body({
-              execute: async (sql, params) => void (await client.query(sql, [...params])),
-              copyFile: (spec, file) => copyFile(client, copyFromCsvSql(spec, 'STDIN', header), file),
-              countRows: (table, date) => countRows(client, table, date),
-            });
+            // An abort interrupts whatever statement runs (a lock wait, a long COPY): the
+            // transaction then fails and rolls back instead of committing later.
+            const stopInterrupting = signal === undefined ? undefined : await this.#interruptOnAbort(client, signal);
+            try {
+              // Two exports of the same date take turns; other dates proceed in parallel.
+              await client.query(businessDateLockSql(), [businessDateLockKey(businessDate)]);
+              const header = await this.#csvHeaderMode(client);
+              return await body({
+                execute: async (sql, params) => void (await client.query(sql, [...params])),
+                copyFile: (spec, file) => copyFile(client, copyFromCsvSql(spec, 'STDIN', header), file),
+                countRows: (table, date) => countRows(client, table, date),
+              });
+            } finally {
+              stopInterrupting?.();
+            }
           }),
       },
       businessDate,
       loads,
+      signal,
     );
+  }
+
+  /** On abort, cancels the statement the client's backend runs (from another connection). */
+  async #interruptOnAbort(client: PoolClient, signal: AbortSignal): Promise<() => void> {
+    const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    const pid = rows[0]?.pid;
+    const interrupt = () => {
+      if (pid === undefined) return;
+      this.#pool.query('SELECT pg_cancel_backend($1)', [pid]).catch((err: unknown) => this.#logger?.warn({ err, pid }, 'could not interrupt the cancelled export'));
+    };
+    if (signal.aborted) interrupt();
+    else signal.addEventListener('abort', interrupt, { once: true });
+    return () => signal.removeEventListener('abort', interrupt);
   }
 
   async countRows(table: string, businessDate: string): Promise<number> {
     checkCountArgs(table, businessDate);
-    const client = await this.#pool.connect();
+    const { client, release } = await this.#checkout();
     try {
       return await countRows(client, table, businessDate);
     } finally {
-      client.release();
+      release();
     }
   }
 
@@ -103,9 +125,34 @@ export class PostgresReportingStore implements ReportingStore {
     if (this.#ownsPool) await this.#pool.end();
   }
 
+  /**
+   * A client checked out of the pool, listened to for as long as it is out. pg emits 'error' on
+   * a checked-out client whose connection drops (PostgreSQL restarted, a network cut mid-
+   * transaction); the pool listens only to idle clients, and an 'error' nobody listens to ends
+   * the worker process. The loss is kept and the client released as broken instead.
+   */
+  async #checkout(): Promise<{ client: PoolClient; release: (error?: Error) => void }> {
+    const client = await this.#pool.connect();
+    let lost: Error | undefined;
+    const onError = (error: Error) => {
+      lost ??= error;
+      this.#logger?.warn({ err: error }, 'reporting database connection lost');
+    };
+    client.on('error', onError);
+    return {
+      client,
+      release: (error) => {
+        const broken = error ?? lost;
+        // A broken client is discarded; it keeps the listener for whatever it still emits.
+        if (broken === undefined) client.removeListener('error', onError);
+        client.release(broken);
+      },
+    };
+  }
+
   /** Runs `work` between BEGIN and COMMIT; any error rolls back and is rethrown unchanged. */
   async #inTransaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.#pool.connect();
+    const { client, release } = await this.#checkout();
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
@@ -121,7 +168,7 @@ export class PostgresReportingStore implements ReportingStore {
       }
       throw error;
     } finally {
-      client.release(broken);
+      release(broken);
     }
   }
 

@@ -32,14 +32,21 @@ export interface ReplaceOptions {
  * record the batch — all in one transaction. Errors come out classified (ExportRejected for
  * data, plain for what a retry may fix), naming the table and file.
  */
-export async function replaceBusinessDate(options: ReplaceOptions, businessDate: string, loads: readonly TableLoad[]): Promise<LoadedTable[]> {
+export async function replaceBusinessDate(
+  options: ReplaceOptions,
+  businessDate: string,
+  loads: readonly TableLoad[],
+  signal?: AbortSignal,
+): Promise<LoadedTable[]> {
   checkExportArgs(businessDate, loads);
+  signal?.throwIfAborted();
   const started = performance.now();
   let current: ExportPosition | undefined;
   try {
     const loaded = await options.inTransaction(async (session) => {
       for (const { spec } of loads) {
         current = { table: spec.table };
+        signal?.throwIfAborted();
         await session.execute(deleteBusinessDateSql(spec), [businessDate]);
       }
       const result: LoadedTable[] = [];
@@ -47,6 +54,7 @@ export async function replaceBusinessDate(options: ReplaceOptions, businessDate:
         let rows = 0;
         for (const file of files) {
           current = { table: spec.table, file };
+          signal?.throwIfAborted();
           rows += await session.copyFile(spec, file);
         }
         current = { table: spec.table };
@@ -58,11 +66,17 @@ export async function replaceBusinessDate(options: ReplaceOptions, businessDate:
         await session.execute(upsertExportBatchSql(), [businessDate, spec.table, rows, options.kind]);
         result.push({ table: spec.table, rows });
       }
+      // The last moment to change our mind: an abort from here on would come after the commit.
+      signal?.throwIfAborted();
       return result;
     });
     options.logger?.info({ businessDate, tables: loaded, ms: Math.round(performance.now() - started) }, 'reporting business date replaced');
     return loaded;
   } catch (error) {
+    if (signal?.aborted) {
+      options.logger?.warn({ businessDate, at: current }, 'reporting export cancelled; rolled back, previous data kept');
+      throw signal.reason ?? error;
+    }
     const failure = classifyExportError(error, businessDate, current);
     options.logger?.warn({ businessDate, err: failure }, 'reporting export failed; previous data kept');
     throw failure;

@@ -9,6 +9,14 @@ export interface TableLoad {
   readonly expectedRows?: number;
 }
 
+export interface ReplaceDateOptions {
+  /**
+   * Aborting rolls the replacement back: a statement in progress is interrupted and nothing is
+   * committed after the abort. The promise then rejects with the signal's reason.
+   */
+  readonly signal?: AbortSignal;
+}
+
 export interface LoadedTable {
   readonly table: string;
   readonly rows: number;
@@ -24,7 +32,7 @@ export interface ReportingStore {
   readonly kind: 'postgres' | 'pglite';
   /** Creates the reporting schema and tables if missing (idempotent). */
   migrate(): Promise<void>;
-  replaceBusinessDate(businessDate: string, loads: readonly TableLoad[]): Promise<LoadedTable[]>;
+  replaceBusinessDate(businessDate: string, loads: readonly TableLoad[], options?: ReplaceDateOptions): Promise<LoadedTable[]>;
   /** Rows of one table for one business date (for reconciliation, tests and the demo summary). */
   countRows(table: string, businessDate: string): Promise<number>;
   query<T extends Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;

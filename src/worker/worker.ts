@@ -201,6 +201,9 @@ export async function createNightjarWorker(
     shutdownGraceTime: `${config.worker.shutdownGraceSeconds} seconds`,
     // Awaiting Spark attempts is most of what runs at once: one slot per attempt being watched.
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
+    // Heartbeats reach the server at least every 5 s (not 80% of the 30 s timeout), so a
+    // cancellation reaches a running export or Spark await within seconds.
+    maxHeartbeatThrottleInterval: '5 seconds',
   });
   if (config.janitor.everySeconds > 0 && services.platform.sweep !== undefined) {
     await ensureJanitorSchedule(await services.client(), {

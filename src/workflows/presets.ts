@@ -1,4 +1,4 @@
-import type { ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
 import { NON_RETRYABLE_FAILURES } from '../common/failures';
 
 /**
@@ -50,8 +50,13 @@ export const SPARK_CLEANUP_ACTIVITY = {
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 30, nonRetryableErrorTypes },
 } as const satisfies ActivityOptions;
 
+/**
+ * A cancelled night waits for the export to settle: it rolls back (nothing published) or it had
+ * already committed, and the manifest says which, instead of CANCELLED over published reports.
+ */
 export const EXPORT_ACTIVITY = {
   startToCloseTimeout: '30 minutes',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   heartbeatTimeout: HEARTBEAT_TIMEOUT,
   retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 6, nonRetryableErrorTypes },
 } as const satisfies ActivityOptions;

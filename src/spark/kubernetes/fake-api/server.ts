@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { ClusterStore } from './cluster-store';
 import { FaultInjector, type ArmedFault, type KubeVerb } from './faults';
 import { parseFieldSelector } from './field-selector';
@@ -187,9 +187,15 @@ export class FakeKubeApiServer {
     }
   }
 
-  /** A KubeConfig for this server, used exactly like one for a real cluster. */
+  /**
+   * A KubeConfig for this server, used exactly like one for a real cluster. The client is loaded
+   * here, not with the server, so that the server (and the simulator on it) can run where the
+   * ES-module-only client cannot be required, such as jest with VM modules.
+   */
   kubeConfig(): KubeConfig {
-    const kubeConfig = new KubeConfig();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { KubeConfig: Config } = require('@kubernetes/client-node') as typeof import('@kubernetes/client-node');
+    const kubeConfig = new Config();
     kubeConfig.loadFromOptions({
       clusters: [{ name: CONTEXT, server: this.url, skipTLSVerify: true }],
       users: [{ name: CONTEXT, token: this.token }],
@@ -197,6 +203,18 @@ export class FakeKubeApiServer {
       currentContext: CONTEXT,
     });
     return kubeConfig;
+  }
+
+  /** The same configuration as a kubeconfig file's content (JSON is YAML), for another process. */
+  kubeConfigDocument(): Record<string, unknown> {
+    return {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: CONTEXT, cluster: { server: this.url, 'insecure-skip-tls-verify': true } }],
+      users: [{ name: CONTEXT, user: { token: this.token } }],
+      contexts: [{ name: CONTEXT, context: { cluster: CONTEXT, user: CONTEXT, namespace: this.namespace } }],
+      'current-context': CONTEXT,
+    };
   }
 
   /** The current (global) resourceVersion. */
