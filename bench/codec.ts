@@ -9,14 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { defaultPayloadConverter, type DataConverter, type Payload } from '@temporalio/common';
 import { Client } from '@temporalio/client';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import type { Activities } from '../src/activities';
 import { AesGcmCodec } from '../src/codec/aes-gcm-codec';
 import { createKey, loadKeyRing } from '../src/codec/keys';
 import { dailyPipeline } from '../src/workflows';
-import { SearchAttr } from '../src/workflows/search-attributes';
 import { percentile, round } from './stats';
+import { benchDevServer } from './dev-server';
 
 export interface CodecResult {
   readonly payloads: readonly { bytes: number; plainUs: number; encryptedUs: number; ratio: number; sizeOverheadBytes: number }[];
@@ -64,13 +63,7 @@ export async function benchCodec(opts: { repoRoot: string; nights: number; itera
   const payloads = [];
   for (const bytes of [256, 4096, 65536]) payloads.push(await perPayload(codec, bytes, bytes > 10_000 ? Math.ceil(opts.iterations / 20) : opts.iterations));
 
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: path.join(opts.repoRoot, '.venv', 'bin', 'temporal') },
-      log: { format: 'json', level: 'error' },
-      searchAttributes: Object.values(SearchAttr),
-    },
-  });
+  const env = await benchDevServer(opts.repoRoot);
   try {
     const built = path.join(opts.repoRoot, '.cache', 'bench-build', 'src');
     const failureConverterPath = path.join(built, 'codec', 'failure-converter.js');

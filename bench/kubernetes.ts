@@ -27,8 +27,8 @@ import { scriptedDriver, SparkOperatorSimulator, type SparkOperatorSimulatorOpti
 import { createServices } from '../src/worker/worker';
 import { sparkJob } from '../src/workflows';
 import type { SparkJobInput, SparkJobResult } from '../src/workflows/spark-job';
-import { SearchAttr } from '../src/workflows/search-attributes';
 import { percentile, round, sum } from './stats';
+import { benchDevServer, benchWorkflowsPath } from './dev-server';
 
 const BUSINESS_DATE = '2026-11-23';
 /** Executors asking for less than this are OOMKilled; escalation by 2 from 1024 reaches it. */
@@ -412,17 +412,11 @@ export async function benchKubernetes(opts: {
   concurrentJobs: number;
   runMs: number;
 }): Promise<KubernetesBenchResult> {
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: path.join(opts.repoRoot, '.venv', 'bin', 'temporal') },
-      log: { format: 'json', level: 'error' },
-      searchAttributes: Object.values(SearchAttr),
-    },
-  });
+  const env = await benchDevServer(opts.repoRoot);
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'nightjar-bench-k8s-'));
   try {
     const bundle = await bundleWorkflowCode({
-      workflowsPath: path.join(opts.repoRoot, '.cache', 'bench-build', 'src', 'workflows', 'index.js'),
+      workflowsPath: benchWorkflowsPath(opts.repoRoot),
       logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
     });
     const shared = { env, bundle, repoRoot: opts.repoRoot, dataDir };

@@ -4,13 +4,12 @@
  *   transition latency (end of one step → start of the next, p50/p99) and wall time against the
  *   sum of the steps' own durations and against calling the same steps directly, without Temporal.
  */
-import { MockActivityEnvironment, TestWorkflowEnvironment } from '@temporalio/testing';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { Worker, bundleWorkflowCode } from '@temporalio/worker';
-import path from 'node:path';
 import type { Activities } from '../src/activities';
 import { dailyPipeline } from '../src/workflows';
-import { SearchAttr } from '../src/workflows/search-attributes';
 import { percentile, round, sum } from './stats';
+import { benchDevServer, benchWorkflowsPath } from './dev-server';
 
 interface Span {
   name: string;
@@ -61,15 +60,9 @@ export interface OrchestrationResult {
 }
 
 export async function benchOrchestration(opts: { repoRoot: string; nights: number; stepMs: number; fakes: (spans: Span[]) => Activities }): Promise<OrchestrationResult> {
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: path.join(opts.repoRoot, '.venv', 'bin', 'temporal') },
-      log: { format: 'json', level: 'error' },
-      searchAttributes: Object.values(SearchAttr),
-    },
-  });
+  const env = await benchDevServer(opts.repoRoot);
   try {
-    const workflowBundle = await bundleWorkflowCode({ workflowsPath: path.join(opts.repoRoot, '.cache', 'bench-build', 'src', 'workflows', 'index.js') });
+    const workflowBundle = await bundleWorkflowCode({ workflowsPath: benchWorkflowsPath(opts.repoRoot) });
     const spans: Span[] = [];
     const activities = timedFakes(opts.stepMs, spans, opts.fakes(spans));
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: 'bench', workflowBundle, activities });

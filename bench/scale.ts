@@ -4,8 +4,6 @@
  * fixed time. Reports wall time against the ideal for the concurrency bound, starts per second,
  * the process's memory, and history events per night.
  */
-import path from 'node:path';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, bundleWorkflowCode } from '@temporalio/worker';
 import type { Activities } from '../src/activities';
 import { businessDatesBetween, type BusinessCalendar } from '../src/domain/calendar';
@@ -14,6 +12,7 @@ import { ensureSearchAttributes } from '../src/infra/search-attributes';
 import { backfill, type BackfillNight } from '../src/triggers/backfill';
 import { TemporalNightTriggers } from '../src/triggers/temporal-triggers';
 import { percentile, round } from './stats';
+import { benchDevServer, benchWorkflowsPath } from './dev-server';
 
 export interface ScaleResult {
   readonly tenants: number;
@@ -56,17 +55,10 @@ export async function benchScale(opts: {
   readonly sparkMs: number;
   readonly fakes: () => Activities;
 }): Promise<ScaleResult> {
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: path.join(opts.repoRoot, '.venv', 'bin', 'temporal') },
-      log: { format: 'json', level: 'error' },
-      // The default (SQLite in memory) keeps up; more history shards spread the load.
-      extraArgs: ['--dynamic-config-value', 'frontend.rps=10000', '--dynamic-config-value', 'frontend.namespaceRPS=10000'],
-    },
-  });
+  const env = await benchDevServer(opts.repoRoot, ['--dynamic-config-value', 'frontend.rps=10000', '--dynamic-config-value', 'frontend.namespaceRPS=10000']);
   try {
     await ensureSearchAttributes(env.connection, 'default');
-    const workflowBundle = await bundleWorkflowCode({ workflowsPath: path.join(opts.repoRoot, '.cache', 'bench-build', 'src', 'workflows', 'index.js') });
+    const workflowBundle = await bundleWorkflowCode({ workflowsPath: benchWorkflowsPath(opts.repoRoot) });
     const taskQueue = 'bench-scale';
     const worker = await Worker.create({
       connection: env.nativeConnection,

@@ -10,11 +10,11 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { PayloadCodec } from '@temporalio/common';
 import { JSONToPayload, payloadToJSON, type JSONPayload } from '@temporalio/common/lib/proto-utils';
 import type { Logger } from 'pino';
 import { PayloadDecryptionError } from './errors';
+import { closeServer, listenOn } from '../infra/http-server';
 
 export const DEFAULT_CODEC_MAX_BODY_BYTES = 4 * 1024 * 1024;
 
@@ -201,22 +201,10 @@ export function createCodecServer(opts: CodecServerOptions): CodecServer {
           ),
         );
       }
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          const address = server.address() as AddressInfo;
-          const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-          resolve({ url: `http://${shown}:${address.port}` });
-        });
-      });
+      return listenOn(server, port, host);
     },
     close() {
-      closed ??= new Promise<void>((resolve, reject) => {
-        server.close((err) => (err === undefined || (err as NodeJS.ErrnoException).code === 'ERR_SERVER_NOT_RUNNING' ? resolve() : reject(err)));
-        server.closeIdleConnections();
-      });
-      return closed;
+      return (closed ??= closeServer(server));
     },
   };
 }

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenOn } from '../infra/http-server';
 
 export interface HealthServer {
   /** `host:port` actually bound (port 0 picks a free one). */
@@ -38,20 +38,6 @@ export async function startHealthServer(options: HealthOptions): Promise<HealthS
   const at = options.address.lastIndexOf(':');
   const host = options.address.slice(0, at);
   const port = Number(options.address.slice(at + 1));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const bound = server.address() as AddressInfo;
-  return {
-    address: `${host}:${bound.port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
+  const bound = await listenOn(server, port, host);
+  return { address: `${host}:${bound.port}`, close: () => closeServer(server, 'all') };
 }

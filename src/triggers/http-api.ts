@@ -9,7 +9,6 @@
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { SparkOverrides } from '../domain/pipeline';
@@ -17,6 +16,7 @@ import { BusinessDateSchema, describeIssue, describeIssues, FeedArrivalSchema, T
 import type { PipelineStatus } from '../workflows/messages';
 import { ApiErrorCode, TriggerRejected, type ApiErrorBody, type ApiErrorDetail } from './errors';
 import { buildOpenApiDocument, ROUTE_TEMPLATES, StartNightBodySchema } from './openapi';
+import { closeServer, listenOn } from '../infra/http-server';
 
 /** What the API asks of the orchestrator; implemented with the Temporal client elsewhere. */
 export interface NightTriggers {
@@ -412,23 +412,11 @@ export function createTriggerServer(options: TriggerServerOptions): TriggerServe
   let closed: Promise<void> | undefined;
   return {
     listen(port, host = '127.0.0.1') {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          const address = server.address() as AddressInfo;
-          const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-          resolve({ url: `http://${shown}:${address.port}` });
-        });
-      });
+      return listenOn(server, port, host);
     },
     close() {
-      closed ??= new Promise<void>((resolve, reject) => {
-        closing = true;
-        server.close((err) => (err === undefined || (err as NodeJS.ErrnoException).code === 'ERR_SERVER_NOT_RUNNING' ? resolve() : reject(err)));
-        server.closeIdleConnections();
-      });
-      return closed;
+      closing = true;
+      return (closed ??= closeServer(server));
     },
   };
 }
