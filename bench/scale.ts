@@ -8,7 +8,6 @@ import { Worker, bundleWorkflowCode } from '@temporalio/worker';
 import type { Activities } from '../src/activities';
 import { businessDatesBetween, type BusinessCalendar } from '../src/domain/calendar';
 import { dailyWorkflowId } from '../src/domain/ids';
-import { ensureSearchAttributes } from '../src/infra/search-attributes';
 import { backfill, type BackfillNight } from '../src/triggers/backfill';
 import { TemporalNightTriggers } from '../src/triggers/temporal-triggers';
 import { percentile, round } from './stats';
@@ -57,7 +56,6 @@ export async function benchScale(opts: {
 }): Promise<ScaleResult> {
   const env = await benchDevServer(opts.repoRoot, ['--dynamic-config-value', 'frontend.rps=10000', '--dynamic-config-value', 'frontend.namespaceRPS=10000']);
   try {
-    await ensureSearchAttributes(env.connection, 'default');
     const workflowBundle = await bundleWorkflowCode({ workflowsPath: benchWorkflowsPath(opts.repoRoot) });
     const taskQueue = 'bench-scale';
     const worker = await Worker.create({
