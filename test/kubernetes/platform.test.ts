@@ -1,8 +1,11 @@
 import fs from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure } from '@temporalio/common';
+import pino from 'pino';
 import { FailureType } from '../../src/common/failures';
+import { KubernetesSparkPlatform } from '../../src/spark/kubernetes/kubernetes-platform';
 import { attemptLabels } from '../../src/spark/kubernetes/labels';
-import { attemptRequest, awaitOptions, leftovers, NAMESPACE, RESOURCES, useCluster } from './harness';
+import { attemptRequest, awaitOptions, leftovers, NAMESPACE, RESOURCES, TEST_SETTINGS, useCluster } from './harness';
 
 const cluster = useCluster();
 
@@ -186,6 +189,62 @@ test('API faults and cut watches throughout a run: it still completes and leaves
   expect(leftovers(server)).toEqual([]);
   expect(server.store.list('sparkapplications', NAMESPACE)).toHaveLength(0);
 });
+
+test('fault episodes all through a run (429, 5xx, resets, cut watches, 410 on resume): the await sees the application complete', async () => {
+  const { server, platform, dir } = await cluster({ scenario: 'success', timing: { runMs: 1_500 } });
+  const request = await attemptRequest(dir);
+  const handle = await platform.submit(request);
+  const episodes: (() => void)[] = [
+    () => server.faults.next({ status: 429, times: 2, retryAfterSeconds: 0, withinMs: 20 }),
+    () => server.faults.next({ status: 500, times: 2, withinMs: 20 }),
+    () => server.faults.next({ status: 503, withinMs: 20 }),
+    () => server.faults.resetConnection({ when: 'before', withinMs: 20 }),
+    () => void server.cutWatches(),
+    () => {
+      server.expireResourceVersionsBefore(server.resourceVersion);
+      server.cutWatches();
+    },
+  ];
+  let done = false;
+  const chaos = (async () => {
+    for (let i = 0; !done; i += 1) {
+      episodes[i % episodes.length]?.();
+      await sleep(20);
+    }
+  })();
+  const outcome = await platform.await(handle, awaitOptions()).finally(() => (done = true));
+  await chaos;
+  server.faults.clear();
+  expect(outcome.kind).toBe('SUCCEEDED');
+  expect(server.requests().filter((r) => r.fault !== undefined).length).toBeGreaterThan(0);
+  // The watches were down part of the time: the poll fallback carried the await through.
+  const stats = platform.watchStats();
+  expect((stats?.apps.errors ?? 0) + (stats?.pods.errors ?? 0) + (stats?.events.errors ?? 0)).toBeGreaterThan(0);
+  expect((await platform.cleanup(request.attemptId)).remaining).toBe(0);
+  expect(leftovers(server)).toEqual([]);
+}, 30_000);
+
+test('while every API call fails the await keeps polling and says so in the log, then sees the application complete', async () => {
+  const { server, dir } = await cluster({ scenario: 'success', timing: { runMs: 200 } });
+  const lines: { msg: string; failures?: number }[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as { msg: string }) });
+  const platform = new KubernetesSparkPlatform({ kubeConfig: server.kubeConfig(), settings: { ...TEST_SETTINGS, fallbackPollMs: 20 }, logger });
+  try {
+    const request = await attemptRequest(dir);
+    const handle = await platform.submit(request);
+    server.faults.next({ status: 503, times: 1_000_000 });
+    const waiting = platform.await(handle, awaitOptions());
+    const outage = 'Kubernetes API unavailable while awaiting the attempt; polling again';
+    while (lines.filter((l) => l.msg === outage).length < 2) await sleep(20);
+    expect(lines.filter((l) => l.msg === outage).map((l) => l.failures)).toEqual([1, 15]);
+    server.faults.clear();
+    expect((await waiting).kind).toBe('SUCCEEDED');
+    expect(lines.find((l) => l.msg === 'Kubernetes API answering again')?.failures).toBeGreaterThanOrEqual(15);
+    expect((await platform.cleanup(request.attemptId)).remaining).toBe(0);
+  } finally {
+    await platform.close();
+  }
+}, 30_000);
 
 test('watches are shared: many attempts at once use one connection per resource type', async () => {
   const { server, platform, dir } = await cluster({ scenario: 'success' });

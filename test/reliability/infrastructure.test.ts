@@ -87,6 +87,7 @@ test('PostgreSQL unreachable mid-export for longer than one attempt: the export 
 });
 
 test('Kubernetes API faults throughout the Spark jobs (429, 5xx, resets, cut watches, 410 on resume): no duplicate, nothing left', async () => {
+  const TICK_MS = 700;
   const { baseline: b } = await baselineOf();
   const { server } = world.cluster;
   let injected = 0;
@@ -106,25 +107,42 @@ test('Kubernetes API faults throughout the Spark jobs (429, 5xx, resets, cut wat
         () => (done = true),
       );
       chaos = (async () => {
-        const faults: (() => void)[] = [
-          () => server.faults.next({ status: 429, times: 2, retryAfterSeconds: 1 }),
-          () => server.faults.next({ status: 500, times: 2 }),
-          () => server.faults.next({ status: 503, times: 1 }),
-          () => server.faults.resetConnection({ when: 'before', times: 1 }),
-          // The write happens, the answer is lost: the retry must adopt, never duplicate.
-          () => server.faults.resetConnection({ when: 'after', verb: 'create', times: 1 }),
-          () => void server.cutWatches(),
+        // Each fault lapses at the next tick if no request met it, as trouble on a real API server
+        // passes whether anyone asked or not. Faults that never lapsed were armed faster (about
+        // 1.2 a second) than a worker backing off sends requests (about 0.5): they piled up into
+        // an outage that failed every request, outlasted the chaos's reason to stop (transform
+        // completing) and kept the night from ever finishing.
+        const withinMs = TICK_MS;
+        const lostAnswers = () => server.requests().filter((r) => r.verb === 'create' && r.fault === 'reset-after').length;
+        let lostAnswersArmed = 0;
+        /** Arms a fault and says how many requests it can fail. */
+        const arm = (fault: () => void, times = 1) => (): number => {
+          fault();
+          return times;
+        };
+        const faults: (() => number)[] = [
+          arm(() => server.faults.next({ status: 429, times: 2, retryAfterSeconds: 1, withinMs }), 2),
+          arm(() => server.faults.next({ status: 500, times: 2, withinMs }), 2),
+          arm(() => server.faults.next({ status: 503, times: 1, withinMs })),
+          arm(() => server.faults.resetConnection({ when: 'before', times: 1, withinMs })),
           () => {
+            // The write happens, the answer is lost: the retry must adopt, never duplicate. Such a
+            // fault waits for the next create (transform's submission); one at a time.
+            if (lostAnswersArmed > lostAnswers()) return 0;
+            server.faults.resetConnection({ when: 'after', verb: 'create', times: 1 });
+            lostAnswersArmed += 1;
+            return 1;
+          },
+          arm(() => void server.cutWatches()),
+          arm(() => {
             // Compaction then a cut: every watch resumes from a resourceVersion that is gone (410).
             server.expireResourceVersionsBefore(server.resourceVersion);
             server.cutWatches();
-          },
+          }),
         ];
         for (let i = 0; !done; i += 1) {
-          const before = server.faults.pending;
-          faults[i % faults.length]?.();
-          injected += Math.max(1, server.faults.pending - before);
-          await sleep(700);
+          injected += faults[i % faults.length]?.() ?? 0;
+          await sleep(TICK_MS);
         }
         server.faults.clear();
       })();

@@ -52,6 +52,8 @@ const MAX_CONFIGMAP_BYTES = 1024 * 1024 - 16 * 1024;
 const SPARK_CHATTER = /^\S+ \S+ (?:INFO|DEBUG|TRACE) /;
 const CLEANUP_POLL_MIN_MS = 25;
 const CLEANUP_POLL_MAX_MS = 1000;
+/** Of consecutive failed observations while awaiting, every this many is logged (the first always). */
+const API_FAILURE_LOG_EVERY = 15;
 
 type Json = { metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: unknown } };
 
@@ -255,6 +257,8 @@ export class KubernetesSparkPlatform implements SparkPlatform {
 
     let executorOomSeen = 0;
     let lastDetail = '';
+    /** Consecutive observations that failed on a transient API error. */
+    let apiFailures = 0;
     try {
       for (;;) {
         if (options.detach?.aborted) throw options.detach.reason instanceof Error ? options.detach.reason : new Error('detached');
@@ -268,12 +272,22 @@ export class KubernetesSparkPlatform implements SparkPlatform {
           observed = await this.observe(name, attemptLabel, watches);
         } catch (error) {
           if (error instanceof KubeCallError && error.transient) {
+            apiFailures += 1;
+            // The first failure, then about every half minute: a long outage must show in the
+            // logs, not only in heartbeat details, without a line per poll.
+            if (apiFailures === 1 || apiFailures % API_FAILURE_LOG_EVERY === 0) {
+              log.warn({ err: error, failures: apiFailures, watchesSynced: this.watchesSynced(watches) }, 'Kubernetes API unavailable while awaiting the attempt; polling again');
+            }
             lastDetail = `Kubernetes API unavailable: ${error.message}`;
             options.onProgress({ state: 'UNKNOWN', elapsedMs: this.now() - submittedAt, detail: lastDetail });
             await wakeup.wait(this.settings.fallbackPollMs, signalsOf(options));
             continue;
           }
           throw typed(error);
+        }
+        if (apiFailures > 0) {
+          log.info({ failures: apiFailures }, 'Kubernetes API answering again');
+          apiFailures = 0;
         }
         if (observed.app === undefined) {
           return {
@@ -348,6 +362,10 @@ export class KubernetesSparkPlatform implements SparkPlatform {
       // Cleanup deletes it again; a failed stop must not hide the outcome.
       log.warn({ err: error, why }, 'could not stop the SparkApplication; cleanup will');
     }
+  }
+
+  private watchesSynced(watches: NonNullable<KubernetesSparkPlatform['watches']>): { apps: boolean; pods: boolean; events: boolean } {
+    return { apps: watches.apps.synced, pods: watches.pods.synced, events: watches.events.synced };
   }
 
   /** The application, its pods and its events: from the watches when in sync, else from the API. */

@@ -1,4 +1,5 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { FaultInjector, type FaultTarget } from '../../../src/spark/kubernetes/fake-api/faults';
 import { NAMESPACE, SPARK, customPath, openWatch, rejectionOf, sparkApplication, statusOf, useFakeCluster } from './harness';
 
 const cluster = useFakeCluster();
@@ -62,6 +63,46 @@ test('a connection reset before handling leaves nothing behind', async () => {
   server.faults.resetConnection({ verb: 'create', when: 'before' });
   await expect(create('ingest')).rejects.toThrow();
   expect((await rejectionOf(custom.getNamespacedCustomObject({ ...SPARK, namespace: NAMESPACE, name: 'ingest' }))).code).toBe(404);
+});
+
+test('a fault armed withinMs lapses unmet: faults armed faster than a client asks never pile up into a lasting outage', () => {
+  let now = 0;
+  const faults = new FaultInjector(() => now);
+  const get: FaultTarget = { method: 'GET', path: `/apis/sparkoperator.k8s.io/v1beta2/namespaces/${NAMESPACE}/sparkapplications/a`, verb: 'get', resource: 'sparkapplications' };
+  // A client polling every 2 s while a fault episode starts every 700 ms.
+  let met = 0;
+  let asked = 0;
+  for (now = 0; now < 60_000; now += 700) {
+    faults.next({ status: 503, times: 2, withinMs: 700 });
+    if (now % 2_100 === 0) {
+      asked += 1;
+      if (faults.take(get)) met += 1;
+    }
+  }
+  expect(faults.pending).toBeLessThanOrEqual(2);
+  expect(met).toBe(asked); // every request within an episode still meets it
+
+  // Without withinMs the same rhythm leaves a backlog that fails every request long after the episodes.
+  const owed = new FaultInjector(() => now);
+  for (now = 0; now < 60_000; now += 700) owed.next({ status: 503, times: 2 });
+  expect(owed.pending).toBeGreaterThan(150);
+  now += 3_600_000;
+  expect(owed.take(get)).toEqual({ kind: 'status', status: 503 });
+});
+
+test('a lapsing fault fails requests until its time is up, then none; withinMs must be positive', () => {
+  let now = 1_000;
+  const faults = new FaultInjector(() => now);
+  const target: FaultTarget = { method: 'GET', path: '/api/v1/namespaces/x/pods', verb: 'list', resource: 'pods' };
+  faults.resetConnection({ when: 'before', times: 3, withinMs: 500 });
+  expect(faults.take(target)).toEqual({ kind: 'reset', when: 'before' });
+  now += 499;
+  expect(faults.pending).toBe(2);
+  expect(faults.take(target)).toEqual({ kind: 'reset', when: 'before' });
+  now += 1;
+  expect(faults.pending).toBe(0);
+  expect(faults.take(target)).toBeUndefined();
+  expect(() => faults.next({ status: 500, withinMs: 0 })).toThrow(/withinMs/);
 });
 
 test('the request counter keys by verb and resource, the status subresource and watches included', async () => {

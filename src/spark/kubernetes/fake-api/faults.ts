@@ -12,7 +12,19 @@ export interface FaultMatch {
   readonly resource?: string;
 }
 
-export interface StatusFault extends FaultMatch {
+/**
+ * How long an armed fault waits for its requests. Without it, a fault waits for ever: "the next
+ * `times` matching requests fail" however late they come. A real API server's trouble is an
+ * episode in time instead, and a client that backs off meets less of it; faults armed faster
+ * than a backing-off client sends requests, and never lapsing, pile up into an outage that
+ * outlasts every backoff.
+ */
+export interface FaultLifetime {
+  /** The fault lapses (what is left of its `times`) this many milliseconds after it was armed. */
+  readonly withinMs?: number;
+}
+
+export interface StatusFault extends FaultMatch, FaultLifetime {
   readonly status: 429 | 500 | 503 | 504;
   /** How many matching requests fail. Default 1. */
   readonly times?: number;
@@ -20,7 +32,7 @@ export interface StatusFault extends FaultMatch {
   readonly retryAfterSeconds?: number;
 }
 
-export interface ConnectionResetFault extends FaultMatch {
+export interface ConnectionResetFault extends FaultMatch, FaultLifetime {
   /**
    * `before`: the connection drops before the request is handled (nothing happened).
    * `after`: the request is handled, then the connection drops instead of the answer: the write
@@ -45,6 +57,8 @@ interface Entry {
   readonly match: FaultMatch;
   readonly fault: ArmedFault;
   remaining: number;
+  /** Epoch milliseconds after which the entry lapses; undefined: never. */
+  readonly lapsesAt: number | undefined;
 }
 
 function matches(match: FaultMatch, target: FaultTarget): boolean {
@@ -62,20 +76,24 @@ function matches(match: FaultMatch, target: FaultTarget): boolean {
 export class FaultInjector {
   private entries: Entry[] = [];
 
+  /** `now`: epoch milliseconds, for `withinMs`. */
+  constructor(private readonly now: () => number = Date.now) {}
+
   /** The next `times` matching requests are answered with this status instead of being handled. */
   next(fault: StatusFault): void {
-    const { status, times, retryAfterSeconds, ...match } = fault;
-    this.arm(match, { kind: 'status', status, ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }) }, times);
+    const { status, times, retryAfterSeconds, withinMs, ...match } = fault;
+    this.arm(match, { kind: 'status', status, ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }) }, times, withinMs);
   }
 
   /** The next `times` matching requests lose their connection (before or after being handled). */
   resetConnection(fault: ConnectionResetFault): void {
-    const { when, times, ...match } = fault;
-    this.arm(match, { kind: 'reset', when }, times);
+    const { when, times, withinMs, ...match } = fault;
+    this.arm(match, { kind: 'reset', when }, times, withinMs);
   }
 
-  /** Faults armed but not yet consumed. */
+  /** Faults armed but neither consumed nor lapsed. */
   get pending(): number {
+    this.dropLapsed();
     return this.entries.reduce((sum, entry) => sum + entry.remaining, 0);
   }
 
@@ -85,6 +103,7 @@ export class FaultInjector {
 
   /** Consumes and returns the fault this request meets, if any. */
   take(target: FaultTarget): ArmedFault | undefined {
+    this.dropLapsed();
     const entry = this.entries.find((e) => e.remaining > 0 && matches(e.match, target));
     if (!entry) return undefined;
     entry.remaining -= 1;
@@ -92,8 +111,14 @@ export class FaultInjector {
     return entry.fault;
   }
 
-  private arm(match: FaultMatch, fault: ArmedFault, times = 1): void {
+  private arm(match: FaultMatch, fault: ArmedFault, times = 1, withinMs?: number): void {
     if (!Number.isInteger(times) || times < 1) throw new Error(`a fault needs times >= 1, got ${times}`);
-    this.entries.push({ match, fault, remaining: times });
+    if (withinMs !== undefined && !(Number.isFinite(withinMs) && withinMs > 0)) throw new Error(`a fault needs withinMs > 0, got ${withinMs}`);
+    this.entries.push({ match, fault, remaining: times, lapsesAt: withinMs === undefined ? undefined : this.now() + withinMs });
+  }
+
+  private dropLapsed(): void {
+    const now = this.now();
+    this.entries = this.entries.filter((e) => e.lapsesAt === undefined || now < e.lapsesAt);
   }
 }

@@ -4,6 +4,7 @@ export { PodLogs, type PodLogQuery } from './pod-logs';
 export {
   FaultInjector,
   type ConnectionResetFault,
+  type FaultLifetime,
   type FaultMatch,
   type KubeVerb,
   type StatusFault,
