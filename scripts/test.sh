@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what it needs (bootstrap, PostgreSQL), then lint, type check,
-# the PySpark job tests and every jest project (unit, activity, workflow, replay, integration).
+# The whole test suite: installs what it needs (bootstrap, deployment tools, PostgreSQL, Kafka),
+# then lint, type check, the PySpark job tests and every jest project (unit, activity, workflow,
+# replay, kubernetes, kafka, deploy, fuzz; then integration and the reliability fault matrix).
 # Ends with one line "tests: N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 mkdir -p .cache
+
+# The deployment tools (helm built with Go, hadolint, kubernetes-validate, checkov) install in the
+# background while lint, type check, the servers and the PySpark tests run.
+echo "== deployment tools (helm, hadolint, kubernetes-validate, checkov): installing in the background"
+bash scripts/deploy-tools.sh > .cache/deploy-tools.out 2> .cache/deploy-tools.log &
+deploy_tools=$!
 
 echo "== lint and type check"
 npx eslint .
@@ -19,17 +26,22 @@ echo "== Kafka (KRaft broker from Maven Central jars, started for the tests)"
 NIGHTJAR_TEST_KAFKA_BROKERS=$(bash scripts/kafka.sh start | tail -n1)
 export NIGHTJAR_TEST_KAFKA_BROKERS
 
-echo "== deployment tools (helm, hadolint, kubernetes-validate, checkov)"
-NIGHTJAR_DEPLOY_TOOLS=$(bash scripts/deploy-tools.sh | tail -n1)
-export NIGHTJAR_DEPLOY_TOOLS
-
 status=0
 echo "== PySpark job tests"
 .venv/bin/python -m pytest spark/tests -q -p no:cacheprovider --junitxml=.cache/pytest.xml || status=1
 
+if wait "$deploy_tools"; then
+  NIGHTJAR_DEPLOY_TOOLS=$(tail -n1 .cache/deploy-tools.out)
+  export NIGHTJAR_DEPLOY_TOOLS
+else
+  echo "deploy-tools.sh failed:" >&2
+  cat .cache/deploy-tools.log >&2
+  status=1
+fi
+
 echo "== jest: unit, activity, workflow, replay, kubernetes, kafka, deploy, fuzz"
 npx jest --selectProjects unit activity workflow replay kubernetes kafka deploy fuzz --json --outputFile=.cache/jest-fast.json || status=1
-echo "== jest: integration (real dev server, Spark, PostgreSQL, PGlite)"
+echo "== jest: integration and reliability (real dev server, Spark, PostgreSQL, PGlite, worker processes)"
 # PGlite loads its WASM build with import(), which jest allows only with VM modules; the other
 # projects run without them, since that flag makes jest refuse the ES-module-only Kubernetes client.
 NODE_OPTIONS=--experimental-vm-modules npx jest --selectProjects integration reliability --runInBand --json --outputFile=.cache/jest-integration.json || status=1
