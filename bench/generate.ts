@@ -32,6 +32,8 @@ export interface BenchGenerateResult {
     readonly megabytesPerSecond: number;
     readonly bytes: number;
   };
+  /** The ingest's full pass on the same file: inspection, row screen (rules 1–3), quarantine and raw copy. */
+  readonly ingestPass: { readonly seconds: number; readonly linesPerSecond: number; readonly rejected: number };
   /** Highest resident set size sampled while generating and inspecting. */
   readonly peakRssMb: number;
 }
@@ -67,6 +69,14 @@ export async function benchGenerate(opts: BenchGenerateOptions): Promise<BenchGe
     const inspectSeconds = secondsSince(inspectStart);
     peakRss = Math.max(peakRss, process.memoryUsage.rss());
 
+    const ingestStart = process.hrtime.bigint();
+    const ingestPass = await inspectFeedFile(txns.path, feedSpec('transactions'), {
+      copyTo: path.join(landingDir, 'raw-copy.csv'),
+      screen: { businessDate: '2026-11-20', quarantineTo: path.join(landingDir, 'rejects.csv') },
+    });
+    const ingestSeconds = secondsSince(ingestStart);
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+
     const sizes = await Promise.all(generated.feeds.map((f) => stat(f.path)));
     const rows = generated.feeds.reduce((sum, f) => sum + f.rows, 0);
     return {
@@ -83,6 +93,7 @@ export async function benchGenerate(opts: BenchGenerateOptions): Promise<BenchGe
         megabytesPerSecond: round(inspection.bytes / 1_000_000 / inspectSeconds, 1),
         bytes: inspection.bytes,
       },
+      ingestPass: { seconds: round(ingestSeconds, 2), linesPerSecond: Math.round(ingestPass.rowsIn / ingestSeconds), rejected: ingestPass.screen?.quarantined ?? 0 },
       peakRssMb: round(peakRss / 1024 / 1024, 0),
     };
   } finally {

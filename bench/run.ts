@@ -58,9 +58,9 @@ async function main() {
   if (run.has('generate')) {
     const gen = await benchGenerate({ dir: scratch, transactions: quick ? 200_000 : 1_000_000 });
     say('**Feed generation and ingest check**\n');
-    say('| transactions | generate (all 5 feeds) | rows/s | inspect transactions file | lines/s | peak RSS |');
-    say('|---|---|---|---|---|---|');
-    say(`| ${gen.transactions.toLocaleString('en-US')} | ${gen.generate.seconds.toFixed(2)} s | ${Math.round(gen.generate.rowsPerSecond).toLocaleString('en-US')} | ${gen.inspect.seconds.toFixed(2)} s | ${Math.round(gen.inspect.linesPerSecond).toLocaleString('en-US')} | ${Math.round(gen.peakRssMb)} MiB |\n`);
+    say('| transactions | generate (all 5 feeds) | rows/s | inspect transactions file | lines/s | ingest pass (inspect + row screen + quarantine + raw copy) | lines/s | ratio | peak RSS |');
+    say('|---|---|---|---|---|---|---|---|---|');
+    say(`| ${gen.transactions.toLocaleString('en-US')} | ${gen.generate.seconds.toFixed(2)} s | ${Math.round(gen.generate.rowsPerSecond).toLocaleString('en-US')} | ${gen.inspect.seconds.toFixed(2)} s | ${Math.round(gen.inspect.linesPerSecond).toLocaleString('en-US')} | ${gen.ingestPass.seconds.toFixed(2)} s (${gen.ingestPass.rejected.toLocaleString('en-US')} rows quarantined) | ${gen.ingestPass.linesPerSecond.toLocaleString('en-US')} | ${(gen.ingestPass.seconds / gen.inspect.seconds).toFixed(1)} | ${Math.round(gen.peakRssMb)} MiB |\n`);
   }
 
   if (run.has('export')) {
