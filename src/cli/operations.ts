@@ -17,7 +17,7 @@ import {
 } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { NightjarConfig } from '../config/config';
-import { dailyWorkflowId } from '../domain/ids';
+import { dailyWorkflowId, nightOfWorkflowId } from '../domain/ids';
 import type { NightStatus, SparkOverrides } from '../domain/pipeline';
 import type { FeedArrival } from '../domain/triggers';
 import type { SweepInput } from '../activities/janitor';
@@ -194,13 +194,6 @@ export function nightsQuery(filter: NightFilter): string {
   return clauses.join(' AND ');
 }
 
-const DAILY_WORKFLOW_ID = /^nightjar-daily-(?:([a-z0-9][-a-z0-9]*)-)?(\d{4}-\d{2}-\d{2})$/;
-
-/** The night a daily workflow id names (the inverse of `dailyWorkflowId`). */
-export function nightOfWorkflowId(workflowId: string): NightRef | undefined {
-  const m = DAILY_WORKFLOW_ID.exec(workflowId);
-  return m ? { tenant: m[1] ?? 'default', businessDate: m[2] as string } : undefined;
-}
 
 export interface NightListEntry {
   readonly businessDate?: string;

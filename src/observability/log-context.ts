@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { nightOfWorkflowId } from '../domain/ids';
 
 /** What every log line written while an activity runs carries, with no change to the activity. */
 export interface LogContext {
@@ -24,8 +25,6 @@ export function currentLogContext(): LogContext | undefined {
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
-/** dailyWorkflowId (src/domain/ids.ts): `nightjar-daily-[<tenant>-]<date>`, children append `-<job>`. */
-const DAILY_ID = /^nightjar-daily-(?:([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)-)??(\d{4}-\d{2}-\d{2})(?:-|$)/;
 const ANY_DATE = /(?:^|\D)(\d{4}-\d{2}-\d{2})(?:\D|$)/;
 
 /**
@@ -39,7 +38,7 @@ export function businessDateOf(args: readonly unknown[], workflowId: string | un
     if (isRecord(first.manifest) && typeof first.manifest.businessDate === 'string') return first.manifest.businessDate;
   }
   if (workflowId === undefined) return undefined;
-  return (DAILY_ID.exec(workflowId)?.[2] ?? ANY_DATE.exec(workflowId)?.[1]) || undefined;
+  return (nightOfWorkflowId(workflowId, { children: true })?.businessDate ?? ANY_DATE.exec(workflowId)?.[1]) || undefined;
 }
 
 /** The tenant of an activity call: the first argument's `tenant`, else the one in a daily workflow id. */
@@ -49,8 +48,7 @@ export function tenantOf(args: readonly unknown[], workflowId: string | undefine
     if (typeof first.tenant === 'string') return first.tenant;
     if (isRecord(first.manifest) && typeof first.manifest.tenant === 'string') return first.manifest.tenant;
   }
-  const match = workflowId === undefined ? null : DAILY_ID.exec(workflowId);
-  return match ? (match[1] ?? 'default') : undefined;
+  return workflowId === undefined ? undefined : nightOfWorkflowId(workflowId, { children: true })?.tenant;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -9,8 +9,8 @@ import {
   resolveRequest,
   scheduleOptions,
 } from '../../src/cli/operator-commands';
-import { nightOfWorkflowId, nightsQuery, workflowUiLink } from '../../src/cli/operations';
-import { dailyWorkflowId } from '../../src/domain/ids';
+import { nightsQuery, workflowUiLink } from '../../src/cli/operations';
+import { dailyWorkflowId, nightOfWorkflowId, sparkJobWorkflowId } from '../../src/domain/ids';
 import {
   parseFeedName,
   parseMemoryMb,
@@ -288,6 +288,10 @@ test('list builds its visibility query from the search attributes; open statuses
     expect(nightOfWorkflowId(dailyWorkflowId(night.businessDate, night.tenant))).toEqual(night);
   }
   expect(nightOfWorkflowId('nightjar-nightly-bank-2026-11-20T05:00:00Z')).toBeUndefined();
+  // A child's id names its night only when children are asked for (log context), never in a listing.
+  const child = sparkJobWorkflowId(dailyWorkflowId('2026-11-20', 'bank-eu-2'), 'normalize-r2');
+  expect(nightOfWorkflowId(child)).toBeUndefined();
+  expect(nightOfWorkflowId(child, { children: true })).toEqual({ businessDate: '2026-11-20', tenant: 'bank-eu-2' });
   expect(workflowUiLink({ uiUrl: 'http://localhost:8233', namespace: 'default' }, 'nightjar-daily-2026-11-20')).toBe(
     'http://localhost:8233/namespaces/default/workflows/nightjar-daily-2026-11-20',
   );
