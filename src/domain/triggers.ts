@@ -40,13 +40,15 @@ const NAMED_CHARS = 64;
 const NAMED_KEYS = 5;
 
 /**
- * A field name as a message may show it. Unexpected keys come from the sender: clipped and without
- * control characters, so a reason stays one short line in a log or a Kafka header.
+ * Sender-supplied text as a message may quote it: clipped and without control characters, so a
+ * reason stays one short line in a log, a refusal or a Kafka header.
  */
-function fieldName(key: PropertyKey): string {
-  const clean = String(key).replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+export function quotable(text: string): string {
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
   return clean.length <= NAMED_CHARS ? clean : `${clean.slice(0, NAMED_CHARS)}…`;
 }
+
+const fieldName = (key: PropertyKey): string => quotable(String(key));
 
 /** One problem of a rejected value: the field (dotted path, `(root)` for the whole value) and why. */
 export function describeIssue(issue: z.core.$ZodIssue): { readonly field: string; readonly message: string } {

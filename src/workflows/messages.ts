@@ -2,7 +2,7 @@ import { ApplicationFailure, defineQuery, defineSignal, defineUpdate } from '@te
 import { FailureType } from '../common/failures';
 import type { FeedName } from '../domain/feeds/catalog';
 import { SparkResourcesOverrideSchema } from '../domain/spark/resources';
-import { describeIssues, type FeedArrivalInput } from '../domain/triggers';
+import { describeIssues, quotable, type FeedArrivalInput } from '../domain/triggers';
 import type { AttemptRecord, FeedManifestEntry, NightStatus, SparkOverrides, StepName, StepRecord } from '../domain/pipeline';
 
 /** Where one feed stands tonight. */
@@ -109,14 +109,10 @@ export const MAX_NOTE_LENGTH = 500;
 const RESOLVE_ACTIONS: readonly ResolveAction[] = ['retry', 'skip', 'abort'];
 const SPARK_STEPS: readonly StepName[] = ['normalize', 'transform'];
 const RESOLVE_FIELDS: readonly string[] = ['step', 'feed', 'action', 'overrides', 'reason', 'by'];
-const SHOWN_CHARS = 64;
 
 /** A received value as a refusal may quote it: a string clipped and without control characters, otherwise its kind. */
 function shown(value: unknown): string {
-  if (typeof value === 'string') {
-    const clean = value.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
-    return clean.length <= SHOWN_CHARS ? clean : `${clean.slice(0, SHOWN_CHARS)}…`;
-  }
+  if (typeof value === 'string') return quotable(value);
   if (value === undefined || value === null || typeof value === 'number' || typeof value === 'boolean') return String(value);
   return Array.isArray(value) ? '(an array)' : `(${typeof value === 'object' ? 'an object' : typeof value})`;
 }
