@@ -3,7 +3,7 @@ import { isBusinessDate } from '../domain/business-date';
 import { TimeZoneSchema, WallClockTimeSchema } from '../domain/calendar';
 import { FEED_NAMES, type FeedName } from '../domain/feeds/catalog';
 import type { NightStatus, StepName } from '../domain/pipeline';
-import { SparkResourcesOverrideSchema } from '../domain/spark/resources';
+import { SPARK_JOBS, SparkResourcesOverrideSchema } from '../domain/spark/resources';
 import { describeIssues, TenantSchema } from '../domain/triggers';
 import type { ResolveAction, ResolveStepRequest } from '../workflows/messages';
 import { SCENARIO_NAMES, type NamedScenario, type ScenarioName } from '../spark/kubernetes/simulator/scenarios';
@@ -71,7 +71,7 @@ export function parseText(value: string): string {
 export const PARKABLE_STEPS = ['ingest', 'normalize', 'transform', 'export'] as const satisfies readonly StepName[];
 export type ParkableStep = (typeof PARKABLE_STEPS)[number];
 /** The Spark steps: the only ones a retry can give new resources. */
-export const SPARK_STEPS = ['normalize', 'transform'] as const satisfies readonly ParkableStep[];
+export const SPARK_STEPS = SPARK_JOBS satisfies readonly ParkableStep[];
 
 export function parseStep(value: string): ParkableStep {
   const step = PARKABLE_STEPS.find((s) => s === value);

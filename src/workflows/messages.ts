@@ -1,7 +1,7 @@
 import { ApplicationFailure, defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { FailureType } from '../common/failures';
 import type { FeedName } from '../domain/feeds/catalog';
-import { SparkResourcesOverrideSchema } from '../domain/spark/resources';
+import { SPARK_JOBS, SparkResourcesOverrideSchema } from '../domain/spark/resources';
 import { describeIssues, quotable, type FeedArrivalInput } from '../domain/triggers';
 import type { AttemptRecord, FeedManifestEntry, NightStatus, SparkOverrides, StepName, StepRecord } from '../domain/pipeline';
 
@@ -107,7 +107,6 @@ export const sparkJobStatusQuery = defineQuery<SparkJobStatus>('sparkJobStatus')
 export const MAX_NOTE_LENGTH = 500;
 
 const RESOLVE_ACTIONS: readonly ResolveAction[] = ['retry', 'skip', 'abort'];
-const SPARK_STEPS: readonly StepName[] = ['normalize', 'transform'];
 const RESOLVE_FIELDS: readonly string[] = ['step', 'feed', 'action', 'overrides', 'reason', 'by'];
 
 /** A received value as a refusal may quote it: a string clipped and without control characters, otherwise its kind. */
@@ -141,7 +140,7 @@ export function resolveStepRefusal(req: unknown, parked: ParkedStep | undefined,
   if (!RESOLVE_ACTIONS.includes(action as ResolveAction)) return `unknown action '${shown(action)}': retry, skip or abort`;
   if (!parked.actions.includes(action as ResolveAction)) return `'${String(action)}' is not allowed for ${parked.step}${parked.feed ? ` (${parked.feed})` : ''}: ${parked.actions.join(', ')}`;
   if (req['overrides'] !== undefined) {
-    if (action !== 'retry' || !SPARK_STEPS.includes(parked.step)) return 'overrides apply only to a retry of a Spark step (normalize, transform)';
+    if (action !== 'retry' || !(SPARK_JOBS as readonly StepName[]).includes(parked.step)) return 'overrides apply only to a retry of a Spark step (normalize, transform)';
     const checked = SparkResourcesOverrideSchema.safeParse(req['overrides']);
     if (!checked.success) return `invalid overrides: ${describeIssues(checked.error)}`;
   }

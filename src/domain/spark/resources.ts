@@ -31,7 +31,9 @@ export const SparkResourcesOverrideSchema = SparkResourcesSchema.partial().stric
 /** Per-job overrides for one night: `{ "transform": { "driverMemoryMb": 4096 } }`. */
 export const SparkOverridesSchema = z.strictObject({ normalize: SparkResourcesOverrideSchema, transform: SparkResourcesOverrideSchema }).partial();
 
-export type SparkJobName = 'normalize' | 'transform';
+/** The Spark jobs of a night, in the order they run. */
+export const SPARK_JOBS = ['normalize', 'transform'] as const;
+export type SparkJobName = (typeof SPARK_JOBS)[number];
 
 export type SparkOutcomeKind = 'SUCCEEDED' | 'OUT_OF_MEMORY' | 'TRANSIENT' | 'PERMANENT';
 

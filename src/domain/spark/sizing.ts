@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BusinessDate, isBusinessDate } from '../business-date';
-import { SparkResourcesSchema, type SparkJobName, type SparkResources } from './resources';
+import { SPARK_JOBS, SparkResourcesSchema, type SparkJobName, type SparkResources } from './resources';
 
 /**
  * Learned sizing: a night starts from the resources that last succeeded, and steps back down
@@ -254,7 +254,7 @@ const SizingHistoryEntrySchema = z.object({
 
 /** Runtime check of a record read back from storage. */
 export const SizingRecordSchema = z.object({
-  job: z.enum(['normalize', 'transform']),
+  job: z.enum(SPARK_JOBS),
   configured: SparkResourcesSchema,
   learned: SparkResourcesSchema.nullable(),
   cleanNights: z.number().int().nonnegative(),

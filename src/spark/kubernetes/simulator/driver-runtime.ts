@@ -4,6 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { SPARK_JOBS } from '../../../domain/spark/resources';
 import type { StoredObject } from '../fake-api';
 import type { SimulatorTiming } from './timing';
 
@@ -63,7 +64,7 @@ export function scriptedDriver(options: ScriptedDriverOptions = {}): DriverRunti
   };
 }
 
-const JobSpecSchema = z.object({ job: z.enum(['normalize', 'transform']), resultUri: z.string().optional() });
+const JobSpecSchema = z.object({ job: z.enum(SPARK_JOBS), resultUri: z.string().optional() });
 
 function isJobSpec(spec: unknown): spec is z.infer<typeof JobSpecSchema> {
   return JobSpecSchema.safeParse(spec).success;

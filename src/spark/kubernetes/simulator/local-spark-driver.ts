@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pino, { type Logger } from 'pino';
 import { z } from 'zod';
 import { DataLayout, toUri, uriToPath } from '../../../common/layout';
-import type { SparkAttemptOutcome, SparkResources } from '../../../domain/spark/resources';
+import { SPARK_JOBS, type SparkAttemptOutcome, type SparkResources } from '../../../domain/spark/resources';
 import { LocalSparkPlatform } from '../../local/local-platform';
 import { JOB_RESULT_FILE } from '../../outcome';
 import type { SparkAttemptRequest } from '../../platform';
@@ -44,7 +44,7 @@ const SPARK_DEFAULT_SHUFFLE_PARTITIONS = 200;
 const MAX_LOG_LINE = 4000;
 
 const DriverSpec = z.object({
-  job: z.enum(['normalize', 'transform']),
+  job: z.enum(SPARK_JOBS),
   businessDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
   resultUri: z.string().startsWith('file:'),
 });
