@@ -8,7 +8,7 @@
  * loopback only), CORS only for the configured UI origins, bounded bodies, and a bad request
  * (malformed JSON, a tampered payload, an unknown key) is a 400 with its reason, never a crash.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { bearerTokenChecker } from '../infra/bearer-tokens';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { PayloadCodec } from '@temporalio/common';
 import { JSONToPayload, payloadToJSON, type JSONPayload } from '@temporalio/common/lib/proto-utils';
@@ -19,7 +19,6 @@ import { closeServer, listenOn } from '../infra/http-server';
 export const DEFAULT_CODEC_MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 const ALLOWED_HEADERS = 'content-type,x-namespace,authorization';
-const AUTHORIZATION = /^Bearer +([\x21-\x7e]+) *$/i;
 
 export interface CodecServerOptions {
   readonly codec: PayloadCodec;
@@ -59,16 +58,6 @@ class HttpError extends Error {
   ) {
     super(message);
   }
-}
-
-/** Compares against every token without stopping early; hashing first gives equal lengths. */
-function tokenAccepted(given: string, tokens: readonly string[]): boolean {
-  const digest = createHash('sha256').update(given).digest();
-  let accepted = false;
-  for (const token of tokens) {
-    if (timingSafeEqual(digest, createHash('sha256').update(token).digest())) accepted = true;
-  }
-  return accepted;
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
@@ -122,12 +111,12 @@ export function createCodecServer(opts: CodecServerOptions): CodecServer {
     return { 'access-control-allow-origin': origin, 'access-control-allow-credentials': 'true', vary: 'Origin' };
   }
 
+  const checkToken = opts.tokens.length === 0 ? undefined : bearerTokenChecker(opts.tokens);
   function authorize(req: IncomingMessage): void {
-    if (opts.tokens.length === 0) return;
-    const header = req.headers.authorization;
-    const match = typeof header === 'string' ? AUTHORIZATION.exec(header) : null;
-    if (!match || !tokenAccepted(match[1] as string, opts.tokens)) {
-      throw new HttpError(401, 'Unauthorized', header === undefined ? 'a bearer token is required' : 'the bearer token is not accepted', {
+    if (checkToken === undefined) return;
+    const verdict = checkToken(req.headers.authorization);
+    if (verdict !== 'ok') {
+      throw new HttpError(401, 'Unauthorized', verdict === 'missing' ? 'a bearer token is required' : 'the bearer token is not accepted', {
         'www-authenticate': 'Bearer realm="nightjar-codec"',
       });
     }

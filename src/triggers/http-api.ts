@@ -7,7 +7,8 @@
  * parameters (400) → content type (415) → size (413) → JSON (400) → body (400) → triggers
  * (202/200, or 409/422 from a `TriggerRejected`, 503 for anything else they throw).
  */
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { bearerTokenChecker } from '../infra/bearer-tokens';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -47,8 +48,6 @@ export interface TriggerServer {
 }
 
 /** Bearer tokens are opaque: any visible ASCII (RFC 6750's token68 is a subset). */
-const TOKEN = /^[\x21-\x7e]+$/;
-const AUTHORIZATION = /^Bearer +([\x21-\x7e]+) *$/i;
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 /** A declared body this much larger than the limit is not drained: the connection is closed instead. */
 const DRAIN_LIMIT_BYTES = 1024 * 1024;
@@ -132,33 +131,6 @@ function issueDetails(error: z.ZodError): ApiErrorDetail[] {
 
 function validationError(error: z.ZodError): HttpError {
   return new HttpError(400, ApiErrorCode.ValidationFailed, describeIssues(error), issueDetails(error));
-}
-
-function sha256(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
-}
-
-/**
- * Checks a bearer token against every accepted one. Both sides are hashed first, so the
- * comparison is always between 32-byte digests: neither the result nor the time taken depends
- * on the length of the accepted tokens, and every token is compared (no early exit) so the time
- * does not say which one matched.
- */
-function tokenChecker(tokens: readonly string[]): (authorization: string | undefined) => 'ok' | 'missing' | 'invalid' {
-  if (tokens.length === 0) throw new Error('the trigger API needs at least one bearer token');
-  for (const token of tokens) {
-    if (!TOKEN.test(token)) throw new Error('bearer tokens must be non-empty visible ASCII without spaces');
-  }
-  const digests = tokens.map(sha256);
-  return (authorization) => {
-    if (authorization === undefined || authorization.trim() === '') return 'missing';
-    const presented = AUTHORIZATION.exec(authorization)?.[1];
-    if (presented === undefined) return 'invalid';
-    const candidate = sha256(presented);
-    let accepted = false;
-    for (const digest of digests) accepted = timingSafeEqual(digest, candidate) || accepted;
-    return accepted ? 'ok' : 'invalid';
-  };
 }
 
 function isJsonMediaType(header: string | undefined): boolean {
@@ -245,7 +217,8 @@ export function createTriggerServer(options: TriggerServerOptions): TriggerServe
   const { triggers, logger } = options;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   if (!Number.isInteger(maxBodyBytes) || maxBodyBytes <= 0) throw new Error(`maxBodyBytes must be a positive integer, got ${maxBodyBytes}`);
-  const checkToken = tokenChecker(options.tokens);
+  if (options.tokens.length === 0) throw new Error('the trigger API needs at least one bearer token');
+  const checkToken = bearerTokenChecker(options.tokens);
   const openApi = JSON.stringify(buildOpenApiDocument({ maxBodyBytes }));
 
   /** Calls the orchestrator: its typed refusals become 409/422, anything else a 503 that hides the cause. */
