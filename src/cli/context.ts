@@ -4,7 +4,11 @@
  */
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import type { Logger } from 'pino';
+import { DataLayout } from '../common/layout';
 import { loadConfig, type NightjarConfig } from '../config/config';
+import type { DevServerOptions } from '../infra/temporal-dev-server';
+import { venvTool } from '../infra/tools';
 import { connectionOptions, dataConverter } from '../infra/temporal-connection';
 import { TemporalUnreachable } from './exit-codes';
 
@@ -66,4 +70,18 @@ export async function withTemporal<T>(deps: CliDeps, config: NightjarConfig, bod
   } finally {
     await session.close();
   }
+}
+
+/** The local dev server as the configuration places it: address, UI port, database and log under the data directory. */
+export function devServerOptions(config: NightjarConfig, logger: Logger): DevServerOptions {
+  const [host, port] = config.temporal.address.split(':');
+  return {
+    temporalBin: venvTool(config.repoRoot, 'temporal'),
+    dbFile: new DataLayout(config.dataDir).temporalDbFile(),
+    host: host ?? '127.0.0.1',
+    port: Number(port ?? 7233),
+    uiPort: Number(new URL(config.temporal.uiUrl).port || 8233),
+    logFile: path.join(config.dataDir, 'temporal', 'dev-server.log'),
+    logger,
+  };
 }

@@ -14,12 +14,12 @@ import type { AttemptRecord, RunManifest, SizingManifestEntry } from '../domain/
 import { generateFeeds } from '../feeds/generator';
 import { ensureDevServer, ensureUiCodecServer, uiCodecEndpointOf } from '../infra/temporal-dev-server';
 import { connectClient } from '../infra/temporal-connection';
-import { venvTool } from '../infra/tools';
 import { createLogger } from '../worker/logger';
 import { createNightjarWorker } from '../worker/worker';
 import type { dailyPipeline } from '../workflows/daily-pipeline';
 import { resolveStepUpdate, sparkJobStatusQuery, statusQuery, type ParkedStep } from '../workflows/messages';
 import type { FeedName } from '../domain/feeds/catalog';
+import { devServerOptions } from './context';
 import { demoScenario, type DemoSparkPlatform } from './options';
 import type { SimulatedCluster } from './simulated-cluster';
 
@@ -229,8 +229,7 @@ export async function runDemo(configured: NightjarConfig, opts: DemoOptions): Pr
   const out = (s: string) => {
     if (!opts.json) process.stdout.write(s + '\n');
   };
-  const [host, port] = config.temporal.address.split(':');
-  const uiPort = Number(new URL(config.temporal.uiUrl).port || 8233);
+  const { uiPort } = devServerOptions(config, logger);
   if (encryption.created) out(`Created the demo's encryption key ${path.join(encryption.keysDir, encryption.activeKeyId)}`);
   // The UI decodes through a codec server on loopback; the browser's page origin must be allowed.
   const uiOrigins = [...new Set([...config.codecServer.corsOrigins, `http://localhost:${uiPort}`, `http://127.0.0.1:${uiPort}`])];
@@ -250,16 +249,7 @@ export async function runDemo(configured: NightjarConfig, opts: DemoOptions): Pr
     logFile: path.join(config.dataDir, 'logs', 'codec-server.log'),
     logger,
   });
-  const server = await ensureDevServer({
-    temporalBin: venvTool(config.repoRoot, 'temporal'),
-    dbFile: layout.temporalDbFile(),
-    host: host ?? '127.0.0.1',
-    port: Number(port ?? 7233),
-    uiPort,
-    logFile: path.join(config.dataDir, 'temporal', 'dev-server.log'),
-    logger,
-    uiCodecEndpoint: codecServer.url,
-  });
+  const server = await ensureDevServer({ ...devServerOptions(config, logger), uiCodecEndpoint: codecServer.url });
   out(`Temporal dev server ${server.startedHere ? 'started' : 'reused'} at ${server.address}; Web UI ${server.uiUrl}`);
   out(`Codec server ${codecServer.startedHere ? 'started' : 'reused'} at ${codecServer.url}: the Web UI shows payloads decrypted through it`);
   const uiEndpoint = server.startedHere ? codecServer.url : await uiCodecEndpointOf(server.uiUrl);

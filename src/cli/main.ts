@@ -22,8 +22,7 @@ import { SCENARIO_NAMES } from '../spark/kubernetes/simulator/scenarios';
 import { ensureSearchAttributes } from '../infra/search-attributes';
 import { createNightjarWorker } from '../worker/worker';
 import { ensureDevServer, stopDevServer } from '../infra/temporal-dev-server';
-import { venvTool } from '../infra/tools';
-import { configFrom, processDeps, type CliDeps } from './context';
+import { configFrom, devServerOptions, processDeps, type CliDeps } from './context';
 import { exitCodeOf, ExitCode, UsageError } from './exit-codes';
 import { CodecServerInsecure, startCodecServer } from '../codec/codec-server';
 import { KeyStoreError } from '../codec/errors';
@@ -135,16 +134,8 @@ export function buildProgram(deps: CliDeps = processDeps()): Command {
     .action(async (opts) => {
       const config = configFor(opts.dataDir);
       const logger = createLogger(config.log);
-      const layout = new DataLayout(config.dataDir);
-      const [host, port] = config.temporal.address.split(':');
       const s = await ensureDevServer({
-        temporalBin: venvTool(config.repoRoot, 'temporal'),
-        dbFile: layout.temporalDbFile(),
-        host: host ?? '127.0.0.1',
-        port: Number(port ?? 7233),
-        uiPort: Number(new URL(config.temporal.uiUrl).port || 8233),
-        logFile: path.join(config.dataDir, 'temporal', 'dev-server.log'),
-        logger,
+        ...devServerOptions(config, logger),
         ...(opts.uiCodecEndpoint ? { uiCodecEndpoint: String(opts.uiCodecEndpoint) } : {}),
       });
       if (opts.uiCodecEndpoint && !s.startedHere) {
