@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what it needs (bootstrap, deployment tools, PostgreSQL, Kafka),
-# then lint, type check, the PySpark job tests and every jest project (unit, activity, workflow,
-# replay, kubernetes, kafka, deploy, fuzz; then integration and the reliability fault matrix).
+# The whole test suite: installs what it needs (bootstrap, deployment tools, PostgreSQL, Kafka,
+# the local Kubernetes control plane), then lint, type check, the PySpark job tests and every jest
+# project (unit, activity, workflow, replay, kubernetes, kafka, deploy, fuzz; then integration and
+# the reliability fault matrix).
 # Ends with one line "tests: N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,15 @@ mkdir -p .cache
 echo "== deployment tools (helm, hadolint, kubernetes-validate, checkov): installing in the background"
 bash scripts/deploy-tools.sh > .cache/deploy-tools.out 2> .cache/deploy-tools.log &
 deploy_tools=$!
+
+# The local Kubernetes control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok)
+# builds from the Go module proxy into a cache outside the clone: minutes once, seconds after.
+echo "== Kubernetes control plane: building in the background (scripts/k8s.sh build)"
+bash scripts/k8s.sh build > .cache/k8s-build.out 2> .cache/k8s-build.log &
+k8s_build=$!
+k8s_started_here=0
+stop_plane() { if [ "$k8s_started_here" = 1 ]; then bash scripts/k8s.sh down || true; fi; }
+trap stop_plane EXIT
 
 echo "== lint and type check"
 npx eslint .
@@ -36,6 +46,22 @@ if wait "$deploy_tools"; then
 else
   echo "deploy-tools.sh failed:" >&2
   cat .cache/deploy-tools.log >&2
+  status=1
+fi
+
+if wait "$k8s_build"; then
+  bash scripts/k8s.sh status > /dev/null 2>&1 || k8s_started_here=1
+  if NIGHTJAR_TEST_KUBECONFIG=$(bash scripts/k8s.sh up 2> .cache/k8s-up.log | tail -n1) && [ -n "$NIGHTJAR_TEST_KUBECONFIG" ]; then
+    export NIGHTJAR_TEST_KUBECONFIG
+    echo "== Kubernetes control plane up: $NIGHTJAR_TEST_KUBECONFIG"
+  else
+    echo "scripts/k8s.sh up failed:" >&2
+    cat .cache/k8s-up.log >&2
+    status=1
+  fi
+else
+  echo "scripts/k8s.sh build failed:" >&2
+  cat .cache/k8s-build.log >&2
   status=1
 fi
 
