@@ -15,6 +15,7 @@ import { benchExport } from './export';
 import { benchGenerate } from './generate';
 import { benchKubernetes } from './kubernetes';
 import { benchOrchestration } from './orchestration';
+import { benchPlane } from './plane';
 import { benchScale } from './scale';
 import { benchSpark } from './spark';
 
@@ -29,7 +30,7 @@ class BenchLogger extends DefaultLogger {
   }
 }
 
-const BENCHMARKS = ['generate', 'export', 'orchestration', 'codec', 'spark', 'kubernetes', 'scale'] as const;
+const BENCHMARKS = ['generate', 'export', 'orchestration', 'codec', 'spark', 'kubernetes', 'scale', 'plane'] as const;
 type BenchmarkName = (typeof BENCHMARKS)[number];
 
 /** The benchmarks named on the command line, or all of them. */
@@ -69,6 +70,15 @@ async function main() {
     say('| rows | Nightjar store (one transaction, COPY, checks) | `psql \\copy` | ratio | PGlite (embedded) |');
     say('|---|---|---|---|---|');
     say(`| ${exp.rows.toLocaleString('en-US')} | ${Math.round(exp.store.rowsPerSecond).toLocaleString('en-US')} rows/s | ${Math.round(exp.psql.rowsPerSecond).toLocaleString('en-US')} rows/s | ${exp.ratio.toFixed(3)} | ${Math.round(exp.pglite.rowsPerSecond).toLocaleString('en-US')} rows/s |\n`);
+  }
+
+  if (run.has('plane')) {
+    const plane = await benchPlane({ repoRoot, rebuild: !quick });
+    const rss = Object.entries(plane.rssMb);
+    say('**The local Kubernetes control plane** (`scripts/k8s.sh`; etcd, kube-apiserver, controller-manager, scheduler, kwok)\n');
+    say(`| start, binaries present | rebuild, warm Go caches | ${rss.map(([name]) => `RSS ${name}`).join(' | ')} | RSS total |`);
+    say(`|---|---|${rss.map(() => '---|').join('')}---|`);
+    say(`| ${plane.startSeconds.toFixed(1)} s | ${plane.rebuildSeconds === undefined ? '—' : `${plane.rebuildSeconds.toFixed(0)} s`} | ${rss.map(([, mb]) => `${mb} MiB`).join(' | ')} | ${rss.reduce((sum, [, mb]) => sum + mb, 0)} MiB |\n`);
   }
 
   if (run.has('orchestration')) {

@@ -153,17 +153,25 @@ build_kwok() {
 
 # kwok's own stages (from its module): nodes become Ready and keep their lease; a scheduled pod gets
 # Running and an address; a deleted pod is finalized. Nothing finishes a pod: that is the runtime's
-# (or the operator stand-in's) part, written through the API as a kubelet would.
+# (or the operator stand-in's) part, written through the API as a kubelet would. A pod labelled
+# nightjar.io/runtime=local belongs to the local container runtime, which reports its status itself.
+RUNTIME_LABEL=nightjar.io/runtime
 kwok_stages() {
-  local out=$BIN/kwok-stages-$KWOK_VERSION.yaml s f
+  local out=$BIN/kwok-stages-$KWOK_VERSION-r2.yaml s f
   if [ ! -s "$out" ]; then
     s=$GOMODCACHE/sigs.k8s.io/kwok@$KWOK_VERSION/kustomize/stage
     [ -d "$s" ] || (need_go && cd "$CACHE" && GOFLAGS=-mod=mod go mod download "sigs.k8s.io/kwok@$KWOK_VERSION" >&2)
     for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
       pod/fast/pod-ready.yaml pod/fast/pod-delete.yaml; do
       [ -f "$s/$f" ] || fail "kwok stage $f not found in $s"
-      echo '---'; cat "$s/$f"
+      echo '---'
+      if [ "$f" = pod/fast/pod-ready.yaml ]; then
+        awk -v label="$RUNTIME_LABEL" '{ print } /^    matchExpressions:$/ && !done { print "    - key: \x27.metadata.labels[\"" label "\"]\x27"; print "      operator: \x27DoesNotExist\x27"; done = 1 }' "$s/$f"
+      else
+        cat "$s/$f"
+      fi
     done > "$out.tmp"
+    grep -q "$RUNTIME_LABEL" "$out.tmp" || fail "could not exclude $RUNTIME_LABEL pods from kwok's pod-ready stage"
     mv "$out.tmp" "$out"
   fi
   echo "$out"
