@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { SweepReport, WorkflowState } from '../spark/kubernetes/janitor';
+import type { SweepReport, WorkflowState } from '../spark/platform';
 import type { SparkPlatform } from '../spark/platform';
 
 export interface JanitorDeps {

@@ -30,7 +30,7 @@ import {
   type NightlyScheduleOptions,
   type NightlyScheduleSummary,
 } from '../schedules/nightly-schedule';
-import type { SweepReport } from '../spark/kubernetes/janitor';
+import type { SweepReport } from '../spark/platform';
 import { backfill, type BackfillOptions, type BackfillReport } from '../triggers/backfill';
 import { TriggerRejected } from '../triggers/errors';
 import type { RunningTriggers } from '../triggers/serve';
