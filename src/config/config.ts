@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { BusinessCalendar } from '../domain/calendar';
@@ -48,8 +49,19 @@ export interface NightjarConfig {
   readonly kafka?: KafkaConfig;
 }
 
-/** The repository root (where package.json, spark/ and .venv/ live). */
-export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+/**
+ * The repository root (where package.json, spark/ and .venv/ live): the nearest directory above
+ * this file with a package.json, the same from the sources (src/config) and the compiled CLI
+ * (dist/src/config).
+ */
+export const REPO_ROOT = packageRoot(__dirname);
+
+function packageRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(from, '..', '..');
+  }
+}
 
 /** Parses configuration from an environment once; call it in the composition root only. */
 export function loadConfig(given: Record<string, string | undefined> = process.env, repoRoot = REPO_ROOT, read: ReadSecretFile = readSecretFile): NightjarConfig {
