@@ -90,9 +90,9 @@ function cyclePath(graph: ImportGraph, group: ReadonlySet<string>, start: string
     const v = queue.shift() as string;
     for (const w of graph.get(v) ?? []) {
       if (w === start) {
-        const path = [start];
-        for (let u = v; u !== start; u = seen.get(u) as string) path.splice(1, 0, u);
-        return [...path, start];
+        const cycle = [start];
+        for (let u = v; u !== start; u = seen.get(u) as string) cycle.splice(1, 0, u);
+        return [...cycle, start];
       }
       if (group.has(w) && !seen.has(w)) {
         seen.set(w, v);
