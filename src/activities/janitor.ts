@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { SweepInput } from '../domain/pipeline';
 import type { SweepReport, WorkflowState } from '../spark/platform';
 import type { SparkPlatform } from '../spark/platform';
 
@@ -7,12 +8,6 @@ export interface JanitorDeps {
   /** What Temporal says about a workflow id (closed, running, or never heard of). */
   readonly workflowState: (workflowId: string) => Promise<WorkflowState>;
   readonly logger: Logger;
-}
-
-export interface SweepInput {
-  /** Objects younger than this are left alone (their workflow may not be visible yet). */
-  readonly minAgeSeconds: number;
-  readonly dryRun?: boolean;
 }
 
 export function createJanitorActivities(deps: JanitorDeps) {

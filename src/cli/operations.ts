@@ -20,7 +20,7 @@ import type { NightjarConfig } from '../config/config';
 import { dailyWorkflowId, nightOfWorkflowId } from '../domain/ids';
 import type { NightStatus, SparkOverrides } from '../domain/pipeline';
 import type { FeedArrival } from '../domain/triggers';
-import type { SweepInput } from '../activities/janitor';
+import type { SweepInput } from '../domain/pipeline';
 import {
   describeNightlySchedule,
   ensureNightlySchedule,

@@ -1,5 +1,5 @@
 import type { ExportReportsInput, ExportReportsResult, FinalizeRunInput, FinalizeRunResult, SparkAwaitResult, SparkSubmission } from '../domain/pipeline';
-import type { SweepInput } from '../activities/janitor';
+import type { SweepInput } from '../domain/pipeline';
 import type { SweepReport } from '../spark/platform';
 import type { NightjarMetrics } from './metrics';
 
