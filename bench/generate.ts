@@ -1,7 +1,7 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { feedSpec } from '../src/domain/feeds/catalog';
-import { generateFeeds } from '../src/feeds/generator';
+import { generateFeeds } from '../demo/feeds/generate-feeds';
 import { inspectFeedFile } from '../src/feeds/inspect';
 import { round } from './stats';
 

@@ -12,7 +12,7 @@ import { DataLayout } from '../src/common/layout';
 import type { NightjarConfig } from '../src/config/config';
 import type { SparkJobName, SparkResources } from '../src/domain/spark/resources';
 import type { SparkAwaitResult, SparkSubmission } from '../src/domain/pipeline';
-import { generateFeeds } from '../src/feeds/generator';
+import { generateFeeds } from '../demo/feeds/generate-feeds';
 import { LocalSparkPlatform } from '../src/spark/local/local-platform';
 import { round } from './stats';
 

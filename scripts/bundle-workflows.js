@@ -3,7 +3,7 @@
 // Bundles the workflow code once, at image build time, so that workers start without webpack:
 //   node scripts/bundle-workflows.js [output]      (default dist/workflow-bundle.js)
 // The worker loads it when NIGHTJAR_WORKFLOW_BUNDLE points at it. Bundles the compiled
-// dist/workflows when present (after `tsc -p tsconfig.build.json`), else the TypeScript sources.
+// dist/src/workflows when present (after `tsc -p tsconfig.build.json`), else the TypeScript sources.
 // A bundle only runs with the SDK version it was built with: build it in the same image.
 const fs = require('node:fs');
 const path = require('node:path');
@@ -11,13 +11,13 @@ const { bundleWorkflowCode } = require('@temporalio/worker');
 
 const root = path.resolve(__dirname, '..');
 const output = path.resolve(process.argv[2] ?? path.join(root, 'dist', 'workflow-bundle.js'));
-const compiled = path.join(root, 'dist', 'workflows', 'index.js');
+const compiled = path.join(root, 'dist', 'src', 'workflows', 'index.js');
 const useDist = fs.existsSync(compiled);
 const workflowsPath = useDist ? compiled : path.join(root, 'src', 'workflows', 'index.ts');
 // The failure converter runs inside the workflow sandbox, so it is part of the bundle: failure
 // messages and stack traces become encoded payloads (encrypted when the worker has keys), the
 // same as a worker bundling at start with encryption configured.
-const failureConverterPath = useDist ? path.join(root, 'dist', 'codec', 'failure-converter.js') : path.join(root, 'src', 'codec', 'failure-converter.ts');
+const failureConverterPath = useDist ? path.join(root, 'dist', 'src', 'codec', 'failure-converter.js') : path.join(root, 'src', 'codec', 'failure-converter.ts');
 
 const quiet = () => {};
 const logger = { log: quiet, trace: quiet, debug: quiet, info: quiet, warn: (m) => console.warn(m), error: (m) => console.error(m) };

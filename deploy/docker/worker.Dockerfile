@@ -16,6 +16,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY bin ./bin
 COPY scripts/bundle-workflows.js ./scripts/bundle-workflows.js
 COPY src ./src
+COPY demo ./demo
 RUN npx tsc -p tsconfig.build.json \
  && npm run build:bundle \
  && test -s dist/workflow-bundle.js \

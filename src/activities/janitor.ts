@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { SweepReport, WorkflowState } from '../spark/kubernetes/janitor';
+import type { SweepInput } from '../domain/pipeline';
+import type { SweepReport, WorkflowState } from '../spark/platform';
 import type { SparkPlatform } from '../spark/platform';
 
 export interface JanitorDeps {
@@ -7,12 +8,6 @@ export interface JanitorDeps {
   /** What Temporal says about a workflow id (closed, running, or never heard of). */
   readonly workflowState: (workflowId: string) => Promise<WorkflowState>;
   readonly logger: Logger;
-}
-
-export interface SweepInput {
-  /** Objects younger than this are left alone (their workflow may not be visible yet). */
-  readonly minAgeSeconds: number;
-  readonly dryRun?: boolean;
 }
 
 export function createJanitorActivities(deps: JanitorDeps) {

@@ -2,9 +2,9 @@ import { Command, CommanderError } from 'commander';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { createLogger } from '../worker/logger';
-import { generateFeeds } from '../feeds/generator';
+import { generateFeeds } from '../../demo/feeds/generate-feeds';
 import { DataLayout } from '../common/layout';
-import { runDemo } from './demo';
+import { runDemo } from '../../demo/run-demo';
 import {
   demoSparkPlatform,
   parseBusinessDate,

@@ -20,7 +20,7 @@ import type { NightjarConfig } from '../config/config';
 import { dailyWorkflowId, nightOfWorkflowId } from '../domain/ids';
 import type { NightStatus, SparkOverrides } from '../domain/pipeline';
 import type { FeedArrival } from '../domain/triggers';
-import type { SweepInput } from '../activities/janitor';
+import type { SweepInput } from '../domain/pipeline';
 import {
   describeNightlySchedule,
   ensureNightlySchedule,
@@ -30,7 +30,7 @@ import {
   type NightlyScheduleOptions,
   type NightlyScheduleSummary,
 } from '../schedules/nightly-schedule';
-import type { SweepReport } from '../spark/kubernetes/janitor';
+import type { SweepReport } from '../spark/platform';
 import { backfill, type BackfillOptions, type BackfillReport } from '../triggers/backfill';
 import { TriggerRejected } from '../triggers/errors';
 import type { RunningTriggers } from '../triggers/serve';

@@ -206,6 +206,13 @@ export interface RunManifest {
   readonly sizing?: readonly SizingManifestEntry[];
 }
 
+/** One janitor sweep of what Spark attempts left on the platform (the `sweepSparkLeftovers` activity's input). */
+export interface SweepInput {
+  /** Objects younger than this are left alone (their workflow may not be visible yet). */
+  readonly minAgeSeconds: number;
+  readonly dryRun?: boolean;
+}
+
 export interface FinalizeRunInput {
   readonly manifest: RunManifest;
 }

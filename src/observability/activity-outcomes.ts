@@ -1,6 +1,6 @@
 import type { ExportReportsInput, ExportReportsResult, FinalizeRunInput, FinalizeRunResult, SparkAwaitResult, SparkSubmission } from '../domain/pipeline';
-import type { SweepInput } from '../activities/janitor';
-import type { SweepReport } from '../spark/kubernetes/janitor';
+import type { SweepInput } from '../domain/pipeline';
+import type { SweepReport } from '../spark/platform';
 import type { NightjarMetrics } from './metrics';
 
 /** The activities whose results say something worth counting. */

@@ -1,6 +1,5 @@
 import type { SparkJobName, SparkResources, SparkAttemptOutcome } from '../domain/spark/resources';
 import type { CleanupReport } from '../domain/pipeline';
-import type { SweepOptions, SweepReport, WorkflowState } from './kubernetes/janitor';
 
 /** Everything a platform needs to run one attempt of one Spark job. */
 export interface SparkAttemptRequest {
@@ -66,4 +65,36 @@ export interface SparkPlatform {
   sweep?(workflowState: (workflowId: string) => Promise<WorkflowState>, options: SweepOptions): Promise<SweepReport>;
   /** Releases what the platform holds open (watch connections). */
   close?(): Promise<void>;
+}
+
+// ---- the janitor's contract (platforms with a sweep) -------------------------------------------
+
+/** What Temporal says about the workflow that made an object. */
+export type WorkflowState = 'RUNNING' | 'CLOSED' | 'UNKNOWN';
+
+/** One object a sweep examined, and why it went or stayed. */
+export interface SweptObject {
+  /** The platform's kind of object (on Kubernetes: SparkApplication, Pod, Service, ConfigMap, …). */
+  readonly kind: string;
+  readonly name: string;
+  readonly workflowId: string | null;
+  readonly attemptId: string | null;
+  readonly reason: string;
+}
+
+export interface SweepOptions {
+  readonly now: number;
+  readonly minAgeMs: number;
+  /** Report what would go without deleting anything. */
+  readonly dryRun?: boolean;
+}
+
+export interface SweepReport {
+  readonly namespace: string;
+  readonly examined: number;
+  readonly removed: readonly SweptObject[];
+  readonly kept: readonly SweptObject[];
+  /** Objects that should have gone but could not be deleted (with the error). */
+  readonly failed: readonly (SweptObject & { readonly error: string })[];
+  readonly dryRun: boolean;
 }

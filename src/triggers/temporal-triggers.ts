@@ -13,8 +13,7 @@ import {
 import { dailyWorkflowId } from '../domain/ids';
 import type { SparkOverrides } from '../domain/pipeline';
 import type { FeedArrival, FeedArrivalInput } from '../domain/triggers';
-import type { dailyPipeline } from '../workflows/daily-pipeline';
-import { feedArrivedSignal, statusQuery, type PipelineStatus } from '../workflows/messages';
+import { DAILY_PIPELINE, feedArrivedSignal, statusQuery, type DailyPipeline, type PipelineStatus } from '../workflows/messages';
 import { TriggerRejected } from './errors';
 import type { NightTriggers } from './http-api';
 
@@ -46,7 +45,7 @@ export class TemporalNightTriggers implements NightTriggers {
     try {
       // The server decides who starts it: two triggers at once get one run, and the loser learns
       // it joined (a running night) or was refused (a completed one).
-      const handle = await this.client.workflow.start<typeof dailyPipeline>('dailyPipeline', {
+      const handle = await this.client.workflow.start<DailyPipeline>(DAILY_PIPELINE, {
         taskQueue: this.taskQueue,
         workflowId,
         args: [{ businessDate: req.businessDate, tenant: req.tenant, ...(req.sparkOverrides ? { sparkOverrides: req.sparkOverrides } : {}) }],
@@ -66,7 +65,7 @@ export class TemporalNightTriggers implements NightTriggers {
   async reportFeedArrival(arrival: FeedArrival): Promise<{ workflowId: string; runId: string }> {
     const workflowId = dailyWorkflowId(arrival.businessDate, arrival.tenant);
     try {
-      const handle = await this.client.workflow.signalWithStart<typeof dailyPipeline, [FeedArrivalInput]>('dailyPipeline', {
+      const handle = await this.client.workflow.signalWithStart<DailyPipeline, [FeedArrivalInput]>(DAILY_PIPELINE, {
         taskQueue: this.taskQueue,
         workflowId,
         args: [{ businessDate: arrival.businessDate, tenant: arrival.tenant }],

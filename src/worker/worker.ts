@@ -9,7 +9,7 @@ import { connectClient, dataConverter, nativeConnectionOptions } from '../infra/
 import { createReportingStore } from '../reporting/create-store';
 import type { ReportingStore } from '../reporting/store';
 import { createSparkPlatform } from '../spark/create-platform';
-import type { WorkflowState } from '../spark/kubernetes/janitor';
+import type { WorkflowState } from '../spark/platform';
 import type { SparkPlatform } from '../spark/platform';
 import { ensureNightlySchedule } from '../schedules/nightly-schedule';
 import { TemporalNightTriggers } from '../triggers/temporal-triggers';

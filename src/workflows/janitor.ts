@@ -1,7 +1,7 @@
 import { proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
-import type { SweepInput } from '../activities/janitor';
-import type { SweepReport } from '../spark/kubernetes/janitor';
+import type { SweepInput } from '../domain/pipeline';
+import type { SweepReport } from '../spark/platform';
 import { JANITOR_ACTIVITY } from './presets';
 
 type Activities = ReturnType<typeof createActivities>;

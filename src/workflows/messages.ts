@@ -3,7 +3,38 @@ import { FailureType } from '../common/failures';
 import type { FeedName } from '../domain/feeds/catalog';
 import { SPARK_JOBS, SparkResourcesOverrideSchema } from '../domain/spark/resources';
 import { describeIssues, quotable, type FeedArrivalInput } from '../domain/triggers';
-import type { AttemptRecord, FeedManifestEntry, NightStatus, SparkOverrides, StepName, StepRecord } from '../domain/pipeline';
+import type { AttemptRecord, FeedManifestEntry, NightStatus, RunStatus, SparkOverrides, StepName, StepRecord, TableExported } from '../domain/pipeline';
+
+// ---- the daily pipeline's contract -------------------------------------------------------------
+// What clients (triggers, the CLI, activities that start nights) need of the night: its input,
+// its result, its messages. They start it by type name with these types, and never import the
+// workflow's code.
+
+/** The workflow type the worker registers for one night. */
+export const DAILY_PIPELINE = 'dailyPipeline';
+
+export interface DailyPipelineInput {
+  readonly businessDate: string;
+  /** Tenant of the night (ids, search attributes, manifest); `default` when absent. */
+  readonly tenant?: string;
+  /** Per-job resource overrides for this night only (e.g. an operator's re-run with more memory). */
+  readonly sparkOverrides?: SparkOverrides;
+}
+
+export interface DailyPipelineResult {
+  readonly businessDate: string;
+  readonly status: RunStatus;
+  readonly manifestUri: string;
+  readonly feeds: readonly FeedManifestEntry[];
+  readonly reports: readonly TableExported[];
+}
+
+/** The signature of the night's workflow, for typed starts by name (`client.workflow.start<DailyPipeline>`). */
+export type DailyPipeline = (input: DailyPipelineInput) => Promise<DailyPipelineResult>;
+
+/** Type of a failure raised when an operator aborts a parked night. */
+export const ABORTED_BY_OPERATOR = 'AbortedByOperator';
+
 
 /** Where one feed stands tonight. */
 export interface FeedState {

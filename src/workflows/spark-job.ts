@@ -78,52 +78,15 @@ export async function sparkJob(input: SparkJobInput): Promise<SparkJobResult> {
   const last = first + policy.maxAttempts - 1;
   for (let attempt = first; attempt <= last; attempt++) {
     const attemptId = sparkAttemptId(businessDate, job, input.parentRunId, attempt);
-    const startedAt = new Date();
     current = { attempt, attemptId, state: 'SUBMITTING' };
     upsertSearchAttributes([
       { key: SearchAttr.sparkAttempt, value: attempt },
       { key: SearchAttr.sparkOutcome, value: 'RUNNING' },
     ]);
     setCurrentDetails(`**${job}** attempt ${attempt}/${last}: ${describe(resources)}`);
-    let submission: SparkSubmission | undefined;
-    let outcome: Awaited<ReturnType<Activities['awaitSparkJob']>>['outcome'] | undefined;
-    let output: SparkJobOutput | undefined;
-    let leftovers: number | undefined;
-    let failure: unknown;
-    try {
-      submission = await submitSparkJob.executeWithOptions(
-        { ...SPARK_SUBMIT_ACTIVITY, summary: `submit ${job} attempt ${attempt} (${describe(resources)})` },
-        [{ attemptId, workflowId: input.parentWorkflowId, businessDate, job, attempt, resources, inputs: input.inputs }],
-      );
+    const { base, outcome, output, failure } = await runAttempt(input, attempt, attemptId, resources, () => {
       current = { attempt, attemptId, state: 'RUNNING' };
-      const awaited = await awaitSparkJob.executeWithOptions(
-        { ...SPARK_AWAIT_ACTIVITY, summary: `await ${job} attempt ${attempt}` },
-        [submission],
-      );
-      outcome = awaited.outcome;
-      output = awaited.output;
-    } catch (err) {
-      failure = err;
-    } finally {
-      // Cleanup of the attempt runs on success, failure and cancellation alike.
-      const report = await CancellationScope.nonCancellable(() =>
-        cleanupSparkJob.executeWithOptions(
-          { ...SPARK_CLEANUP_ACTIVITY, summary: `clean up ${job} attempt ${attempt}` },
-          [{ attemptId, job, businessDate, keepOutput: outcome?.kind === 'SUCCEEDED' }],
-        ),
-      );
-      leftovers = report.remaining;
-    }
-    const finishedAt = new Date();
-    const base = {
-      attempt,
-      attemptId,
-      resources,
-      startedAt: startedAt.toISOString(),
-      finishedAt: finishedAt.toISOString(),
-      durationMs: finishedAt.getTime() - startedAt.getTime(),
-      leftovers,
-    };
+    });
     if (failure !== undefined) {
       const cancelled = isCancellation(failure);
       upsertSearchAttributes([{ key: SearchAttr.sparkOutcome, value: cancelled ? 'CANCELLED' : 'FAILED' }]);
@@ -184,3 +147,55 @@ export async function sparkJob(input: SparkJobInput): Promise<SparkJobResult> {
   });
 }
 
+type AttemptOutcome = Awaited<ReturnType<Activities['awaitSparkJob']>>['outcome'];
+
+/**
+ * One attempt: submit, await, and clean up, on success, failure and cancellation alike. Returns
+ * the attempt's record so far and either its outcome (and output) or the failure that ended it.
+ */
+async function runAttempt(
+  input: SparkJobInput,
+  attempt: number,
+  attemptId: string,
+  resources: SparkResources,
+  running: () => void,
+): Promise<{ base: Omit<AttemptRecord, 'outcome'>; outcome?: AttemptOutcome; output?: SparkJobOutput; failure?: unknown }> {
+  const { job, businessDate } = input;
+  const startedAt = new Date();
+  let outcome: AttemptOutcome | undefined;
+  let output: SparkJobOutput | undefined;
+  let leftovers: number | undefined;
+  let failure: unknown;
+  try {
+    const submission: SparkSubmission = await submitSparkJob.executeWithOptions(
+      { ...SPARK_SUBMIT_ACTIVITY, summary: `submit ${job} attempt ${attempt} (${describe(resources)})` },
+      [{ attemptId, workflowId: input.parentWorkflowId, businessDate, job, attempt, resources, inputs: input.inputs }],
+    );
+    running();
+    const awaited = await awaitSparkJob.executeWithOptions({ ...SPARK_AWAIT_ACTIVITY, summary: `await ${job} attempt ${attempt}` }, [submission]);
+    outcome = awaited.outcome;
+    output = awaited.output;
+  } catch (err) {
+    failure = err;
+  } finally {
+    // Cleanup of the attempt runs on success, failure and cancellation alike.
+    const report = await CancellationScope.nonCancellable(() =>
+      cleanupSparkJob.executeWithOptions(
+        { ...SPARK_CLEANUP_ACTIVITY, summary: `clean up ${job} attempt ${attempt}` },
+        [{ attemptId, job, businessDate, keepOutput: outcome?.kind === 'SUCCEEDED' }],
+      ),
+    );
+    leftovers = report.remaining;
+  }
+  const finishedAt = new Date();
+  const base = {
+    attempt,
+    attemptId,
+    resources,
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationMs: finishedAt.getTime() - startedAt.getTime(),
+    leftovers,
+  };
+  return { base, ...(outcome ? { outcome } : {}), ...(output ? { output } : {}), ...(failure !== undefined ? { failure } : {}) };
+}

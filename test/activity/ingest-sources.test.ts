@@ -12,7 +12,7 @@ import { DefaultLogger } from '@temporalio/worker';
 import { createIngestActivities } from '../../src/activities/ingest';
 import { DataLayout, toUri } from '../../src/common/layout';
 import { FailureType } from '../../src/common/failures';
-import { generateFeeds } from '../../src/feeds/generator';
+import { generateFeeds } from '../../demo/feeds/generate-feeds';
 
 const DATE = '2026-11-20';
 let base: string;

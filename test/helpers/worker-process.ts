@@ -48,9 +48,9 @@ process.once('exit', () => {
  */
 export function ensureCliBuilt(): void {
   if (built) return;
-  const entry = path.join(REPO_ROOT, 'dist', 'cli', 'main.js');
+  const entry = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
   const compiledAt = fs.existsSync(entry) ? newestMtime(path.join(REPO_ROOT, 'dist'), '.js') : 0;
-  if (newestMtime(path.join(REPO_ROOT, 'src'), '.ts') > compiledAt) {
+  if (Math.max(newestMtime(path.join(REPO_ROOT, 'src'), '.ts'), newestMtime(path.join(REPO_ROOT, 'demo'), '.ts')) > compiledAt) {
     try {
       execFileSync(path.join(REPO_ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (error) {

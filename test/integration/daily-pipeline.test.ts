@@ -9,7 +9,7 @@ import type { DailyPipelineInput } from '../../src/workflows/daily-pipeline';
 import { dailyPipeline } from '../../src/workflows';
 import type { RunManifest } from '../../src/domain/pipeline';
 import { REPORTS } from '../../src/domain/reports/catalog';
-import { generateFeeds } from '../../src/feeds/generator';
+import { generateFeeds } from '../../demo/feeds/generate-feeds';
 import { createLogger } from '../../src/worker/logger';
 import { createNightjarWorker } from '../../src/worker/worker';
 import { createDevServerEnv, REPO_ROOT, uniqueId, workflowBundle } from '../helpers/temporal';

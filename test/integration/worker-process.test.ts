@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DataLayout } from '../../src/common/layout';
 import { dailyWorkflowId } from '../../src/domain/ids';
-import { generateFeeds } from '../../src/feeds/generator';
+import { generateFeeds } from '../../demo/feeds/generate-feeds';
 import { dailyPipeline } from '../../src/workflows';
 import { createDevServerEnv, REPO_ROOT, uniqueId } from '../helpers/temporal';
 import { ensureCliBuilt, logLine, WorkerProcess } from '../helpers/worker-process';

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CancelledFailure, type WorkflowHandle } from '@temporalio/client';
 import { DataLayout } from '../../src/common/layout';
 import { SPARK_REPORTS } from '../../src/domain/reports/catalog';
-import { generateFeeds } from '../../src/feeds/generator';
+import { generateFeeds } from '../../demo/feeds/generate-feeds';
 import type { dailyPipeline } from '../../src/workflows/daily-pipeline';
 import { statusQuery } from '../../src/workflows/messages';
 import type { WorkerProcess } from '../helpers/worker-process';

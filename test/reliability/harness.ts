@@ -19,7 +19,7 @@ import { Pool } from 'pg';
 import { DataLayout } from '../../src/common/layout';
 import type { RunManifest } from '../../src/domain/pipeline';
 import { REPORTS, SPARK_REPORTS, REPORTING_SCHEMA, type ReportSpec } from '../../src/domain/reports/catalog';
-import { generateFeeds, type GenerateFeedsOptions } from '../../src/feeds/generator';
+import { generateFeeds, type GenerateFeedsOptions } from '../../demo/feeds/generate-feeds';
 import { FakeKubeApiServer } from '../../src/spark/kubernetes/fake-api';
 import { localSparkDriver, SparkOperatorSimulator, type TimelineEntry } from '../../src/spark/kubernetes/simulator';
 import { TemporalNightTriggers } from '../../src/triggers/temporal-triggers';

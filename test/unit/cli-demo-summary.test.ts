@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { failureDiagnostics, renderSummary } from '../../src/cli/demo';
+import { failureDiagnostics, renderSummary } from '../../demo/run-demo';
 import type { RunManifest } from '../../src/domain/pipeline';
 import type { SparkResources } from '../../src/domain/spark/resources';
 

@@ -5,22 +5,20 @@
  * left behind. The decision is pure ({@link decideSweep}); {@link sweepLeftovers} does the I/O.
  */
 import { type KubeApi, MANAGED_KINDS, type ManagedKind, type ObjectRef } from './kube-api';
+import type { SweepOptions, SweepReport, SweptObject, WorkflowState } from '../platform';
 import { Annotation, LabelKey, managedSelector } from './labels';
 
-/** What Temporal says about the workflow that made an object. */
-export type WorkflowState = 'RUNNING' | 'CLOSED' | 'UNKNOWN';
+// The sweep's types are the platform contract's (the platform names them, this implementation fills them).
+export type { SweepOptions, SweepReport, SweptObject, WorkflowState } from '../platform';
 
-export interface SweptObject {
+/** A swept object of one of the kinds Nightjar makes on the cluster (what the delete needs). */
+interface SweptClusterObject extends SweptObject {
   readonly kind: ManagedKind;
-  readonly name: string;
-  readonly workflowId: string | null;
-  readonly attemptId: string | null;
-  readonly reason: string;
 }
 
 export interface SweepDecision {
-  readonly remove: readonly SweptObject[];
-  readonly keep: readonly SweptObject[];
+  readonly remove: readonly SweptClusterObject[];
+  readonly keep: readonly SweptClusterObject[];
 }
 
 /** The workflow an object belongs to: the exact id from the annotation, else the label. */
@@ -39,12 +37,12 @@ export function decideSweep(
   now: number,
   minAgeMs: number,
 ): SweepDecision {
-  const remove: SweptObject[] = [];
-  const keep: SweptObject[] = [];
+  const remove: SweptClusterObject[] = [];
+  const keep: SweptClusterObject[] = [];
   for (const obj of objects) {
     const workflowId = workflowIdOf(obj);
     const attemptId = obj.annotations[Annotation.attemptId] ?? obj.labels[LabelKey.attemptId] ?? null;
-    const entry = (reason: string): SweptObject => ({ kind: obj.kind, name: obj.name, workflowId, attemptId, reason });
+    const entry = (reason: string): SweptClusterObject => ({ kind: obj.kind, name: obj.name, workflowId, attemptId, reason });
     if (obj.deletionTimestamp !== undefined) {
       keep.push(entry('already being deleted'));
       continue;
@@ -61,23 +59,6 @@ export function decideSweep(
     }
   }
   return { remove, keep };
-}
-
-export interface SweepOptions {
-  readonly now: number;
-  readonly minAgeMs: number;
-  /** Report what would go without deleting anything. */
-  readonly dryRun?: boolean;
-}
-
-export interface SweepReport {
-  readonly namespace: string;
-  readonly examined: number;
-  readonly removed: readonly SweptObject[];
-  readonly kept: readonly SweptObject[];
-  /** Objects that should have gone but could not be deleted (with the error). */
-  readonly failed: readonly (SweptObject & { readonly error: string })[];
-  readonly dryRun: boolean;
 }
 
 /** Lists every Nightjar-labelled object, asks Temporal about their workflows, deletes the orphans. */

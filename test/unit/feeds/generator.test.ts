@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { feedSpec, FEED_NAMES, KNOWN_CURRENCIES, type FeedName } from '../../../src/domain/feeds/catalog';
 import { validateLine, type FeedRow } from '../../../src/domain/feeds/schemas';
-import { DEFECT_KINDS, generateFeeds, type DefectKind, type GenerateFeedsOptions, type GenerateFeedsResult } from '../../../src/feeds/generator';
+import { DEFECT_KINDS, generateFeeds, type DefectKind, type GenerateFeedsOptions, type GenerateFeedsResult } from '../../../demo/feeds/generate-feeds';
 import { inspectFeedFile } from '../../../src/feeds/inspect';
 
 const BUSINESS_DATE = '2026-11-20';

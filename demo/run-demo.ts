@@ -3,25 +3,25 @@ import fs from 'node:fs/promises';
 import { readdirSync } from 'node:fs';
 import pino from 'pino';
 import { ApplicationFailure } from '@temporalio/common';
-import { createKey, hasKeys, KEY_ID_PATTERN } from '../codec/keys';
-import type { NightjarConfig } from '../config/config';
-import type { SparkResources } from '../domain/spark/resources';
-import { ensureSearchAttributes } from '../infra/search-attributes';
-import type { TimelineEntry } from '../spark/kubernetes/simulator/timeline';
-import { DataLayout } from '../common/layout';
-import { dailyWorkflowId, sparkJobWorkflowId } from '../domain/ids';
-import type { AttemptRecord, RunManifest, SizingManifestEntry } from '../domain/pipeline';
-import { generateFeeds } from '../feeds/generator';
-import { ensureDevServer, ensureUiCodecServer, uiCodecEndpointOf } from '../infra/temporal-dev-server';
-import { connectClient } from '../infra/temporal-connection';
-import { createLogger } from '../worker/logger';
-import { createNightjarWorker } from '../worker/worker';
-import type { dailyPipeline } from '../workflows/daily-pipeline';
-import { resolveStepUpdate, sparkJobStatusQuery, statusQuery, type ParkedStep } from '../workflows/messages';
-import type { FeedName } from '../domain/feeds/catalog';
-import { devServerOptions } from './context';
-import { demoScenario, type DemoSparkPlatform } from './options';
-import type { SimulatedCluster } from './simulated-cluster';
+import { createKey, hasKeys, KEY_ID_PATTERN } from '../src/codec/keys';
+import type { NightjarConfig } from '../src/config/config';
+import { ensureSearchAttributes } from '../src/infra/search-attributes';
+import type { TimelineEntry } from '../src/spark/kubernetes/simulator/timeline';
+import { DataLayout } from '../src/common/layout';
+import { dailyWorkflowId, sparkJobWorkflowId } from '../src/domain/ids';
+import type { AttemptRecord, RunManifest, SizingManifestEntry } from '../src/domain/pipeline';
+import { generateFeeds } from './feeds/generate-feeds';
+import { ensureDevServer, ensureUiCodecServer, uiCodecEndpointOf } from '../src/infra/temporal-dev-server';
+import { connectClient } from '../src/infra/temporal-connection';
+import { createLogger } from '../src/worker/logger';
+import { createNightjarWorker } from '../src/worker/worker';
+import type { dailyPipeline } from '../src/workflows/daily-pipeline';
+import { resolveStepUpdate, sparkJobStatusQuery, statusQuery, type ParkedStep } from '../src/workflows/messages';
+import type { FeedName } from '../src/domain/feeds/catalog';
+import { devServerOptions } from '../src/cli/context';
+import { describeResources } from '../src/cli/render-status';
+import { demoScenario, type DemoSparkPlatform } from '../src/cli/options';
+import type { SimulatedCluster } from '../src/cli/simulated-cluster';
 
 export interface DemoOptions {
   readonly businessDate: string;
@@ -70,11 +70,6 @@ const fmt = (n: number) => n.toLocaleString('en-US');
 
 function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
-}
-
-/** `driver 1024 MiB, executors 2 × 2048 MiB`: what an attempt asked for. */
-export function describeResources(r: SparkResources): string {
-  return `driver ${fmt(r.driverMemoryMb)} MiB, executors ${r.executorInstances} × ${fmt(r.executorMemoryMb)} MiB`;
 }
 
 function describeAttempt(a: AttemptRecord): string {
@@ -195,7 +190,7 @@ async function startCluster(config: NightjarConfig, opts: DemoOptions, logger: p
     memoryFactor: config.spark.escalation.memoryFactor,
   });
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { startSimulatedCluster } = require('./simulated-cluster') as typeof import('./simulated-cluster');
+  const { startSimulatedCluster } = require('../src/cli/simulated-cluster') as typeof import('../src/cli/simulated-cluster');
   return startSimulatedCluster(config, { scenario, logger });
 }
 

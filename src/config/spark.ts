@@ -1,0 +1,134 @@
+import path from 'node:path';
+import { z } from 'zod';
+import type { EscalationPolicy } from '../domain/spark/escalation';
+import type { SparkJobName, SparkResources } from '../domain/spark/resources';
+import type { SizingPolicy } from '../domain/spark/sizing';
+import { bool, mb, optionalPositive, perJob, positive } from './parsers';
+
+const positiveNumber = z.number().positive();
+const JobResources = z
+  .strictObject({
+    driverMemoryMb: z.number().int().min(256),
+    driverCores: z.number().int().positive(),
+    executorMemoryMb: z.number().int().min(256),
+    executorCores: z.number().int().positive(),
+    executorInstances: z.number().int().positive(),
+    memoryOverheadMb: z.number().int().positive().nullable(),
+    shufflePartitions: z.number().int().positive(),
+  })
+  .partial();
+const JobPolicy = z
+  .strictObject({
+    maxAttempts: z.number().int().positive(),
+    memoryFactor: z.number().gt(1),
+    maxDriverMemoryMb: z.number().int().min(256),
+    maxExecutorMemoryMb: z.number().int().min(256),
+    executorInstancesFactor: positiveNumber,
+    maxExecutorInstances: z.number().int().positive(),
+    shufflePartitionsFactor: positiveNumber,
+    maxShufflePartitions: z.number().int().positive(),
+    maxTotalMemoryMb: z.number().int().min(256),
+  })
+  .partial();
+
+/** Where and how big the Spark jobs run, how they grow after running out of memory, what they learn, the report thresholds. */
+export const SparkEnv = z.object({
+  NIGHTJAR_SPARK_PLATFORM: z.enum(['local', 'kubernetes']).default('local'),
+  NIGHTJAR_SPARK_SUBMIT: z.string().optional(),
+  NIGHTJAR_PYTHON: z.string().optional(),
+  NIGHTJAR_SPARK_CORES: positive.default(2),
+  NIGHTJAR_SPARK_DRIVER_MEMORY_MB: mb.default(1024),
+  NIGHTJAR_SPARK_EXECUTOR_MEMORY_MB: mb.default(2048),
+  NIGHTJAR_SPARK_EXECUTOR_INSTANCES: positive.default(2),
+  NIGHTJAR_SPARK_SHUFFLE_PARTITIONS: positive.default(8),
+  NIGHTJAR_SPARK_UI: bool.default(false),
+  NIGHTJAR_OOM_MAX_ATTEMPTS: positive.default(4),
+  NIGHTJAR_OOM_MEMORY_FACTOR: z.coerce.number().gt(1, 'must be greater than 1').default(2),
+  NIGHTJAR_OOM_MAX_DRIVER_MEMORY_MB: mb.default(8192),
+  NIGHTJAR_OOM_MAX_EXECUTOR_MEMORY_MB: mb.default(16384),
+  NIGHTJAR_OOM_EXECUTOR_INSTANCES_FACTOR: optionalPositive,
+  NIGHTJAR_OOM_MAX_EXECUTOR_INSTANCES: positive.optional(),
+  NIGHTJAR_OOM_SHUFFLE_PARTITIONS_FACTOR: optionalPositive,
+  NIGHTJAR_OOM_MAX_TOTAL_MEMORY_MB: mb.optional(),
+  NIGHTJAR_SPARK_JOB_RESOURCES: perJob(JobResources, '{"transform": {"executorMemoryMb": 4096}}').optional(),
+  NIGHTJAR_OOM_JOB_POLICY: perJob(JobPolicy, '{"transform": {"maxExecutorMemoryMb": 32768}}').optional(),
+  NIGHTJAR_SIZING_LEARN: bool.default(true),
+  NIGHTJAR_SIZING_STEP_DOWN_AFTER: positive.default(5),
+  NIGHTJAR_SIZING_STEP_DOWN_FACTOR: z.coerce.number().gt(1, 'must be greater than 1').default(2),
+  NIGHTJAR_LARGE_VALUE_THRESHOLD: z.coerce.number().positive().default(10000),
+  NIGHTJAR_STRUCTURING_THRESHOLD: z.coerce.number().positive().default(10000),
+});
+type Env = z.output<typeof SparkEnv>;
+
+/** The Spark settings without the Kubernetes platform's (see ./kubernetes). */
+export interface SparkJobsConfig {
+  readonly platform: 'local' | 'kubernetes';
+  readonly sparkSubmit: string;
+  readonly python: string;
+  readonly jobsDir: string;
+  readonly ui: boolean;
+  readonly defaults: Readonly<Record<SparkJobName, SparkResources>>;
+  /** The default policy, and per job the policy with that job's settings over it. */
+  readonly escalation: EscalationPolicy;
+  readonly escalationByJob: Readonly<Record<SparkJobName, EscalationPolicy>>;
+  readonly sizing: { readonly learn: boolean; readonly policy: SizingPolicy };
+  readonly thresholds: {
+    readonly largeValueRpt: number;
+    readonly structuringThresholdRpt: number;
+    readonly structuringBandLow: number;
+    readonly structuringMinCount: number;
+  };
+}
+
+export function sparkJobsConfig(e: Env, repoRoot: string): SparkJobsConfig {
+  const venvBin = path.join(repoRoot, '.venv', 'bin');
+  const resources: SparkResources = {
+    driverMemoryMb: e.NIGHTJAR_SPARK_DRIVER_MEMORY_MB,
+    driverCores: e.NIGHTJAR_SPARK_CORES,
+    executorMemoryMb: e.NIGHTJAR_SPARK_EXECUTOR_MEMORY_MB,
+    executorCores: 1,
+    executorInstances: e.NIGHTJAR_SPARK_EXECUTOR_INSTANCES,
+    memoryOverheadMb: null,
+    shufflePartitions: e.NIGHTJAR_SPARK_SHUFFLE_PARTITIONS,
+  };
+  const escalation = escalationPolicy(e);
+  return {
+    platform: e.NIGHTJAR_SPARK_PLATFORM,
+    sparkSubmit: e.NIGHTJAR_SPARK_SUBMIT ?? path.join(venvBin, 'spark-submit'),
+    python: e.NIGHTJAR_PYTHON ?? path.join(venvBin, 'python'),
+    jobsDir: path.join(repoRoot, 'spark'),
+    ui: e.NIGHTJAR_SPARK_UI,
+    defaults: {
+      normalize: { ...resources, ...e.NIGHTJAR_SPARK_JOB_RESOURCES?.normalize },
+      transform: { ...resources, ...e.NIGHTJAR_SPARK_JOB_RESOURCES?.transform },
+    },
+    escalation,
+    escalationByJob: {
+      normalize: { ...escalation, ...e.NIGHTJAR_OOM_JOB_POLICY?.normalize },
+      transform: { ...escalation, ...e.NIGHTJAR_OOM_JOB_POLICY?.transform },
+    },
+    sizing: {
+      learn: e.NIGHTJAR_SIZING_LEARN,
+      policy: { stepDownAfterCleanNights: e.NIGHTJAR_SIZING_STEP_DOWN_AFTER, stepDownFactor: e.NIGHTJAR_SIZING_STEP_DOWN_FACTOR },
+    },
+    thresholds: {
+      largeValueRpt: e.NIGHTJAR_LARGE_VALUE_THRESHOLD,
+      structuringThresholdRpt: e.NIGHTJAR_STRUCTURING_THRESHOLD,
+      structuringBandLow: 0.8,
+      structuringMinCount: 3,
+    },
+  };
+}
+
+function escalationPolicy(e: Env): EscalationPolicy {
+  return {
+    maxAttempts: e.NIGHTJAR_OOM_MAX_ATTEMPTS,
+    memoryFactor: e.NIGHTJAR_OOM_MEMORY_FACTOR,
+    maxDriverMemoryMb: e.NIGHTJAR_OOM_MAX_DRIVER_MEMORY_MB,
+    maxExecutorMemoryMb: e.NIGHTJAR_OOM_MAX_EXECUTOR_MEMORY_MB,
+    ...(e.NIGHTJAR_OOM_EXECUTOR_INSTANCES_FACTOR !== undefined ? { executorInstancesFactor: e.NIGHTJAR_OOM_EXECUTOR_INSTANCES_FACTOR } : {}),
+    ...(e.NIGHTJAR_OOM_MAX_EXECUTOR_INSTANCES !== undefined ? { maxExecutorInstances: e.NIGHTJAR_OOM_MAX_EXECUTOR_INSTANCES } : {}),
+    ...(e.NIGHTJAR_OOM_SHUFFLE_PARTITIONS_FACTOR !== undefined ? { shufflePartitionsFactor: e.NIGHTJAR_OOM_SHUFFLE_PARTITIONS_FACTOR } : {}),
+    ...(e.NIGHTJAR_OOM_MAX_TOTAL_MEMORY_MB !== undefined ? { maxTotalMemoryMb: e.NIGHTJAR_OOM_MAX_TOTAL_MEMORY_MB } : {}),
+  };
+}

@@ -1,0 +1,57 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { bool, interval, listenAddress, positive, problem } from './parsers';
+
+/** The worker process: its data, its reporting store, its limits, logs, metrics and health, the janitor's rhythm. */
+export const WorkerEnv = z.object({
+  NIGHTJAR_DATA_DIR: z.string().min(1).default('.data'),
+  NIGHTJAR_REPORTING_STORE: z.enum(['pglite', 'postgres']).default('pglite'),
+  NIGHTJAR_REPORTING_PG_URL: z.string().optional(),
+  NIGHTJAR_REPORTING_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'expected an ISO 4217 code such as EUR').default('EUR'),
+  NIGHTJAR_JANITOR_EVERY_SECONDS: interval.default(0),
+  NIGHTJAR_JANITOR_MIN_AGE_SECONDS: positive.default(1800),
+  NIGHTJAR_WORKER_MAX_ACTIVITIES: positive.default(200),
+  NIGHTJAR_METRICS_ADDRESS: listenAddress.default('127.0.0.1:9464'),
+  NIGHTJAR_HEALTH_ADDRESS: listenAddress.optional(),
+  NIGHTJAR_SHUTDOWN_GRACE_SECONDS: positive.default(30),
+  NIGHTJAR_WORKFLOW_BUNDLE: z.string().min(1).optional(),
+  NIGHTJAR_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  NIGHTJAR_LOG_REDACT: bool.default(true),
+});
+type Env = z.output<typeof WorkerEnv>;
+
+export type ReportingConfig = { readonly kind: 'pglite'; readonly dataDir: string } | { readonly kind: 'postgres'; readonly url: string };
+
+export interface WorkerConfig {
+  readonly maxConcurrentActivities: number;
+  /** How long activities get to finish after SIGTERM before they are handed back to the server. */
+  readonly shutdownGraceSeconds: number;
+  /** A workflow bundle prebuilt at image build time; workflows are bundled from source when absent. */
+  readonly workflowBundle?: string;
+}
+
+export function checkWorkerEnv(env: Env, ctx: z.RefinementCtx): void {
+  if (env.NIGHTJAR_REPORTING_STORE === 'postgres' && !env.NIGHTJAR_REPORTING_PG_URL) {
+    problem(ctx, 'NIGHTJAR_REPORTING_PG_URL', 'required when NIGHTJAR_REPORTING_STORE=postgres (e.g. postgres://user:pass@host:5432/db)');
+  }
+}
+
+export function workerConfig(e: Env, repoRoot: string, dataDir: string) {
+  return {
+    observability: {
+      ...(e.NIGHTJAR_METRICS_ADDRESS !== undefined ? { metricsAddress: e.NIGHTJAR_METRICS_ADDRESS } : {}),
+      ...(e.NIGHTJAR_HEALTH_ADDRESS !== undefined ? { healthAddress: e.NIGHTJAR_HEALTH_ADDRESS } : {}),
+    },
+    reporting: (e.NIGHTJAR_REPORTING_STORE === 'postgres'
+      ? { kind: 'postgres', url: e.NIGHTJAR_REPORTING_PG_URL as string }
+      : { kind: 'pglite', dataDir: path.join(dataDir, 'reporting', 'pglite') }) satisfies ReportingConfig as ReportingConfig,
+    reportingCurrency: e.NIGHTJAR_REPORTING_CURRENCY,
+    log: { level: e.NIGHTJAR_LOG_LEVEL, redact: e.NIGHTJAR_LOG_REDACT },
+    janitor: { everySeconds: e.NIGHTJAR_JANITOR_EVERY_SECONDS, minAgeSeconds: e.NIGHTJAR_JANITOR_MIN_AGE_SECONDS },
+    worker: {
+      maxConcurrentActivities: e.NIGHTJAR_WORKER_MAX_ACTIVITIES,
+      shutdownGraceSeconds: e.NIGHTJAR_SHUTDOWN_GRACE_SECONDS,
+      ...(e.NIGHTJAR_WORKFLOW_BUNDLE !== undefined ? { workflowBundle: path.resolve(repoRoot, e.NIGHTJAR_WORKFLOW_BUNDLE) } : {}),
+    } satisfies WorkerConfig,
+  };
+}
