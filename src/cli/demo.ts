@@ -1,9 +1,8 @@
 import path from 'node:path';
 import fs from 'node:fs/promises';
-import { readdirSync } from 'node:fs';
 import pino from 'pino';
 import { ApplicationFailure } from '@temporalio/common';
-import { createKey, hasKeys, KEY_ID_PATTERN } from '../codec/keys';
+import { createKey, newKeyId } from '../codec/keys';
 import type { NightjarConfig } from '../config/config';
 import type { SparkResources } from '../domain/spark/resources';
 import { ensureSearchAttributes } from '../infra/search-attributes';
@@ -19,7 +18,7 @@ import { createNightjarWorker } from '../worker/worker';
 import type { dailyPipeline } from '../workflows/daily-pipeline';
 import { resolveStepUpdate, sparkJobStatusQuery, statusQuery, type ParkedStep } from '../workflows/messages';
 import type { FeedName } from '../domain/feeds/catalog';
-import { devServerOptions } from './context';
+import { dataDirKeysDir, devServerOptions, withDataDirKeys } from './context';
 import { demoScenario, type DemoSparkPlatform } from './options';
 import type { SimulatedCluster } from './simulated-cluster';
 
@@ -199,22 +198,21 @@ async function startCluster(config: NightjarConfig, opts: DemoOptions, logger: p
   return startSimulatedCluster(config, { scenario, logger });
 }
 
-/** The key the demo creates (once) when no encryption is configured. */
-export const DEMO_KEY_ID = 'demo';
+/** The prefix of the key id the demo creates (once per data directory) when no encryption is configured. */
+export const DEMO_KEY_PREFIX = 'demo';
 
 /**
- * The demo always encrypts: the configured keys, or `<dataDir>/keys` with a key created on the
- * first run (the newest id sorts last when someone has rotated there).
+ * The demo always encrypts: the configured keys (or the data directory's own, see
+ * withDataDirKeys), or a key created in `<dataDir>/keys` on the first run, under an id of its own
+ * (`demo-<date>-<random>`): two data directories never share a key id.
  */
 export function demoEncryption(config: NightjarConfig): NonNullable<NightjarConfig['encryption']> & { readonly created: boolean } {
-  if (config.encryption !== undefined) return { ...config.encryption, created: false };
-  const keysDir = path.join(config.dataDir, 'keys');
-  if (!hasKeys(keysDir)) {
-    createKey(keysDir, DEMO_KEY_ID);
-    return { keysDir, activeKeyId: DEMO_KEY_ID, created: true };
-  }
-  const ids = readdirSync(keysDir).filter((n) => !n.startsWith('.') && KEY_ID_PATTERN.test(n)).sort();
-  return { keysDir, activeKeyId: ids.includes(DEMO_KEY_ID) ? DEMO_KEY_ID : (ids[ids.length - 1] as string), created: false };
+  const configured = withDataDirKeys(config).encryption;
+  if (configured !== undefined) return { ...configured, created: false };
+  const keysDir = dataDirKeysDir(config.dataDir);
+  const activeKeyId = newKeyId(DEMO_KEY_PREFIX);
+  createKey(keysDir, activeKeyId);
+  return { keysDir, activeKeyId, created: true };
 }
 
 /** The end-to-end demo: dev server, worker, generated feeds, one night, a summary. */
@@ -248,6 +246,8 @@ export async function runDemo(configured: NightjarConfig, opts: DemoOptions): Pr
     },
     logFile: path.join(config.dataDir, 'logs', 'codec-server.log'),
     logger,
+    requiredKeyId: encryption.activeKeyId,
+    keysDir: encryption.keysDir,
   });
   const server = await ensureDevServer({ ...devServerOptions(config, logger), uiCodecEndpoint: codecServer.url });
   out(`Temporal dev server ${server.startedHere ? 'started' : 'reused'} at ${server.address}; Web UI ${server.uiUrl}`);

@@ -23,7 +23,7 @@ import { ensureSearchAttributes } from '../infra/search-attributes';
 import { createNightjarWorker } from '../worker/worker';
 import { ensureDevServer, stopDevServer } from '../infra/temporal-dev-server';
 import { configFrom, devServerOptions, processDeps, type CliDeps } from './context';
-import { exitCodeOf, ExitCode, UsageError } from './exit-codes';
+import { describeFailure, exitCodeOf, ExitCode, UsageError } from './exit-codes';
 import { CodecServerInsecure, startCodecServer } from '../codec/codec-server';
 import { KeyStoreError } from '../codec/errors';
 import { createKey } from '../codec/keys';
@@ -214,18 +214,19 @@ export function buildProgram(deps: CliDeps = processDeps()): Command {
 }
 
 /**
- * Runs one command line and returns its exit code: 0 done (or help shown), 1 an operation
- * refused, 2 a wrong command line or configuration. Commander has already printed its own
- * errors; the others are printed here. Unexpected errors are thrown.
+ * Runs one command line and returns its exit code (see exit-codes.ts): 0 done (or help shown),
+ * 1 refused, 2 a wrong command line or configuration, 3 unexpected. Commander has already printed
+ * its own errors; every other failure is printed here as one line, never as a stack trace.
  */
 export async function runCli(argv: readonly string[], deps: CliDeps = processDeps()): Promise<number> {
   try {
     await buildProgram(deps).parseAsync([...argv]);
     return ExitCode.Ok;
   } catch (error) {
-    const code = exitCodeOf(error);
-    if (code === undefined) throw error;
-    if (!(error instanceof CommanderError)) deps.output.stderr(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (error instanceof CommanderError) return exitCodeOf(error) ?? ExitCode.Usage;
+    const command = ['nightjar', ...argv.slice(2).filter((a) => !a.startsWith('-')).slice(0, 2)].join(' ');
+    const { code, message } = describeFailure(error, command);
+    deps.output.stderr(`error: ${message}\n`);
     return code;
   }
 }
