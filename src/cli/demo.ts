@@ -1,5 +1,6 @@
 import path from 'node:path';
 import fs from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import pino from 'pino';
 import { ApplicationFailure } from '@temporalio/common';
 import { createKey, newKeyId } from '../codec/keys';
@@ -11,6 +12,7 @@ import { DataLayout } from '../common/layout';
 import { dailyWorkflowId, sparkJobWorkflowId } from '../domain/ids';
 import type { AttemptRecord, RunManifest, SizingManifestEntry } from '../domain/pipeline';
 import { generateFeeds } from '../feeds/generator';
+import { sidecarLine } from '../feeds/inspect';
 import { ensureDevServer, ensureUiCodecServer, uiCodecEndpointOf } from '../infra/temporal-dev-server';
 import { connectClient } from '../infra/temporal-connection';
 import { createLogger } from '../worker/logger';
@@ -281,12 +283,16 @@ export async function runDemo(configured: NightjarConfig, opts: DemoOptions): Pr
       defectRate: opts.defectRate,
     });
     out(`Generated feeds for ${opts.businessDate}: ${generated.feeds.map((f) => `${f.feed} ${fmt(f.rows)}`).join(', ')}`);
-    let corrected: { file: string; content: string } | undefined;
+    let corrected: { file: string; content: string; sidecar: string | undefined } | undefined;
     if (opts.breakFeed) {
       const file = layout.landingFile(opts.businessDate, opts.breakFeed);
       const content = await fs.readFile(file, 'utf8');
-      await fs.writeFile(file, breakTrailer(content));
-      corrected = { file, content };
+      const sidecar = await fs.readFile(`${file}.sha256`, 'utf8').catch(() => undefined);
+      const broken = breakTrailer(content);
+      await fs.writeFile(file, broken);
+      // The sender's checksum matches what it sent, so the ingest refuses the trailer count (not the checksum).
+      if (sidecar !== undefined) await fs.writeFile(`${file}.sha256`, sidecarLine(createHash('sha256').update(broken).digest('hex'), path.basename(file)));
+      corrected = { file, content, sidecar };
       out(`Delivered ${opts.breakFeed} with a wrong trailer count: its ingest will be refused and the night will park`);
     }
 
@@ -338,6 +344,7 @@ export async function runDemo(configured: NightjarConfig, opts: DemoOptions): Pr
       if (fixable && corrected) {
         out(`    the demo delivers the corrected ${parked.feed} file and sends: resolveStep retry`);
         await fs.writeFile(corrected.file, corrected.content);
+        if (corrected.sidecar !== undefined) await fs.writeFile(`${corrected.file}.sha256`, corrected.sidecar);
         await handle.executeUpdate(resolveStepUpdate, { args: [{ step: parked.step, feed: parked.feed, action: 'retry', reason: 'corrected file delivered', by: 'demo' }] });
       } else {
         out('    the demo sends: resolveStep abort (run with --on-park wait to decide yourself)');

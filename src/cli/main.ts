@@ -6,8 +6,8 @@ import { generateFeeds } from '../feeds/generator';
 import { DataLayout } from '../common/layout';
 import { runDemo } from './demo';
 import {
+  addDateOptions,
   demoSparkPlatform,
-  parseBusinessDate,
   parseFeedName,
   parseOnPark,
   parseNonNegativeInt,
@@ -42,12 +42,14 @@ export function buildProgram(deps: CliDeps = processDeps()): Command {
     .description('Durable nightly (T+1) batch pipelines: feeds → Spark → reporting, on Temporal')
     .exitOverride()
     .configureOutput({ writeOut: deps.output.stdout, writeErr: deps.output.stderr })
-    .showHelpAfterError();
+    // A failure stays one or two lines: the error, then where the flags are described.
+    .showHelpAfterError('(add --help for every flag of this command)');
 
-  program
-    .command('demo')
-    .description('run one business date end to end on the embedded defaults (dev server + UI, local or simulated-Kubernetes Spark, PGlite)')
-    .option('--business-date <date>', 'business date to process (YYYY-MM-DD)', parseBusinessDate, previousDay())
+  addDateOptions(
+    program.command('demo').description('run one business date end to end on the embedded defaults (dev server + UI, local or simulated-Kubernetes Spark, PGlite)'),
+    'business date to process (YYYY-MM-DD)',
+    previousDay,
+  )
     .option('--transactions <n>', 'transactions to generate', parseNonNegativeInt, 20000)
     .option('--accounts <n>', 'accounts to generate (default: derived from --transactions)', parseNonNegativeInt)
     .option('--defects <rate>', 'share of rows with an injected defect (0..1)', parseRate, 0.005)
@@ -81,10 +83,7 @@ export function buildProgram(deps: CliDeps = processDeps()): Command {
       process.exitCode = code;
     });
 
-  program
-    .command('generate')
-    .description("write a business date's five feeds into the landing zone")
-    .option('--business-date <date>', 'business date (YYYY-MM-DD)', parseBusinessDate, previousDay())
+  addDateOptions(program.command('generate').description("write a business date's five feeds into the landing zone"), 'business date (YYYY-MM-DD)', previousDay)
     .option('--transactions <n>', 'transactions to generate', parseNonNegativeInt, 20000)
     .option('--accounts <n>', 'accounts to generate (default: derived from --transactions)', parseNonNegativeInt)
     .option('--defects <rate>', 'share of rows with an injected defect (0..1)', parseRate, 0)
@@ -224,7 +223,10 @@ export async function runCli(argv: readonly string[], deps: CliDeps = processDep
     return ExitCode.Ok;
   } catch (error) {
     if (error instanceof CommanderError) return exitCodeOf(error) ?? ExitCode.Usage;
-    const command = ['nightjar', ...argv.slice(2).filter((a) => !a.startsWith('-')).slice(0, 2)].join(' ');
+    // The command and its sub-command: the words before the first flag.
+    const words = argv.slice(2);
+    const firstFlag = words.findIndex((a) => a.startsWith('-'));
+    const command = ['nightjar', ...(firstFlag < 0 ? words : words.slice(0, firstFlag)).slice(0, 2)].join(' ');
     const { code, message } = describeFailure(error, command);
     deps.output.stderr(`error: ${message}\n`);
     return code;
