@@ -88,8 +88,10 @@ export interface TimelineBar {
   readonly from: number;
   readonly to: number;
   readonly outcome: BarOutcome;
-  /** Short words drawn on (or beside) the bar, e.g. "2: out of memory". */
+  /** Words drawn on (or beside) the bar when they fit, e.g. "2: out of memory". */
   readonly label: string;
+  /** What is drawn when the label does not fit, e.g. "2 OOM" (the bar's tooltip and the table say it all). */
+  readonly short: string;
 }
 
 export interface TimelineLane {
@@ -131,8 +133,12 @@ export function timeline(text: ChartText, lanes: readonly TimelineLane[], span: 
       parts.push(
         `<rect x="${round(x1)}" y="${y + 4}" width="${round(w)}" height="${laneHeight - 10}" class="bar ${bar.outcome}"${fill}><title>${escapeHtml(`${lane.label} ${bar.label} (${OUTCOME_WORDS[bar.outcome]})`)}</title></rect>`,
       );
-      const inside = w > bar.label.length * 6.5 + 8;
-      parts.push(`<text x="${round(inside ? x1 + 4 : x1 + w + 4)}" y="${y + 18}" class="${inside ? 'on-bar' : 'value'}">${escapeHtml(bar.label)}</text>`);
+      // On the bar when it fits; else the short form; beside the bar only after the lane's last bar.
+      const fits = (text: string) => w > text.length * 6.5 + 8;
+      const last = bar === lane.bars[lane.bars.length - 1];
+      const shown = fits(bar.label) ? bar.label : fits(bar.short) || !last ? bar.short : bar.label;
+      if (fits(shown)) parts.push(`<text x="${round(x1 + 4)}" y="${y + 18}" class="on-bar">${escapeHtml(shown)}</text>`);
+      else if (last) parts.push(`<text x="${round(x1 + w + 4)}" y="${y + 18}" class="value">${escapeHtml(shown)}</text>`);
     }
   });
   const axisY = 6 + lanes.length * laneHeight + 14;
@@ -165,6 +171,16 @@ export function trendBars(text: ChartText, points: readonly TrendPoint[], format
     parts.push(`<text x="${x + barWidth / 2}" y="${18 + plot + 14}" text-anchor="middle" class="axis">${escapeHtml(p.label.slice(5))}</text>`);
   });
   return frame(text, width, 18 + plot + 22, parts.join(''));
+}
+
+/** `42s`, `14m`, `1h02`: a duration in the few characters a chart label has. */
+export function compactDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '?';
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.round(s / 60);
+  if (m < 60) return `${m}m`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}`;
 }
 
 /** `4.2 s`, `3 min 5 s`, `1 h 2 min`: a duration as people say it. */

@@ -8,7 +8,7 @@
  */
 import type { AttemptRecord, DecisionRecord, FeedManifestEntry, RunManifest, SizingManifestEntry, StepRecord } from '../domain/pipeline';
 import type { SparkResources } from '../domain/spark/resources';
-import { durationWords, OUTCOME_WORDS, stackedBars, timeline, trendBars, type BarOutcome, type TimelineLane } from './charts';
+import { compactDuration, durationWords, OUTCOME_WORDS, stackedBars, timeline, trendBars, type BarOutcome, type TimelineLane } from './charts';
 import { escapeHtml as h } from './html';
 
 export interface NightReportOptions {
@@ -167,6 +167,9 @@ function attemptLabel(a: AttemptRecord): string {
   return `${a.attempt}: ${OUTCOME_WORDS[outcomeOf(a)]}${a.outcome === 'OUT_OF_MEMORY' && a.oomSide ? ` (${a.oomSide})` : ''}`;
 }
 
+/** What fits on a short bar. */
+const SHORT: Readonly<Record<BarOutcome, string>> = { succeeded: 'ok', 'out-of-memory': 'OOM', transient: 'retry', failed: 'failed', cancelled: 'cancel', skipped: 'skip' };
+
 function stepsSection(m: RunManifest): string {
   if (m.steps.length === 0) return `<section aria-labelledby="steps-h"><h2 id="steps-h">Steps</h2><p>No step ran.</p></section>`;
   const starts = m.steps.flatMap((s) => [Date.parse(s.startedAt), ...s.attempts.map((a) => Date.parse(a.startedAt))]).filter(Number.isFinite);
@@ -179,8 +182,8 @@ function stepsSection(m: RunManifest): string {
     const label = n > 1 ? `${s.step} (round ${n})` : s.step;
     const bars =
       s.attempts.length > 0
-        ? s.attempts.map((a) => ({ from: Date.parse(a.startedAt), to: Date.parse(a.finishedAt), outcome: outcomeOf(a), label: attemptLabel(a) }))
-        : [{ from: Date.parse(s.startedAt), to: Date.parse(s.finishedAt), outcome: stepOutcome(s), label: s.status.toLowerCase() }];
+        ? s.attempts.map((a) => ({ from: Date.parse(a.startedAt), to: Date.parse(a.finishedAt), outcome: outcomeOf(a), label: attemptLabel(a), short: `${a.attempt} ${SHORT[outcomeOf(a)]}` }))
+        : [{ from: Date.parse(s.startedAt), to: Date.parse(s.finishedAt), outcome: stepOutcome(s), label: s.status.toLowerCase(), short: SHORT[stepOutcome(s)] }];
     return { label, bars };
   });
   const description = lanes.map((l) => `${l.label}: ${l.bars.map((b) => `attempt ${b.label}`).join(', ')}`).join('; ');
@@ -248,7 +251,7 @@ function trendsSection(m: RunManifest, earlier: readonly RunManifest[], count: n
     `<section aria-labelledby="trends-h"><h2 id="trends-h">Trends of the last nights</h2><div class="trends">` +
     series('trend-rows', 'Rows in per night', totalRowsIn) +
     series('trend-rejects', 'Rejected rows per night', totalRejected) +
-    series('trend-duration', 'Duration per night', nightDurationMs, durationWords) +
+    series('trend-duration', 'Duration per night', nightDurationMs, compactDuration) +
     `</div>${table('The last nights side by side, oldest first', ['Business date', 'Status', 'Rows in', 'Rejected', 'Duration', 'Attempts'], rows, { numeric: [2, 3, 4, 5], id: 'trends' })}</section>`
   );
 }
@@ -285,7 +288,7 @@ footer{margin-top:2rem;color:var(--muted);font-size:.85rem}
   h2{break-after:avoid}
   table,figure,section.error{break-inside:avoid}
   thead{display:table-header-group}
-  .status{color:#000;background:none;border:1px solid #000}
+  .status,.status.completed,.status.failed,.status.cancelled,.status.running{color:#000;background:none;border:1px solid #000}
   a{color:#000}
 }
 `;

@@ -116,7 +116,7 @@ describe('charts', () => {
   });
 
   test('a timeline places bars by time within the span', () => {
-    const svg = timeline({ id: 't', title: 't', description: 'd' }, [{ label: 's', bars: [{ from: 50, to: 100, outcome: 'succeeded', label: 'x' }] }], { from: 0, to: 100 });
+    const svg = timeline({ id: 't', title: 't', description: 'd' }, [{ label: 's', bars: [{ from: 50, to: 100, outcome: 'succeeded', label: 'x', short: 'ok' }] }], { from: 0, to: 100 });
     expect(svg).toMatch(/<rect x="390" y="\d+" width="280" height="20" class="bar succeeded">/);
   });
 
