@@ -1,5 +1,7 @@
 import path from 'node:path';
 import fs from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { createHash } from 'node:crypto';
 import pino from 'pino';
 import { ApplicationFailure } from '@temporalio/common';
@@ -20,6 +22,7 @@ import { createNightjarWorker } from '../worker/worker';
 import type { dailyPipeline } from '../workflows/daily-pipeline';
 import { resolveStepUpdate, sparkJobStatusQuery, statusQuery, type ParkedStep } from '../workflows/messages';
 import type { FeedName } from '../domain/feeds/catalog';
+import { attentionListUrl, parkedStepName, resolveCliLine, resolveStepJson, type NightName } from '../domain/night-story';
 import { dataDirKeysDir, devServerOptions, withDataDirKeys } from './context';
 import { demoScenario, type DemoSparkPlatform } from './options';
 import type { SimulatedCluster } from './simulated-cluster';
@@ -55,16 +58,17 @@ export function breakTrailer(content: string): string {
   return lines.join('\n');
 }
 
-/** What to tell an operator about a parked step: the UI steps and the CLI command. */
-export function parkInstructions(parked: ParkedStep, businessDate: string, uiLink: string): string[] {
-  const body = { step: parked.step, ...(parked.feed ? { feed: parked.feed } : {}), action: 'retry' };
-  const feedFlag = parked.feed ? ` --feed ${parked.feed}` : '';
-  return [
-    `  NEEDS ATTENTION — ${parked.step}${parked.feed ? ` (${parked.feed})` : ''} failed: [${parked.error.type}] ${parked.error.message}`,
-    `    allowed: ${parked.actions.join(', ')}`,
-    `    from the CLI:  node bin/nightjar.js resolve --date ${businessDate} --step ${parked.step}${feedFlag} --action retry`,
-    `    from the UI:   ${uiLink} → "Send an Update" → name resolveStep → ${JSON.stringify(body)}`,
+/** What to tell an operator about a parked step: the UI steps with a valid JSON body per action, and the CLI lines. */
+export function parkInstructions(parked: ParkedStep, night: NightName, links: { readonly uiLink: string; readonly attentionList: string }): string[] {
+  const lines = [
+    `  NEEDS ATTENTION — ${parkedStepName(parked)} failed: [${parked.error.type}] ${parked.error.message}`,
+    `    nights waiting for a decision: ${links.attentionList}`,
+    `    from the UI:  ${links.uiLink} → "Send an Update" → name resolveStep → one of:`,
+    ...parked.actions.map((action) => `                    ${resolveStepJson(parked, action)}`),
+    '    from the CLI: one of',
+    ...parked.actions.map((action) => `                    node bin/${resolveCliLine(night, parked, action).replace(/^nightjar /, 'nightjar.js ')}`),
   ];
+  return lines;
 }
 
 const fmt = (n: number) => n.toLocaleString('en-US');
@@ -94,6 +98,10 @@ function describeSizing(s: SizingManifestEntry): string {
 export interface SummaryExtras {
   /** The failed Spark job's last driver log lines, when the night failed on one. */
   readonly diagnostics?: readonly string[];
+  /** The night's report page (runs/<date>/report.html), when it was written. */
+  readonly reportPath?: string;
+  /** The UI's list of nights waiting for a decision. */
+  readonly attentionList?: string;
 }
 
 /** Prints the night as a short report an operator can read. */
@@ -129,7 +137,10 @@ export function renderSummary(m: RunManifest, uiLink: string, manifestPath: stri
   lines.push('\nReports (reporting database rows)');
   for (const r of m.reports) lines.push(`  ${pad(r.table, 28)} ${fmt(r.rows).padStart(9)}`);
   lines.push(`\nManifest:    ${manifestPath}`);
-  lines.push(`Temporal UI: ${uiLink}\n`);
+  if (extras.reportPath) lines.push(`Report:      ${pathToFileURL(extras.reportPath).href}   (node bin/nightjar.js report --date ${m.businessDate} --open)`);
+  lines.push(`Temporal UI: ${uiLink}`);
+  if (extras.attentionList) lines.push(`             nights waiting for a decision: ${extras.attentionList}`);
+  lines.push('');
   return lines.join('\n');
 }
 
@@ -314,6 +325,7 @@ export async function runDemo(configured: NightjarConfig, opts: DemoOptions): Pr
       staticSummary: `Demo night for business date ${opts.businessDate}`,
     });
     const uiLink = `${server.uiUrl}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}`;
+    const attentionList = attentionListUrl(server.uiUrl, config.temporal.namespace);
     out(`Started ${workflowId} — follow it in the UI: ${uiLink}`);
 
     const printed = new Set<string>();
@@ -334,7 +346,7 @@ export async function runDemo(configured: NightjarConfig, opts: DemoOptions): Pr
     let answered: string | undefined;
     /** The demo's own answer to a parked night (see DemoOptions.onPark). */
     const onParked = async (parked: ParkedStep) => {
-      for (const line of parkInstructions(parked, opts.businessDate, uiLink)) out(line);
+      for (const line of parkInstructions(parked, { tenant: 'default', businessDate: opts.businessDate }, { uiLink, attentionList })) out(line);
       const mode = opts.onPark ?? 'auto';
       if (mode === 'wait') {
         out('    the demo waits for your decision');
@@ -387,12 +399,13 @@ export async function runDemo(configured: NightjarConfig, opts: DemoOptions): Pr
     const manifest = JSON.parse(await fs.readFile(manifestPath, 'utf8')) as RunManifest;
     const clusterState = cluster ? { namespace: cluster.namespace, ...cluster.contents(), simulator: cluster.stats() } : undefined;
     const encrypted = { keyId: encryption.activeKeyId, keysDir: encryption.keysDir, codecServer: codecServer.url, uiDecodes };
+    const reportPath = existsSync(layout.reportFile(opts.businessDate)) ? layout.reportFile(opts.businessDate) : undefined;
     if (opts.json) {
       process.stdout.write(
-        JSON.stringify({ manifest, manifestPath, uiLink, encryption: encrypted, ...(diagnostics.length > 0 ? { diagnostics } : {}), ...(clusterState ? { cluster: clusterState } : {}) }, null, 2) + '\n',
+        JSON.stringify({ manifest, manifestPath, ...(reportPath ? { reportPath } : {}), uiLink, encryption: encrypted, ...(diagnostics.length > 0 ? { diagnostics } : {}), ...(clusterState ? { cluster: clusterState } : {}) }, null, 2) + '\n',
       );
     } else {
-      out(renderSummary(manifest, uiLink, manifestPath, { diagnostics }));
+      out(renderSummary(manifest, uiLink, manifestPath, { diagnostics, attentionList, ...(reportPath ? { reportPath } : {}) }));
       out(encryptionSummary(encrypted));
       if (cluster) out(clusterReport(cluster));
     }

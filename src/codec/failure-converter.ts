@@ -11,9 +11,10 @@
  * type (docs/runbook.md, "Refusals in the UI").
  */
 import { DefaultFailureConverter, type PayloadConverter, type ProtoFailure } from '@temporalio/common';
+import { REFUSAL_PREFIX } from '../domain/night-story';
 
 /** How the validator's refusals begin (src/workflows/messages.ts validateResolveStep). */
-export const PLAIN_REFUSAL_PREFIX = 'resolveStep refused: ';
+export const PLAIN_REFUSAL_PREFIX = REFUSAL_PREFIX;
 const PLAIN_REFUSAL_TYPE = 'InvalidInput';
 
 /** True for a failure whose message may stay readable (a refusal of an operator's message). */
