@@ -33,7 +33,7 @@ module.exports = {
     project('reliability', { globalSetup: '<rootDir>/test/helpers/global-setup.js', setupFiles: ['<rootDir>/test/helpers/quiet-runtime.ts'] }),
     // Browser: the night report (and the Temporal UI) in Debian's Chromium, driven by playwright-core;
     // needs scripts/chromium.sh. Screenshots go to .cache/browser/.
-    project('browser'),
+    project('browser', { globalSetup: '<rootDir>/test/helpers/global-setup.js', setupFiles: ['<rootDir>/test/helpers/quiet-runtime.ts'] }),
     // Kafka: the feed-arrival bridge against the real broker of scripts/kafka.sh. The Kafka client and
     // two of its dependencies ship ES modules only.
     project('kafka', {
