@@ -180,6 +180,8 @@ export interface ClosedNight extends NightRef {
   readonly result?: DailyPipelineResult;
   /** Why it failed, when the manifest does not say (the workflow's failure). */
   readonly failure?: string;
+  /** The night's last words from its memo (`nightjarStory`, domain/night-story closedStoryMemo), when it keeps them. */
+  readonly story?: string;
 }
 
 /** `status`: a running night answers its query; a closed one is told without a worker. */
@@ -203,6 +205,7 @@ export async function nightView(client: Client, target: TemporalTarget, ref: Nig
     execution: described.status.name,
     status: described.typedSearchAttributes.get(SearchAttr.status) ?? described.status.name,
     ...(described.closeTime ? { closeTime: described.closeTime.toISOString() } : {}),
+    ...(typeof described.memo?.['nightjarStory'] === 'string' ? { story: described.memo['nightjarStory'] } : {}),
   };
   const written = await readManifest(ref.businessDate);
   // A manifest of an earlier run (before a forced re-run) or of another tenant does not tell this one.

@@ -108,6 +108,7 @@ export function renderClosedNight(night: ClosedNight, links: StatusLinks & { rea
   lines.push(`  workflow ${night.workflowId} (Temporal: ${night.execution})`);
   if (links.uiLink) lines.push(`  ${links.uiLink}`);
   if (links.reportPath) lines.push(`  report ${links.reportPath}`);
+  if (night.story) lines.push(`  ${night.story.replace(/\*\*/g, '')}`);
   if (night.manifest) {
     lines.push(renderSummary(night.manifest, links.uiLink ?? '', night.manifestPath ?? '').replace(/^\n/, ''));
     return lines.join('\n');

@@ -23,6 +23,7 @@ interface FakeNight {
   readonly status: 'RUNNING' | 'COMPLETED' | 'FAILED';
   readonly runId: string;
   readonly result?: unknown;
+  readonly story?: string;
 }
 
 /** A Temporal client knowing at most one night; a status query (which needs a worker) fails the test. */
@@ -37,6 +38,7 @@ function fakeClient(night: FakeNight | undefined, extra: { executeUpdate?: () =>
         status: { name: night.status },
         closeTime: new Date('2026-11-21T02:14:00Z'),
         typedSearchAttributes: { get: () => undefined },
+        memo: night.story ? { nightjarStory: night.story } : undefined,
       };
     },
     result: async () => night?.result,
@@ -105,6 +107,14 @@ test("status of a closed night whose manifest is another run's: told from the wo
   const run = await cli(['status', '--date', DATE, '--data-dir', dataDir, '--json'], fakeClient({ status: 'COMPLETED', runId: 'r2', result }));
   expect(run.code).toBe(0);
   expect(JSON.parse(run.stdout)).toMatchObject({ closed: true, status: 'COMPLETED', source: 'result', runId: 'r2', result: { manifestUri: 'file:///x/manifest.json' } });
+});
+
+test("a closed night with no manifest here and a failure: told from Temporal, with the story its memo keeps", async () => {
+  const story = '**FAILED** — default 2026-11-20: 5 feeds, 33,030 rows in, 59 rejected; 0 report rows; stopped at transform (SparkOutOfMemory)';
+  const run = await cli(['status', '--date', DATE, '--data-dir', dataDir], fakeClient({ status: 'FAILED', runId: 'r3', story }));
+  expect(run.code).toBe(0);
+  expect(run.stdout).toContain(`Night default ${DATE}: FAILED (closed 2026-11-21T02:14:00.000Z; as Temporal closed it (no manifest in this data directory))`);
+  expect(run.stdout).toContain('  FAILED — default 2026-11-20: 5 feeds, 33,030 rows in, 59 rejected; 0 report rows; stopped at transform (SparkOutOfMemory)');
 });
 
 test('resolve while the night cannot answer (no worker, or a failing workflow task): one line, exit 1', async () => {
