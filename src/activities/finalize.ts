@@ -77,7 +77,7 @@ export function createFinalizeActivities(deps: FinalizeDeps) {
           return undefined;
         });
         deps.logger.info({ businessDate: m.businessDate, status: m.status, manifest: file, report }, 'run finalized');
-        return { manifestUri: toUri(file), tables };
+        return { manifestUri: toUri(file), tables, ...(report !== undefined ? { reportUri: toUri(report) } : {}) };
       } finally {
         await fs.rm(dir, { recursive: true, force: true });
       }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import pino from 'pino';
 import { createFinalizeActivities } from '../../src/activities/finalize';
 import { DataLayout } from '../../src/common/layout';
@@ -156,7 +157,8 @@ describe('manifests on disk and finalizeRun', () => {
       replaceBusinessDate: async (_d: string, loads: readonly { spec: { name: string }; expectedRows: number }[]) => loads.map((l) => ({ table: l.spec.name, rows: l.expectedRows })),
     } as unknown as ReportingStore;
     const { finalizeRun } = createFinalizeActivities({ layout, store, logger: pino({ level: 'silent' }) });
-    await finalizeRun({ manifest: failedNight(DATE) });
+    const finalized = await finalizeRun({ manifest: failedNight(DATE) });
+    expect(finalized.reportUri).toBe(pathToFileURL(layout.reportFile(DATE)).href);
     const html = fs.readFileSync(layout.reportFile(DATE), 'utf8');
     expect(path.dirname(layout.reportFile(DATE))).toBe(path.dirname(layout.manifestFile(DATE)));
     expect(html).toContain('<span class="status failed">FAILED</span>');
