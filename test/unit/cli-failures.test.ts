@@ -9,6 +9,7 @@ import { ServiceError, WorkflowNotFoundError, WorkflowUpdateRPCTimeoutOrCancelle
 import type { CliDeps } from '../../src/cli/context';
 import { describeFailure, ExitCode } from '../../src/cli/exit-codes';
 import { runCli } from '../../src/cli/main';
+import { openReport } from '../../src/cli/report';
 import { createKey } from '../../src/codec/keys';
 import { PayloadDecryptionError, CodecErrorType } from '../../src/codec/errors';
 import { DataLayout } from '../../src/common/layout';
@@ -173,4 +174,10 @@ test('report: prints the path of an existing page, renders a missing one from th
   expect(fs.readFileSync(layout.reportFile(DATE), 'utf8')).toContain('Night of 2026-11-20');
   const again = await cli(['report', '--date', DATE, '--data-dir', dataDir], undefined);
   expect(again.stdout).toBe(`${layout.reportFile(DATE)}\n`);
+});
+
+test('report --open without a desktop opener says where the page is instead of failing', () => {
+  expect(openReport('/data/runs/2026-11-20/report.html', '')).toBe(
+    `no ${process.platform === 'darwin' ? 'open' : 'xdg-open'} on this machine: open file:///data/runs/2026-11-20/report.html in a browser`,
+  );
 });
