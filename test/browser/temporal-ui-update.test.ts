@@ -98,7 +98,7 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Pr
   }
 }
 
-test('a parked night is retried from the UI\'s update dialog with the body it offers, and completes', async () => {
+test('a parked night refuses a wrong decision readably in the UI, then is retried from the update dialog with the body it offers, and completes', async () => {
   const { activities, calls } = fakeActivities({
     ingestErrors: { payments: [ApplicationFailure.create({ type: FailureType.FeedRejected, message: 'payments.csv: trailer count 1001, file has 1000 records', nonRetryable: true })] },
   });
@@ -123,19 +123,35 @@ test('a parked night is retried from the UI\'s update dialog with the body it of
   const { page, leaks, errors } = await guardedPage(browser, [uiUrl, 'http://127.0.0.1:']);
   page.setDefaultTimeout(30_000);
   await page.goto(`${uiUrl}/namespaces/${config.temporal.namespace}/workflows/${workflowId}`, { waitUntil: 'load' });
-  await page.getByRole('button', { name: 'More Actions' }).click();
-  await page.getByRole('menuitem', { name: 'Send an Update' }).click();
   const dialog = page.getByRole('dialog');
-  await dialog.getByTestId('update-select-button').click();
-  await dialog.getByRole('option', { name: 'resolveStep' }).click();
-  const editor = dialog.locator('.cm-content');
-  await editor.click();
-  await page.keyboard.insertText(body);
-  // Leaving the editor pretty-prints the JSON, which moves the buttons: leave it before submitting.
-  await editor.evaluate((e) => (e as unknown as { blur(): void }).blur());
-  await expect(editor.innerText()).resolves.toContain('"action": "retry"');
-  await page.screenshot({ path: path.join(ARTIFACTS, 'temporal-ui-update-dialog.png') });
-  await dialog.getByRole('button', { name: 'Submit' }).click();
+  /** More Actions → Send an Update → resolveStep, the body typed in, submitted. */
+  const sendUpdate = async (json: string, screenshot: string) => {
+    await page.getByRole('button', { name: 'More Actions' }).click();
+    await page.getByRole('menuitem', { name: 'Send an Update' }).click();
+    await dialog.getByTestId('update-select-button').click();
+    await dialog.getByRole('option', { name: 'resolveStep' }).click();
+    const editor = dialog.locator('.cm-content');
+    await editor.click();
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.insertText(json);
+    // Leaving the editor pretty-prints the JSON, which moves the buttons: leave it before submitting.
+    await editor.evaluate((e) => (e as unknown as { blur(): void }).blur());
+    await expect(editor.innerText()).resolves.toContain('"action": ');
+    await page.screenshot({ path: path.join(ARTIFACTS, screenshot) });
+    await dialog.getByRole('button', { name: 'Submit' }).click();
+  };
+
+  // A decision the night cannot take is refused, and the UI says why in plain words (not "Encoded failure").
+  await sendUpdate(JSON.stringify({ step: 'normalize', action: 'retry', reason: 'wrong step', by: 'ops-ui' }), 'temporal-ui-update-refused-dialog.png');
+  const refusal = page.getByText("resolveStep refused: the night waits on step 'ingest', not 'normalize'").first();
+  await refusal.waitFor({ state: 'visible' });
+  await page.screenshot({ path: path.join(ARTIFACTS, 'temporal-ui-update-refused.png') });
+  if (await dialog.isVisible()) await dialog.getByTestId('cancel-modal-button').click();
+  await dialog.waitFor({ state: 'hidden' });
+  expect((await handle.query(statusQuery)).decisions).toEqual([]);
+
+  // The body the night offers is accepted as it stands.
+  await sendUpdate(body, 'temporal-ui-update-dialog.png');
   await dialog.waitFor({ state: 'hidden' });
   const decided = await waitFor('the decision to reach the night', async () => ((await handle.query(statusQuery)).decisions.length > 0 ? true : undefined)).catch((e: Error) => {
     throw new Error(`${e.message}; page errors: ${errors.join(' | ')}; blocked: ${leaks.join(', ')}`);
