@@ -24,10 +24,14 @@ import type { dailyPipeline } from '../../src/workflows/daily-pipeline';
 import { statusQuery, type PipelineStatus } from '../../src/workflows/messages';
 import { SearchAttr } from '../../src/workflows/search-attributes';
 import { fakeActivities } from '../helpers/fake-activities';
+import { sdkLogLines } from '../helpers/quiet-runtime';
 import { REPO_ROOT, uniqueId } from '../helpers/temporal';
 import { ARTIFACTS, guardedPage, launchChromium } from './chromium';
 
 jest.setTimeout(4 * 60_000);
+
+/** Customer data a failure quotes: the SDK's log lines of this night must not show it. */
+const MARKER = 'Jane Customer BE71096123456769';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -100,7 +104,7 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Pr
 
 test('a parked night refuses a wrong decision readably in the UI, then is retried from the update dialog with the body it offers, and completes', async () => {
   const { activities, calls } = fakeActivities({
-    ingestErrors: { payments: [ApplicationFailure.create({ type: FailureType.FeedRejected, message: 'payments.csv: trailer count 1001, file has 1000 records', nonRetryable: true })] },
+    ingestErrors: { payments: [ApplicationFailure.create({ type: FailureType.FeedRejected, message: `payments.csv: trailer count 1001, file has 1000 records; last: ${MARKER}`, nonRetryable: true })] },
   });
   worker = await Worker.create({
     connection: env.nativeConnection,
@@ -163,6 +167,11 @@ test('a parked night refuses a wrong decision readably in the UI, then is retrie
   expect(after.decisions).toEqual([expect.objectContaining({ step: 'ingest', feed: 'payments', action: 'retry', reason: 'corrected file delivered', by: 'ops-ui' })]);
   expect(calls.ingestAttempts.payments).toBe(2);
   await page.screenshot({ path: path.join(ARTIFACTS, 'temporal-ui-after-update.png') });
+  // The SDK's own "Activity failed" line of this real worker names the failure's type, not the
+  // customer it quotes; no SDK line of the night does.
+  const lines = sdkLogLines.map((l) => JSON.parse(l) as { msg: string; error?: { type?: string; message?: string } });
+  expect(lines.find((l) => l.msg === 'Activity failed')?.error).toMatchObject({ type: 'FeedRejected', message: '[REDACTED]' });
+  expect(sdkLogLines.join('')).not.toContain('Jane Customer');
   // The UI and the codec server are local; anything else it tried to reach was blocked, and listed here.
   fs.writeFileSync(path.join(ARTIFACTS, 'temporal-ui-blocked-requests.txt'), leaks.map((l) => `${l}\n`).join(''));
 });
