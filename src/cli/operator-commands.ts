@@ -198,10 +198,7 @@ export function addOperatorCommands(program: Command, deps: CliDeps): void {
   // ---- start
   type StartFlags = CommonFlags & { date: string; driverMemory?: number; force?: boolean };
   common(
-    addDateOptions(
-      program.command('start').description('start the night of a business date, or join it when it is running'),
-      DATE_HELP,
-      )
+    addDateOptions(program.command('start').description('start the night of a business date, or join it when it is running'), DATE_HELP)
       .option('--tenant <tenant>', TENANT_HELP, parseTenant)
       .option('--driver-memory <mb>', 'Spark driver memory (MiB) of both jobs for a night that starts', parseMemoryMb)
       .option('--force', 'run again a night that completed (its reports are replaced, never doubled)'),
@@ -218,10 +215,7 @@ export function addOperatorCommands(program: Command, deps: CliDeps): void {
   // ---- status
   type NightFlags = CommonFlags & { date: string };
   common(
-    addDateOptions(
-      program.command('status').description("a night's status: stage, feeds, steps with attempts, a parked step and how to decide it, the export hold"),
-      DATE_HELP,
-      )
+    addDateOptions(program.command('status').description("a night's status: stage, feeds, steps with attempts, a parked step and how to decide it, the export hold"), DATE_HELP)
       .option('--tenant <tenant>', TENANT_HELP, parseTenant),
   ).action(
     temporalAction(
@@ -296,10 +290,7 @@ export function addOperatorCommands(program: Command, deps: CliDeps): void {
   // ---- resolve
   type ResolveCliFlags = NightFlags & { step: ParkableStep; action: ResolveAction; feed?: FeedName; overrides?: SparkResourcesOverride; reason?: string; by?: string };
   common(
-    addDateOptions(
-      program.command('resolve').description('decide a parked step (the resolveStep update): retry it, skip it (an optional feed) or abort the night'),
-      DATE_HELP,
-      )
+    addDateOptions(program.command('resolve').description('decide a parked step (the resolveStep update): retry it, skip it (an optional feed) or abort the night'), DATE_HELP)
       .requiredOption('--step <step>', 'the parked step: ingest, normalize, transform or export', parseStep)
       .requiredOption('--action <action>', 'retry, skip or abort', parseResolveAction)
       .option('--feed <feed>', 'for ingest: the parked feed', parseFeedName)
@@ -323,10 +314,7 @@ export function addOperatorCommands(program: Command, deps: CliDeps): void {
   // ---- hold / release
   type HoldFlags = NightFlags & { reason: string; by?: string };
   common(
-    addDateOptions(
-      program.command('hold').description("keep a night's export from starting until released (the rest of the night runs on)"),
-      DATE_HELP,
-      )
+    addDateOptions(program.command('hold').description("keep a night's export from starting until released (the rest of the night runs on)"), DATE_HELP)
       .requiredOption('--reason <text>', 'why (shown by status and in the UI)', parseText)
       .option('--by <name>', 'who holds (default: the login name)', parseText)
       .option('--tenant <tenant>', TENANT_HELP, parseTenant),
@@ -344,10 +332,7 @@ export function addOperatorCommands(program: Command, deps: CliDeps): void {
   );
   type ReleaseFlags = NightFlags & { by?: string };
   common(
-    addDateOptions(
-      program.command('release').description("release a night's export hold"),
-      DATE_HELP,
-      )
+    addDateOptions(program.command('release').description("release a night's export hold"), DATE_HELP)
       .option('--by <name>', 'who releases (default: the login name)', parseText)
       .option('--tenant <tenant>', TENANT_HELP, parseTenant),
   ).action(
@@ -363,10 +348,7 @@ export function addOperatorCommands(program: Command, deps: CliDeps): void {
   // ---- cancel
   type CancelFlags = NightFlags & { reason?: string };
   common(
-    addDateOptions(
-      program.command('cancel').description('cancel a running night: it stops its step, cleans up and writes its manifest as CANCELLED'),
-      DATE_HELP,
-      )
+    addDateOptions(program.command('cancel').description('cancel a running night: it stops its step, cleans up and writes its manifest as CANCELLED'), DATE_HELP)
       .option('--reason <text>', "why (kept in the workflow's history)", parseText)
       .option('--tenant <tenant>', TENANT_HELP, parseTenant),
   ).action(
@@ -382,10 +364,7 @@ export function addOperatorCommands(program: Command, deps: CliDeps): void {
   // ---- feed-arrived
   type FeedFlags = NightFlags & { feed: FeedName; uri: string; sha256?: string };
   common(
-    addDateOptions(
-      program.command('feed-arrived').description('report that a feed file arrived (starts the night when it is not running yet)'),
-      DATE_HELP,
-      )
+    addDateOptions(program.command('feed-arrived').description('report that a feed file arrived (starts the night when it is not running yet)'), DATE_HELP)
       .requiredOption('--feed <feed>', 'the feed', parseFeedName)
       .requiredOption('--uri <uri>', 'where the file is: file://, s3://, s3a://, gs://, abfs(s):// or hdfs://')
       .option('--sha256 <hex>', "the file's SHA-256 (64 lower-case hex digits); ingest checks it")
