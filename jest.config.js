@@ -31,6 +31,9 @@ module.exports = {
     project('fuzz', { globalSetup: '<rootDir>/test/helpers/global-setup.js', setupFiles: ['<rootDir>/test/helpers/quiet-runtime.ts'] }),
     // The fault matrix: real worker processes killed and restarted, server restarts, outages.
     project('reliability', { globalSetup: '<rootDir>/test/helpers/global-setup.js', setupFiles: ['<rootDir>/test/helpers/quiet-runtime.ts'] }),
+    // Browser: the night report (and the Temporal UI) in Debian's Chromium, driven by playwright-core;
+    // needs scripts/chromium.sh. Screenshots go to .cache/browser/.
+    project('browser', { globalSetup: '<rootDir>/test/helpers/global-setup.js', setupFiles: ['<rootDir>/test/helpers/quiet-runtime.ts'] }),
     // Kafka: the feed-arrival bridge against the real broker of scripts/kafka.sh. The Kafka client and
     // two of its dependencies ship ES modules only.
     project('kafka', {

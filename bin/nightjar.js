@@ -11,6 +11,7 @@ if (!fs.existsSync(entry)) {
 require(entry)
   .main(process.argv)
   .catch((err) => {
-    console.error(err && err.stack ? err.stack : err);
-    process.exit(1);
+    // main() turns every failure into a line and an exit code; this is the last resort.
+    console.error(`error: unexpected failure in nightjar: ${err && err.message ? err.message : String(err)} — this is a bug in nightjar; please report this line`);
+    process.exit(3);
   });

@@ -1,16 +1,18 @@
 import path from 'node:path';
 import fs from 'node:fs/promises';
-import { readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import pino from 'pino';
 import { ApplicationFailure } from '@temporalio/common';
-import { createKey, hasKeys, KEY_ID_PATTERN } from '../src/codec/keys';
+import { createKey, newKeyId } from '../src/codec/keys';
 import type { NightjarConfig } from '../src/config/config';
 import { ensureSearchAttributes } from '../src/infra/search-attributes';
 import type { TimelineEntry } from '../src/spark/kubernetes/simulator/timeline';
 import { DataLayout } from '../src/common/layout';
 import { dailyWorkflowId, sparkJobWorkflowId } from '../src/domain/ids';
-import type { AttemptRecord, RunManifest, SizingManifestEntry } from '../src/domain/pipeline';
+import type { RunManifest } from '../src/domain/pipeline';
 import { generateFeeds } from './feeds/generate-feeds';
+import { sidecarLine } from '../src/feeds/inspect';
 import { ensureDevServer, ensureUiCodecServer, uiCodecEndpointOf } from '../src/infra/temporal-dev-server';
 import { connectClient } from '../src/infra/temporal-connection';
 import { createLogger } from '../src/worker/logger';
@@ -18,8 +20,10 @@ import { createNightjarWorker } from '../src/worker/worker';
 import type { dailyPipeline } from '../src/workflows/daily-pipeline';
 import { resolveStepUpdate, sparkJobStatusQuery, statusQuery, type ParkedStep } from '../src/workflows/messages';
 import type { FeedName } from '../src/domain/feeds/catalog';
-import { devServerOptions } from '../src/cli/context';
+import { attentionListUrl, parkedStepName, resolveCliLine, resolveStepJson, type NightName } from '../src/domain/night-story';
+import { dataDirKeysDir, devServerOptions, withDataDirKeys } from '../src/cli/context';
 import { describeResources } from '../src/cli/render-status';
+import { renderSummary } from '../src/cli/render-summary';
 import { demoScenario, type DemoSparkPlatform } from '../src/cli/options';
 import type { SimulatedCluster } from '../src/cli/simulated-cluster';
 
@@ -54,78 +58,20 @@ export function breakTrailer(content: string): string {
   return lines.join('\n');
 }
 
-/** What to tell an operator about a parked step: the UI steps and the CLI command. */
-export function parkInstructions(parked: ParkedStep, businessDate: string, uiLink: string): string[] {
-  const body = { step: parked.step, ...(parked.feed ? { feed: parked.feed } : {}), action: 'retry' };
-  const feedFlag = parked.feed ? ` --feed ${parked.feed}` : '';
-  return [
-    `  NEEDS ATTENTION — ${parked.step}${parked.feed ? ` (${parked.feed})` : ''} failed: [${parked.error.type}] ${parked.error.message}`,
-    `    allowed: ${parked.actions.join(', ')}`,
-    `    from the CLI:  node bin/nightjar.js resolve --date ${businessDate} --step ${parked.step}${feedFlag} --action retry`,
-    `    from the UI:   ${uiLink} → "Send an Update" → name resolveStep → ${JSON.stringify(body)}`,
+/** What to tell an operator about a parked step: the UI steps with a valid JSON body per action, and the CLI lines. */
+export function parkInstructions(parked: ParkedStep, night: NightName, links: { readonly uiLink: string; readonly attentionList: string }): string[] {
+  const lines = [
+    `  NEEDS ATTENTION — ${parkedStepName(parked)} failed: [${parked.error.type}] ${parked.error.message}`,
+    `    nights waiting for a decision: ${links.attentionList}`,
+    `    from the UI:  ${links.uiLink} → "Send an Update" → name resolveStep → one of:`,
+    ...parked.actions.map((action) => `                    ${resolveStepJson(parked, action)}`),
+    '    from the CLI: one of',
+    ...parked.actions.map((action) => `                    node bin/${resolveCliLine(night, parked, action).replace(/^nightjar /, 'nightjar.js ')}`),
   ];
+  return lines;
 }
 
 const fmt = (n: number) => n.toLocaleString('en-US');
-
-function pad(s: string, n: number): string {
-  return s.length >= n ? s : s + ' '.repeat(n - s.length);
-}
-
-function describeAttempt(a: AttemptRecord): string {
-  const side = a.outcome === 'OUT_OF_MEMORY' && a.oomSide ? ` (${a.oomSide})` : '';
-  const parts = [`attempt ${a.attempt}: ${a.outcome}${side}`];
-  if (a.resources) parts.push(describeResources(a.resources));
-  if (a.leftovers !== undefined) parts.push(`leftovers ${a.leftovers}`);
-  return parts.join(' — ') + (a.reason ? `\n          ${a.reason}` : '');
-}
-
-function describeSizing(s: SizingManifestEntry): string {
-  const change = s.change ?? 'unchanged';
-  return `  ${pad(s.job, 16)} ${pad(s.source, 10)}  next night: ${describeResources(s.next)} (${change}; clean nights ${s.cleanNights})`;
-}
-
-export interface SummaryExtras {
-  /** The failed Spark job's last driver log lines, when the night failed on one. */
-  readonly diagnostics?: readonly string[];
-}
-
-/** Prints the night as a short report an operator can read. */
-export function renderSummary(m: RunManifest, uiLink: string, manifestPath: string, extras: SummaryExtras = {}): string {
-  const lines: string[] = [];
-  lines.push(`\nNightjar — business date ${m.businessDate}: ${m.status}`);
-  if (m.error) lines.push(`  error in ${m.error.step}: [${m.error.type}] ${m.error.message}`);
-  lines.push('\nFeeds                rows in   accepted   rejected   control   reconciled');
-  for (const f of m.feeds) {
-    const ok = f.rowsIn === f.controlCount && f.rowsAccepted + f.rowsRejected === f.rowsIn;
-    lines.push(
-      `  ${pad(f.feed, 16)} ${fmt(f.rowsIn).padStart(9)} ${fmt(f.rowsAccepted).padStart(10)} ${fmt(f.rowsRejected).padStart(10)} ${fmt(f.controlCount).padStart(9)}   ${ok ? 'yes' : 'NO'}`,
-    );
-    const reasons = Object.entries(f.rejectReasons);
-    if (reasons.length > 0) lines.push(`      rejects: ${reasons.map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  }
-  lines.push('\nSteps                attempts   duration   outcome');
-  for (const s of m.steps) {
-    const ms = Date.parse(s.finishedAt) - Date.parse(s.startedAt);
-    lines.push(`  ${pad(s.step, 16)} ${String(s.attempts.length).padStart(9)} ${(ms / 1000).toFixed(1).padStart(9)}s   ${s.status}`);
-    // Spark steps only: their attempts carry the resources they ran with.
-    if (!s.attempts.some((a) => a.resources)) continue;
-    for (const a of s.attempts) lines.push(`      ${describeAttempt(a)}`);
-  }
-  if (extras.diagnostics && extras.diagnostics.length > 0) {
-    lines.push('\nDiagnostics of the failed Spark attempt');
-    for (const d of extras.diagnostics) lines.push(`  | ${d}`);
-  }
-  if (m.sizing && m.sizing.length > 0) {
-    lines.push('\nLearned sizing      started from');
-    for (const s of m.sizing) lines.push(describeSizing(s));
-  }
-  lines.push('\nReports (reporting database rows)');
-  for (const r of m.reports) lines.push(`  ${pad(r.table, 28)} ${fmt(r.rows).padStart(9)}`);
-  lines.push(`\nManifest:    ${manifestPath}`);
-  lines.push(`Temporal UI: ${uiLink}\n`);
-  return lines.join('\n');
-}
 
 /** What the summary says about the night's histories: encrypted, and how the UI reads them. */
 export function encryptionSummary(e: { keyId: string; keysDir: string; codecServer: string; uiDecodes: boolean }): string {
@@ -194,22 +140,21 @@ async function startCluster(config: NightjarConfig, opts: DemoOptions, logger: p
   return startSimulatedCluster(config, { scenario, logger });
 }
 
-/** The key the demo creates (once) when no encryption is configured. */
-export const DEMO_KEY_ID = 'demo';
+/** The prefix of the key id the demo creates (once per data directory) when no encryption is configured. */
+export const DEMO_KEY_PREFIX = 'demo';
 
 /**
- * The demo always encrypts: the configured keys, or `<dataDir>/keys` with a key created on the
- * first run (the newest id sorts last when someone has rotated there).
+ * The demo always encrypts: the configured keys (or the data directory's own, see
+ * withDataDirKeys), or a key created in `<dataDir>/keys` on the first run, under an id of its own
+ * (`demo-<date>-<random>`): two data directories never share a key id.
  */
 export function demoEncryption(config: NightjarConfig): NonNullable<NightjarConfig['encryption']> & { readonly created: boolean } {
-  if (config.encryption !== undefined) return { ...config.encryption, created: false };
-  const keysDir = path.join(config.dataDir, 'keys');
-  if (!hasKeys(keysDir)) {
-    createKey(keysDir, DEMO_KEY_ID);
-    return { keysDir, activeKeyId: DEMO_KEY_ID, created: true };
-  }
-  const ids = readdirSync(keysDir).filter((n) => !n.startsWith('.') && KEY_ID_PATTERN.test(n)).sort();
-  return { keysDir, activeKeyId: ids.includes(DEMO_KEY_ID) ? DEMO_KEY_ID : (ids[ids.length - 1] as string), created: false };
+  const configured = withDataDirKeys(config).encryption;
+  if (configured !== undefined) return { ...configured, created: false };
+  const keysDir = dataDirKeysDir(config.dataDir);
+  const activeKeyId = newKeyId(DEMO_KEY_PREFIX);
+  createKey(keysDir, activeKeyId);
+  return { keysDir, activeKeyId, created: true };
 }
 
 /** The end-to-end demo: dev server, worker, generated feeds, one night, a summary. */
@@ -243,6 +188,8 @@ export async function runDemo(configured: NightjarConfig, opts: DemoOptions): Pr
     },
     logFile: path.join(config.dataDir, 'logs', 'codec-server.log'),
     logger,
+    requiredKeyId: encryption.activeKeyId,
+    keysDir: encryption.keysDir,
   });
   const server = await ensureDevServer({ ...devServerOptions(config, logger), uiCodecEndpoint: codecServer.url });
   out(`Temporal dev server ${server.startedHere ? 'started' : 'reused'} at ${server.address}; Web UI ${server.uiUrl}`);
@@ -276,12 +223,16 @@ export async function runDemo(configured: NightjarConfig, opts: DemoOptions): Pr
       defectRate: opts.defectRate,
     });
     out(`Generated feeds for ${opts.businessDate}: ${generated.feeds.map((f) => `${f.feed} ${fmt(f.rows)}`).join(', ')}`);
-    let corrected: { file: string; content: string } | undefined;
+    let corrected: { file: string; content: string; sidecar: string | undefined } | undefined;
     if (opts.breakFeed) {
       const file = layout.landingFile(opts.businessDate, opts.breakFeed);
       const content = await fs.readFile(file, 'utf8');
-      await fs.writeFile(file, breakTrailer(content));
-      corrected = { file, content };
+      const sidecar = await fs.readFile(`${file}.sha256`, 'utf8').catch(() => undefined);
+      const broken = breakTrailer(content);
+      await fs.writeFile(file, broken);
+      // The sender's checksum matches what it sent, so the ingest refuses the trailer count (not the checksum).
+      if (sidecar !== undefined) await fs.writeFile(`${file}.sha256`, sidecarLine(createHash('sha256').update(broken).digest('hex'), path.basename(file)));
+      corrected = { file, content, sidecar };
       out(`Delivered ${opts.breakFeed} with a wrong trailer count: its ingest will be refused and the night will park`);
     }
 
@@ -303,6 +254,7 @@ export async function runDemo(configured: NightjarConfig, opts: DemoOptions): Pr
       staticSummary: `Demo night for business date ${opts.businessDate}`,
     });
     const uiLink = `${server.uiUrl}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}`;
+    const attentionList = attentionListUrl(server.uiUrl, config.temporal.namespace);
     out(`Started ${workflowId} — follow it in the UI: ${uiLink}`);
 
     const printed = new Set<string>();
@@ -323,7 +275,7 @@ export async function runDemo(configured: NightjarConfig, opts: DemoOptions): Pr
     let answered: string | undefined;
     /** The demo's own answer to a parked night (see DemoOptions.onPark). */
     const onParked = async (parked: ParkedStep) => {
-      for (const line of parkInstructions(parked, opts.businessDate, uiLink)) out(line);
+      for (const line of parkInstructions(parked, { tenant: 'default', businessDate: opts.businessDate }, { uiLink, attentionList })) out(line);
       const mode = opts.onPark ?? 'auto';
       if (mode === 'wait') {
         out('    the demo waits for your decision');
@@ -333,6 +285,7 @@ export async function runDemo(configured: NightjarConfig, opts: DemoOptions): Pr
       if (fixable && corrected) {
         out(`    the demo delivers the corrected ${parked.feed} file and sends: resolveStep retry`);
         await fs.writeFile(corrected.file, corrected.content);
+        if (corrected.sidecar !== undefined) await fs.writeFile(`${corrected.file}.sha256`, corrected.sidecar);
         await handle.executeUpdate(resolveStepUpdate, { args: [{ step: parked.step, feed: parked.feed, action: 'retry', reason: 'corrected file delivered', by: 'demo' }] });
       } else {
         out('    the demo sends: resolveStep abort (run with --on-park wait to decide yourself)');
@@ -375,12 +328,13 @@ export async function runDemo(configured: NightjarConfig, opts: DemoOptions): Pr
     const manifest = JSON.parse(await fs.readFile(manifestPath, 'utf8')) as RunManifest;
     const clusterState = cluster ? { namespace: cluster.namespace, ...cluster.contents(), simulator: cluster.stats() } : undefined;
     const encrypted = { keyId: encryption.activeKeyId, keysDir: encryption.keysDir, codecServer: codecServer.url, uiDecodes };
+    const reportPath = existsSync(layout.reportFile(opts.businessDate)) ? layout.reportFile(opts.businessDate) : undefined;
     if (opts.json) {
       process.stdout.write(
-        JSON.stringify({ manifest, manifestPath, uiLink, encryption: encrypted, ...(diagnostics.length > 0 ? { diagnostics } : {}), ...(clusterState ? { cluster: clusterState } : {}) }, null, 2) + '\n',
+        JSON.stringify({ manifest, manifestPath, ...(reportPath ? { reportPath } : {}), uiLink, encryption: encrypted, ...(diagnostics.length > 0 ? { diagnostics } : {}), ...(clusterState ? { cluster: clusterState } : {}) }, null, 2) + '\n',
       );
     } else {
-      out(renderSummary(manifest, uiLink, manifestPath, { diagnostics }));
+      out(renderSummary(manifest, uiLink, manifestPath, { diagnostics, attentionList, ...(reportPath ? { reportPath } : {}) }));
       out(encryptionSummary(encrypted));
       if (cluster) out(clusterReport(cluster));
     }

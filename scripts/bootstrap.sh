@@ -26,9 +26,11 @@ NPM_STAMP=node_modules/.nightjar-stamp
 want=$(stamp_of package.json package-lock.json)
 if [ ! -f "$NPM_STAMP" ] || [ "$(cat "$NPM_STAMP")" != "$want" ]; then
   say "installing npm packages"
-  # `npm install` honours the lock file; `npm ci` rejects locks that omit other platforms' optional
-  # binaries (npm records only the ones this registry served).
-  npm install --no-audit --no-fund --loglevel=error
+  # `npm ci` installs exactly the lock and never writes it, so a fresh clone's tracked files stay
+  # untouched. The lock records every platform's optional binaries (what `npm install` would add on
+  # first run, leaving package-lock.json modified); regenerate it with `npm install` when a
+  # dependency changes and commit it.
+  npm ci --no-audit --no-fund --loglevel=error
   echo "$want" > "$NPM_STAMP"
 else
   say "npm packages up to date"

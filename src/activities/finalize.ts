@@ -6,6 +6,7 @@ import { DataLayout, toUri } from '../common/layout';
 import { reportSpec } from '../domain/reports/catalog';
 import type { FinalizeRunInput, FinalizeRunResult, RunManifest } from '../domain/pipeline';
 import type { ReportingStore } from '../reporting/store';
+import { writeNightReport } from '../night-report/write';
 import { writeFileAtomic } from './ingest';
 
 export interface FinalizeDeps {
@@ -48,7 +49,8 @@ export function createFinalizeActivities(deps: FinalizeDeps) {
   return {
     /**
      * Writes the operational reports (step metrics, feed quality) for the date, then the run
-     * manifest — the audit trail — atomically. Idempotent: a retry rewrites the same content.
+     * manifest — the audit trail — atomically, then the night's report page beside it
+     * (`report.html`). Idempotent: a retry rewrites the same content.
      */
     async finalizeRun(input: FinalizeRunInput): Promise<FinalizeRunResult> {
       const m = input.manifest;
@@ -68,8 +70,14 @@ export function createFinalizeActivities(deps: FinalizeDeps) {
         const manifest: RunManifest = { ...m, reports: [...m.reports, ...tables] };
         const file = deps.layout.manifestFile(m.businessDate);
         await writeFileAtomic(file, JSON.stringify(manifest, null, 2) + '\n');
-        deps.logger.info({ businessDate: m.businessDate, status: m.status, manifest: file }, 'run finalized');
-        return { manifestUri: toUri(file), tables };
+        // The page is derived from the manifests (and re-rendered by `nightjar report`): a failure
+        // to write it is logged, never a reason to fail the night's audit trail.
+        const report = await writeNightReport(deps.layout, manifest).catch((error: unknown) => {
+          deps.logger.error({ businessDate: m.businessDate, err: error }, 'night report not written');
+          return undefined;
+        });
+        deps.logger.info({ businessDate: m.businessDate, status: m.status, manifest: file, report }, 'run finalized');
+        return { manifestUri: toUri(file), tables, ...(report !== undefined ? { reportUri: toUri(report) } : {}) };
       } finally {
         await fs.rm(dir, { recursive: true, force: true });
       }

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
+import { activeKeyIdIn } from '../codec/keys';
 import { DataLayout } from '../common/layout';
 import { loadConfig, type NightjarConfig } from '../config/config';
 import type { DevServerOptions } from '../infra/temporal-dev-server';
@@ -57,9 +58,26 @@ export function processDeps(): CliDeps {
   return { output: processOutput, env: process.env, connect: connectTemporal };
 }
 
+/** Where a data directory keeps its own encryption keys (the demo creates one there). */
+export function dataDirKeysDir(dataDir: string): string {
+  return path.join(dataDir, 'keys');
+}
+
+/**
+ * The configuration's encryption, or else the data directory's own keys (`<data-dir>/keys`, the
+ * newest id encrypting): every command reads a night's histories with the keys that wrote them,
+ * whether the demo or a configured worker ran it.
+ */
+export function withDataDirKeys(config: NightjarConfig): NightjarConfig {
+  if (config.encryption !== undefined) return config;
+  const keysDir = dataDirKeysDir(config.dataDir);
+  const activeKeyId = activeKeyIdIn(keysDir);
+  return activeKeyId === undefined ? config : { ...config, encryption: { keysDir, activeKeyId } };
+}
+
 /** The configuration from the environment, with `--data-dir` (and any other flag given as a variable) over it. */
 export function configFrom(env: CliDeps['env'], dataDir: string | undefined, overrides: Readonly<Record<string, string | undefined>> = {}): NightjarConfig {
-  return loadConfig({ ...env, ...(dataDir ? { NIGHTJAR_DATA_DIR: path.resolve(dataDir) } : {}), ...overrides });
+  return withDataDirKeys(loadConfig({ ...env, ...(dataDir ? { NIGHTJAR_DATA_DIR: path.resolve(dataDir) } : {}), ...overrides }));
 }
 
 /** Runs `body` with a client, closing the connection whatever happens. */

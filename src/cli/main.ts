@@ -6,8 +6,8 @@ import { generateFeeds } from '../../demo/feeds/generate-feeds';
 import { DataLayout } from '../common/layout';
 import { runDemo } from '../../demo/run-demo';
 import {
+  addDateOptions,
   demoSparkPlatform,
-  parseBusinessDate,
   parseFeedName,
   parseOnPark,
   parseNonNegativeInt,
@@ -23,7 +23,7 @@ import { ensureSearchAttributes } from '../infra/search-attributes';
 import { createNightjarWorker } from '../worker/worker';
 import { ensureDevServer, stopDevServer } from '../infra/temporal-dev-server';
 import { configFrom, devServerOptions, processDeps, type CliDeps } from './context';
-import { exitCodeOf, ExitCode, UsageError } from './exit-codes';
+import { describeFailure, exitCodeOf, ExitCode, UsageError } from './exit-codes';
 import { CodecServerInsecure, startCodecServer } from '../codec/codec-server';
 import { KeyStoreError } from '../codec/errors';
 import { createKey } from '../codec/keys';
@@ -42,12 +42,14 @@ export function buildProgram(deps: CliDeps = processDeps()): Command {
     .description('Durable nightly (T+1) batch pipelines: feeds → Spark → reporting, on Temporal')
     .exitOverride()
     .configureOutput({ writeOut: deps.output.stdout, writeErr: deps.output.stderr })
-    .showHelpAfterError();
+    // A failure stays one or two lines: the error, then where the flags are described.
+    .showHelpAfterError('(add --help for every flag of this command)');
 
-  program
-    .command('demo')
-    .description('run one business date end to end on the embedded defaults (dev server + UI, local or simulated-Kubernetes Spark, PGlite)')
-    .option('--business-date <date>', 'business date to process (YYYY-MM-DD)', parseBusinessDate, previousDay())
+  addDateOptions(
+    program.command('demo').description('run one business date end to end on the embedded defaults (dev server + UI, local or simulated-Kubernetes Spark, PGlite)'),
+    'business date to process (YYYY-MM-DD)',
+    previousDay,
+  )
     .option('--transactions <n>', 'transactions to generate', parseNonNegativeInt, 20000)
     .option('--accounts <n>', 'accounts to generate (default: derived from --transactions)', parseNonNegativeInt)
     .option('--defects <rate>', 'share of rows with an injected defect (0..1)', parseRate, 0.005)
@@ -81,10 +83,7 @@ export function buildProgram(deps: CliDeps = processDeps()): Command {
       process.exitCode = code;
     });
 
-  program
-    .command('generate')
-    .description("write a business date's five feeds into the landing zone")
-    .option('--business-date <date>', 'business date (YYYY-MM-DD)', parseBusinessDate, previousDay())
+  addDateOptions(program.command('generate').description("write a business date's five feeds into the landing zone"), 'business date (YYYY-MM-DD)', previousDay)
     .option('--transactions <n>', 'transactions to generate', parseNonNegativeInt, 20000)
     .option('--accounts <n>', 'accounts to generate (default: derived from --transactions)', parseNonNegativeInt)
     .option('--defects <rate>', 'share of rows with an injected defect (0..1)', parseRate, 0)
@@ -214,18 +213,22 @@ export function buildProgram(deps: CliDeps = processDeps()): Command {
 }
 
 /**
- * Runs one command line and returns its exit code: 0 done (or help shown), 1 an operation
- * refused, 2 a wrong command line or configuration. Commander has already printed its own
- * errors; the others are printed here. Unexpected errors are thrown.
+ * Runs one command line and returns its exit code (see exit-codes.ts): 0 done (or help shown),
+ * 1 refused, 2 a wrong command line or configuration, 3 unexpected. Commander has already printed
+ * its own errors; every other failure is printed here as one line, never as a stack trace.
  */
 export async function runCli(argv: readonly string[], deps: CliDeps = processDeps()): Promise<number> {
   try {
     await buildProgram(deps).parseAsync([...argv]);
     return ExitCode.Ok;
   } catch (error) {
-    const code = exitCodeOf(error);
-    if (code === undefined) throw error;
-    if (!(error instanceof CommanderError)) deps.output.stderr(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (error instanceof CommanderError) return exitCodeOf(error) ?? ExitCode.Usage;
+    // The command and its sub-command: the words before the first flag.
+    const words = argv.slice(2);
+    const firstFlag = words.findIndex((a) => a.startsWith('-'));
+    const command = ['nightjar', ...(firstFlag < 0 ? words : words.slice(0, firstFlag)).slice(0, 2)].join(' ');
+    const { code, message } = describeFailure(error, command);
+    deps.output.stderr(`error: ${message}\n`);
     return code;
   }
 }

@@ -18,7 +18,7 @@ import {
 import type { Logger } from 'pino';
 import type { NightjarConfig } from '../config/config';
 import { dailyWorkflowId, nightOfWorkflowId } from '../domain/ids';
-import type { NightStatus, SparkOverrides } from '../domain/pipeline';
+import type { NightStatus, RunManifest, SparkOverrides } from '../domain/pipeline';
 import type { FeedArrival } from '../domain/triggers';
 import type { SweepInput } from '../domain/pipeline';
 import {
@@ -36,7 +36,7 @@ import { TriggerRejected } from '../triggers/errors';
 import type { RunningTriggers } from '../triggers/serve';
 import { TemporalNightTriggers } from '../triggers/temporal-triggers';
 import { JANITOR_SCHEDULE_ID } from '../worker/janitor-schedule';
-import type { dailyPipeline } from '../workflows/daily-pipeline';
+import type { DailyPipelineResult, dailyPipeline } from '../workflows/daily-pipeline';
 import type { sparkJanitor } from '../workflows/janitor';
 import {
   holdExportSignal,
@@ -162,6 +162,73 @@ export async function nightStatus(client: Client, target: TemporalTarget, ref: N
     throw new OperationRefused(`no night ${nightName(ref)} is known to Temporal (workflow ${dailyWorkflowId(ref.businessDate, ref.tenant)})`);
   }
   return status;
+}
+
+/** A night that no longer runs, told from what outlives its worker: its manifest, else its result. */
+export interface ClosedNight extends NightRef {
+  readonly workflowId: string;
+  readonly runId: string;
+  /** How Temporal closed it: COMPLETED, FAILED, CANCELED, TERMINATED, TIMED_OUT, CONTINUED_AS_NEW. */
+  readonly execution: WorkflowExecutionStatusName;
+  /** The night's status (search attribute NightjarStatus), Temporal's when the night never set it. */
+  readonly status: string;
+  readonly closeTime?: string;
+  /** Where the story below comes from. */
+  readonly source: 'manifest' | 'result' | 'temporal';
+  readonly manifest?: RunManifest;
+  readonly manifestPath?: string;
+  readonly result?: DailyPipelineResult;
+  /** Why it failed, when the manifest does not say (the workflow's failure). */
+  readonly failure?: string;
+  /** The night's last words from its memo (`nightjarStory`, domain/night-story closedStoryMemo), when it keeps them. */
+  readonly story?: string;
+}
+
+/** `status`: a running night answers its query; a closed one is told without a worker. */
+export type NightView = { readonly open: true; readonly status: PipelineStatus } | { readonly open: false; readonly night: ClosedNight };
+
+/** Reads the manifest a night wrote (`<data-dir>/runs/<date>/manifest.json`), if any. */
+export type ManifestReader = (businessDate: string) => Promise<{ readonly manifest: RunManifest; readonly path: string } | undefined>;
+
+/**
+ * Where a night stands. A running night answers the status query (a worker is needed); a closed
+ * night is read from its manifest when it belongs to this run, else from the workflow's result or
+ * failure, so it answers with no worker at all. An unknown night is refused in one line.
+ */
+export async function nightView(client: Client, target: TemporalTarget, ref: NightRef, readManifest: ManifestReader): Promise<NightView> {
+  const described = await describeNight(client, ref);
+  if (described.status.name === 'RUNNING') return { open: true, status: await nightStatus(client, target, ref) };
+  const base = {
+    ...ref,
+    workflowId: described.workflowId,
+    runId: described.runId,
+    execution: described.status.name,
+    status: described.typedSearchAttributes.get(SearchAttr.status) ?? described.status.name,
+    ...(described.closeTime ? { closeTime: described.closeTime.toISOString() } : {}),
+    ...(typeof described.memo?.['nightjarStory'] === 'string' ? { story: described.memo['nightjarStory'] } : {}),
+  };
+  const written = await readManifest(ref.businessDate);
+  // A manifest of an earlier run (before a forced re-run) or of another tenant does not tell this one.
+  if (written && written.manifest.workflowId === described.workflowId && written.manifest.runId === described.runId && (written.manifest.tenant ?? ref.tenant) === ref.tenant) {
+    return { open: false, night: { ...base, status: written.manifest.status, source: 'manifest', manifest: written.manifest, manifestPath: written.path } };
+  }
+  const handle = client.workflow.getHandle<typeof dailyPipeline>(described.workflowId, described.runId);
+  if (described.status.name === 'COMPLETED') {
+    const result = await handle.result();
+    return { open: false, night: { ...base, status: result.status, source: 'result', result } };
+  }
+  const failure = await handle.result().then(
+    () => undefined,
+    (error: unknown) => failureText(error),
+  );
+  return { open: false, night: { ...base, source: 'temporal', ...(failure ? { failure } : {}) } };
+}
+
+/** The innermost message of a workflow's failure (`WorkflowFailedError` → its cause). */
+function failureText(error: unknown): string | undefined {
+  let text: string | undefined;
+  for (let e: unknown = error; e instanceof Error; e = e.cause) text = e.message;
+  return text;
 }
 
 // ---- list --------------------------------------------------------------------------------------

@@ -3,7 +3,10 @@
  * JSON. Every flag is checked before Temporal is contacted; flags that fail alone or together end
  * the command with exit code 2, an operation refused by Temporal or the workflow with 1.
  */
+import { existsSync } from 'node:fs';
 import { Command } from 'commander';
+import { DataLayout } from '../common/layout';
+import { readRunManifest } from '../night-report/manifests';
 import pino from 'pino';
 import type { Client } from '@temporalio/client';
 import type { NightjarConfig } from '../config/config';
@@ -23,7 +26,7 @@ import {
   describeSchedule,
   holdExport,
   listNights,
-  nightStatus,
+  nightView,
   pauseSchedule,
   releaseExport,
   reportFeedArrival,
@@ -38,6 +41,7 @@ import {
   type NightFilter,
 } from './operations';
 import {
+  addDateOptions,
   parseBusinessDate,
   parseFeedName,
   parseMemoryMb,
@@ -70,7 +74,8 @@ import {
   renderScheduleDeleted,
   renderStarted,
 } from './render-results';
-import { renderStatus } from './render-status';
+import { renderClosedNight, renderStatus } from './render-status';
+import { openReport, reportFor } from './report';
 
 // ---- flags → requests (pure; each refusal names the flags) ---------------------------------------
 
@@ -193,10 +198,7 @@ export function addOperatorCommands(program: Command, deps: CliDeps): void {
   // ---- start
   type StartFlags = CommonFlags & { date: string; driverMemory?: number; force?: boolean };
   common(
-    program
-      .command('start')
-      .description('start the night of a business date, or join it when it is running')
-      .requiredOption('--date <date>', DATE_HELP, parseBusinessDate)
+    addDateOptions(program.command('start').description('start the night of a business date, or join it when it is running'), DATE_HELP)
       .option('--tenant <tenant>', TENANT_HELP, parseTenant)
       .option('--driver-memory <mb>', 'Spark driver memory (MiB) of both jobs for a night that starts', parseMemoryMb)
       .option('--force', 'run again a night that completed (its reports are replaced, never doubled)'),
@@ -213,21 +215,47 @@ export function addOperatorCommands(program: Command, deps: CliDeps): void {
   // ---- status
   type NightFlags = CommonFlags & { date: string };
   common(
-    program
-      .command('status')
-      .description("a night's status: stage, feeds, steps with attempts, a parked step and how to decide it, the export hold")
-      .requiredOption('--date <date>', DATE_HELP, parseBusinessDate)
+    addDateOptions(program.command('status').description("a night's status: stage, feeds, steps with attempts, a parked step and how to decide it, the export hold"), DATE_HELP)
       .option('--tenant <tenant>', TENANT_HELP, parseTenant),
   ).action(
     temporalAction(
       (f: NightFlags, config) => night(f, config),
       async (client, ref, f, config) => {
-        const status = await nightStatus(client, config.temporal, ref);
+        const layout = new DataLayout(config.dataDir);
+        const readManifest = async (date: string) => {
+          const path = layout.manifestFile(date);
+          const manifest = await readRunManifest(path);
+          return manifest === undefined ? undefined : { manifest, path };
+        };
+        const view = await nightView(client, config.temporal, ref, readManifest);
         const workflowId = dailyWorkflowId(ref.businessDate, ref.tenant);
-        print(f, status, renderStatus(status, { workflowId, uiLink: workflowUiLink(config.temporal, workflowId) }));
+        const uiLink = workflowUiLink(config.temporal, workflowId);
+        if (view.open) {
+          print(f, view.status, renderStatus(view.status, { workflowId, uiLink }));
+          return;
+        }
+        const reportPath = view.night.source === 'manifest' && existsSync(layout.reportFile(ref.businessDate)) ? layout.reportFile(ref.businessDate) : undefined;
+        print(f, { closed: true, ...view.night, ...(reportPath ? { reportPath } : {}) }, renderClosedNight(view.night, { workflowId, uiLink, ...(reportPath ? { reportPath } : {}) }));
       },
     ),
   );
+
+  // ---- report (no Temporal: the night's files)
+  type ReportFlags = CommonFlags & { date: string; open?: boolean };
+  common(
+    addDateOptions(
+      program.command('report').description("the path of a night's report page (runs/<date>/report.html, written when the night ends; rendered from the manifest when missing)"),
+      DATE_HELP,
+    ).option('--open', 'open it in the default browser as well'),
+  ).action(async (f: ReportFlags) => {
+    const config = configFrom(deps.env, f.dataDir);
+    const report = await reportFor(new DataLayout(config.dataDir), f.date);
+    print(f, report, `${report.path}\n`);
+    if (f.open) {
+      const opened = openReport(report.path);
+      if (!f.json) deps.output.stderr(`${opened}\n`);
+    }
+  });
 
   // ---- list
   type ListFlags = CommonFlags & { status?: NightStatus; from?: string; to?: string; limit: number };
@@ -262,10 +290,7 @@ export function addOperatorCommands(program: Command, deps: CliDeps): void {
   // ---- resolve
   type ResolveCliFlags = NightFlags & { step: ParkableStep; action: ResolveAction; feed?: FeedName; overrides?: SparkResourcesOverride; reason?: string; by?: string };
   common(
-    program
-      .command('resolve')
-      .description('decide a parked step (the resolveStep update): retry it, skip it (an optional feed) or abort the night')
-      .requiredOption('--date <date>', DATE_HELP, parseBusinessDate)
+    addDateOptions(program.command('resolve').description('decide a parked step (the resolveStep update): retry it, skip it (an optional feed) or abort the night'), DATE_HELP)
       .requiredOption('--step <step>', 'the parked step: ingest, normalize, transform or export', parseStep)
       .requiredOption('--action <action>', 'retry, skip or abort', parseResolveAction)
       .option('--feed <feed>', 'for ingest: the parked feed', parseFeedName)
@@ -289,10 +314,7 @@ export function addOperatorCommands(program: Command, deps: CliDeps): void {
   // ---- hold / release
   type HoldFlags = NightFlags & { reason: string; by?: string };
   common(
-    program
-      .command('hold')
-      .description("keep a night's export from starting until released (the rest of the night runs on)")
-      .requiredOption('--date <date>', DATE_HELP, parseBusinessDate)
+    addDateOptions(program.command('hold').description("keep a night's export from starting until released (the rest of the night runs on)"), DATE_HELP)
       .requiredOption('--reason <text>', 'why (shown by status and in the UI)', parseText)
       .option('--by <name>', 'who holds (default: the login name)', parseText)
       .option('--tenant <tenant>', TENANT_HELP, parseTenant),
@@ -310,10 +332,7 @@ export function addOperatorCommands(program: Command, deps: CliDeps): void {
   );
   type ReleaseFlags = NightFlags & { by?: string };
   common(
-    program
-      .command('release')
-      .description("release a night's export hold")
-      .requiredOption('--date <date>', DATE_HELP, parseBusinessDate)
+    addDateOptions(program.command('release').description("release a night's export hold"), DATE_HELP)
       .option('--by <name>', 'who releases (default: the login name)', parseText)
       .option('--tenant <tenant>', TENANT_HELP, parseTenant),
   ).action(
@@ -329,10 +348,7 @@ export function addOperatorCommands(program: Command, deps: CliDeps): void {
   // ---- cancel
   type CancelFlags = NightFlags & { reason?: string };
   common(
-    program
-      .command('cancel')
-      .description('cancel a running night: it stops its step, cleans up and writes its manifest as CANCELLED')
-      .requiredOption('--date <date>', DATE_HELP, parseBusinessDate)
+    addDateOptions(program.command('cancel').description('cancel a running night: it stops its step, cleans up and writes its manifest as CANCELLED'), DATE_HELP)
       .option('--reason <text>', "why (kept in the workflow's history)", parseText)
       .option('--tenant <tenant>', TENANT_HELP, parseTenant),
   ).action(
@@ -348,10 +364,7 @@ export function addOperatorCommands(program: Command, deps: CliDeps): void {
   // ---- feed-arrived
   type FeedFlags = NightFlags & { feed: FeedName; uri: string; sha256?: string };
   common(
-    program
-      .command('feed-arrived')
-      .description('report that a feed file arrived (starts the night when it is not running yet)')
-      .requiredOption('--date <date>', DATE_HELP, parseBusinessDate)
+    addDateOptions(program.command('feed-arrived').description('report that a feed file arrived (starts the night when it is not running yet)'), DATE_HELP)
       .requiredOption('--feed <feed>', 'the feed', parseFeedName)
       .requiredOption('--uri <uri>', 'where the file is: file://, s3://, s3a://, gs://, abfs(s):// or hdfs://')
       .option('--sha256 <hex>', "the file's SHA-256 (64 lower-case hex digits); ingest checks it")

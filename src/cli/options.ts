@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { isBusinessDate } from '../domain/business-date';
 import { TimeZoneSchema, WallClockTimeSchema } from '../domain/calendar';
 import { FEED_NAMES, type FeedName } from '../domain/feeds/catalog';
@@ -186,4 +186,26 @@ export function demoScenario(name: ScenarioName, sizes: DemoSizes): NamedScenari
 export function parseOnPark(value: string): 'auto' | 'wait' | 'abort' {
   if (value === 'auto' || value === 'wait' || value === 'abort') return value;
   throw new InvalidArgumentError(`expected auto, wait or abort, got '${value}'`);
+}
+
+/**
+ * `--date` and `--business-date`, the same flag under two names on every command that takes a
+ * business date. A hook merges them before the action runs (both set the same: fine; different:
+ * refused) and sets `date` and `businessDate` alike; `fallback` supplies a default when neither is
+ * given, else the flag is required.
+ */
+export function addDateOptions(command: Command, help: string, fallback?: () => string): Command {
+  return command
+    .option('--date <date>', `${help}${fallback ? ' (default: yesterday, UTC)' : ''}`, parseBusinessDate)
+    .option('--business-date <date>', 'the same as --date', parseBusinessDate)
+    .hook('preAction', (self) => {
+      const { date, businessDate } = self.opts<{ date?: string; businessDate?: string }>();
+      if (date !== undefined && businessDate !== undefined && date !== businessDate) {
+        self.error(`error: --date ${date} and --business-date ${businessDate} disagree; give one of them.`, { exitCode: 2, code: 'commander.conflictingOption' });
+      }
+      const chosen = date ?? businessDate ?? fallback?.();
+      if (chosen === undefined) self.error(`error: required option '--date <date>' not specified (or --business-date)`, { exitCode: 2, code: 'commander.missingMandatoryOptionValue' });
+      self.setOptionValue('date', chosen);
+      self.setOptionValue('businessDate', chosen);
+    });
 }

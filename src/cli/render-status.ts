@@ -5,6 +5,8 @@
 import type { AttemptRecord } from '../domain/pipeline';
 import type { SparkResources } from '../domain/spark/resources';
 import type { ParkedStep, PipelineStatus } from '../workflows/messages';
+import type { ClosedNight } from './operations';
+import { renderSummary } from './render-summary';
 
 export interface StatusLinks {
   readonly workflowId?: string;
@@ -95,5 +97,35 @@ export function renderStatus(status: PipelineStatus, links: StatusLinks = {}): s
   }
 
   if (status.error && !parked) lines.push('', `Error in ${status.error.step}: [${status.error.type}] ${status.error.message}`);
+  return lines.join('\n') + '\n';
+}
+
+const SOURCES: Readonly<Record<ClosedNight['source'], string>> = {
+  manifest: 'told from its run manifest',
+  result: "told from the workflow's result (no manifest in this data directory)",
+  temporal: 'as Temporal closed it (no manifest in this data directory)',
+};
+
+/** A closed night, without a worker: its manifest's summary, else its result or failure. */
+export function renderClosedNight(night: ClosedNight, links: StatusLinks & { readonly reportPath?: string } = {}): string {
+  const lines: string[] = [];
+  const closed = night.closeTime ? `closed ${night.closeTime}` : 'closed';
+  lines.push(`Night ${night.tenant} ${night.businessDate}: ${night.status} (${closed}; ${SOURCES[night.source]})`);
+  lines.push(`  workflow ${night.workflowId} (Temporal: ${night.execution})`);
+  if (links.uiLink) lines.push(`  ${links.uiLink}`);
+  if (links.reportPath) lines.push(`  report ${links.reportPath}`);
+  if (night.story) lines.push(`  ${night.story.replace(/\*\*/g, '')}`);
+  if (night.manifest) {
+    lines.push(renderSummary(night.manifest, links.uiLink ?? '', night.manifestPath ?? '').replace(/^\n/, ''));
+    return lines.join('\n');
+  }
+  if (night.result) {
+    lines.push('', 'Feeds              rows in   accepted  rejected');
+    for (const f of night.result.feeds) lines.push(`  ${pad(f.feed, 16)} ${fmt(f.rowsIn).padStart(8)} ${fmt(f.rowsAccepted).padStart(10)} ${fmt(f.rowsRejected).padStart(9)}`);
+    lines.push('', 'Reports (reporting database rows)');
+    for (const r of night.result.reports) lines.push(`  ${pad(r.table, 28)} ${fmt(r.rows).padStart(9)}`);
+    lines.push('', `Manifest: ${night.result.manifestUri}`);
+  }
+  if (night.failure) lines.push('', `Failure: ${night.failure}`);
   return lines.join('\n') + '\n';
 }

@@ -32,11 +32,25 @@ export function keyIdOf(payload: Payload): string | undefined {
   return text(payload.metadata?.[KEY_ID_METADATA]);
 }
 
+/** What to say about a payload whose key is not held: the id, where keys were looked for, what to do. */
+export function unknownKeyMessage(keyId: string, held: readonly string[], source: string | undefined): string {
+  const where = source === undefined ? 'the keys this process holds' : `the keys directory ${source}`;
+  return (
+    `payload encrypted with key '${keyId}', which is not in ${where} (keys held: ${held.join(', ') || 'none'}): ` +
+    `copy that key file into ${source ?? 'the keys directory'}, or point NIGHTJAR_ENCRYPTION_KEYS_DIR (or --data-dir) at the directory that holds it`
+  );
+}
+
 export class AesGcmCodec implements PayloadCodec {
   constructor(private readonly keyRing: KeyRing) {}
 
   get activeKeyId(): string {
     return this.keyRing.activeKeyId;
+  }
+
+  /** The ids of every key that decrypts (never the keys). */
+  get keyIds(): string[] {
+    return [...this.keyRing.keys.keys()].sort();
   }
 
   async encode(payloads: Payload[]): Promise<Payload[]> {
@@ -72,7 +86,7 @@ export class AesGcmCodec implements PayloadCodec {
       throw new PayloadDecryptionError(
         CodecErrorType.UnknownKey,
         keyId,
-        `payload encrypted with key '${keyId}', which is not in the keys directory (keys held: ${[...this.keyRing.keys.keys()].sort().join(', ')}): restore that key file to read it`,
+        unknownKeyMessage(keyId, this.keyIds, this.keyRing.source),
       );
     }
     const data = payload.data ?? new Uint8Array();

@@ -29,6 +29,11 @@ export interface CodecServerOptions {
   readonly logger: Logger;
   /** Largest request body accepted (413 above); 4 MiB by default. */
   readonly maxBodyBytes?: number;
+  /**
+   * The ids of the keys the codec holds, named by `GET /healthz` (ids only, never key material) so
+   * that a client about to reuse this server can tell whether it decrypts its payloads.
+   */
+  readonly keyIds?: readonly string[];
 }
 
 export interface CodecServer {
@@ -134,7 +139,7 @@ export function createCodecServer(opts: CodecServerOptions): CodecServer {
     }
     if (url.pathname === '/healthz') {
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'MethodNotAllowed', 'use GET', { allow: 'GET' });
-      return { status: 200, body: { status: 'ok' } };
+      return { status: 200, body: { status: 'ok', ...(opts.keyIds !== undefined ? { keyIds: [...opts.keyIds] } : {}) } };
     }
     const operation = url.pathname === '/encode' ? 'encode' : url.pathname === '/decode' ? 'decode' : undefined;
     if (operation === undefined) throw new HttpError(404, 'NotFound', 'no such endpoint: POST /encode, POST /decode, GET /healthz');
@@ -201,10 +206,10 @@ export function createCodecServer(opts: CodecServerOptions): CodecServer {
 /** Where the configuration says the codec server listens; `port` 0 picks a free one (the demo). */
 export async function startCodecServer(
   settings: { readonly host: string; readonly port: number; readonly corsOrigins: readonly string[]; readonly tokens: readonly string[] },
-  codec: PayloadCodec,
+  codec: PayloadCodec & { readonly keyIds?: readonly string[] },
   logger: Logger,
 ): Promise<{ readonly url: string; close(): Promise<void> }> {
-  const server = createCodecServer({ codec, corsOrigins: settings.corsOrigins, tokens: settings.tokens, logger });
+  const server = createCodecServer({ codec, corsOrigins: settings.corsOrigins, tokens: settings.tokens, logger, ...(codec.keyIds !== undefined ? { keyIds: codec.keyIds } : {}) });
   const { url } = await server.listen(settings.port, settings.host);
   return { url, close: () => server.close() };
 }

@@ -22,6 +22,8 @@ export interface KeyRing {
   readonly activeKeyId: string;
   /** Every key that may decrypt, by id. */
   readonly keys: ReadonlyMap<string, Buffer>;
+  /** Where the keys were read from (named by errors about a key that is not there). */
+  readonly source?: string;
 }
 
 /** Decodes one key file's content (surrounding whitespace ignored), naming the file when it is not a key. */
@@ -71,7 +73,7 @@ export function loadKeyRing(dir: string, activeKeyId: string): KeyRing {
       `the active key '${activeKeyId}' (NIGHTJAR_ENCRYPTION_KEY_ID) has no file ${path.join(dir, activeKeyId)}; keys present: ${[...keys.keys()].sort().join(', ')}`,
     );
   }
-  return { activeKeyId, keys };
+  return { activeKeyId, keys, source: dir };
 }
 
 /** Writes a new random key readable by its owner only; an existing key is never overwritten. */
@@ -93,11 +95,38 @@ export function createKey(dir: string, id: string): string {
   return file;
 }
 
+/** The key ids in `dir` (file names that are key ids), sorted; none when it does not exist. */
+export function keyIdsIn(dir: string): string[] {
+  try {
+    return fs
+      .readdirSync(dir)
+      .filter((name) => !name.startsWith('.') && KEY_ID_PATTERN.test(name))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
 /** True when `dir` holds at least one key file (used by the demo to create its key once). */
 export function hasKeys(dir: string): boolean {
-  try {
-    return fs.readdirSync(dir).some((name) => !name.startsWith('.') && KEY_ID_PATTERN.test(name));
-  } catch {
-    return false;
-  }
+  return keyIdsIn(dir).length > 0;
+}
+
+/**
+ * A new key id for a data directory: `<prefix>-<YYYYMMDD>-<8 hex>`. Each directory's key gets an
+ * id of its own, so two data directories never hold different keys under one id (a codec server
+ * holding the other key would otherwise fail with "authentication failed" instead of "unknown
+ * key"), and ids created later sort after earlier ones.
+ */
+export function newKeyId(prefix = 'key', now = new Date()): string {
+  return `${prefix}-${now.toISOString().slice(0, 10).replace(/-/g, '')}-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * The key a data directory's own keys directory encrypts with: the id that sorts last (ids from
+ * `newKeyId` sort by creation date), or undefined when the directory holds no key.
+ */
+export function activeKeyIdIn(dir: string): string | undefined {
+  const ids = keyIdsIn(dir);
+  return ids[ids.length - 1];
 }

@@ -11,6 +11,7 @@ import type { FeedName } from '../domain/feeds/catalog';
  * <dataDir>/curated/<date>/<attemptId>/       normalize output (Parquet + rejects + _result.json)
  * <dataDir>/reports/<date>/<attemptId>/       transform output (CSV per report + _result.json)
  * <dataDir>/runs/<date>/manifest.json         the run manifest (audit trail)
+ * <dataDir>/runs/<date>/report.html           the night's report page, rendered from the manifests
  * <dataDir>/runs/<date>/logs/<attemptId>.log  Spark driver logs, kept after cleanup
  * <dataDir>/work/spark/<attemptId>/           scratch of a running attempt (removed by cleanup)
  */
@@ -35,6 +36,9 @@ export class DataLayout {
   }
   manifestFile(date: string): string {
     return path.join(this.runDir(date), 'manifest.json');
+  }
+  reportFile(date: string): string {
+    return path.join(this.runDir(date), 'report.html');
   }
   ingestRecord(date: string, feed: FeedName): string {
     return path.join(this.runDir(date), 'ingest', `${feed}.json`);

@@ -220,6 +220,8 @@ export interface FinalizeRunInput {
 export interface FinalizeRunResult {
   readonly manifestUri: string;
   readonly tables: readonly TableExported[];
+  /** The night's report page beside the manifest; absent when it could not be written. */
+  readonly reportUri?: string;
 }
 
 export type SparkOverrides = Partial<Record<'normalize' | 'transform', Partial<import('./spark/resources').SparkResources>>>;

@@ -143,19 +143,53 @@ export interface UiCodecServerOptions {
   readonly logFile: string;
   readonly logger: Logger;
   readonly startTimeoutMs?: number;
+  /** The key the night's payloads are encrypted with: a running codec server is reused only if it holds it. */
+  readonly requiredKeyId?: string;
+  /** Where that key lives (for the refusal's words). */
+  readonly keysDir?: string;
+}
+
+/**
+ * The codec server's port is taken by something that cannot serve this data directory: not a codec
+ * server, or one that lacks its key (reusing it would show the UI ciphertext and "Encoded
+ * failure"). The message says which keys it holds (ids only), which one is needed and what to do.
+ */
+export class CodecServerUnusable extends Error {
+  override readonly name = 'CodecServerUnusable';
+}
+
+/** What a codec server's `GET /healthz` says; undefined when nothing answers like one. */
+export interface CodecServerHealth {
+  /** Absent when the server does not name its keys (started by an older version). */
+  readonly keyIds?: readonly string[];
 }
 
 function codecPidFile(dbFile: string): string {
   return path.join(path.dirname(dbFile), 'codec-server.pid');
 }
 
-async function answersHealth(url: string): Promise<boolean> {
+export async function codecServerHealth(url: string): Promise<CodecServerHealth | undefined> {
   try {
     const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1_000) });
-    return res.ok;
+    if (!res.ok) return undefined;
+    const body = (await res.json().catch(() => ({}))) as { keyIds?: unknown };
+    const keyIds = Array.isArray(body.keyIds) ? body.keyIds.filter((k): k is string => typeof k === 'string') : undefined;
+    return keyIds !== undefined ? { keyIds } : {};
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+const answersHealth = async (url: string): Promise<boolean> => (await codecServerHealth(url)) !== undefined;
+
+/** Why a running codec server must not be reused for payloads under `keyId`, or undefined when it may. */
+export function codecServerReuseRefusal(url: string, health: CodecServerHealth, keyId: string, keysDir?: string): string | undefined {
+  if (health.keyIds?.includes(keyId)) return undefined;
+  const holds = health.keyIds === undefined ? 'does not say which keys it holds' : `holds key${health.keyIds.length === 1 ? '' : 's'} ${health.keyIds.join(', ') || '(none)'}`;
+  return (
+    `the codec server already running at ${url} ${holds}, not this data directory's key ${keyId}${keysDir ? ` (${keysDir})` : ''}, so the Web UI could not decrypt this night; ` +
+    `stop the other data directory's servers ('nightjar server stop --data-dir <that directory>') or give this one its own ports (NIGHTJAR_CODEC_PORT, NIGHTJAR_TEMPORAL_ADDRESS, NIGHTJAR_TEMPORAL_UI_URL)`
+  );
 }
 
 /**
@@ -165,8 +199,11 @@ async function answersHealth(url: string): Promise<boolean> {
 export async function ensureUiCodecServer(opts: UiCodecServerOptions): Promise<{ readonly url: string; readonly startedHere: boolean; readonly pid?: number }> {
   const url = `http://${opts.host}:${opts.port}`;
   if (await isListening(opts.host, opts.port)) {
-    if (!(await answersHealth(url))) throw new Error(`port ${opts.port} on ${opts.host} is taken by something that is not a codec server: set NIGHTJAR_CODEC_PORT`);
-    opts.logger.info({ url }, 'reusing the running codec server');
+    const health = await codecServerHealth(url);
+    if (health === undefined) throw new CodecServerUnusable(`port ${opts.port} on ${opts.host} is taken by something that is not a codec server: set NIGHTJAR_CODEC_PORT`);
+    const refusal = opts.requiredKeyId === undefined ? undefined : codecServerReuseRefusal(url, health, opts.requiredKeyId, opts.keysDir);
+    if (refusal !== undefined) throw new CodecServerUnusable(refusal);
+    opts.logger.info({ url, keyIds: health.keyIds }, 'reusing the running codec server');
     return { url, startedHere: false };
   }
   if (!fs.existsSync(opts.nightjarBin)) throw new Error(`${opts.nightjarBin} not found: run 'npm run bootstrap' first`);

@@ -44,6 +44,50 @@ export function scrub(value: unknown, depth = 0): unknown {
   return out;
 }
 
+/** Lines of a stack trace that are frames (`    at …`): the first line repeats the message. */
+const FRAME = /^\s+at /;
+
+const isErrorLike = (value: unknown): value is { message: unknown } =>
+  value instanceof Error || (typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string' && ('stack' in value || 'name' in value));
+
+/**
+ * A failure as a log line may show it: what kind it is (name, Temporal failure type, whether it
+ * is retryable, its cause's kind) and where it was thrown, never its words. Failure messages can
+ * quote customer data (a rejected row, a name in a file) — which is why histories carry them
+ * encrypted — so a log line must not print them in plain text either. Operators read the message
+ * where it is protected: the status query, the manifest, the UI through the codec server.
+ */
+export function redactFailure(error: unknown, depth = 0): Record<string, unknown> {
+  if (!isErrorLike(error)) return { message: CENSOR };
+  const e = error as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = { name: typeof e['name'] === 'string' ? e['name'] : 'Error', message: CENSOR };
+  for (const key of ['type', 'nonRetryable', 'category', 'retryState', 'activityType', 'workflowType', 'code'] as const) {
+    const v = e[key];
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[key] = v;
+  }
+  if (typeof e['stack'] === 'string') {
+    const frames = e['stack'].split('\n').filter((line) => FRAME.test(line));
+    if (frames.length > 0) out['stack'] = frames.join('\n');
+  }
+  if (e['cause'] !== undefined && e['cause'] !== null && depth < MAX_DEPTH) out['cause'] = redactFailure(e['cause'], depth + 1);
+  return out;
+}
+
+/**
+ * The metadata of one of the SDK's own log lines ("Activity failed", "Workflow failed", workflow
+ * `log.warn(…, { message })`) made safe: every error in it loses its words (redactFailure), a
+ * free-text `message` field too; the rest goes through the logger's usual redaction.
+ */
+export function redactSdkMeta(meta: LogMetadata): LogMetadata {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(meta)) {
+    if (isErrorLike(value)) out[key] = redactFailure(value);
+    else if (key === 'message' && typeof value === 'string') out[key] = CENSOR;
+    else out[key] = value;
+  }
+  return out;
+}
+
 export interface LoggerOptions {
   readonly level: string;
   readonly redact: boolean;
@@ -90,11 +134,19 @@ const LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = 
   ERROR: 'error',
 };
 
-/** Routes the Temporal SDK's (replay-aware) workflow and activity loggers into pino. */
+/**
+ * Routes the Temporal SDK's (replay-aware) workflow and activity loggers, and the SDK's own lines,
+ * into pino. With `redactFailures` (the default; `NIGHTJAR_LOG_REDACT`) the failures those lines
+ * carry lose their messages (see redactSdkMeta).
+ */
 export class PinoSdkLogger implements SdkLogger {
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly options: { readonly redactFailures: boolean } = { redactFailures: true },
+  ) {}
   log(level: LogLevel, message: string, meta?: LogMetadata): void {
-    this.logger[LEVELS[level]](meta ?? {}, message);
+    const safe = meta === undefined ? {} : this.options.redactFailures ? redactSdkMeta(meta) : meta;
+    this.logger[LEVELS[level]](safe, message);
   }
   trace(message: string, meta?: LogMetadata): void {
     this.log('TRACE', message, meta);

@@ -26,9 +26,9 @@ let runtimeInstalled = false;
  * Prometheus exporter at `metricsAddress` (`/metrics`), which serves the SDK's `temporal_*`
  * metrics and Nightjar's own (made on `Runtime.instance().metricMeter`) side by side.
  */
-export function installRuntime(logger: Logger, metricsAddress?: string): void {
+export function installRuntime(logger: Logger, metricsAddress?: string, redactFailures = true): void {
   if (runtimeInstalled) return;
-  const sdkLogger = new PinoSdkLogger(logger.child({ component: 'temporal-sdk' }));
+  const sdkLogger = new PinoSdkLogger(logger.child({ component: 'temporal-sdk' }), { redactFailures });
   if (metricsAddress !== undefined) {
     try {
       Runtime.install({
@@ -185,7 +185,7 @@ export async function createNightjarWorker(
     readonly installRuntime?: boolean;
   } = {},
 ): Promise<NightjarWorker> {
-  if (options.installRuntime !== false) installRuntime(logger, config.observability.metricsAddress);
+  if (options.installRuntime !== false) installRuntime(logger, config.observability.metricsAddress, config.log.redact);
   const services = await createServices(config, logger, options.overrides);
   const connection = options.connection ?? (await NativeConnection.connect(nativeConnectionOptions(config)));
   if (config.encryption === undefined) logger.warn('payloads are not encrypted: set NIGHTJAR_ENCRYPTION_KEYS_DIR');

@@ -12,7 +12,7 @@ import { AesGcmCodec } from '../../src/codec/aes-gcm-codec';
 import { createKey, loadKeyRing } from '../../src/codec/keys';
 import { payloadToJSON } from '@temporalio/common/lib/proto-utils';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { ensureUiCodecServer, isListening, stopDevServer } from '../../src/infra/temporal-dev-server';
+import { CodecServerUnusable, ensureUiCodecServer, isListening, stopDevServer } from '../../src/infra/temporal-dev-server';
 import { REPO_ROOT } from '../helpers/temporal';
 
 jest.setTimeout(60_000);
@@ -60,8 +60,16 @@ test('started into a fresh data directory, it decodes for the UI and stops with 
     const body = (await response.json()) as { payloads: { data: string }[] };
     expect(Buffer.from(body.payloads[0]!.data, 'base64').toString()).toBe('{"customer":"Ada Marker"}');
 
-    // A second call reuses the running server.
-    expect((await ensureUiCodecServer({ nightjarBin: path.join(REPO_ROOT, 'bin', 'nightjar.js'), dbFile, host: '127.0.0.1', port, env, logFile: path.join(dataDir, 'codec-server.log'), logger: pino({ level: 'silent' }) })).startedHere).toBe(false);
+    // Its health answer names the key ids it holds, never the keys.
+    const health = await fetch(`${started.url}/healthz`);
+    expect(await health.json()).toEqual({ status: 'ok', keyIds: ['k1'] });
+
+    // A second call for the same key reuses the running server; one for another data directory's key is refused.
+    const again = { nightjarBin: path.join(REPO_ROOT, 'bin', 'nightjar.js'), dbFile, host: '127.0.0.1', port, env, logFile: path.join(dataDir, 'codec-server.log'), logger: pino({ level: 'silent' }) };
+    expect((await ensureUiCodecServer({ ...again, requiredKeyId: 'k1' })).startedHere).toBe(false);
+    const refused = ensureUiCodecServer({ ...again, requiredKeyId: 'key-20261205-0badc0de', keysDir: '/data/other/keys' });
+    await expect(refused).rejects.toBeInstanceOf(CodecServerUnusable);
+    await expect(refused).rejects.toThrow(/holds key k1, not this data directory's key key-20261205-0badc0de \(\/data\/other\/keys\)/);
   } finally {
     stopDevServer({ dbFile });
   }

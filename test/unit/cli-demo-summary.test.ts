@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { failureDiagnostics, renderSummary } from '../../demo/run-demo';
+import { failureDiagnostics } from '../../demo/run-demo';
+import { renderSummary } from '../../src/cli/render-summary';
 import type { RunManifest } from '../../src/domain/pipeline';
 import type { SparkResources } from '../../src/domain/spark/resources';
 
