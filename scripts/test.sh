@@ -32,6 +32,10 @@ echo "== PostgreSQL (Debian server, started for the tests)"
 NIGHTJAR_TEST_PG_URL=$(bash scripts/postgres.sh | tail -n1)
 export NIGHTJAR_TEST_PG_URL
 
+echo "== Chromium (Debian's, for the browser tests)"
+NIGHTJAR_CHROMIUM=$(bash scripts/chromium.sh | tail -n1)
+export NIGHTJAR_CHROMIUM
+
 echo "== Kafka (KRaft broker from Maven Central jars, started for the tests)"
 NIGHTJAR_TEST_KAFKA_BROKERS=$(bash scripts/kafka.sh start | tail -n1)
 export NIGHTJAR_TEST_KAFKA_BROKERS
@@ -71,6 +75,8 @@ echo "== jest: integration and reliability (real dev server, Spark, PostgreSQL, 
 # PGlite loads its WASM build with import(), which jest allows only with VM modules; the other
 # projects run without them, since that flag makes jest refuse the ES-module-only Kubernetes client.
 NODE_OPTIONS=--experimental-vm-modules npx jest --selectProjects integration reliability --runInBand --json --outputFile=.cache/jest-integration.json || status=1
+echo "== jest: browser (the night report pages, the Temporal UI's update dialog, in Chromium)"
+npx jest --selectProjects browser --runInBand --json --outputFile=.cache/jest-browser.json || status=1
 
-node scripts/test-summary.js .cache/pytest.xml .cache/jest-fast.json .cache/jest-integration.json || status=1
+node scripts/test-summary.js .cache/pytest.xml .cache/jest-fast.json .cache/jest-integration.json .cache/jest-browser.json || status=1
 exit $status
