@@ -22,8 +22,7 @@ import { resolveStepUpdate, sparkJobStatusQuery, statusQuery, type ParkedStep } 
 import type { FeedName } from '../src/domain/feeds/catalog';
 import { attentionListUrl, parkedStepName, resolveCliLine, resolveStepJson, type NightName } from '../src/domain/night-story';
 import { dataDirKeysDir, devServerOptions, withDataDirKeys } from '../src/cli/context';
-import { describeResources } from '../src/cli/render-status';
-import { renderSummary } from '../src/cli/render-summary';
+import { describeResources, renderSummary } from '../src/cli/render-summary';
 import { demoScenario, type DemoSparkPlatform } from '../src/cli/options';
 import type { SimulatedCluster } from '../src/cli/simulated-cluster';
 

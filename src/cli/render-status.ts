@@ -3,10 +3,9 @@
  * and, when a step is parked, what went wrong and the exact commands that decide it.
  */
 import type { AttemptRecord } from '../domain/pipeline';
-import type { SparkResources } from '../domain/spark/resources';
 import type { ParkedStep, PipelineStatus } from '../workflows/messages';
 import type { ClosedNight } from './operations';
-import { renderSummary } from './render-summary';
+import { describeResources, renderSummary } from './render-summary';
 
 export interface StatusLinks {
   readonly workflowId?: string;
@@ -15,11 +14,6 @@ export interface StatusLinks {
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
 const fmt = (n: number) => n.toLocaleString('en-US');
-
-/** `driver 1024 MiB, executors 2 × 2048 MiB`: what an attempt asked for. */
-export function describeResources(r: SparkResources): string {
-  return `driver ${fmt(r.driverMemoryMb)} MiB, executors ${r.executorInstances} × ${fmt(r.executorMemoryMb)} MiB`;
-}
 
 function seconds(from: string, to: string): string {
   const ms = Date.parse(to) - Date.parse(from);

@@ -5,9 +5,14 @@
  */
 import { pathToFileURL } from 'node:url';
 import type { AttemptRecord, RunManifest, SizingManifestEntry } from '../domain/pipeline';
-import { describeResources } from './render-status';
+import type { SparkResources } from '../domain/spark/resources';
 
 const fmt = (n: number) => n.toLocaleString('en-US');
+
+/** `driver 1024 MiB, executors 2 × 2048 MiB`: what an attempt asked for. */
+export function describeResources(r: SparkResources): string {
+  return `driver ${fmt(r.driverMemoryMb)} MiB, executors ${r.executorInstances} × ${fmt(r.executorMemoryMb)} MiB`;
+}
 
 function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
