@@ -47,9 +47,10 @@ def test_eod_balances(transformed):
 
 def test_customer_activity(transformed):
     assert rows(transformed, "customer_activity") == [
-        [D, "C0000001", "RETAIL", "3", "109.80", "2", "350.10", "3", "2026-11-20T12:30:00Z"],
-        # the payment (12:00) is later than the transactions
-        [D, "C0000002", "SME", "2", "234.00", "1", "9.20", "2", "2026-11-20T12:00:00Z"],
+        # gross: 100.00 + 10.01 USD x 0.92 (9.2092) + 0.50 GBP x 1.17 (0.585) = 109.7942, rounded once
+        [D, "C0000001", "RETAIL", "3", "109.79", "2", "350.10", "3", "2026-11-20T12:30:00Z"],
+        # its only payment was REJECTED: not activity (neither counted nor its 12:00 a last activity)
+        [D, "C0000002", "SME", "2", "234.00", "0", "0.00", "2", "2026-11-20T09:30:00Z"],
         [D, "C0000003", "PRIVATE", "7", "63999.98", "0", "0.00", "3", "2026-11-20T14:00:00Z"],
         # payments only
         [D, "C0000011", "SME", "0", "0.00", "1", "18400.00", "0", "2026-11-20T07:30:00Z"],

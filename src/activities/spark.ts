@@ -6,7 +6,7 @@ import pino, { type Logger } from 'pino';
 import { z } from 'zod';
 import { FailureType } from '../common/failures';
 import { toUri, uriToPath, type DataLayout } from '../common/layout';
-import { FEED_NAMES, FEEDS, KNOWN_CURRENCIES } from '../domain/feeds/catalog';
+import { CURRENCY_MINOR_UNITS, FEED_NAMES, FEEDS, KNOWN_CURRENCIES } from '../domain/feeds/catalog';
 import { SPARK_REPORTS } from '../domain/reports/catalog';
 import type {
   CleanupReport,
@@ -63,6 +63,7 @@ export function buildJobSpec(
     resultUri: `${outputUri}/${JOB_RESULT_FILE}`,
     catalog: FEEDS,
     knownCurrencies: KNOWN_CURRENCIES,
+    minorUnits: CURRENCY_MINOR_UNITS,
     inputs: input.inputs,
   };
   return input.job === 'transform' ? { ...common, reports: SPARK_REPORTS, thresholds: context.thresholds } : common;

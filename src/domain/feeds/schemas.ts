@@ -102,7 +102,7 @@ function formatCheck(column: string, type: ColumnType): ColumnCheck {
       return (value) =>
         currencies.has(value) ? null : { rule: 'UNKNOWN_CURRENCY', detail: 'not a currency the bank deals in' };
     case 'decimal': {
-      const { precision, scale, min } = type;
+      const { precision, scale, min, minExclusive } = type;
       const integerDigits = precision - scale;
       if (integerDigits < 1 || scale < 0) throw new Error(`column ${column}: invalid decimal(${precision},${scale})`);
       const fraction = scale > 0 ? `(\\.[0-9]{1,${scale}})?` : '';
@@ -112,8 +112,11 @@ function formatCheck(column: string, type: ColumnType): ColumnCheck {
       const shapeDetail = `not a decimal with at most ${integerDigits} integer digits and ${scale} decimals`;
       return (value) => {
         if (!shape.test(value)) return invalid(shapeDetail);
-        if (minimum !== null && parseScaledDecimal(value, scale)! < minimum) {
-          return { rule: 'OUT_OF_RANGE', detail: `below the minimum ${min}` };
+        if (minimum !== null) {
+          const scaled = parseScaledDecimal(value, scale)!;
+          if (scaled < minimum || (minExclusive === true && scaled === minimum)) {
+            return { rule: 'OUT_OF_RANGE', detail: minExclusive === true ? `not above ${min}` : `below the minimum ${min}` };
+          }
         }
         return null;
       };
