@@ -70,6 +70,8 @@ export function buildJobSpec(
 }
 
 const count = z.number().int().nonnegative();
+/** An exact decimal as the jobs write sums ("-12.50"): never a JSON number, which would be a double. */
+const decimalText = z.string().regex(/^-?[0-9]+(\.[0-9]+)?$/, 'an exact decimal written as text');
 const NormalizeResult = z.object({
   job: z.literal('normalize'),
   feeds: z.array(
@@ -79,6 +81,8 @@ const NormalizeResult = z.object({
       rowsAccepted: count,
       rowsRejected: count,
       rejectReasons: z.record(z.string(), count),
+      amountAccepted: decimalText,
+      amountRejected: decimalText,
       curatedUri: z.string().min(1),
       rejectsUri: z.string().min(1),
     }),

@@ -53,6 +53,14 @@ export interface FeedNormalized {
   readonly rowsRejected: number;
   /** Reject counts by reason code, e.g. { "UNKNOWN_CURRENCY": 3 }. */
   readonly rejectReasons: Readonly<Record<string, number>>;
+  /**
+   * Money quarantined, reconciled: the sum of the feed's control column over its accepted rows,
+   * and over its rejected lines whose control value the trailer counts, both written with the
+   * column's scale ("1234.50"; "0" for a count-only feed). Accepted + rejected must equal the
+   * trailer's control sum exactly. Optional: results recorded before them still read.
+   */
+  readonly amountAccepted?: string;
+  readonly amountRejected?: string;
   readonly curatedUri: string;
   readonly rejectsUri: string;
 }
@@ -180,6 +188,12 @@ export interface FeedManifestEntry {
   readonly rejectReasons: Readonly<Record<string, number>>;
   readonly controlCount: number;
   readonly controlSum: string;
+  /**
+   * The control column's sum over accepted rows and over rejects (see FeedNormalized); null before
+   * normalize ran, absent in manifests written before they existed.
+   */
+  readonly amountAccepted?: string | null;
+  readonly amountRejected?: string | null;
   readonly sha256: string;
   readonly rawUri: string | null;
   readonly rejectsUri: string | null;

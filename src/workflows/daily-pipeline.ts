@@ -34,7 +34,7 @@ import type {
   StepRecord,
   TableExported,
 } from '../domain/pipeline';
-import { reconcileFeeds } from '../domain/reconcile';
+import { feedManifestEntry as manifestEntry, reconcileFeeds } from '../domain/reconcile';
 import type { SparkJobName } from '../domain/spark/resources';
 import { FeedArrivalSchema, describeIssues, type FeedArrival } from '../domain/triggers';
 import { METRICS } from '../observability/catalog';
@@ -605,20 +605,4 @@ export async function dailyPipeline(input: DailyPipelineInput): Promise<DailyPip
 /** The attempt number after the highest one used (never going back). */
 function nextAttemptAfter(current: number, attempts: readonly AttemptRecord[]): number {
   return Math.max(current, ...attempts.map((a) => a.attempt + 1));
-}
-
-function manifestEntry(ingested: FeedIngested, normalized: FeedNormalized | undefined): FeedManifestEntry {
-  return {
-    feed: ingested.feed,
-    status: ingested.status,
-    rowsIn: ingested.rowsIn,
-    rowsAccepted: normalized?.rowsAccepted ?? 0,
-    rowsRejected: normalized?.rowsRejected ?? 0,
-    rejectReasons: normalized?.rejectReasons ?? {},
-    controlCount: ingested.controlCount,
-    controlSum: ingested.controlSum,
-    sha256: ingested.sha256,
-    rawUri: ingested.rawUri,
-    rejectsUri: normalized?.rejectsUri ?? null,
-  };
 }
