@@ -95,6 +95,7 @@ class FeedNormalizer:
         reasons: list[Optional[Column]] = [malformed_reason(line, len(self.names))]
         for col in self.columns:
             reasons.append(column_reason(col, F.col(_raw(col["name"])), self.known_currencies))
+        reasons.extend(self._minor_unit_reasons())
         for name in cat.BUSINESS_DATE_COLUMNS.get(self.name, ()):
             if name in self.names:
                 reasons.append(self._business_date_reason(cat.column(self.feed, name)))
@@ -105,6 +106,25 @@ class FeedNormalizer:
             *typed,
             _first_reason(*reasons).alias(REASON),
         )
+
+    def _minor_unit_reasons(self) -> list[Column]:
+        """Rule 2b: amounts with more decimals than their currency's minor unit (trailing zeros
+        aside), e.g. 1500.50 JPY. Runs after rule 2, so the currency is known."""
+        currency = cat.currency_column(self.feed)
+        if not cat.is_monetary(self.feed) or currency is None:
+            return []
+        by_unit: dict[int, list[str]] = {}
+        for code, unit in minor_units(self.spec).items():
+            by_unit.setdefault(unit, []).append(code)
+        reasons = []
+        for col in self.columns:
+            if col["type"]["kind"] != "decimal":
+                continue
+            raw = F.col(_raw(col["name"]))
+            for unit, codes in sorted(by_unit.items()):
+                too_fine = F.col(_raw(currency)).isin(codes) & raw.rlike(f"\\.[0-9]{{{unit}}}[0-9]*[1-9]")
+                reasons.append(F.when(too_fine, F.lit(f"INVALID_FORMAT:{col['name']}")))
+        return reasons
 
     def _business_date_reason(self, col: dict[str, Any]) -> Column:
         value = typed_value(col, F.col(_raw(col["name"])))

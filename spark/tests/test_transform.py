@@ -1,6 +1,8 @@
 """transform on the tiny dataset: every report checked by hand, determinism, result."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from nightjar_spark.transform import run_transform
 
 from .conftest import BUSINESS_DATE, csv_rows, read_csv_dataset, transform_spec
@@ -131,3 +133,93 @@ def test_absent_feed_is_an_empty_dataset(spark, catalog, spark_reports, normaliz
     assert read_csv_dataset(tmp_path / "out" / "payments_summary") == (
         "business_date,rail,currency,status,payment_count,amount,amount_rpt\n"
     )
+
+
+def _curated(spark, catalog, tmp_path, feed_name, rows):
+    """Writes `rows` (dicts of typed values) as a feed's curated Parquet; returns its URI."""
+    from nightjar_spark import catalog as cat
+
+    schema = cat.curated_schema(cat.feed_by_name(catalog, feed_name))
+    full = [tuple(r.get(f.name, i + 2 if f.name == "line_no" else None) for f in schema.fields) for i, r in enumerate(rows)]
+    path = tmp_path / "curated" / feed_name
+    spark.createDataFrame(full, schema).write.mode("overwrite").parquet(str(path))
+    return path.as_uri()
+
+
+def test_cross_currency_postings_convert_once_and_round_once(spark, catalog, spark_reports, tmp_path):
+    """amount x rate(C) / rate(A), rounded once half-up to A's minor unit; JPY has none."""
+    from datetime import datetime, timezone
+
+    D0 = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
+    dec = Decimal
+    rates = [("USD", "0.92000000"), ("HUF", "0.00250000"), ("JPY", "0.00612345")]
+    fx = [{"currency": c, "rate_date": D0.date(), "rate": dec(r), "source": "ECB"} for c, r in rates]
+    accounts = [
+        {"account_id": "A00000001", "customer_id": "C0000001", "product": "CURRENT", "currency": "HUF", "opening_balance": dec("1000.00")},
+        {"account_id": "A00000002", "customer_id": "C0000001", "product": "CURRENT", "currency": "JPY", "opening_balance": dec("5000.00")},
+        {"account_id": "A00000003", "customer_id": "C0000001", "product": "CURRENT", "currency": "EUR", "opening_balance": dec("0.00")},
+    ]
+
+    def txn(i, account, direction, amount, currency, rate):
+        exact = dec(amount) * dec(rate)
+        return {"txn_id": f"T00000000{i}", "account_id": account, "booked_at": D0, "direction": direction, "amount": dec(amount),
+                "currency": currency, "channel": "POS", "amount_rpt": exact.quantize(dec("0.01"), rounding="ROUND_HALF_UP")}
+
+    txns = [
+        txn(1, "A00000001", "CREDIT", "1.01", "USD", "0.92"),  # 1.01 x 0.92 / 0.0025 = 371.68 (via 0.93 EUR: 372.00)
+        txn(2, "A00000002", "CREDIT", "100.00", "USD", "0.92"),  # 92 / 0.00612345 = 15024.29 -> 15024 (no decimals)
+        txn(3, "A00000002", "DEBIT", "1.00", "EUR", "1"),  # 1 / 0.00612345 = 163.31 -> 163
+        txn(4, "A00000003", "DEBIT", "0.01", "HUF", "0.0025"),  # 0.000025 EUR -> 0.00
+    ]
+    inputs = {
+        "fx_rates": _curated(spark, catalog, tmp_path, "fx_rates", fx),
+        "accounts": _curated(spark, catalog, tmp_path, "accounts", accounts),
+        "transactions": _curated(spark, catalog, tmp_path, "transactions", txns),
+    }
+    reports = [r for r in spark_reports if r["name"] == "eod_balances"]
+    run_transform(spark, transform_spec(catalog, reports, inputs, tmp_path / "out"))
+    assert [list(r.values()) for r in csv_rows(tmp_path / "out" / "eod_balances")] == [
+        # closing 1371.68 HUF x 0.0025 = 3.4292 EUR
+        [D, "A00000001", "C0000001", "CURRENT", "HUF", "1000.00", "371.68", "0.00", "1371.68", "3.43", "1"],
+        # closing 5000 + 15024 - 163 = 19861 JPY x 0.00612345 = 121.6178... EUR
+        [D, "A00000002", "C0000001", "CURRENT", "JPY", "5000.00", "15024.00", "163.00", "19861.00", "121.62", "2"],
+        [D, "A00000003", "C0000001", "CURRENT", "EUR", "0.00", "0.00", "0.00", "0.00", "0.00", "1"],
+    ]
+
+
+def test_reporting_sums_are_exact_sums_rounded_once(spark, catalog, spark_reports, tmp_path):
+    """Two 0.01 USD payments at 0.5: each line is 0.005 (0.01 rounded), the exact sum 0.01."""
+    from datetime import datetime, timezone
+
+    D0 = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
+    fx = [{"currency": "USD", "rate_date": D0.date(), "rate": Decimal("0.5"), "source": "ECB"}]
+    accounts = [{"account_id": "A00000001", "customer_id": "C0000001", "product": "CURRENT", "currency": "EUR", "opening_balance": Decimal(0)}]
+    payments = [
+        {"payment_id": f"P00000000{i}", "debtor_account_id": "A00000001", "rail": "SWIFT", "status": status,
+         "amount": Decimal("0.01"), "currency": "USD", "initiated_at": D0, "amount_rpt": Decimal("0.01")}
+        for i, status in enumerate(["SETTLED", "SETTLED", "REJECTED", "RETURNED", "PENDING"], start=1)
+    ]
+    inputs = {
+        "fx_rates": _curated(spark, catalog, tmp_path, "fx_rates", fx),
+        "accounts": _curated(spark, catalog, tmp_path, "accounts", accounts),
+        "payments": _curated(spark, catalog, tmp_path, "payments", payments),
+    }
+    names = ("payments_summary", "customer_activity", "risk_alerts")
+    reports = [r for r in spark_reports if r["name"] in names]
+    thresholds = {"largeValueRpt": "0.01"}
+    spec = {**transform_spec(catalog, reports, inputs, tmp_path / "out"), "thresholds": thresholds}
+    run_transform(spark, spec)
+    assert [list(r.values()) for r in csv_rows(tmp_path / "out" / "payments_summary")] == [
+        [D, "SWIFT", "USD", "PENDING", "1", "0.01", "0.01"],  # 0.005 rounds half-up
+        [D, "SWIFT", "USD", "REJECTED", "1", "0.01", "0.01"],
+        [D, "SWIFT", "USD", "RETURNED", "1", "0.01", "0.01"],
+        [D, "SWIFT", "USD", "SETTLED", "2", "0.02", "0.01"],  # 0.005 + 0.005, not 0.01 + 0.01
+    ]
+    # Customer activity counts the payments whose money moved or is moving: SETTLED and PENDING.
+    # 3 x 0.005 = 0.015 -> 0.02 (the rounded lines would say 0.03).
+    assert [list(r.values()) for r in csv_rows(tmp_path / "out" / "customer_activity")] == [
+        [D, "C0000001", "", "0", "0.00", "3", "0.02", "0", "2026-11-20T10:00:00Z"],
+    ]
+    # Large-value alerts look at every status: an attempted (rejected or returned) payment is a risk signal too.
+    alerts = [r["alert_id"] for r in csv_rows(tmp_path / "out" / "risk_alerts")]
+    assert alerts == [f"LV-P00000000{i}" for i in range(1, 6)]

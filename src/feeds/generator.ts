@@ -6,7 +6,7 @@ import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { z } from 'zod';
 import { addDays, BusinessDate } from '../domain/business-date';
-import { controlScale, FEED_NAMES, feedSpec, KNOWN_CURRENCIES, type FeedName, type FeedSpec } from '../domain/feeds/catalog';
+import { controlScale, CURRENCY_MINOR_UNITS, FEED_NAMES, feedSpec, KNOWN_CURRENCIES, type FeedName, type FeedSpec } from '../domain/feeds/catalog';
 import { formatScaledDecimal, formatTrailer, parseScaledDecimal } from '../domain/feeds/trailer';
 import { controlField, sidecarLine } from './inspect';
 
@@ -177,6 +177,18 @@ function timeOf(second: number): string {
 
 function pad(value: number, width: number): string {
   return String(value).padStart(width, '0');
+}
+
+/**
+ * An amount in cents rounded to its currency's minor unit (half away from zero): a JPY amount is
+ * whole yen, as the bank's systems write it. A positive amount stays positive.
+ */
+function inMinorUnits(amountCents: number, currency: string): number {
+  const decimals = CURRENCY_MINOR_UNITS[currency] ?? 2;
+  if (decimals >= 2) return amountCents;
+  const step = 10 ** (2 - decimals);
+  const rounded = Math.sign(amountCents) * Math.round(Math.abs(amountCents) / step) * step;
+  return amountCents > 0 ? Math.max(rounded, step) : rounded;
 }
 
 /** An integer scaled by 10^2 as a decimal with two places ('-0.05'). */
@@ -624,7 +636,7 @@ function accountsFeed(world: World): FeedRenderer {
       else if (product === 1) eurCents = Math.round(random.skewed(1_200_000, 1.3));
       else if (product === 2) eurCents = random.chance(0.3) ? 0 : -random.int(500_000);
       else eurCents = -Math.round(random.skewed(4_000_000, 1));
-      const balance = Math.round((eurCents * 100_000_000) / rate);
+      const balance = inMinorUnits(Math.round((eurCents * 100_000_000) / rate), world.currencies[account.currency[a]!]!);
       f[col.account_id] = accountId(a);
       f[col.customer_id] = customerId(account.owner[a]!);
       f[col.iban] = iban('DE', `50099877${pad((a * 7919 + 1_000_003) % 10_000_000_000, 10)}`);
@@ -726,7 +738,8 @@ function transactionsFeed(world: World): FeedRenderer {
       eurCents = Math.min(Math.max(eurCents, 100), 799_999);
       const accountCurrency = world.account.currency[account]!;
       const currency = channel === 'POS' && random.chance(0.05) ? random.int(world.currencies.length) : accountCurrency;
-      const amount = currency === eur ? eurCents : Math.max(1, Math.round((eurCents * 100_000_000) / world.rates[currency]!));
+      const amount =
+        currency === eur ? eurCents : inMinorUnits(Math.max(1, Math.round((eurCents * 100_000_000) / world.rates[currency]!)), world.currencies[currency]!);
       f[col.account_id] = world.accountIds[account]!;
       f[col.booked_at] = stamps[second]!;
       const v = random.next();
@@ -791,7 +804,7 @@ function paymentsFeed(world: World): FeedRenderer {
       }
       const currencyIndex = world.currencies.indexOf(currency);
       const amount =
-        currency === 'EUR' ? Math.max(eurCents, 1) : Math.max(1, Math.round((eurCents * 100_000_000) / world.rates[currencyIndex]!));
+        currency === 'EUR' ? Math.max(eurCents, 1) : inMinorUnits(Math.max(1, Math.round((eurCents * 100_000_000) / world.rates[currencyIndex]!)), currency);
       const initiated = daySecond(random);
       let creditor: string;
       const kind = random.next();

@@ -26,7 +26,7 @@ describe('rules 1-3: the row screen gives the reason normalize gives', () => {
 
   test('the fixture covers every rule the docs list', () => {
     expect(new Set(rows.cases.map((c) => c.rule))).toEqual(
-      new Set(['order', 'empty', 'maxLength', 'decimal', 'bounds', 'timestamp', 'date', 'businessDate']),
+      new Set(['order', 'empty', 'maxLength', 'decimal', 'bounds', 'timestamp', 'date', 'minorUnit', 'businessDate']),
     );
   });
 });
