@@ -73,3 +73,16 @@ def test_the_minor_unit_follows_the_currency(spark):
 
 def test_a_spec_may_name_other_minor_units():
     assert minor_units({"minorUnits": {"JPY": 0, "KWD": 3}}) == {"JPY": 0, "KWD": 3}
+
+
+def test_minor_units_mirror_the_typescript_catalog():
+    """MINOR_UNITS must be CURRENCY_MINOR_UNITS of src/domain/feeds/catalog.ts."""
+    import re
+
+    from nightjar_spark.money import MINOR_UNITS
+
+    from .conftest import REPO
+
+    source = (REPO / "src" / "domain" / "feeds" / "catalog.ts").read_text()
+    body = re.search(r"CURRENCY_MINOR_UNITS[^=]*= \{([^}]*)\}", source).group(1)
+    assert {k: int(v) for k, v in re.findall(r"([A-Z]{3}): *([0-9]+)", body)} == MINOR_UNITS
