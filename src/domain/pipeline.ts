@@ -188,15 +188,20 @@ export interface FeedManifestEntry {
   readonly rejectReasons: Readonly<Record<string, number>>;
   readonly controlCount: number;
   readonly controlSum: string;
-  /**
-   * The control column's sum over accepted rows and over rejects (see FeedNormalized); null before
-   * normalize ran, absent in manifests written before they existed.
-   */
-  readonly amountAccepted?: string | null;
-  readonly amountRejected?: string | null;
   readonly sha256: string;
   readonly rawUri: string | null;
   readonly rejectsUri: string | null;
+}
+
+/**
+ * Money quarantined, reconciled: the control column's sum over a feed's accepted rows and over its
+ * rejects (see FeedNormalized), which add up to `controlSum`; null before normalize ran, absent in
+ * manifests written before they existed. Apart from FeedManifestEntry, whose keys the HTTP API's
+ * schema enumerates; the manifest's feed entries carry both.
+ */
+export interface FeedAmounts {
+  readonly amountAccepted?: string | null;
+  readonly amountRejected?: string | null;
 }
 
 /** The run manifest: the audit trail of one business date, written by finalize. */
@@ -213,7 +218,7 @@ export interface RunManifest {
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly error?: { readonly step: StepName; readonly type: string; readonly message: string };
-  readonly feeds: readonly FeedManifestEntry[];
+  readonly feeds: readonly (FeedManifestEntry & FeedAmounts)[];
   readonly steps: readonly StepRecord[];
   readonly reports: readonly TableExported[];
   /** Learned sizing per Spark job (absent when learning is off). */

@@ -1,4 +1,4 @@
-import type { FeedIngested, FeedManifestEntry, FeedNormalized } from './pipeline';
+import type { FeedAmounts, FeedIngested, FeedManifestEntry, FeedNormalized } from './pipeline';
 import { formatScaledDecimal, parseScaledDecimal } from './feeds/trailer';
 
 /**
@@ -57,7 +57,7 @@ function moneyProblem(feed: FeedIngested, n: FeedNormalized): string | null {
 }
 
 /** One feed's line of the run manifest: what ingest verified and, once it ran, what normalize made of it. */
-export function feedManifestEntry(ingested: FeedIngested, normalized: FeedNormalized | undefined): FeedManifestEntry {
+export function feedManifestEntry(ingested: FeedIngested, normalized: FeedNormalized | undefined): FeedManifestEntry & FeedAmounts {
   return {
     feed: ingested.feed,
     status: ingested.status,

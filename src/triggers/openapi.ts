@@ -107,8 +107,6 @@ const manifestFeedProperties = {
   rejectReasons: { type: 'object', additionalProperties: { type: 'integer' }, description: 'Reject counts by reason code.' },
   controlCount: int(),
   controlSum: str('The trailer’s control sum as written, e.g. "1234.50".'),
-  amountAccepted: { type: ['string', 'null'], description: 'The control column summed over accepted rows (exact decimal).' },
-  amountRejected: { type: ['string', 'null'], description: 'The control column summed over rejected lines the trailer counts (exact decimal).' },
   sha256: str(),
   rawUri: { type: ['string', 'null'] },
   rejectsUri: { type: ['string', 'null'] },
