@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import { CURRENCY_MINOR_UNITS } from '../../src/domain/feeds/catalog';
+import { splitQuotedLine } from '../../src/domain/feeds/schemas';
 import { parseScaledDecimal, formatScaledDecimal } from '../../src/domain/feeds/trailer';
 import type { RunManifest } from '../../src/domain/pipeline';
 
@@ -28,10 +29,12 @@ async function acceptedRows(manifest: RunManifest, feed: string): Promise<Row[]>
   const lines = (await fs.readFile(fileURLToPath(entry.rawUri!), 'utf8')).split('\n').map((l) => l.replace(/\r$/, ''));
   const header = lines[0]!.split(',');
   const rows: Row[] = [];
-  for (let no = 2; no < lines.length; no++) {
-    const line = lines[no]!;
+  // Physical line `no` (1-based, the header is line 1) is lines[no - 1].
+  for (let no = 2; no <= lines.length; no++) {
+    const line = lines[no - 1]!;
     if (rejected.has(no) || line.startsWith('TRL,') || line === '') continue;
-    const fields = (parse(line) as string[][])[0]!;
+    // Split as the contract splits (a quote inside an unquoted description is text).
+    const fields = line.includes('"') ? splitQuotedLine(line) : line.split(',');
     rows.push(Object.fromEntries(header.map((h, i) => [h, fields[i]!])));
   }
   return rows;
@@ -55,7 +58,8 @@ export async function checkBalances(manifest: RunManifest, eodBalancesUri: strin
   const sums = new Map<string, { credits: bigint; debits: bigint }>();
   let cross = 0;
   for (const t of await acceptedRows(manifest, 'transactions')) {
-    const currency = accountCurrency.get(t.account_id!)!;
+    const currency = accountCurrency.get(t.account_id!);
+    if (currency === undefined) throw new Error(`accepted transaction ${t.txn_id} on ${t.account_id}, which is not an accepted account`);
     const cents = parseScaledDecimal(t.amount!, 2)!;
     let posted = cents;
     if (t.currency !== currency) {
