@@ -1,4 +1,4 @@
-import { cents, dateOf, pad } from './format';
+import { cents, dateOf, inMinorUnits, pad } from './format';
 import { Random } from './random';
 import { type FeedRenderer, columnsOf } from './renderer';
 import { iban } from './vocabulary';
@@ -26,7 +26,7 @@ export function accountsFeed(world: World): FeedRenderer {
       else if (product === 1) eurCents = Math.round(random.skewed(1_200_000, 1.3));
       else if (product === 2) eurCents = random.chance(0.3) ? 0 : -random.int(500_000);
       else eurCents = -Math.round(random.skewed(4_000_000, 1));
-      const balance = Math.round((eurCents * 100_000_000) / rate);
+      const balance = inMinorUnits(Math.round((eurCents * 100_000_000) / rate), world.currencies[account.currency[a]!]!);
       f[col.account_id] = accountId(a);
       f[col.customer_id] = customerId(account.owner[a]!);
       f[col.iban] = iban('DE', `50099877${pad((a * 7919 + 1_000_003) % 10_000_000_000, 10)}`);

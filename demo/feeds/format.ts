@@ -1,3 +1,5 @@
+import { CURRENCY_MINOR_UNITS } from '../../src/domain/feeds/catalog';
+
 // Dates and formatting without per-row Date objects: day numbers since 1970-01-01.
 
 export function dayNumber(date: string): number {
@@ -27,6 +29,18 @@ export function timeOf(second: number): string {
 
 export function pad(value: number, width: number): string {
   return String(value).padStart(width, '0');
+}
+
+/**
+ * An amount in cents rounded to its currency's minor unit (half away from zero): a JPY amount is
+ * whole yen, as the bank's systems write it. A positive amount stays positive.
+ */
+export function inMinorUnits(amountCents: number, currency: string): number {
+  const decimals = CURRENCY_MINOR_UNITS[currency] ?? 2;
+  if (decimals >= 2) return amountCents;
+  const step = 10 ** (2 - decimals);
+  const rounded = Math.sign(amountCents) * Math.round(Math.abs(amountCents) / step) * step;
+  return amountCents > 0 ? Math.max(rounded, step) : rounded;
 }
 
 /** An integer scaled by 10^2 as a decimal with two places ('-0.05'). */

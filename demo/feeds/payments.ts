@@ -1,5 +1,5 @@
 import { addDays } from '../../src/domain/business-date';
-import { cents, csvText, pad, timeOf } from './format';
+import { cents, csvText, inMinorUnits, pad, timeOf } from './format';
 import { Random, Weighted } from './random';
 import { type FeedRenderer, columnsOf } from './renderer';
 import { COMPANY_FORMS, COMPANY_TRADES, LAST_NAMES, UTILITIES, daySecond, personName, randomIban } from './vocabulary';
@@ -54,7 +54,7 @@ export function paymentsFeed(world: World): FeedRenderer {
       }
       const currencyIndex = world.currencies.indexOf(currency);
       const amount =
-        currency === 'EUR' ? Math.max(eurCents, 1) : Math.max(1, Math.round((eurCents * 100_000_000) / world.rates[currencyIndex]!));
+        currency === 'EUR' ? Math.max(eurCents, 1) : inMinorUnits(Math.max(1, Math.round((eurCents * 100_000_000) / world.rates[currencyIndex]!)), currency);
       const initiated = daySecond(random);
       let creditor: string;
       const kind = random.next();

@@ -1,5 +1,5 @@
 import { addDays } from '../../src/domain/business-date';
-import { cents, csvText, pad, timeOf } from './format';
+import { cents, csvText, inMinorUnits, pad, timeOf } from './format';
 import { Random, Weighted } from './random';
 import { type FeedRenderer, columnsOf } from './renderer';
 import { CITIES, MERCHANTS, ONLINE_MERCHANTS, daySecond } from './vocabulary';
@@ -93,7 +93,8 @@ export function transactionsFeed(world: World): FeedRenderer {
       eurCents = Math.min(Math.max(eurCents, 100), 799_999);
       const accountCurrency = world.account.currency[account]!;
       const currency = channel === 'POS' && random.chance(0.05) ? random.int(world.currencies.length) : accountCurrency;
-      const amount = currency === eur ? eurCents : Math.max(1, Math.round((eurCents * 100_000_000) / world.rates[currency]!));
+      const amount =
+        currency === eur ? eurCents : inMinorUnits(Math.max(1, Math.round((eurCents * 100_000_000) / world.rates[currency]!)), world.currencies[currency]!);
       f[col.account_id] = world.accountIds[account]!;
       f[col.booked_at] = stamps[second]!;
       const v = random.next();

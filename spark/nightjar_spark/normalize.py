@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import csv
-from typing import Any, Optional
+from decimal import Decimal, localcontext
+from typing import Any, Iterable, Optional
 
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession, Window
@@ -12,9 +13,10 @@ from pyspark.sql import types as T
 from . import catalog as cat
 from .frames import empty_frame, literal_frame
 from .lines import LINE_COLUMN, LINE_NO_COLUMN, TOTAL_COLUMN, numbered_lines
+from .money import exact_product, minor_unit, minor_units, rounded
 from .progress import progress
 from .spec import join_uri, spark_path
-from .validation import column_reason, malformed_reason, reason_code, typed_value
+from .validation import column_reason, control_value, malformed_reason, reason_code, typed_value
 
 REASON = "_nj_reason"
 CSV_OPTIONS = {"sep": ",", "quote": '"', "escape": '"'}
@@ -93,6 +95,7 @@ class FeedNormalizer:
         reasons: list[Optional[Column]] = [malformed_reason(line, len(self.names))]
         for col in self.columns:
             reasons.append(column_reason(col, F.col(_raw(col["name"])), self.known_currencies))
+        reasons.extend(self._minor_unit_reasons())
         for name in cat.BUSINESS_DATE_COLUMNS.get(self.name, ()):
             if name in self.names:
                 reasons.append(self._business_date_reason(cat.column(self.feed, name)))
@@ -103,6 +106,25 @@ class FeedNormalizer:
             *typed,
             _first_reason(*reasons).alias(REASON),
         )
+
+    def _minor_unit_reasons(self) -> list[Column]:
+        """Rule 2b: amounts with more decimals than their currency's minor unit (trailing zeros
+        aside), e.g. 1500.50 JPY. Runs after rule 2, so the currency is known."""
+        currency = cat.currency_column(self.feed)
+        if not cat.is_monetary(self.feed) or currency is None:
+            return []
+        by_unit: dict[int, list[str]] = {}
+        for code, unit in minor_units(self.spec).items():
+            by_unit.setdefault(unit, []).append(code)
+        reasons = []
+        for col in self.columns:
+            if col["type"]["kind"] != "decimal":
+                continue
+            raw = F.col(_raw(col["name"]))
+            for unit, codes in sorted(by_unit.items()):
+                too_fine = F.col(_raw(currency)).isin(codes) & raw.rlike(f"\\.[0-9]{{{unit}}}[0-9]*[1-9]")
+                reasons.append(F.when(too_fine, F.lit(f"INVALID_FORMAT:{col['name']}")))
+        return reasons
 
     def _business_date_reason(self, col: dict[str, Any]) -> Column:
         value = typed_value(col, F.col(_raw(col["name"])))
@@ -158,8 +180,10 @@ class FeedNormalizer:
             REASON, F.when(missing, F.lit(f"NO_FX_RATE:{currency}")).otherwise(F.col(REASON))
         )
         if cat.has_amount_rpt(self.feed):
-            # decimal(18,2) x decimal(18,8) is exact; round() on decimals is HALF_UP.
-            amount_rpt = F.round(F.col(cat.AMOUNT_COLUMN) * F.col("_nj_fx_rate"), 2).cast(cat.AMOUNT_RPT_TYPE)
+            # The exact product rounded once, half-up, to the reporting currency's minor unit.
+            scale = minor_unit(minor_units(self.spec), self.spec["reportingCurrency"])
+            exact = exact_product(F.col(cat.AMOUNT_COLUMN), F.col("_nj_fx_rate"))
+            amount_rpt = rounded(exact, scale).cast(cat.AMOUNT_RPT_TYPE)
             rows = rows.withColumn(
                 cat.AMOUNT_RPT_COLUMN, F.when(F.col(REASON).isNull(), amount_rpt)
             )
@@ -174,6 +198,22 @@ class FeedNormalizer:
             ]
         )
 
+    # -- money quarantined ------------------------------------------------------------------------
+    def control_amounts(self) -> tuple[Column, Column, int]:
+        """Sums of the control column over the accepted rows (their typed values) and over the
+        rejected lines whose control value the trailer counts (read from the raw line as the
+        trailer reads it): with the trailer's sum they must balance exactly."""
+        control = self.feed.get("controlColumn")
+        if not control:
+            zero = F.lit(0).cast(T.DecimalType(38, 0))
+            return zero, zero, 0
+        scale = int(cat.column(self.feed, control)["type"]["scale"])
+        money = T.DecimalType(38, scale)
+        index = self.names.index(control)
+        accepted = F.sum(F.when(F.col(REASON).isNull(), F.col(control).cast(money)))
+        rejected = F.sum(F.when(F.col(REASON).isNotNull(), control_value(F.col(LINE_COLUMN), index, scale)))
+        return F.coalesce(accepted, F.lit(0).cast(money)), F.coalesce(rejected, F.lit(0).cast(money)), scale
+
     @staticmethod
     def rejected_rows(rows: DataFrame) -> DataFrame:
         return rows.filter(F.col(REASON).isNotNull()).select(
@@ -181,6 +221,19 @@ class FeedNormalizer:
             F.col(REASON).alias("reason"),
             F.col(LINE_COLUMN).alias("record"),
         )
+
+
+def exact_sum(values: Iterable[Any]) -> Decimal:
+    with localcontext() as ctx:
+        ctx.prec = 80
+        return sum((Decimal(v) for v in values), Decimal(0))
+
+
+def decimal_text(value: Any, scale: int) -> str:
+    """An exact decimal written with exactly `scale` decimals, as the trailer writes its sum."""
+    with localcontext() as ctx:
+        ctx.prec = 80
+        return format(Decimal(value).quantize(Decimal(1).scaleb(-scale)), "f")
 
 
 def fx_rates_table(spark: SparkSession, accepted_fx: Optional[DataFrame], reporting_currency: str) -> DataFrame:
@@ -229,10 +282,12 @@ def run_normalize(spark: SparkSession, spec: dict[str, Any]) -> dict[str, Any]:
             )
         rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
 
-        counts = {
-            (r["code"] if r["code"] is not None else ""): int(r["n"])
-            for r in rows.groupBy(reason_code(F.col(REASON)).alias("code")).agg(F.count(F.lit(1)).alias("n")).collect()
-        }
+        amount_accepted, amount_rejected, scale = normalizer.control_amounts()
+        by_code = rows.groupBy(reason_code(F.col(REASON)).alias("code")).agg(
+            F.count(F.lit(1)).alias("n"), amount_accepted.alias("accepted"), amount_rejected.alias("rejected")
+        ).collect()
+        counts = {(r["code"] if r["code"] is not None else ""): int(r["n"]) for r in by_code}
+        sums = {key: exact_sum(r[key] for r in by_code) for key in ("accepted", "rejected")}
         rows_accepted = counts.pop("", 0)
         rows_rejected = sum(counts.values())
         if rows_accepted + rows_rejected != rows_in:
@@ -265,6 +320,8 @@ def run_normalize(spark: SparkSession, spec: dict[str, Any]) -> dict[str, Any]:
             "rowsAccepted": rows_accepted,
             "rowsRejected": rows_rejected,
             "rejectReasons": dict(sorted(counts.items())),
+            "amountAccepted": decimal_text(sums["accepted"], scale),
+            "amountRejected": decimal_text(sums["rejected"], scale),
             "curatedUri": curated_uri,
             "rejectsUri": rejects_uri,
         }

@@ -11,6 +11,7 @@ from pyspark.sql import types as T
 
 from . import catalog as cat
 from .frames import empty_frame, literal_frame
+from .money import by_minor_unit, converted, exact_product, minor_unit, minor_units, rounded
 from .progress import progress
 from .spec import join_uri, spark_path
 from .validation import DATE_FORMAT, TIMESTAMP_OUTPUT_FORMAT, decimal_literal
@@ -30,6 +31,10 @@ REPORT_WRITE_OPTIONS = {
     "encoding": "UTF-8",
 }
 
+# Payment statuses whose money moved or is moving: a REJECTED payment never left the account and
+# a RETURNED one came back, so neither is the customer's activity (docs/spark-jobs.md).
+ACTIVITY_PAYMENT_STATUSES = ("SETTLED", "PENDING")
+
 DEFAULT_THRESHOLDS = {
     "largeValueRpt": 10000,
     "structuringThresholdRpt": 10000,
@@ -40,10 +45,6 @@ DEFAULT_THRESHOLDS = {
 
 def _zero() -> Column:
     return F.lit(0).cast(MONEY)
-
-
-def _money(col: Column) -> Column:
-    return F.round(col, 2).cast(MONEY)
 
 
 class ReportBuilder:
@@ -57,6 +58,8 @@ class ReportBuilder:
         self.reporting_currency = spec["reportingCurrency"]
         self.thresholds = {**DEFAULT_THRESHOLDS, **(spec.get("thresholds") or {})}
         self.inputs: dict[str, str] = spec.get("inputs") or {}
+        self.minor_units = minor_units(spec)
+        self.rpt_scale = minor_unit(self.minor_units, self.reporting_currency)
         self._frames: dict[str, DataFrame] = {}
 
     # -- inputs ---------------------------------------------------------------------------------
@@ -85,6 +88,17 @@ class ReportBuilder:
         )
         return others.unionByName(one)
 
+    def with_rate(self, frame: DataFrame) -> DataFrame:
+        """The rows with `rate` (their currency's) and `amount_rpt_exact` = amount x rate, unrounded."""
+        rates = F.broadcast(self.rates().withColumnRenamed("rate_currency", "currency"))
+        return frame.join(rates, "currency", "left").withColumn(
+            "amount_rpt_exact", exact_product(F.col("amount"), F.col("rate"))
+        )
+
+    def rpt_money(self, exact: Column) -> Column:
+        """An exact reporting-currency value rounded once to the reporting currency's minor unit."""
+        return rounded(exact, self.rpt_scale).cast(MONEY)
+
     def accounts_dimension(self) -> DataFrame:
         """The account attributes transactions and payments are enriched with."""
         return self.feed("accounts").select(
@@ -102,7 +116,7 @@ class ReportBuilder:
         must hold it. The result is cached, so the dimension is broadcast once per job.
         """
         if "enriched_transactions" not in self._frames:
-            txns = self.feed("transactions")
+            txns = self.with_rate(self.feed("transactions"))
             frame = txns.join(F.broadcast(self.accounts_dimension()), "account_id", "left")
             self._frames["enriched_transactions"] = frame.persist(StorageLevel.MEMORY_AND_DISK)
         return self._frames["enriched_transactions"]
@@ -113,7 +127,8 @@ class ReportBuilder:
             accounts = self.accounts_dimension().select(
                 F.col("account_id").alias("debtor_account_id"), "customer_id"
             )
-            self._frames["enriched_payments"] = self.feed("payments").join(accounts, "debtor_account_id", "left")
+            payments = self.with_rate(self.feed("payments"))
+            self._frames["enriched_payments"] = payments.join(accounts, "debtor_account_id", "left")
         return self._frames["enriched_payments"]
 
     def release(self) -> None:
@@ -131,13 +146,21 @@ class ReportBuilder:
             rates.select(F.col("rate_currency").alias("account_currency"), F.col("rate").alias("account_rate"))
         )
         txns = self.enriched_transactions().join(account_rates, "account_currency", "left")
-        # Another currency goes through the reporting currency: amount_rpt / account rate.
-        in_account_currency = F.when(
+        # Each transaction is posted to its account once: in another currency it is converted with
+        # the cross rate, amount x rate(C) / rate(A), rounded once to the account currency's minor
+        # unit; the day's credits and debits are sums of these posted amounts, as on a statement.
+        posted = F.when(
             F.col("currency") == F.col("account_currency"), F.col("amount").cast(MONEY)
-        ).otherwise(_money(F.try_divide(F.col("amount_rpt"), F.col("account_rate"))))
+        ).otherwise(
+            by_minor_unit(
+                F.col("account_currency"),
+                self.minor_units,
+                lambda scale: converted(F.col("amount"), F.col("rate"), F.col("account_rate"), scale),
+            ).cast(MONEY)
+        )
         per_account = txns.groupBy("account_id").agg(
-            F.sum(F.when(F.col("direction") == "CREDIT", in_account_currency).otherwise(_zero())).alias("credits"),
-            F.sum(F.when(F.col("direction") == "DEBIT", in_account_currency).otherwise(_zero())).alias("debits"),
+            F.sum(F.when(F.col("direction") == "CREDIT", posted).otherwise(_zero())).alias("credits"),
+            F.sum(F.when(F.col("direction") == "DEBIT", posted).otherwise(_zero())).alias("debits"),
             F.count(F.lit(1)).alias("txn_count"),
         )
         accounts = (
@@ -159,20 +182,21 @@ class ReportBuilder:
             credits.alias("credits"),
             debits.alias("debits"),
             closing.alias("closing_balance"),
-            _money(closing * F.col("account_rate")).alias("closing_balance_rpt"),
+            self.rpt_money(closing * F.col("account_rate")).alias("closing_balance_rpt"),
             F.coalesce(F.col("txn_count"), F.lit(0)).cast(T.IntegerType()).alias("txn_count"),
         )
 
     def customer_activity(self) -> DataFrame:
         txns = self.enriched_transactions().groupBy("customer_id").agg(
             F.count(F.lit(1)).alias("txn_count"),
-            F.sum("amount_rpt").alias("txn_amount_rpt"),
+            F.sum("amount_rpt_exact").alias("txn_amount_rpt"),
             F.countDistinct("channel").alias("channels_used"),
             F.max("booked_at").alias("last_txn_at"),
         )
-        payments = self.enriched_payments().groupBy("customer_id").agg(
+        payments = self.enriched_payments().filter(F.col("status").isin(*ACTIVITY_PAYMENT_STATUSES))
+        payments = payments.groupBy("customer_id").agg(
             F.count(F.lit(1)).alias("payment_count"),
-            F.sum("amount_rpt").alias("payment_amount_rpt"),
+            F.sum("amount_rpt_exact").alias("payment_amount_rpt"),
             F.max("initiated_at").alias("last_payment_at"),
         )
         active = txns.join(payments, "customer_id", "full_outer").filter(F.col("customer_id").isNotNull())
@@ -182,18 +206,19 @@ class ReportBuilder:
             "customer_id",
             "segment",
             F.coalesce(F.col("txn_count"), F.lit(0)).cast(T.IntegerType()).alias("txn_count"),
-            F.coalesce(F.col("txn_amount_rpt"), _zero()).cast(MONEY).alias("txn_amount_rpt"),
+            self.rpt_money(F.coalesce(F.col("txn_amount_rpt"), _zero())).alias("txn_amount_rpt"),
             F.coalesce(F.col("payment_count"), F.lit(0)).cast(T.IntegerType()).alias("payment_count"),
-            F.coalesce(F.col("payment_amount_rpt"), _zero()).cast(MONEY).alias("payment_amount_rpt"),
+            self.rpt_money(F.coalesce(F.col("payment_amount_rpt"), _zero())).alias("payment_amount_rpt"),
             F.coalesce(F.col("channels_used"), F.lit(0)).cast(T.IntegerType()).alias("channels_used"),
             F.greatest(F.col("last_txn_at"), F.col("last_payment_at")).alias("last_activity_at"),
         )
 
     def payments_summary(self) -> DataFrame:
-        return self.feed("payments").groupBy("rail", "currency", "status").agg(
+        # Every status has its own row; amount_rpt is the exact sum rounded once.
+        return self.with_rate(self.feed("payments")).groupBy("rail", "currency", "status").agg(
             F.count(F.lit(1)).cast(T.IntegerType()).alias("payment_count"),
             F.sum("amount").cast(MONEY).alias("amount"),
-            F.sum("amount_rpt").cast(MONEY).alias("amount_rpt"),
+            self.rpt_money(F.sum("amount_rpt_exact")).alias("amount_rpt"),
         ).select(self._business_date(), "rail", "currency", "status", "payment_count", "amount", "amount_rpt")
 
     def risk_alerts(self) -> DataFrame:

@@ -106,10 +106,9 @@ def column_reason(col: dict[str, Any], value: Column, known_currencies: Iterable
     if t["kind"] == "currency":
         chain = chain.when(~value.isin(list(known_currencies)), F.lit(f"UNKNOWN_CURRENCY:{name}"))
     if t["kind"] == "decimal" and t.get("min") is not None:
-        chain = chain.when(
-            F.coalesce(typed_value(col, value) < decimal_literal(t["min"]), F.lit(False)),
-            F.lit(f"OUT_OF_RANGE:{name}"),
-        )
+        typed, minimum = typed_value(col, value), decimal_literal(t["min"])
+        below = typed <= minimum if t.get("minExclusive") else typed < minimum
+        chain = chain.when(F.coalesce(below, F.lit(False)), F.lit(f"OUT_OF_RANGE:{name}"))
     return chain.otherwise(no_reason)
 
 
@@ -134,3 +133,46 @@ def malformed_reason(line: Column, expected_fields: int) -> Column:
 def reason_code(reason: Column) -> Column:
     """`UNKNOWN_CURRENCY:currency` -> `UNKNOWN_CURRENCY`."""
     return F.substring_index(reason, ":", 1)
+
+
+# One CSV field as the trailer's control sum reads it: quoted (closed, `""` an escaped quote, text
+# after the closing quote allowed), unquoted (not starting with a quote; quotes inside are text),
+# or empty. Possessive quantifiers: no backtracking on long lines.
+_CSV_FIELD = r'(?:"(?:[^"]|"")*+"[^,]*+|[^",][^,]*+|)'
+
+
+def control_decimal_regex(scale: int) -> str:
+    """A control value as the trailer sums it: optional '-', digits, at most `scale` decimals
+    (no '+', exponent, spaces or thousands separators; no limit on integer digits)."""
+    fraction = f"(\\.[0-9]{{1,{scale}}})?" if scale > 0 else ""
+    return f"^-?[0-9]+{fraction}$"
+
+
+def control_field(line: Column, index: int) -> Column:
+    """Field `index` (0-based) of a raw line as the ingest's trailer check reads it
+    (`controlField` in src/feeds/inspect.ts), or null when the line has no such field.
+
+    No quote up to the field's end: the line is cut at commas. Otherwise the whole line must read
+    as CSV (every quoted field closed) and the field is unquoted; a line that does not read has
+    no control value.
+    """
+    parts = F.split(line, ",")
+    plain_end = F.length(F.array_join(F.slice(parts, 1, index + 1), ","))
+    first_quote = F.locate('"', line)
+    plain = F.when(F.size(parts) > index, F.element_at(parts, index + 1))
+    readable = line.rlike(f"^{_CSV_FIELD}(?:,{_CSV_FIELD})*+$")
+    raw = F.regexp_extract(line, f"^(?:{_CSV_FIELD},){{{index}}}({_CSV_FIELD})(?:,|$)", 1)
+    quoted_field = F.when(
+        raw.rlike(r'^"(?:[^"]|"")*"$'), F.regexp_replace(F.regexp_extract(raw, r'^"(.*)"$', 1), '""', '"')
+    ).otherwise(raw)
+    unquoted = F.when(readable & line.rlike(f"^(?:{_CSV_FIELD},){{{index}}}"), quoted_field)
+    return F.when((first_quote == 0) | (first_quote > plain_end), plain).otherwise(unquoted)
+
+
+def control_value(line: Column, index: int, scale: int) -> Column:
+    """The line's control value as an exact decimal(38, scale), or null when the trailer does not
+    count the line (no such field, or not a decimal by `control_decimal_regex`)."""
+    field = control_field(line, index)
+    return F.when(
+        field.rlike(control_decimal_regex(scale)), field.try_cast(T.DecimalType(38, scale))
+    )

@@ -229,3 +229,17 @@ def test_fixture_catalog_mirrors_the_typescript_catalog(catalog):
         for col in feed["columns"]:
             position = source.index(f"name: '{col['name']}'", position)
     json.dumps(catalog)  # serialisable as the spec needs
+
+
+def test_amounts_accepted_and_held_in_rejects(normalized):
+    """The control column over accepted rows (typed) and over rejected lines the trailer counts."""
+    result, _, _ = normalized
+    amounts = {f["feed"]: (f["amountAccepted"], f["amountRejected"]) for f in result["feeds"]}
+    # Rejects: 1.00 + 1.00 - 5.00 (negative amounts count) + 5.00 x 6; 'x' and the empty line add nothing.
+    assert amounts["transactions"] == ("64360.49", "27.00")
+    # 12.345 has three decimals and adds nothing; 17 integer digits are rejected but counted;
+    assert amounts["accounts"] == ("1730.50", "12345678901234577.00")  # + the CHF account's 10.00
+    assert amounts["payments"] == ("20360.10", "2.00")
+    # USD, GBP and EUR accepted; CHF, XXX, SEK (-0.087) and the second USD rejected; JPY has 9 decimals
+    assert amounts["fx_rates"] == ("3.19000000", "2.89300000")
+    assert amounts["customers"] == ("0", "0")  # a count-only trailer

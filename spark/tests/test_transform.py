@@ -1,6 +1,8 @@
 """transform on the tiny dataset: every report checked by hand, determinism, result."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from nightjar_spark.transform import run_transform
 
 from .conftest import BUSINESS_DATE, csv_rows, read_csv_dataset, transform_spec
@@ -47,9 +49,10 @@ def test_eod_balances(transformed):
 
 def test_customer_activity(transformed):
     assert rows(transformed, "customer_activity") == [
-        [D, "C0000001", "RETAIL", "3", "109.80", "2", "350.10", "3", "2026-11-20T12:30:00Z"],
-        # the payment (12:00) is later than the transactions
-        [D, "C0000002", "SME", "2", "234.00", "1", "9.20", "2", "2026-11-20T12:00:00Z"],
+        # gross: 100.00 + 10.01 USD x 0.92 (9.2092) + 0.50 GBP x 1.17 (0.585) = 109.7942, rounded once
+        [D, "C0000001", "RETAIL", "3", "109.79", "2", "350.10", "3", "2026-11-20T12:30:00Z"],
+        # its only payment was REJECTED: not activity (neither counted nor its 12:00 a last activity)
+        [D, "C0000002", "SME", "2", "234.00", "0", "0.00", "2", "2026-11-20T09:30:00Z"],
         [D, "C0000003", "PRIVATE", "7", "63999.98", "0", "0.00", "3", "2026-11-20T14:00:00Z"],
         # payments only
         [D, "C0000011", "SME", "0", "0.00", "1", "18400.00", "0", "2026-11-20T07:30:00Z"],
@@ -77,7 +80,8 @@ def test_risk_alerts(transformed):
 
 def test_onboarding_funnel(transformed):
     # Onboarded on the business date: ONLINE reached ACTIVE, KYC_CHECKED, APPROVED;
-    # BRANCH reached APPLIED, KYC_CHECKED. (C0000010 was onboarded the day before.)
+    # BRANCH reached APPLIED, KYC_CHECKED. (C0000010 was onboarded the day before.) MOBILE onboarded
+    # nobody that day: a channel without customers has no rows at all.
     assert rows(transformed, "onboarding_funnel") == [
         [D, "BRANCH", "ACTIVE", "5", "0", ""],  # previous stage has 0 customers: null
         [D, "BRANCH", "APPLIED", "1", "2", ""],
@@ -130,3 +134,93 @@ def test_absent_feed_is_an_empty_dataset(spark, catalog, spark_reports, normaliz
     assert read_csv_dataset(tmp_path / "out" / "payments_summary") == (
         "business_date,rail,currency,status,payment_count,amount,amount_rpt\n"
     )
+
+
+def _curated(spark, catalog, tmp_path, feed_name, rows):
+    """Writes `rows` (dicts of typed values) as a feed's curated Parquet; returns its URI."""
+    from nightjar_spark import catalog as cat
+
+    schema = cat.curated_schema(cat.feed_by_name(catalog, feed_name))
+    full = [tuple(r.get(f.name, i + 2 if f.name == "line_no" else None) for f in schema.fields) for i, r in enumerate(rows)]
+    path = tmp_path / "curated" / feed_name
+    spark.createDataFrame(full, schema).write.mode("overwrite").parquet(str(path))
+    return path.as_uri()
+
+
+def test_cross_currency_postings_convert_once_and_round_once(spark, catalog, spark_reports, tmp_path):
+    """amount x rate(C) / rate(A), rounded once half-up to A's minor unit; JPY has none."""
+    from datetime import datetime, timezone
+
+    D0 = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
+    dec = Decimal
+    rates = [("USD", "0.92000000"), ("HUF", "0.00250000"), ("JPY", "0.00612345")]
+    fx = [{"currency": c, "rate_date": D0.date(), "rate": dec(r), "source": "ECB"} for c, r in rates]
+    accounts = [
+        {"account_id": "A00000001", "customer_id": "C0000001", "product": "CURRENT", "currency": "HUF", "opening_balance": dec("1000.00")},
+        {"account_id": "A00000002", "customer_id": "C0000001", "product": "CURRENT", "currency": "JPY", "opening_balance": dec("5000.00")},
+        {"account_id": "A00000003", "customer_id": "C0000001", "product": "CURRENT", "currency": "EUR", "opening_balance": dec("0.00")},
+    ]
+
+    def txn(i, account, direction, amount, currency, rate):
+        exact = dec(amount) * dec(rate)
+        return {"txn_id": f"T00000000{i}", "account_id": account, "booked_at": D0, "direction": direction, "amount": dec(amount),
+                "currency": currency, "channel": "POS", "amount_rpt": exact.quantize(dec("0.01"), rounding="ROUND_HALF_UP")}
+
+    txns = [
+        txn(1, "A00000001", "CREDIT", "1.01", "USD", "0.92"),  # 1.01 x 0.92 / 0.0025 = 371.68 (via 0.93 EUR: 372.00)
+        txn(2, "A00000002", "CREDIT", "100.00", "USD", "0.92"),  # 92 / 0.00612345 = 15024.29 -> 15024 (no decimals)
+        txn(3, "A00000002", "DEBIT", "1.00", "EUR", "1"),  # 1 / 0.00612345 = 163.31 -> 163
+        txn(4, "A00000003", "DEBIT", "0.01", "HUF", "0.0025"),  # 0.000025 EUR -> 0.00
+    ]
+    inputs = {
+        "fx_rates": _curated(spark, catalog, tmp_path, "fx_rates", fx),
+        "accounts": _curated(spark, catalog, tmp_path, "accounts", accounts),
+        "transactions": _curated(spark, catalog, tmp_path, "transactions", txns),
+    }
+    reports = [r for r in spark_reports if r["name"] == "eod_balances"]
+    run_transform(spark, transform_spec(catalog, reports, inputs, tmp_path / "out"))
+    assert [list(r.values()) for r in csv_rows(tmp_path / "out" / "eod_balances")] == [
+        # closing 1371.68 HUF x 0.0025 = 3.4292 EUR
+        [D, "A00000001", "C0000001", "CURRENT", "HUF", "1000.00", "371.68", "0.00", "1371.68", "3.43", "1"],
+        # closing 5000 + 15024 - 163 = 19861 JPY x 0.00612345 = 121.6178... EUR
+        [D, "A00000002", "C0000001", "CURRENT", "JPY", "5000.00", "15024.00", "163.00", "19861.00", "121.62", "2"],
+        [D, "A00000003", "C0000001", "CURRENT", "EUR", "0.00", "0.00", "0.00", "0.00", "0.00", "1"],
+    ]
+
+
+def test_reporting_sums_are_exact_sums_rounded_once(spark, catalog, spark_reports, tmp_path):
+    """Two 0.01 USD payments at 0.5: each line is 0.005 (0.01 rounded), the exact sum 0.01."""
+    from datetime import datetime, timezone
+
+    D0 = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
+    fx = [{"currency": "USD", "rate_date": D0.date(), "rate": Decimal("0.5"), "source": "ECB"}]
+    accounts = [{"account_id": "A00000001", "customer_id": "C0000001", "product": "CURRENT", "currency": "EUR", "opening_balance": Decimal(0)}]
+    payments = [
+        {"payment_id": f"P00000000{i}", "debtor_account_id": "A00000001", "rail": "SWIFT", "status": status,
+         "amount": Decimal("0.01"), "currency": "USD", "initiated_at": D0, "amount_rpt": Decimal("0.01")}
+        for i, status in enumerate(["SETTLED", "SETTLED", "REJECTED", "RETURNED", "PENDING"], start=1)
+    ]
+    inputs = {
+        "fx_rates": _curated(spark, catalog, tmp_path, "fx_rates", fx),
+        "accounts": _curated(spark, catalog, tmp_path, "accounts", accounts),
+        "payments": _curated(spark, catalog, tmp_path, "payments", payments),
+    }
+    names = ("payments_summary", "customer_activity", "risk_alerts")
+    reports = [r for r in spark_reports if r["name"] in names]
+    thresholds = {"largeValueRpt": "0.01"}
+    spec = {**transform_spec(catalog, reports, inputs, tmp_path / "out"), "thresholds": thresholds}
+    run_transform(spark, spec)
+    assert [list(r.values()) for r in csv_rows(tmp_path / "out" / "payments_summary")] == [
+        [D, "SWIFT", "USD", "PENDING", "1", "0.01", "0.01"],  # 0.005 rounds half-up
+        [D, "SWIFT", "USD", "REJECTED", "1", "0.01", "0.01"],
+        [D, "SWIFT", "USD", "RETURNED", "1", "0.01", "0.01"],
+        [D, "SWIFT", "USD", "SETTLED", "2", "0.02", "0.01"],  # 0.005 + 0.005, not 0.01 + 0.01
+    ]
+    # Customer activity counts the payments whose money moved or is moving: SETTLED and PENDING.
+    # 3 x 0.005 = 0.015 -> 0.02 (the rounded lines would say 0.03).
+    assert [list(r.values()) for r in csv_rows(tmp_path / "out" / "customer_activity")] == [
+        [D, "C0000001", "", "0", "0.00", "3", "0.02", "0", "2026-11-20T10:00:00Z"],
+    ]
+    # Large-value alerts look at every status: an attempted (rejected or returned) payment is a risk signal too.
+    alerts = [r["alert_id"] for r in csv_rows(tmp_path / "out" / "risk_alerts")]
+    assert alerts == [f"LV-P00000000{i}" for i in range(1, 6)]

@@ -41,7 +41,19 @@ export function operationalRows(m: RunManifest) {
       last?.resources ? JSON.stringify(last.resources) : null,
     ];
   });
-  const feeds = m.feeds.map((f) => [m.businessDate, f.feed, f.rowsIn, f.rowsAccepted, f.rowsRejected, f.controlCount, f.controlSum, f.sha256]);
+  const feeds = m.feeds.map((f) => [
+    m.businessDate,
+    f.feed,
+    f.rowsIn,
+    f.rowsAccepted,
+    f.rowsRejected,
+    f.controlCount,
+    f.controlSum,
+    f.sha256,
+    // Manifests written before the amounts existed lack them.
+    f.amountAccepted ?? null,
+    f.amountRejected ?? null,
+  ]);
   return { steps, feeds };
 }
 

@@ -6,7 +6,7 @@ import pino, { type Logger } from 'pino';
 import { z } from 'zod';
 import { FailureType } from '../common/failures';
 import { toUri, uriToPath, type DataLayout } from '../common/layout';
-import { FEED_NAMES, FEEDS, KNOWN_CURRENCIES } from '../domain/feeds/catalog';
+import { CURRENCY_MINOR_UNITS, FEED_NAMES, FEEDS, KNOWN_CURRENCIES } from '../domain/feeds/catalog';
 import { SPARK_REPORTS } from '../domain/reports/catalog';
 import type {
   CleanupReport,
@@ -63,12 +63,15 @@ export function buildJobSpec(
     resultUri: `${outputUri}/${JOB_RESULT_FILE}`,
     catalog: FEEDS,
     knownCurrencies: KNOWN_CURRENCIES,
+    minorUnits: CURRENCY_MINOR_UNITS,
     inputs: input.inputs,
   };
   return input.job === 'transform' ? { ...common, reports: SPARK_REPORTS, thresholds: context.thresholds } : common;
 }
 
 const count = z.number().int().nonnegative();
+/** An exact decimal as the jobs write sums ("-12.50"): never a JSON number, which would be a double. */
+const decimalText = z.string().regex(/^-?[0-9]+(\.[0-9]+)?$/, 'an exact decimal written as text');
 const NormalizeResult = z.object({
   job: z.literal('normalize'),
   feeds: z.array(
@@ -78,6 +81,8 @@ const NormalizeResult = z.object({
       rowsAccepted: count,
       rowsRejected: count,
       rejectReasons: z.record(z.string(), count),
+      amountAccepted: decimalText,
+      amountRejected: decimalText,
       curatedUri: z.string().min(1),
       rejectsUri: z.string().min(1),
     }),

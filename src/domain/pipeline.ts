@@ -53,6 +53,14 @@ export interface FeedNormalized {
   readonly rowsRejected: number;
   /** Reject counts by reason code, e.g. { "UNKNOWN_CURRENCY": 3 }. */
   readonly rejectReasons: Readonly<Record<string, number>>;
+  /**
+   * Money quarantined, reconciled: the sum of the feed's control column over its accepted rows,
+   * and over its rejected lines whose control value the trailer counts, both written with the
+   * column's scale ("1234.50"; "0" for a count-only feed). Accepted + rejected must equal the
+   * trailer's control sum exactly. Optional: results recorded before them still read.
+   */
+  readonly amountAccepted?: string;
+  readonly amountRejected?: string;
   readonly curatedUri: string;
   readonly rejectsUri: string;
 }
@@ -185,6 +193,17 @@ export interface FeedManifestEntry {
   readonly rejectsUri: string | null;
 }
 
+/**
+ * Money quarantined, reconciled: the control column's sum over a feed's accepted rows and over its
+ * rejects (see FeedNormalized), which add up to `controlSum`; null before normalize ran, absent in
+ * manifests written before they existed. Apart from FeedManifestEntry, whose keys the HTTP API's
+ * schema enumerates; the manifest's feed entries carry both.
+ */
+export interface FeedAmounts {
+  readonly amountAccepted?: string | null;
+  readonly amountRejected?: string | null;
+}
+
 /** The run manifest: the audit trail of one business date, written by finalize. */
 export interface RunManifest {
   readonly businessDate: string;
@@ -199,7 +218,7 @@ export interface RunManifest {
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly error?: { readonly step: StepName; readonly type: string; readonly message: string };
-  readonly feeds: readonly FeedManifestEntry[];
+  readonly feeds: readonly (FeedManifestEntry & FeedAmounts)[];
   readonly steps: readonly StepRecord[];
   readonly reports: readonly TableExported[];
   /** Learned sizing per Spark job (absent when learning is off). */

@@ -71,12 +71,24 @@ export function createExportBatchesSql(): string {
   ].join('\n');
 }
 
-/** Statements that create the reporting schema, in order; each is idempotent. */
+/**
+ * Nullable columns added to a table that an older version created: `CREATE TABLE IF NOT EXISTS`
+ * leaves an existing table as it is, so a column added to the catalog later (always nullable: the
+ * rows already there have no value) is added here.
+ */
+export function addNullableColumnsSql(spec: ReportSpec): string[] {
+  return spec.columns
+    .filter((c) => c.nullable === true)
+    .map((c) => `ALTER TABLE ${qualifiedTable(spec.table)} ADD COLUMN IF NOT EXISTS ${quoteIdent(c.name)} ${COLUMN_TYPES[c.type]}`);
+}
+
+/** Statements that create (or bring up to date) the reporting schema, in order; each is idempotent. */
 export function reportingDdl(reports: readonly ReportSpec[] = REPORTS): string[] {
   return [
     `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(REPORTING_SCHEMA)}`,
     ...reports.map(createTableSql),
     createExportBatchesSql(),
+    ...reports.flatMap(addNullableColumnsSql),
   ];
 }
 

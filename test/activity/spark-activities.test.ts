@@ -8,7 +8,7 @@ import { MockActivityEnvironment as SdkMockActivityEnvironment } from '@temporal
 import { DefaultLogger } from '@temporalio/worker';
 import { createSparkActivities, zipDirectory, type SparkAwaitHeartbeat } from '../../src/activities/spark';
 import { DataLayout, uriToPath } from '../../src/common/layout';
-import { FEEDS, KNOWN_CURRENCIES } from '../../src/domain/feeds/catalog';
+import { CURRENCY_MINOR_UNITS, FEEDS, KNOWN_CURRENCIES } from '../../src/domain/feeds/catalog';
 import type { SparkSubmitInput } from '../../src/domain/pipeline';
 import { SPARK_REPORTS } from '../../src/domain/reports/catalog';
 import { findAttemptProcesses, LocalSparkPlatform } from '../../src/spark/local/local-platform';
@@ -96,6 +96,8 @@ const normalizeResult = (outputUri: string) => ({
       rowsAccepted: 9,
       rowsRejected: 1,
       rejectReasons: { UNKNOWN_CURRENCY: 1 },
+      amountAccepted: '1234.50',
+      amountRejected: '-0.05',
       curatedUri: `${outputUri}/accounts`,
       rejectsUri: `${outputUri}/rejects/accounts`,
     },
@@ -125,6 +127,7 @@ describe('submitSparkJob', () => {
         resultUri: submission.resultUri,
         catalog: JSON.parse(JSON.stringify(FEEDS)),
         knownCurrencies: [...KNOWN_CURRENCIES],
+        minorUnits: CURRENCY_MINOR_UNITS,
         inputs: input.inputs,
         reports: JSON.parse(JSON.stringify(SPARK_REPORTS)),
         thresholds: THRESHOLDS,

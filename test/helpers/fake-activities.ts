@@ -20,6 +20,8 @@ export interface FakeScript {
   pauseOn?: { job: 'normalize' | 'transform'; until: Promise<unknown> };
   /** Rows normalize reports as read for a feed (default: the control count), to break reconciliation. */
   normalizeRowsIn?: Partial<Record<FeedName, number>>;
+  /** The amount normalize reports as held in rejects for a feed (default 1.00 of the control sum 100.00). */
+  normalizeAmountRejected?: Partial<Record<FeedName, string>>;
   maxAttempts?: number;
   /** Errors thrown by exportReports before it succeeds. */
   exportErrors?: Error[];
@@ -166,7 +168,11 @@ export function fakeActivities(script: FakeScript = {}): { activities: Activitie
             // Spark reads only the feeds it was given: a skipped feed is not in the result.
             feeds: FEEDS.filter((f) => f.name in (inputsOf.get(submission.attemptId) ?? {})).map((f) => {
               const rowsIn = script.normalizeRowsIn?.[f.name] ?? rows;
-              return { feed: f.name, rowsIn, rowsAccepted: rowsIn - 2, rowsRejected: 2, rejectReasons: { DUPLICATE_KEY: 2 }, curatedUri: `file:///c/${f.name}`, rejectsUri: `file:///r/${f.name}` };
+              const amountRejected = script.normalizeAmountRejected?.[f.name] ?? '1.00';
+              return {
+                feed: f.name, rowsIn, rowsAccepted: rowsIn - 2, rowsRejected: 2, rejectReasons: { DUPLICATE_KEY: 2 },
+                amountAccepted: '99.00', amountRejected, curatedUri: `file:///c/${f.name}`, rejectsUri: `file:///r/${f.name}`,
+              };
             }),
           },
         };

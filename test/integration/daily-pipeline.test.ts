@@ -14,6 +14,7 @@ import { createLogger } from '../../src/worker/logger';
 import { createNightjarWorker } from '../../src/worker/worker';
 import { createDevServerEnv, REPO_ROOT, uniqueId, workflowBundle } from '../helpers/temporal';
 import { requirePostgresUrl } from '../helpers/postgres';
+import { checkBalances } from '../helpers/balances';
 
 jest.setTimeout(15 * 60_000);
 
@@ -100,6 +101,20 @@ test('a night runs end to end with real Spark into the embedded store, and a re-
       expect(await first.store.countRows(spec.table, date)).toBe(reported!.rows);
     }
     expect(first.manifest.reports.find((r) => r.table === 'eod_account_balances')!.rows).toBeGreaterThan(0);
+
+    // Money quarantined, reconciled: accepted + rejected = the trailer's control sum, per feed.
+    for (const f of first.manifest.feeds) {
+      expect(f.amountAccepted).toMatch(/^-?[0-9]+(\.[0-9]+)?$/);
+      expect(f.amountRejected).toMatch(/^-?[0-9]+(\.[0-9]+)?$/);
+    }
+    expect(Number(tx.amountRejected)).toBeGreaterThan(0);
+    // One conversion, one rounding: every balance equals amount x rate(C) / rate(A) rounded once.
+    const transform = first.manifest.steps.find((s) => s.step === 'transform')!;
+    const attemptId = transform.attempts[transform.attempts.length - 1]!.attemptId!;
+    const eod = new URL(`file://${path.join(layout.jobOutputDir(date, 'transform', attemptId), 'eod_balances')}`).href;
+    const balances = await checkBalances(first.manifest, eod);
+    expect(balances.mismatches).toEqual([]);
+    expect(balances.crossCurrencyPostings).toBeGreaterThan(0);
 
     // Nothing of the attempts is left behind: scratch dirs gone, driver logs kept.
     const work = await fs.readdir(path.join(config.dataDir, 'work', 'spark')).catch(() => []);

@@ -1,4 +1,4 @@
-import { reconcileFeeds } from '../../src/domain/reconcile';
+import { feedManifestEntry, reconcileFeeds } from '../../src/domain/reconcile';
 import type { FeedIngested, FeedNormalized } from '../../src/domain/pipeline';
 
 const ingested = (feed: FeedIngested['feed'], count: number): FeedIngested => ({
@@ -30,4 +30,40 @@ test('a feed missing on either side is reported; an optional feed that never arr
     'accounts: ingested but missing from the normalize result',
     'customers: normalized but never ingested',
   ]);
+});
+
+describe('money quarantined, reconciled', () => {
+  const feed = (controlSum: string): FeedIngested => ({ ...ingested('transactions', 3), controlSum });
+  const amounts = (accepted: string, rejected: string): FeedNormalized => ({ ...normalized('transactions', 3, 2, 1), amountAccepted: accepted, amountRejected: rejected });
+
+  test('accepted + rejected equal to the trailer balances, whatever the decimals written', () => {
+    expect(reconcileFeeds([feed('1234.50')], [amounts('1234.55', '-0.05')])).toEqual([]);
+    expect(reconcileFeeds([feed('1234.5')], [amounts('1234.00', '0.50')])).toEqual([]);
+    expect(reconcileFeeds([feed('0')], [amounts('0', '0')])).toEqual([]);
+  });
+
+  test('a cent missing is named with the feed and the three sums', () => {
+    expect(reconcileFeeds([feed('1234.50')], [amounts('1234.00', '0.49')])).toEqual([
+      "transactions: amount accepted 1234.00 + amount rejected 0.49 = 1234.49, but the trailer's control sum is 1234.50 (unaccounted 0.01)",
+    ]);
+  });
+
+  test('exact beyond floating point: 0.1 + 0.2 is 0.3, and 17 digits do not round', () => {
+    expect(reconcileFeeds([feed('0.30')], [amounts('0.10', '0.20')])).toEqual([]);
+    expect(reconcileFeeds([feed('12345678901234567.01')], [amounts('12345678901234567.00', '0.01')])).toEqual([]);
+    expect(reconcileFeeds([feed('12345678901234567.01')], [amounts('12345678901234567.00', '0.00')])).toHaveLength(1);
+  });
+
+  test('a result recorded before the amounts existed is not checked for them', () => {
+    expect(reconcileFeeds([feed('1234.50')], [normalized('transactions', 3, 2, 1)])).toEqual([]);
+  });
+});
+
+test('the manifest entry carries the amounts, or null before normalize', () => {
+  const ing = { ...ingested('payments', 3), controlSum: '10.00' };
+  expect(feedManifestEntry(ing, undefined)).toMatchObject({ controlSum: '10.00', amountAccepted: null, amountRejected: null });
+  expect(feedManifestEntry(ing, { ...normalized('payments', 3, 2, 1), amountAccepted: '9.00', amountRejected: '1.00' })).toMatchObject({
+    amountAccepted: '9.00',
+    amountRejected: '1.00',
+  });
 });

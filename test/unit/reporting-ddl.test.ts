@@ -25,12 +25,16 @@ describe('reportingDdl', () => {
   const ddl = reportingDdl();
 
   test('creates the schema first, then one table per catalog report, then the bookkeeping table', () => {
-    expect(ddl).toHaveLength(REPORTS.length + 2);
-    expect(ddl[0]).toBe('CREATE SCHEMA IF NOT EXISTS "reporting"');
+    const added = REPORTS.flatMap((spec) => spec.columns.filter((c) => c.nullable).map((c) => `${spec.table}.${c.name}`));
+    expect(ddl).toHaveLength(REPORTS.length + 2 + added.length);
+    // then every nullable column again, for a table an older version created without it
+    expect(ddl.slice(REPORTS.length + 2).map((sql) => /^ALTER TABLE "reporting"\."(\w+)" ADD COLUMN IF NOT EXISTS "(\w+)" /.exec(sql)?.slice(1).join('.'))).toEqual(added);
+    const created = ddl.slice(0, REPORTS.length + 2);
+    expect(created[0]).toBe('CREATE SCHEMA IF NOT EXISTS "reporting"');
     REPORTS.forEach((spec, i) => {
-      expect(ddl[i + 1]).toMatch(new RegExp(`^CREATE TABLE IF NOT EXISTS "reporting"\\."${spec.table}" \\(`));
+      expect(created[i + 1]).toMatch(new RegExp(`^CREATE TABLE IF NOT EXISTS "reporting"\\."${spec.table}" \\(`));
     });
-    expect(ddl.at(-1)).toMatch(/^CREATE TABLE IF NOT EXISTS "reporting"\."export_batches" \(/);
+    expect(created.at(-1)).toMatch(/^CREATE TABLE IF NOT EXISTS "reporting"\."export_batches" \(/);
   });
 
   test.each(REPORTS.map((spec) => [spec.table, spec] as const))(
@@ -46,7 +50,7 @@ describe('reportingDdl', () => {
   );
 
   test('export_batches is keyed by business date and table', () => {
-    const sql = ddl.at(-1) ?? '';
+    const sql = ddl[REPORTS.length + 1] ?? '';
     expect(columnLines(sql)).toEqual([
       '"business_date" date NOT NULL',
       '"table_name" text NOT NULL',

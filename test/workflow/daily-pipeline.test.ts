@@ -203,6 +203,23 @@ test('rows that do not reconcile park normalize as ReconciliationFailed; a retry
   });
 });
 
+test('money that does not balance with the trailer parks normalize as ReconciliationFailed naming the feed and the sums', async () => {
+  const script: FakeScript = { normalizeAmountRejected: { payments: '0.99' } };
+  await run(script, async ({ taskQueue, calls }) => {
+    const handle = await start(taskQueue);
+    const status = await waitForParked(handle);
+    expect(status.parked?.error.type).toBe('ReconciliationFailed');
+    expect(status.parked?.error.message).toContain("payments: amount accepted 99.00 + amount rejected 0.99 = 99.99, but the trailer's control sum is 100.00 (unaccounted 0.01)");
+    expect(calls.submits.filter((s) => s.job === 'transform')).toHaveLength(0);
+
+    delete script.normalizeAmountRejected;
+    await handle.executeUpdate(resolveStepUpdate, { args: [{ step: 'normalize', action: 'retry' }] });
+    expect((await handle.result()).status).toBe('COMPLETED');
+    // The manifest answers "how much money did we not report tonight?", per feed.
+    for (const f of calls.finalized[0]!.manifest.feeds) expect(f).toMatchObject({ controlSum: '100.00', amountAccepted: '99.00', amountRejected: '1.00' });
+  });
+});
+
 test('normalizing again after a reconciliation failure continues the attempt numbering, so no attempt id is reused', async () => {
   const script: FakeScript = { normalizeRowsIn: { transactions: 99 } };
   await run(script, async ({ taskQueue, calls }) => {

@@ -19,7 +19,8 @@ export type ColumnType =
   | { kind: 'enum'; values: readonly string[] }
   | { kind: 'date' }
   | { kind: 'timestamp' }
-  | { kind: 'decimal'; precision: number; scale: number; min?: number }
+  /** `min` is inclusive (a value equal to it passes) unless `minExclusive`. */
+  | { kind: 'decimal'; precision: number; scale: number; min?: number; minExclusive?: boolean }
   | { kind: 'currency' };
 
 export interface ColumnSpec {
@@ -49,6 +50,13 @@ export interface FeedSpec {
   /** Column summed into the trailer's control sum, or null for a count-only trailer. */
   readonly controlColumn: string | null;
 }
+
+/**
+ * Decimals of the currencies whose ISO 4217 minor unit is not 2 (JPY has none). Every monetary
+ * output in a currency is rounded once, half-up away from zero, to its minor unit; the Spark jobs
+ * receive this map in their spec (`minorUnits`).
+ */
+export const CURRENCY_MINOR_UNITS: Readonly<Record<string, number>> = { JPY: 0 };
 
 /** ISO 4217 codes the bank deals in; anything else is rejected as an unknown currency. */
 export const KNOWN_CURRENCIES = [
@@ -166,7 +174,8 @@ export const FEEDS: readonly FeedSpec[] = [
     columns: [
       { name: 'currency', type: { kind: 'currency' } },
       { name: 'rate_date', type: { kind: 'date' } },
-      { name: 'rate', type: { kind: 'decimal', precision: 18, scale: 8, min: 0 } },
+      // A rate of 0 would make every amount in the currency worth nothing: strictly positive.
+      { name: 'rate', type: { kind: 'decimal', precision: 18, scale: 8, min: 0, minExclusive: true } },
       { name: 'source', type: { kind: 'string', maxLength: 32 } },
     ],
   },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { KNOWN_CURRENCIES, type ColumnSpec, type ColumnType, type FeedName, type FeedSpec } from './catalog';
+import { CURRENCY_MINOR_UNITS, KNOWN_CURRENCIES, type ColumnSpec, type ColumnType, type FeedName, type FeedSpec } from './catalog';
 import { parseScaledDecimal } from './trailer';
 
 /**
@@ -102,7 +102,7 @@ function formatCheck(column: string, type: ColumnType): ColumnCheck {
       return (value) =>
         currencies.has(value) ? null : { rule: 'UNKNOWN_CURRENCY', detail: 'not a currency the bank deals in' };
     case 'decimal': {
-      const { precision, scale, min } = type;
+      const { precision, scale, min, minExclusive } = type;
       const integerDigits = precision - scale;
       if (integerDigits < 1 || scale < 0) throw new Error(`column ${column}: invalid decimal(${precision},${scale})`);
       const fraction = scale > 0 ? `(\\.[0-9]{1,${scale}})?` : '';
@@ -112,8 +112,11 @@ function formatCheck(column: string, type: ColumnType): ColumnCheck {
       const shapeDetail = `not a decimal with at most ${integerDigits} integer digits and ${scale} decimals`;
       return (value) => {
         if (!shape.test(value)) return invalid(shapeDetail);
-        if (minimum !== null && parseScaledDecimal(value, scale)! < minimum) {
-          return { rule: 'OUT_OF_RANGE', detail: `below the minimum ${min}` };
+        if (minimum !== null) {
+          const scaled = parseScaledDecimal(value, scale)!;
+          if (scaled < minimum || (minExclusive === true && scaled === minimum)) {
+            return { rule: 'OUT_OF_RANGE', detail: minExclusive === true ? `not above ${min}` : `below the minimum ${min}` };
+          }
         }
         return null;
       };
@@ -176,9 +179,36 @@ export function rowSchema(feed: FeedSpec): RowSchema {
   return schema;
 }
 
+/** Decimals of a currency's minor unit (ISO 4217; 2 unless listed in CURRENCY_MINOR_UNITS). */
+export function minorUnit(currency: string): number {
+  return CURRENCY_MINOR_UNITS[currency] ?? 2;
+}
+
+/**
+ * Rule 2b: a money row's amounts may not have more decimals than their currency's minor unit
+ * (trailing zeros aside): 1500.50 JPY does not exist. Checked after every column passed rule 2,
+ * since it needs a known currency.
+ */
+function minorUnitReason(feed: FeedSpec, row: FeedRow): RowRejectReason | null {
+  if (feed.name === 'fx_rates') return null;
+  const currencyColumn = feed.columns.find((c) => c.type.kind === 'currency');
+  const currency = currencyColumn === undefined ? null : row[currencyColumn.name];
+  if (currency === null || currency === undefined) return null;
+  const allowed = minorUnit(currency);
+  for (const column of feed.columns) {
+    const value = row[column.name];
+    if (column.type.kind !== 'decimal' || value === null || value === undefined) continue;
+    const dot = value.indexOf('.');
+    const significant = dot === -1 ? 0 : value.slice(dot + 1).replace(/0+$/, '').length;
+    if (significant > allowed) return `INVALID_FORMAT:${column.name}`;
+  }
+  return null;
+}
+
 /**
  * Rules 1 (field count) to 3 for one record already split into fields. The first failing rule
- * wins: field count, then every column's rule 2 in catalog order, then the business date.
+ * wins: field count, then every column's rule 2 in catalog order, then the amounts' minor unit
+ * (2b), then the business date.
  */
 export function validateRecord(feed: FeedSpec, fields: readonly string[], businessDate: string): RecordValidation {
   const columns = feed.columns;
@@ -188,6 +218,8 @@ export function validateRecord(feed: FeedSpec, fields: readonly string[], busine
 
   const result = rowSchema(feed).safeParse(record);
   if (!result.success) return { ok: false, reason: firstReason(feed, result.error.issues) };
+  const minor = minorUnitReason(feed, result.data);
+  if (minor !== null) return { ok: false, reason: minor };
 
   const dateColumn = BUSINESS_DATE_COLUMNS[feed.name];
   if (dateColumn !== undefined) {

@@ -154,6 +154,10 @@ export const REPORTS: readonly ReportSpec[] = [
       { name: 'control_count', type: 'bigint' },
       { name: 'control_sum', type: 'text' },
       { name: 'sha256', type: 'text' },
+      // The control column's sum over accepted rows and over rejects (accepted + rejected =
+      // control_sum); empty when normalize did not run. Added later, hence nullable.
+      { name: 'amount_accepted', type: 'text', nullable: true },
+      { name: 'amount_rejected', type: 'text', nullable: true },
     ],
   },
 ];

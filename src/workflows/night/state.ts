@@ -18,6 +18,7 @@ import type {
 } from '../../domain/pipeline';
 import type { SparkJobName } from '../../domain/spark/resources';
 import type { FeedArrival } from '../../domain/triggers';
+import { feedManifestEntry } from '../../domain/reconcile';
 import type {
   DailyPipelineInput,
   DailyPipelineResult,
@@ -190,7 +191,7 @@ export class Night {
 
   /** What the manifest says of each feed: its ingest, and its normalize once that ran. */
   get manifestFeeds(): FeedManifestEntry[] {
-    return this.ingested.map((f) => manifestEntry(f, this.normalized.find((n) => n.feed === f.feed)));
+    return this.ingested.map((f) => feedManifestEntry(f, this.normalized.find((n) => n.feed === f.feed)));
   }
 
   /** A required feed missed its cut-off: the night is LATE (once). */
@@ -339,20 +340,4 @@ export class Night {
   result(): DailyPipelineResult {
     return { businessDate: this.businessDate, status: this._outcome, manifestUri: this._manifestUri, feeds: this.manifestFeeds, reports: this.reports };
   }
-}
-
-function manifestEntry(ingested: FeedIngested, normalized: FeedNormalized | undefined): FeedManifestEntry {
-  return {
-    feed: ingested.feed,
-    status: ingested.status,
-    rowsIn: ingested.rowsIn,
-    rowsAccepted: normalized?.rowsAccepted ?? 0,
-    rowsRejected: normalized?.rowsRejected ?? 0,
-    rejectReasons: normalized?.rejectReasons ?? {},
-    controlCount: ingested.controlCount,
-    controlSum: ingested.controlSum,
-    sha256: ingested.sha256,
-    rawUri: ingested.rawUri,
-    rejectsUri: normalized?.rejectsUri ?? null,
-  };
 }

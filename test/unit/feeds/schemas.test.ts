@@ -215,7 +215,8 @@ describe('validateRecord', () => {
     it('checks the scale of rates', () => {
       expect(reasonOf(fxRates, { rate: '0.92000000' })).toBeNull();
       expect(reasonOf(fxRates, { rate: '0.006123456' })).toBe('INVALID_FORMAT:rate');
-      expect(reasonOf(fxRates, { rate: '0' })).toBeNull();
+      expect(reasonOf(fxRates, { rate: '1' })).toBeNull();
+      expect(reasonOf(fxRates, { rate: '0' })).toBe('OUT_OF_RANGE:rate'); // the minimum 0 is exclusive for rates
     });
   });
 
