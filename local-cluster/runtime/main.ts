@@ -1,0 +1,77 @@
+/**
+ * The local container runtime as a process:
+ *   node main.js --kubeconfig <admin kubeconfig> --checkout <repo root> [--state-dir <dir>] [--node <name>]…
+ * Runs until SIGTERM or SIGINT, then kills every process it started (also when it dies of an
+ * uncaught error) and exits. Prints "ready <state dir>" once it watches the API.
+ */
+import { execFileSync } from 'node:child_process';
+import { realpathSync } from 'node:fs';
+import path from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import pino from 'pino';
+import { LocalKubelet } from './local-kubelet';
+import type { SparkInstall } from './spark-entrypoint';
+
+interface Args {
+  kubeconfig: string;
+  checkout: string;
+  stateDir: string;
+  nodes: string[];
+}
+
+class UsageError extends Error {}
+
+function parseArgs(argv: readonly string[]): Args {
+  const values = new Map<string, string[]>();
+  for (let i = 0; i < argv.length; i += 2) {
+    const key = argv[i] ?? '';
+    const value = argv[i + 1];
+    if (!key.startsWith('--') || value === undefined) throw new UsageError(`expected --option value pairs, got ${JSON.stringify(key)}`);
+    values.set(key, [...(values.get(key) ?? []), value]);
+  }
+  const one = (key: string): string | undefined => values.get(key)?.[0];
+  const kubeconfig = one('--kubeconfig') ?? process.env.KUBECONFIG;
+  if (kubeconfig === undefined) throw new UsageError('--kubeconfig (or KUBECONFIG) is required');
+  const checkout = path.resolve(one('--checkout') ?? process.cwd());
+  return { kubeconfig, checkout, stateDir: path.resolve(one('--state-dir') ?? path.join(checkout, '.cache', 'local-runtime')), nodes: values.get('--node') ?? [] };
+}
+
+/** SPARK_HOME of the checkout's pyspark and the java on PATH. */
+export function sparkInstallOf(checkout: string): SparkInstall {
+  const python = path.join(checkout, '.venv', 'bin', 'python');
+  const sparkHome = execFileSync(python, ['-c', 'import os, pyspark; print(os.path.dirname(pyspark.__file__))'], { encoding: 'utf8' }).trim();
+  const java = realpathSync(execFileSync('sh', ['-c', 'command -v java'], { encoding: 'utf8' }).trim());
+  return { sparkHome, java };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const logger = pino({ base: { component: 'local-runtime' } });
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(args.kubeconfig);
+  const kubelet = new LocalKubelet({
+    kubeConfig,
+    stateDir: args.stateDir,
+    install: sparkInstallOf(args.checkout),
+    imagePaths: [{ containerPath: '/opt/nightjar/spark', hostPath: path.join(args.checkout, 'spark') }],
+    pathPrefix: [path.join(args.checkout, '.venv', 'bin')],
+    ...(args.nodes.length === 0 ? {} : { nodes: args.nodes }),
+    logger,
+  });
+  process.on('exit', () => kubelet.killAllNow());
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    void kubelet.stop().finally(() => process.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  await kubelet.start();
+  process.stdout.write(`ready ${args.stateDir} memory=${kubelet.memoryEnforcement}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`local-runtime: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(error instanceof UsageError ? 2 : 1);
+});
