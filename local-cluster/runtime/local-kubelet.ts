@@ -52,8 +52,12 @@ export interface LocalKubeletOptions {
   readonly imagePaths: readonly PathMapping[];
   /** Put first on every container's PATH (the virtualenv's `bin`, so `python3` has pyspark). */
   readonly pathPrefix: readonly string[];
+  /** The image's own environment (its ENV lines), container paths allowed; the pod's env wins. */
+  readonly imageEnv?: Readonly<Record<string, string>>;
   /** Serve only pods bound to these nodes; every node when omitted. */
   readonly nodes?: readonly string[];
+  /** Serve only pods of these namespaces (tests running side by side); every namespace when omitted. */
+  readonly namespaces?: readonly string[];
   /** `false` turns memory enforcement by cgroup off; default: the v1 memory hierarchy if writable. */
   readonly memoryCgroupRoot?: string | false;
   /** Second octet of the pod addresses (127.<n>.x.y). Default 77. */
@@ -176,6 +180,7 @@ export class LocalKubelet {
     const node = pod.spec?.nodeName;
     if (node === undefined || node === '') return false;
     if (pod.metadata?.labels?.[RUNTIME_LABEL] !== RUNTIME_LABEL_VALUE) return false;
+    if (this.options.namespaces !== undefined && !this.options.namespaces.includes(pod.metadata.namespace ?? '')) return false;
     return this.options.nodes === undefined || this.options.nodes.includes(node);
   }
 
@@ -271,7 +276,7 @@ export class LocalKubelet {
       const dir = volumeDirs.get(volume.name);
       if (dir !== undefined) rewriteFiles(dir, paths);
     }
-    const podEnv = await containerEnv(ctx, container);
+    const podEnv = { ...this.options.imageEnv, ...(await containerEnv(ctx, container)) };
     const mapped = Object.fromEntries(Object.entries(podEnv).map(([key, value]) => [key, paths.map(value)]));
     const apiUrl = new URL(this.server);
     const env: Record<string, string> = {

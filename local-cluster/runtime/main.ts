@@ -4,13 +4,11 @@
  * Runs until SIGTERM or SIGINT, then kills every process it started (also when it dies of an
  * uncaught error) and exits. Prints "ready <state dir>" once it watches the API.
  */
-import { execFileSync } from 'node:child_process';
-import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { LocalKubelet } from './local-kubelet';
-import type { SparkInstall } from './spark-entrypoint';
+import { imageDefaults } from './spark-install';
 
 interface Args {
   kubeconfig: string;
@@ -36,14 +34,6 @@ function parseArgs(argv: readonly string[]): Args {
   return { kubeconfig, checkout, stateDir: path.resolve(one('--state-dir') ?? path.join(checkout, '.cache', 'local-runtime')), nodes: values.get('--node') ?? [] };
 }
 
-/** SPARK_HOME of the checkout's pyspark and the java on PATH. */
-export function sparkInstallOf(checkout: string): SparkInstall {
-  const python = path.join(checkout, '.venv', 'bin', 'python');
-  const sparkHome = execFileSync(python, ['-c', 'import os, pyspark; print(os.path.dirname(pyspark.__file__))'], { encoding: 'utf8' }).trim();
-  const java = realpathSync(execFileSync('sh', ['-c', 'command -v java'], { encoding: 'utf8' }).trim());
-  return { sparkHome, java };
-}
-
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const logger = pino({ base: { component: 'local-runtime' } });
@@ -52,9 +42,7 @@ async function main(): Promise<void> {
   const kubelet = new LocalKubelet({
     kubeConfig,
     stateDir: args.stateDir,
-    install: sparkInstallOf(args.checkout),
-    imagePaths: [{ containerPath: '/opt/nightjar/spark', hostPath: path.join(args.checkout, 'spark') }],
-    pathPrefix: [path.join(args.checkout, '.venv', 'bin')],
+    ...imageDefaults(args.checkout),
     ...(args.nodes.length === 0 ? {} : { nodes: args.nodes }),
     logger,
   });

@@ -182,6 +182,11 @@ export const ConfigSchema = z
     NIGHTJAR_K8S_STUCK_AFTER_SECONDS: positive.default(600),
     NIGHTJAR_K8S_POLL_SECONDS: positive.default(30),
     NIGHTJAR_K8S_CLEANUP_TIMEOUT_SECONDS: positive.default(60),
+    // How attempts reach Kubernetes: SparkApplications for the spark-operator, or spark-submit's own cluster mode.
+    NIGHTJAR_K8S_SUBMIT: z.enum(['operator', 'spark-submit']).default('operator'),
+    // spark-submit mode: labels every driver and executor pod gets besides the attempt's.
+    NIGHTJAR_K8S_POD_LABELS: keyValues.optional(),
+    NIGHTJAR_K8S_SUBMIT_TIMEOUT_SECONDS: positive.default(180),
     NIGHTJAR_JANITOR_EVERY_SECONDS: interval.default(0),
     NIGHTJAR_JANITOR_MIN_AGE_SECONDS: positive.default(1800),
     NIGHTJAR_WORKER_MAX_ACTIVITIES: positive.default(200),
@@ -300,6 +305,8 @@ export interface NightjarConfig {
     readonly kubernetes?: {
       readonly config: KubeConfigSource;
       readonly settings: KubernetesPlatformSettings;
+      /** How attempts are submitted: spark-operator SparkApplications, or spark-submit in cluster mode. */
+      readonly submit: { readonly mode: 'operator' } | { readonly mode: 'spark-submit'; readonly extraPodLabels?: Readonly<Record<string, string>>; readonly timeoutMs: number };
     };
     readonly thresholds: {
       readonly largeValueRpt: number;
@@ -543,5 +550,9 @@ function kubernetesConfig(e: z.output<typeof ConfigSchema>, dataDir: string): No
     cleanupTimeoutMs: e.NIGHTJAR_K8S_CLEANUP_TIMEOUT_SECONDS * 1000,
     driverLogLines: DEFAULT_KUBERNETES_TIMINGS.driverLogLines,
   };
-  return { config, settings };
+  const submit =
+    e.NIGHTJAR_K8S_SUBMIT === 'spark-submit'
+      ? { mode: 'spark-submit' as const, timeoutMs: e.NIGHTJAR_K8S_SUBMIT_TIMEOUT_SECONDS * 1000, ...(e.NIGHTJAR_K8S_POD_LABELS !== undefined ? { extraPodLabels: e.NIGHTJAR_K8S_POD_LABELS } : {}) }
+      : { mode: 'operator' as const };
+  return { config, settings, submit };
 }
