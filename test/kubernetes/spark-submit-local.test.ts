@@ -179,6 +179,7 @@ test('spark-submit mode runs a real driver and two executor JVMs as pods, adopts
 
   const outcome = await platform.await(handle, { signal: new AbortController().signal, onProgress: () => undefined });
   expect(outcome).toMatchObject({ kind: 'SUCCEEDED' });
+  expect(outcome.pods?.map((p) => p.role).sort()).toEqual(['driver', 'executor', 'executor']);
 
   const result = JSON.parse(readFileSync(resultFile, 'utf8')) as { total: number; executors: string[] };
   expect(result.total).toBe(4_999_950_000);
@@ -202,13 +203,20 @@ test('spark-submit mode runs a real driver and two executor JVMs as pods, adopts
 
 test('executors that really run out of memory are seen on their pods and the attempt is stopped after N of them', async () => {
   const attemptId = `nj-20261204-normalize-${Date.now().toString(36)}-a2`;
-  // 512 MiB of heap and a small overhead: the skewed group outgrows the executor.
-  const { req } = await request(attemptId, 'executor-oom', { ...RESOURCES, memoryOverheadMb: 160 });
+  // 512 MiB of heap and almost no overhead: as the skewed group fills the heap, the JVM outgrows
+  // the pod's memory limit (512 + 32 MiB) before the heap is full, and the kernel kills it.
+  const { req } = await request(attemptId, 'executor-oom', { ...RESOURCES, memoryOverheadMb: 32 });
 
   const handle = await platform.submit(req);
   const outcome = await platform.await(handle, { signal: new AbortController().signal, onProgress: () => undefined });
   expect(outcome).toMatchObject({ kind: 'OUT_OF_MEMORY', oomSide: 'executor' });
-  expect(outcome.reason).toMatch(/2 executor\(s\) lost to out-of-memory/);
+  expect(outcome.reason).toMatch(/2 executors lost to out-of-memory/);
+  // What the pods say, as a kubelet reported it: killed by the kernel in the pod's memory cgroup
+  // (137 OOMKilled) or, where no cgroup is available, the JVM's own OutOfMemoryError exit (52).
+  const lost = (outcome.pods ?? []).filter((p) => p.role === 'executor' && p.phase === 'Failed');
+  const expected = kubelet.memoryEnforcement === 'cgroup-v1' ? { exitCode: 137, reason: 'OOMKilled' } : { exitCode: 52, reason: 'Error' };
+  expect(lost.filter((p) => p.exitCode === expected.exitCode && p.reason === expected.reason).length).toBeGreaterThanOrEqual(2);
+  expect(outcome.pods?.find((p) => p.role === 'driver')).toMatchObject({ name: handle.handle, node: expect.stringMatching(/^kwok-/) });
 
   const cleanup = await platform.cleanup(attemptId);
   expect(cleanup.remaining).toBe(0);

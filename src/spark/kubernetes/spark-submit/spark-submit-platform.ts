@@ -20,7 +20,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
 import { FailureType } from '../../../common/failures';
 import type { CleanupReport } from '../../../domain/pipeline';
-import type { SparkAttemptOutcome } from '../../../domain/spark/resources';
+import type { AttemptPod, SparkAttemptOutcome } from '../../../domain/spark/resources';
 import { redact } from '../../outcome';
 import type { AwaitOptions, SparkAttemptHandle, SparkAttemptRequest, SparkPlatform } from '../../platform';
 import { classifyApplication, type ApplicationObservation } from '../classify';
@@ -31,7 +31,7 @@ import { ResourceWatch } from '../resource-watch';
 import type { KubernetesPlatformSettings } from '../settings';
 import { buildSparkApplication, SparkApplicationSpecError, SPEC_FILE_KEY, type PlacementInput } from '../spark-application';
 import { parsePod, SparkPodLabel, sparkRole, type Pod } from '../status';
-import { applicationStateOf } from './driver-state';
+import { applicationStateOf, attemptPodOf } from './driver-state';
 import { buildSubmitInvocation, DRIVER_CONTAINER, driverPodName, SparkSubmitUnsupportedError } from './submit-invocation';
 
 export interface SparkSubmitSettings {
@@ -250,9 +250,19 @@ export class SparkSubmitKubernetesPlatform implements SparkPlatform {
     const watch = this.ensureWatch();
     const wakeup = new Wakeup();
     const mine = (o: Json) => o.metadata?.labels?.[LabelKey.attemptId] === attemptLabel;
+    // Every pod of the attempt as last seen: executors that died are often gone (replaced,
+    // garbage-collected) by the time the attempt ends, but the manifest still names them.
+    const seen = new Map<string, AttemptPod>();
+    const remember = (raw: unknown) => {
+      const record = attemptPodOf(raw);
+      if (record !== undefined) seen.set(record.name, record);
+    };
+    const withPods = (outcome: SparkAttemptOutcome): SparkAttemptOutcome => ({ ...outcome, pods: [...seen.values()].sort((a, b) => a.role.localeCompare(b.role) || a.name.localeCompare(b.name)) });
     const unsubscribe = [
-      watch.onChange(({ object }) => {
-        if (mine(object)) wakeup.notify();
+      watch.onChange(({ type, object }) => {
+        if (!mine(object)) return;
+        if (type !== 'DELETED') remember(object);
+        wakeup.notify();
       }),
       watch.onSyncChange(wakeup.notify),
     ];
@@ -263,7 +273,7 @@ export class SparkSubmitKubernetesPlatform implements SparkPlatform {
         if (options.detach?.aborted) throw options.detach.reason instanceof Error ? options.detach.reason : new Error('detached');
         if (options.signal.aborted) {
           await this.stop(podName, log, 'cancelled');
-          return { kind: 'TRANSIENT', reason: 'cancelled', exitCode: null, diagnostics: [] };
+          return withPods({ kind: 'TRANSIENT', reason: 'cancelled', exitCode: null, diagnostics: [] });
         }
         let raw: unknown[];
         try {
@@ -279,11 +289,12 @@ export class SparkSubmitKubernetesPlatform implements SparkPlatform {
           throw typed(error);
         }
         apiFailures = 0;
+        for (const pod of raw) remember(pod);
         const pods = raw.map((p) => safe(() => parsePod(p))).filter((p): p is Pod => p !== undefined);
         const driverPod = pods.find((p) => p.metadata.name === podName);
         if (driverPod === undefined) {
           if (watch.synced || (await this.getPod(podName)) === undefined) {
-            return { kind: 'TRANSIENT', reason: `driver pod ${podName} disappeared before it finished (deleted outside this attempt)`, exitCode: null, diagnostics: [] };
+            return withPods({ kind: 'TRANSIENT', reason: `driver pod ${podName} disappeared before it finished (deleted outside this attempt)`, exitCode: null, diagnostics: [] });
           }
           await wakeup.wait(this.settings.fallbackPollMs, signalsOf(options));
           continue;
@@ -313,7 +324,7 @@ export class SparkSubmitKubernetesPlatform implements SparkPlatform {
         if (verdict.kind === 'PERMANENT') outcome = await this.withDriverLog(verdict, podName);
         if (app.state !== 'COMPLETED' && app.state !== 'FAILED') await this.stop(podName, log, outcome.reason);
         log.info({ outcome: outcome.kind, reason: outcome.reason }, 'spark attempt ended');
-        return outcome;
+        return withPods(outcome);
       }
     } finally {
       for (const off of unsubscribe) off();
