@@ -147,15 +147,18 @@ async function request(attemptId: string, mode: 'ok' | 'executor-oom', resources
 }
 
 async function attemptObjects(): Promise<string[]> {
-  const [pods, services, maps] = await Promise.all([
+  const [pods, services, maps, policies] = await Promise.all([
     core.listNamespacedPod({ namespace }),
     core.listNamespacedService({ namespace }),
     core.listNamespacedConfigMap({ namespace }),
+    kc.makeApiClient(k8s.NetworkingV1Api).listNamespacedNetworkPolicy({ namespace }),
   ]);
   return [
     ...pods.items.map((o) => `Pod/${o.metadata?.name}`),
     ...services.items.map((o) => `Service/${o.metadata?.name}`),
     ...maps.items.filter((o) => o.metadata?.name !== 'kube-root-ca.crt').map((o) => `ConfigMap/${o.metadata?.name}`),
+    // Spark 4's driver NetworkPolicy: owned by the driver pod, removed by garbage collection.
+    ...policies.items.map((o) => `NetworkPolicy/${o.metadata?.name}`),
   ];
 }
 
