@@ -56,6 +56,12 @@ export interface LocalKubeletOptions {
   readonly imageEnv?: Readonly<Record<string, string>>;
   /** Serve only pods bound to these nodes; every node when omitted. */
   readonly nodes?: readonly string[];
+  /**
+   * The value of the runtime label this runtime takes (default `local`). kwok leaves every pod
+   * with the label alone, whatever its value: a test's own runtime takes only its own value, so a
+   * runtime started for the demo never runs a test's pods, nor the other way round.
+   */
+  readonly labelValue?: string;
   /** Serve only pods of these namespaces (tests running side by side); every namespace when omitted. */
   readonly namespaces?: readonly string[];
   /** `false` turns memory enforcement by cgroup off; default: the v1 memory hierarchy if writable. */
@@ -110,6 +116,10 @@ export class LocalKubelet {
     this.server = cluster.server;
   }
 
+  private get labelValue(): string {
+    return this.options.labelValue ?? RUNTIME_LABEL_VALUE;
+  }
+
   /** How pod memory limits are enforced on this machine. */
   get memoryEnforcement(): MemoryEnforcement {
     return this.memoryRoot === undefined ? 'jvm-heap' : 'cgroup-v1';
@@ -132,7 +142,7 @@ export class LocalKubelet {
   async start(): Promise<void> {
     mkdirSync(this.options.stateDir, { recursive: true });
     this.writeHosts([]);
-    const selector = `${RUNTIME_LABEL}=${RUNTIME_LABEL_VALUE}`;
+    const selector = `${RUNTIME_LABEL}=${this.labelValue}`;
     const informer = makeInformer(this.options.kubeConfig, '/api/v1/pods', () => this.core.listPodForAllNamespaces({ labelSelector: selector }), selector);
     informer.on('add', (pod) => this.onPod(pod));
     informer.on('update', (pod) => this.onPod(pod));
@@ -179,7 +189,7 @@ export class LocalKubelet {
   private serves(pod: V1Pod): boolean {
     const node = pod.spec?.nodeName;
     if (node === undefined || node === '') return false;
-    if (pod.metadata?.labels?.[RUNTIME_LABEL] !== RUNTIME_LABEL_VALUE) return false;
+    if (pod.metadata?.labels?.[RUNTIME_LABEL] !== this.labelValue) return false;
     if (this.options.namespaces !== undefined && !this.options.namespaces.includes(pod.metadata.namespace ?? '')) return false;
     return this.options.nodes === undefined || this.options.nodes.includes(node);
   }

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import pino from 'pino';
-import { LocalKubelet, RUNTIME_LABEL, RUNTIME_LABEL_VALUE } from '../../local-cluster/runtime/local-kubelet';
+import { LocalKubelet, RUNTIME_LABEL } from '../../local-cluster/runtime/local-kubelet';
 import { imageDefaults } from '../../local-cluster/runtime/spark-install';
 import type { SparkResources } from '../../src/domain/spark/resources';
 import type { KubernetesPlatformSettings } from '../../src/spark/kubernetes/settings';
@@ -24,6 +24,8 @@ jest.setTimeout(480_000);
 const REPO = path.resolve(__dirname, '..', '..');
 const TEST_IMAGE_DIR = '/opt/nightjar/test-image';
 const SERVICE_ACCOUNT = 'nightjar-spark';
+// This file's own runtime label value: a runtime started for the demo leaves these pods alone.
+const RUNTIME_VALUE = `local-test-${process.pid}`;
 
 let kc: k8s.KubeConfig;
 let core: k8s.CoreV1Api;
@@ -82,6 +84,7 @@ beforeAll(async () => {
     ...image,
     imagePaths: [...image.imagePaths, { containerPath: TEST_IMAGE_DIR, hostPath: path.join(REPO, 'test', 'fixtures', 'spark-image') }],
     imageEnv: { ...image.imageEnv, PYTHONPATH: TEST_IMAGE_DIR },
+    labelValue: RUNTIME_VALUE,
     namespaces: [namespace],
     logger: pino({ enabled: false }),
   });
@@ -92,7 +95,7 @@ beforeAll(async () => {
     submit: {
       sparkSubmit: path.join(REPO, '.venv', 'bin', 'spark-submit'),
       submitTimeoutMs: 180_000,
-      extraPodLabels: { [RUNTIME_LABEL]: RUNTIME_LABEL_VALUE },
+      extraPodLabels: { [RUNTIME_LABEL]: RUNTIME_VALUE },
       kubeConfigPath: planeKubeconfig(),
       workDir: dir,
     },
