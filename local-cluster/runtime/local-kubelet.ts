@@ -174,6 +174,7 @@ export class LocalKubelet {
     for (const pod of all) this.forget(pod);
     if (this.memoryRoot !== undefined) {
       try {
+        rmdirSync(path.join(this.memoryRoot, CGROUP_PARENT, this.labelValue));
         rmdirSync(path.join(this.memoryRoot, CGROUP_PARENT));
       } catch {
         // Never made, or a group of a process that would not die is left (logged by the caller's check).
@@ -316,7 +317,7 @@ export class LocalKubelet {
     );
     await this.refreshHosts(entry.namespace);
     const limit = quantityToBytes(container.resources?.limits?.memory);
-    if (this.memoryRoot !== undefined && limit !== undefined) entry.cgroup = MemoryCgroup.create(this.memoryRoot, CGROUP_PARENT, entry.uid, limit);
+    if (this.memoryRoot !== undefined && limit !== undefined) entry.cgroup = MemoryCgroup.create(this.memoryRoot, path.join(CGROUP_PARENT, this.labelValue), entry.uid, limit);
     const logFile = this.logPath(entry.namespace, entry.name, container.name);
     mkdirSync(path.dirname(logFile), { recursive: true });
     const out = openSync(logFile, 'a');

@@ -41,6 +41,13 @@ stop() {
   for i in $(seq 1 50); do kill -0 "$pid" 2> /dev/null || break; sleep 0.2; done
   kill -0 "$pid" 2> /dev/null && kill -KILL "$pid"
   rm -f "$PIDFILE"
+  # A runtime killed outright cannot kill its pods: whatever is still in its memory groups goes now.
+  local group
+  for group in /sys/fs/cgroup/memory/nightjar-local-runtime/local/*/; do
+    [ -f "$group/cgroup.procs" ] || continue
+    xargs -r kill -KILL < "$group/cgroup.procs" 2> /dev/null || true
+    rmdir "$group" 2> /dev/null || true
+  done
 }
 
 case "${1:-}" in
