@@ -207,7 +207,7 @@ test('spark-submit mode runs a real driver and two executor JVMs as pods, adopts
   expect(await eventually(async () => kubelet.runningPods(), (running) => running.length === 0)).toEqual([]);
 });
 
-test('executors that really run out of memory are seen on their pods and the attempt is stopped after N of them', async () => {
+test('executors that really run out of memory are seen on their pods, the attempt is stopped after N of them, and the janitor removes what it left', async () => {
   const attemptId = `nj-20261204-normalize-${Date.now().toString(36)}-a2`;
   // 512 MiB of heap and almost no overhead: as the skewed group fills the heap, the JVM outgrows
   // the pod's memory limit (512 + 32 MiB) before the heap is full, and the kernel kills it.
@@ -224,6 +224,13 @@ test('executors that really run out of memory are seen on their pods and the att
   expect(lost.filter((p) => p.exitCode === expected.exitCode && p.reason === expected.reason).length).toBeGreaterThanOrEqual(2);
   expect(outcome.pods?.find((p) => p.role === 'driver')).toMatchObject({ name: handle.handle, node: expect.stringMatching(/^kwok-/) });
 
+  // As if the worker had died before its cleanup: the janitor finds what is left by its labels (the
+  // stop already deleted the driver pod; its executors, ConfigMaps, Service and NetworkPolicy go
+  // with it by garbage collection), here the spec ConfigMap.
+  const swept = await platform.sweep(async () => 'CLOSED', { now: Date.now(), minAgeMs: 0 });
+  expect(swept.failed).toEqual([]);
+  expect(swept.removed.map((o) => `${o.kind}/${o.name}`)).toEqual(expect.arrayContaining([`ConfigMap/${attemptId}-spec`]));
+  expect(await eventually(attemptObjects, (left) => left.length === 0)).toEqual([]);
   const cleanup = await platform.cleanup(attemptId);
   expect(cleanup.remaining).toBe(0);
   expect(await eventually(attemptObjects, (left) => left.length === 0)).toEqual([]);
