@@ -51,12 +51,19 @@ export const KubernetesEnv = z.object({
     NIGHTJAR_K8S_STUCK_AFTER_SECONDS: positive.default(600),
     NIGHTJAR_K8S_POLL_SECONDS: positive.default(30),
     NIGHTJAR_K8S_CLEANUP_TIMEOUT_SECONDS: positive.default(60),
+    // How attempts reach Kubernetes: SparkApplications for the spark-operator, or spark-submit's own cluster mode.
+    NIGHTJAR_K8S_SUBMIT: z.enum(['operator', 'spark-submit']).default('operator'),
+    // spark-submit mode: labels every driver and executor pod gets besides the attempt's.
+    NIGHTJAR_K8S_POD_LABELS: keyValues.optional(),
+    NIGHTJAR_K8S_SUBMIT_TIMEOUT_SECONDS: positive.default(180),
 });
 type Env = z.output<typeof KubernetesEnv> & { readonly NIGHTJAR_SPARK_PLATFORM: 'local' | 'kubernetes' };
 
 export interface KubernetesConfig {
   readonly config: KubeConfigSource;
   readonly settings: KubernetesPlatformSettings;
+  /** How attempts are submitted: spark-operator SparkApplications, or spark-submit in cluster mode. */
+  readonly submit: { readonly mode: 'operator' } | { readonly mode: 'spark-submit'; readonly extraPodLabels?: Readonly<Record<string, string>>; readonly timeoutMs: number };
 }
 
 /** What the Kubernetes platform cannot run without, and variables that only make sense together. */
@@ -110,5 +117,9 @@ function kubernetesPlatform(e: Env, dataDir: string): KubernetesConfig {
     cleanupTimeoutMs: e.NIGHTJAR_K8S_CLEANUP_TIMEOUT_SECONDS * 1000,
     driverLogLines: DEFAULT_KUBERNETES_TIMINGS.driverLogLines,
   };
-  return { config, settings };
+  const submit =
+    e.NIGHTJAR_K8S_SUBMIT === 'spark-submit'
+      ? { mode: 'spark-submit' as const, timeoutMs: e.NIGHTJAR_K8S_SUBMIT_TIMEOUT_SECONDS * 1000, ...(e.NIGHTJAR_K8S_POD_LABELS !== undefined ? { extraPodLabels: e.NIGHTJAR_K8S_POD_LABELS } : {}) }
+      : { mode: 'operator' as const };
+  return { config, settings, submit };
 }

@@ -10,6 +10,24 @@ import type { SparkPlatform } from './platform';
  */
 export function createSparkPlatform(config: NightjarConfig, layout: DataLayout, logger: Logger): SparkPlatform {
   const kubernetes = config.spark.kubernetes;
+  if (config.spark.platform === 'kubernetes' && kubernetes !== undefined && kubernetes.submit.mode === 'spark-submit') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { SparkSubmitKubernetesPlatform } = require('./kubernetes/spark-submit/spark-submit-platform') as typeof import('./kubernetes/spark-submit/spark-submit-platform');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { kubeConfigFrom } = require('./kubernetes/kubernetes-platform') as typeof import('./kubernetes/kubernetes-platform');
+    return new SparkSubmitKubernetesPlatform({
+      kubeConfig: kubeConfigFrom(kubernetes.config),
+      settings: kubernetes.settings,
+      submit: {
+        sparkSubmit: config.spark.sparkSubmit,
+        submitTimeoutMs: kubernetes.submit.timeoutMs,
+        ...(kubernetes.submit.extraPodLabels !== undefined ? { extraPodLabels: kubernetes.submit.extraPodLabels } : {}),
+        ...(kubernetes.config.kind === 'file' ? { kubeConfigPath: kubernetes.config.path } : {}),
+        inCluster: kubernetes.config.kind === 'in-cluster',
+      },
+      logger: logger.child({ component: 'spark-kubernetes', submit: 'spark-submit', namespace: kubernetes.settings.namespace }),
+    });
+  }
   if (config.spark.platform === 'kubernetes' && kubernetes !== undefined) {
     // Loaded on demand: the ES-module-only Kubernetes client stays out of local workers.
     // eslint-disable-next-line @typescript-eslint/no-require-imports

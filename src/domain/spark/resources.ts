@@ -48,4 +48,16 @@ export interface SparkAttemptOutcome {
   /** Last lines of the driver log, for the failure details (already redacted). */
   readonly diagnostics: readonly string[];
   readonly logUri?: string;
+  /** On Kubernetes: the attempt's driver and executor pods as last seen (which died of what, where). */
+  readonly pods?: readonly AttemptPod[];
+}
+
+/** One pod of a Kubernetes attempt, for the manifest. */
+export interface AttemptPod {
+  readonly role: 'driver' | 'executor';
+  readonly name: string;
+  readonly node?: string;
+  readonly phase?: string;
+  readonly exitCode?: number;
+  readonly reason?: string;
 }

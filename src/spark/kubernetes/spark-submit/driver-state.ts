@@ -1,0 +1,64 @@
+/**
+ * In spark-submit mode there is no SparkApplication: the driver pod is the application. Its phase
+ * and its container's end read as the operator would have written them, so one classifier
+ * (`classifyApplication`) decides for both modes. Pure.
+ */
+import type { AttemptPod } from '../../../domain/spark/resources';
+import type { ApplicationStateName, Pod } from '../status';
+import { DRIVER_CONTAINER } from './submit-invocation';
+
+export interface DriverApplicationState {
+  readonly state: ApplicationStateName;
+  readonly errorMessage?: string;
+}
+
+export function applicationStateOf(driver: Pod): DriverApplicationState {
+  switch (driver.status.phase) {
+    case 'Running':
+      return { state: 'RUNNING' };
+    case 'Succeeded':
+      return { state: 'COMPLETED' };
+    case 'Failed': {
+      const statuses = driver.status.containerStatuses ?? [];
+      const container = statuses.find((c) => c.name === DRIVER_CONTAINER) ?? statuses[0];
+      const end = container?.state?.terminated ?? container?.lastState?.terminated;
+      if (end === undefined || end === null) {
+        return { state: 'FAILED', errorMessage: `driver pod failed${driver.status.reason ? `: ${driver.status.reason}` : ''}${driver.status.message ? ` (${driver.status.message})` : ''}` };
+      }
+      // The operator's wording, which the classifier reads (exit code and reason).
+      return { state: 'FAILED', errorMessage: `driver container failed with ExitCode: ${end.exitCode}, Reason: ${end.reason ?? 'Error'}` };
+    }
+    case 'Unknown':
+      return { state: 'UNKNOWN' };
+    default:
+      return { state: 'SUBMITTED' };
+  }
+}
+
+interface RawPod {
+  readonly metadata?: { readonly name?: string; readonly labels?: Readonly<Record<string, string>> };
+  readonly spec?: { readonly nodeName?: string };
+  readonly status?: {
+    readonly phase?: string;
+    readonly reason?: string;
+    readonly containerStatuses?: readonly { readonly state?: { readonly terminated?: { readonly exitCode?: number; readonly reason?: string } | null } | null }[] | null;
+  };
+}
+
+/** A Spark pod as the manifest records it; undefined for a pod that is not Spark's driver or executor. */
+export function attemptPodOf(raw: unknown): AttemptPod | undefined {
+  const pod = raw as RawPod;
+  const role = pod.metadata?.labels?.['spark-role'];
+  const name = pod.metadata?.name;
+  if ((role !== 'driver' && role !== 'executor') || name === undefined) return undefined;
+  const end = pod.status?.containerStatuses?.[0]?.state?.terminated ?? undefined;
+  const reason = end?.reason ?? pod.status?.reason;
+  return {
+    role,
+    name,
+    ...(pod.spec?.nodeName !== undefined ? { node: pod.spec.nodeName } : {}),
+    ...(pod.status?.phase !== undefined ? { phase: pod.status.phase } : {}),
+    ...(typeof end?.exitCode === 'number' ? { exitCode: end.exitCode } : {}),
+    ...(reason !== undefined ? { reason } : {}),
+  };
+}
