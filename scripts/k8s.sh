@@ -367,7 +367,11 @@ up() {
 
 case "${1:-}" in
   up) up ;;
-  down) [ -d "$STATE" ] && stop_all; exit 0 ;;
+  down)
+    # The local container runtime first (its pods' processes die with it), then the plane.
+    if [ -f "$ROOT/local-cluster/runtime/run.sh" ]; then bash "$ROOT/local-cluster/runtime/run.sh" stop || true; fi
+    if [ -d "$STATE" ]; then stop_all; fi
+    exit 0 ;;
   build) mkdir -p "$CACHE" && exec 9> "$CACHE/up.lock" && flock 9 && build && echo "$BIN" ;;
   status) if running; then say "running"; echo "$KUBECONFIG_OUT"; else say "not running"; exit 3; fi ;;
   *) echo "usage: bash scripts/k8s.sh up|down|build|status" >&2; exit 2 ;;
