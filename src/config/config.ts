@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { SparkJobName, SparkResources } from '../domain/spark/resources';
 import type { EscalationPolicy } from '../domain/spark/escalation';
 import type { SizingPolicy } from '../domain/spark/sizing';
+import { DEFAULT_BUSINESS_DATE_WINDOW, type BusinessDateWindow } from '../domain/bounds';
 import { BusinessDate } from '../domain/business-date';
 import type { BusinessCalendar } from '../domain/calendar';
 import { FEED_NAMES, type FeedName } from '../domain/feeds/catalog';
@@ -132,7 +133,7 @@ export const ConfigSchema = z
     NIGHTJAR_DATA_DIR: z.string().min(1).default('.data'),
     NIGHTJAR_TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
     NIGHTJAR_TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
-    NIGHTJAR_TASK_QUEUE: z.string().min(1).default('nightjar'),
+    NIGHTJAR_TASK_QUEUE: z.string().min(1).optional(),
     NIGHTJAR_TEMPORAL_UI_URL: z.url({ message: 'expected an http(s) URL' }).default('http://localhost:8233'),
     NIGHTJAR_REPORTING_STORE: z.enum(['pglite', 'postgres']).default('pglite'),
     NIGHTJAR_REPORTING_PG_URL: z.string().optional(),
@@ -208,6 +209,8 @@ export const ConfigSchema = z
     NIGHTJAR_SCHEDULE_TIME: z.string().regex(/^(?:[01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (24-hour)').optional(),
     NIGHTJAR_SCHEDULE_CATCHUP_SECONDS: positive.default(12 * 3600),
     NIGHTJAR_SCHEDULE_LOOKBACK_DAYS: positive.max(366).default(10),
+    NIGHTJAR_BUSINESS_DATE_PAST_DAYS: positive.max(36_600).default(DEFAULT_BUSINESS_DATE_WINDOW.pastDays),
+    NIGHTJAR_BUSINESS_DATE_FUTURE_DAYS: z.coerce.number({ message: 'expected a number' }).int().min(0).max(366).default(DEFAULT_BUSINESS_DATE_WINDOW.futureDays),
     NIGHTJAR_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
     NIGHTJAR_HTTP_PORT: z.coerce.number().int().min(1).max(65535).default(8088),
     NIGHTJAR_HTTP_TOKENS: list.pipe(z.array(z.string().min(16, 'tokens must be at least 16 characters'))).optional(),
@@ -261,6 +264,13 @@ export const ConfigSchema = z
         message: 'mTLS needs both NIGHTJAR_TEMPORAL_TLS_CERT and NIGHTJAR_TEMPORAL_TLS_KEY (PEM file paths)',
       });
     }
+    if (env.NIGHTJAR_SCHEDULE_LOOKBACK_DAYS > env.NIGHTJAR_BUSINESS_DATE_PAST_DAYS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['NIGHTJAR_SCHEDULE_LOOKBACK_DAYS'],
+        message: `must not reach further back than NIGHTJAR_BUSINESS_DATE_PAST_DAYS (${env.NIGHTJAR_BUSINESS_DATE_PAST_DAYS}): the nightly trigger would owe dates no door accepts`,
+      });
+    }
     if (env.NIGHTJAR_K8S_BATCH_QUEUE && !env.NIGHTJAR_K8S_BATCH_SCHEDULER) {
       ctx.addIssue({ code: 'custom', path: ['NIGHTJAR_K8S_BATCH_QUEUE'], message: 'needs NIGHTJAR_K8S_BATCH_SCHEDULER (volcano or yunikorn)' });
     }
@@ -310,7 +320,10 @@ export interface NightjarConfig {
   };
   readonly log: { readonly level: string; readonly redact: boolean };
   readonly janitor: { readonly everySeconds: number; readonly minAgeSeconds: number };
+  /** The one tenant this deployment serves: its worker, triggers and CLI refuse every other. */
   readonly tenant: string;
+  /** The business dates a trigger may name, around today in the tenant's zone. */
+  readonly businessDates: BusinessDateWindow;
   readonly calendar: BusinessCalendar;
   readonly feeds: {
     readonly optional: readonly FeedName[];
@@ -341,6 +354,15 @@ export class ConfigError extends Error {
     super(`invalid configuration:\n  ${problems.join('\n  ')}`);
     this.name = 'ConfigError';
   }
+}
+
+/**
+ * The task queue of a tenant's nights when NIGHTJAR_TASK_QUEUE is not set: `nightjar` for the
+ * default tenant (as before tenants), `nightjar-<tenant>` for any other, so two tenants on one
+ * Temporal namespace never share a queue by default.
+ */
+export function defaultTaskQueue(tenant: string): string {
+  return tenant === 'default' ? 'nightjar' : `nightjar-${tenant}`;
 }
 
 /** The repository root (where package.json, spark/ and .venv/ live). */
@@ -430,7 +452,7 @@ export function loadConfig(given: Record<string, string | undefined> = process.e
     temporal: {
       address: e.NIGHTJAR_TEMPORAL_ADDRESS,
       namespace: e.NIGHTJAR_TEMPORAL_NAMESPACE,
-      taskQueue: e.NIGHTJAR_TASK_QUEUE,
+      taskQueue: e.NIGHTJAR_TASK_QUEUE ?? defaultTaskQueue(e.NIGHTJAR_TENANT),
       uiUrl: e.NIGHTJAR_TEMPORAL_UI_URL.replace(/\/$/, ''),
       ...(e.NIGHTJAR_TEMPORAL_TLS_CERT !== undefined && e.NIGHTJAR_TEMPORAL_TLS_KEY !== undefined
         ? {
@@ -491,6 +513,7 @@ export function loadConfig(given: Record<string, string | undefined> = process.e
     log: { level: e.NIGHTJAR_LOG_LEVEL, redact: e.NIGHTJAR_LOG_REDACT },
     janitor: { everySeconds: e.NIGHTJAR_JANITOR_EVERY_SECONDS, minAgeSeconds: e.NIGHTJAR_JANITOR_MIN_AGE_SECONDS },
     tenant: e.NIGHTJAR_TENANT,
+    businessDates: { pastDays: e.NIGHTJAR_BUSINESS_DATE_PAST_DAYS, futureDays: e.NIGHTJAR_BUSINESS_DATE_FUTURE_DAYS },
     calendar: { region: e.NIGHTJAR_CALENDAR_REGION, timeZone: e.NIGHTJAR_TIME_ZONE, weekend: e.NIGHTJAR_WEEKEND, holidays: [...new Set(e.NIGHTJAR_HOLIDAYS)].sort() },
     feeds: { optional: e.NIGHTJAR_OPTIONAL_FEEDS, deadlineHours: e.NIGHTJAR_FEED_DEADLINE_HOURS, pollSeconds: e.NIGHTJAR_FEED_POLL_SECONDS, roots: e.NIGHTJAR_FEED_ROOTS ?? [] },
     ...(e.NIGHTJAR_SCHEDULE_TIME !== undefined

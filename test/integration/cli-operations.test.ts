@@ -33,6 +33,7 @@ import type { PipelineStatus } from '../../src/workflows/messages';
 import { PERMANENT, type FakeCalls, type FakeScript } from '../helpers/fake-activities';
 import { createDevServerEnv, uniqueId, workflowBundle } from '../helpers/temporal';
 import { withFakeWorker } from '../helpers/nights';
+import { everyTenant, testTarget } from '../helpers/trigger-policy';
 
 jest.setTimeout(180_000);
 
@@ -62,7 +63,7 @@ function withWorker(script: FakeScript, body: (ctx: Ctx) => Promise<void>): Prom
   return withFakeWorker(
     env,
     script,
-    ({ taskQueue, calls }) => body({ target: { namespace: env.namespace ?? 'default', taskQueue, uiUrl: UI_URL }, calls }),
+    ({ taskQueue, calls }) => body({ target: { ...testTarget(taskQueue, everyTenant(), env.namespace ?? 'default'), uiUrl: UI_URL }, calls }),
     // Cancellation reaches a heartbeating activity with its next heartbeat: do not hold them back.
     { maxHeartbeatThrottleInterval: '100 ms', defaultHeartbeatThrottleInterval: '100 ms' },
   );
@@ -284,7 +285,7 @@ test('backfill of five business days, two at a time: one line per night, a summa
 test('schedule upsert creates then updates; describe shows the next runs in UTC and local time; pause, unpause and delete; a missing schedule is refused', async () => {
   const tenant = newTenant();
   // No worker polls this queue: the schedule never gets to start anything in this test.
-  const target: TemporalTarget = { namespace: env.namespace ?? 'default', taskQueue: uniqueId('nobody-polls'), uiUrl: UI_URL };
+  const target: TemporalTarget = { ...testTarget(uniqueId('nobody-polls'), everyTenant(), env.namespace ?? 'default'), uiUrl: UI_URL };
   const options = { tenant, taskQueue: target.taskQueue, time: '06:00', timeZone: 'Europe/Brussels', catchupWindowSeconds: 3600, lookbackDays: 7 };
   try {
     const created = await upsertSchedule(env.client, options);

@@ -21,6 +21,7 @@ import type { FeedState, PipelineStatus } from '../../src/workflows/messages';
 import { fakeActivities } from '../helpers/fake-activities';
 import { REPO_ROOT, createDevServerEnv, uniqueId, workflowBundle } from '../helpers/temporal';
 import { committedOffsets, groupState, header, json, memoryLogger, publish, readTopic, testBrokers, uniqueName, waitFor } from './kafka-helpers';
+import { everyTenant, testPolicy, testTarget } from '../helpers/trigger-policy';
 
 jest.setTimeout(60_000);
 
@@ -167,7 +168,7 @@ async function call<T = unknown>(baseUrl: string, method: 'GET' | 'POST', path: 
 }
 
 async function startHttp(triggers: TemporalNightTriggers): Promise<string> {
-  const server = createTriggerServer({ triggers, tokens: [TOKEN], logger: memoryLogger().logger });
+  const server = createTriggerServer({ triggers, policy: testPolicy(everyTenant()), tokens: [TOKEN], logger: memoryLogger().logger });
   const { url } = await server.listen(0);
   openDoors.push(() => server.close());
   return url;
@@ -210,7 +211,7 @@ async function freePort(): Promise<number> {
 
 describe('Kafka → Temporal', () => {
   test('an arrival for a night that does not exist yet starts it with the feed ARRIVED by signal; all five complete it; the offsets are committed', async () => {
-    const triggers = new TemporalNightTriggers(env.client, taskQueue);
+    const triggers = new TemporalNightTriggers(env.client, testTarget(taskQueue, everyTenant(), env.namespace ?? 'default'));
     const night = uniqueNight();
     const t = await kafkaTopics();
     expect(await triggers.status(night)).toBeUndefined();
@@ -249,7 +250,7 @@ describe('Kafka → Temporal', () => {
   });
 
   test('the same arrival published twice (a redelivery) signals the one night twice, and that night still completes', async () => {
-    const triggers = new TemporalNightTriggers(env.client, taskQueue);
+    const triggers = new TemporalNightTriggers(env.client, testTarget(taskQueue, everyTenant(), env.namespace ?? 'default'));
     const night = uniqueNight();
     const t = await kafkaTopics();
     const runIds: string[] = [];
@@ -274,7 +275,7 @@ describe('Kafka → Temporal', () => {
   });
 
   test('an arrival for a completed night and a poison record are dead-lettered and committed; the arrival after them is delivered', async () => {
-    const triggers = new TemporalNightTriggers(env.client, taskQueue);
+    const triggers = new TemporalNightTriggers(env.client, testTarget(taskQueue, everyTenant(), env.namespace ?? 'default'));
     const completed = uniqueNight();
     for (const feed of FEED_NAMES) await triggers.reportFeedArrival(arrivalFor(completed, feed));
     expect((await nightHandle(completed).result()).status).toBe('COMPLETED');
@@ -316,7 +317,7 @@ describe('Kafka → Temporal', () => {
 
 describe('HTTP → Temporal', () => {
   test('POST start starts the night (202) and a second POST joins it; a feed POST is signalled and GET shows it; GET of an unknown night is 404', async () => {
-    const url = await startHttp(new TemporalNightTriggers(env.client, taskQueue));
+    const url = await startHttp(new TemporalNightTriggers(env.client, testTarget(taskQueue, everyTenant(), env.namespace ?? 'default')));
     const night = uniqueNight();
 
     const started = await call<Started>(url, 'POST', nightPath(night));
@@ -347,7 +348,7 @@ describe('HTTP → Temporal', () => {
   });
 
   test('two concurrent POST starts of a new night start it once: one answers started: true, the other joins (started: false)', async () => {
-    const url = await startHttp(new TemporalNightTriggers(env.client, taskQueue));
+    const url = await startHttp(new TemporalNightTriggers(env.client, testTarget(taskQueue, everyTenant(), env.namespace ?? 'default')));
     const night = uniqueNight();
 
     const answers = await Promise.all([call<Started>(url, 'POST', nightPath(night)), call<Started>(url, 'POST', nightPath(night))]);
@@ -358,7 +359,7 @@ describe('HTTP → Temporal', () => {
   });
 
   test('after the night completes, a feed POST and a start POST are refused with 409 NIGHT_COMPLETED, and no request can force a re-run', async () => {
-    const url = await startHttp(new TemporalNightTriggers(env.client, taskQueue));
+    const url = await startHttp(new TemporalNightTriggers(env.client, testTarget(taskQueue, everyTenant(), env.namespace ?? 'default')));
     const night = uniqueNight();
 
     // The first feed starts the night (signal-with-start); the five complete it.
