@@ -10,6 +10,7 @@ import { ensureSearchAttributes } from '../infra/search-attributes';
 import type { TimelineEntry } from '../spark/kubernetes/simulator/timeline';
 import { DataLayout } from '../common/layout';
 import { dailyWorkflowId, sparkJobWorkflowId } from '../domain/ids';
+import { nightSearchAttributes } from '../triggers/temporal-triggers';
 import type { AttemptRecord, RunManifest, SizingManifestEntry } from '../domain/pipeline';
 import { generateFeeds } from '../feeds/generator';
 import { ensureDevServer, ensureUiCodecServer, uiCodecEndpointOf } from '../infra/temporal-dev-server';
@@ -55,9 +56,9 @@ export function breakTrailer(content: string): string {
 }
 
 /** What to tell an operator about a parked step: the UI steps and the CLI command. */
-export function parkInstructions(parked: ParkedStep, businessDate: string, uiLink: string): string[] {
+export function parkInstructions(parked: ParkedStep, businessDate: string, uiLink: string, tenant = 'default'): string[] {
   const body = { step: parked.step, ...(parked.feed ? { feed: parked.feed } : {}), action: 'retry' };
-  const feedFlag = parked.feed ? ` --feed ${parked.feed}` : '';
+  const feedFlag = `${tenant === 'default' ? '' : ` --tenant ${tenant}`}${parked.feed ? ` --feed ${parked.feed}` : ''}`;
   return [
     `  NEEDS ATTENTION — ${parked.step}${parked.feed ? ` (${parked.feed})` : ''} failed: [${parked.error.type}] ${parked.error.message}`,
     `    allowed: ${parked.actions.join(', ')}`,
@@ -297,15 +298,18 @@ export async function runDemo(configured: NightjarConfig, opts: DemoOptions): Pr
     nightjar = await createNightjarWorker(config, logger, cluster ? { overrides: { platform: cluster.platform } } : {});
     running = nightjar.run();
 
-    const workflowId = dailyWorkflowId(opts.businessDate);
+    // The night of the configured tenant (NIGHTJAR_TENANT), on its task queue, listed from the start.
+    const night = { businessDate: opts.businessDate, tenant: config.tenant };
+    const workflowId = dailyWorkflowId(night.businessDate, night.tenant);
     const handle = await client.workflow.start<typeof dailyPipeline>('dailyPipeline', {
       taskQueue: config.temporal.taskQueue,
       workflowId,
-      args: [{ businessDate: opts.businessDate, ...(opts.driverMemoryMb ? { sparkOverrides: { normalize: { driverMemoryMb: opts.driverMemoryMb }, transform: { driverMemoryMb: opts.driverMemoryMb } } } : {}) }],
+      typedSearchAttributes: nightSearchAttributes(night),
+      args: [{ ...night, ...(opts.driverMemoryMb ? { sparkOverrides: { normalize: { driverMemoryMb: opts.driverMemoryMb }, transform: { driverMemoryMb: opts.driverMemoryMb } } } : {}) }],
       // A demo re-run of a date replaces it (idempotent export); a running one is joined.
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      staticSummary: `Demo night for business date ${opts.businessDate}`,
+      staticSummary: `Demo night for business date ${opts.businessDate}${config.tenant === 'default' ? '' : ` (tenant ${config.tenant})`}`,
     });
     const uiLink = `${server.uiUrl}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}`;
     out(`Started ${workflowId} — follow it in the UI: ${uiLink}`);
@@ -328,7 +332,7 @@ export async function runDemo(configured: NightjarConfig, opts: DemoOptions): Pr
     let answered: string | undefined;
     /** The demo's own answer to a parked night (see DemoOptions.onPark). */
     const onParked = async (parked: ParkedStep) => {
-      for (const line of parkInstructions(parked, opts.businessDate, uiLink)) out(line);
+      for (const line of parkInstructions(parked, opts.businessDate, uiLink, config.tenant)) out(line);
       const mode = opts.onPark ?? 'auto';
       if (mode === 'wait') {
         out('    the demo waits for your decision');

@@ -224,6 +224,7 @@ export const ConfigSchema = z
     NIGHTJAR_TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
     NIGHTJAR_ENCRYPTION_KEYS_DIR: z.string().min(1).optional(),
     NIGHTJAR_ENCRYPTION_KEY_ID: keyId.optional(),
+    NIGHTJAR_ENCRYPTION_PLAINTEXT: z.enum(['accept', 'refuse'], { message: 'expected accept or refuse' }).default('accept'),
     NIGHTJAR_CODEC_HOST: z.string().min(1).default('127.0.0.1'),
     NIGHTJAR_CODEC_PORT: z.coerce.number().int().min(1).max(65535).default(8089),
     NIGHTJAR_CODEC_CORS_ORIGINS: list.pipe(z.array(z.url({ message: 'expected origins such as http://localhost:8233' }))).optional(),
@@ -289,7 +290,12 @@ export interface NightjarConfig {
     readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile?: string; readonly serverName?: string };
   };
   /** AES-256-GCM payload encryption: one file per key id in `keysDir`; `activeKeyId` encrypts, all decrypt. */
-  readonly encryption?: { readonly keysDir: string; readonly activeKeyId: string };
+  readonly encryption?: {
+    readonly keysDir: string;
+    readonly activeKeyId: string;
+    /** What decoding does with an unencrypted payload (docs/runbook.md argues the default, accept). */
+    readonly plaintext?: 'accept' | 'refuse';
+  };
   /** The codec server the Temporal UI calls to show decrypted payloads (`nightjar codec-server`). */
   readonly codecServer: { readonly host: string; readonly port: number; readonly corsOrigins: readonly string[]; readonly tokens: readonly string[] };
   /** Prometheus metrics (`host:port`) and the health endpoints; absent when `off`. */
@@ -466,7 +472,7 @@ export function loadConfig(given: Record<string, string | undefined> = process.e
         : {}),
     },
     ...(e.NIGHTJAR_ENCRYPTION_KEYS_DIR !== undefined && e.NIGHTJAR_ENCRYPTION_KEY_ID !== undefined
-      ? { encryption: { keysDir: path.resolve(repoRoot, e.NIGHTJAR_ENCRYPTION_KEYS_DIR), activeKeyId: e.NIGHTJAR_ENCRYPTION_KEY_ID } }
+      ? { encryption: { keysDir: path.resolve(repoRoot, e.NIGHTJAR_ENCRYPTION_KEYS_DIR), activeKeyId: e.NIGHTJAR_ENCRYPTION_KEY_ID, plaintext: e.NIGHTJAR_ENCRYPTION_PLAINTEXT } }
       : {}),
     codecServer: {
       host: e.NIGHTJAR_CODEC_HOST,
