@@ -51,12 +51,14 @@ import { OperationRefused } from './exit-codes';
 
 /** Where nights run, what this deployment admits (its tenant, window, caps) and where the UI shows them. */
 export interface TemporalTarget extends TriggerTarget {
+  /** The tenant this configuration serves (NIGHTJAR_TENANT). */
+  readonly tenant: string;
   readonly uiUrl: string;
 }
 
 /** The CLI's target from its configuration: it serves NIGHTJAR_TENANT only, like every door of the deployment. */
 export function temporalTargetOf(config: NightjarConfig): TemporalTarget {
-  return { ...triggerTargetOf(config), uiUrl: config.temporal.uiUrl };
+  return { ...triggerTargetOf(config), tenant: config.tenant, uiUrl: config.temporal.uiUrl };
 }
 
 /** One night: a tenant's business date. */
@@ -403,7 +405,7 @@ export interface JanitorRun extends SweepReport {
 
 /** One `sparkJanitor` run on the task queue, waited for: a worker must be polling it. */
 export async function runJanitor(client: Client, target: TemporalTarget, input: SweepInput): Promise<JanitorRun> {
-  const workflowId = `${janitorScheduleId(target.policy.tenants[0])}-manual-${new Date().toISOString()}`;
+  const workflowId = `${janitorScheduleId(target.tenant)}-manual-${new Date().toISOString()}`;
   const report = await client.workflow.execute<typeof sparkJanitor>(JANITOR_WORKFLOW_TYPE, {
     taskQueue: target.taskQueue,
     workflowId,
