@@ -210,7 +210,7 @@ export const ConfigSchema = z
     NIGHTJAR_SCHEDULE_CATCHUP_SECONDS: positive.default(12 * 3600),
     NIGHTJAR_SCHEDULE_LOOKBACK_DAYS: positive.max(366).default(10),
     NIGHTJAR_BUSINESS_DATE_PAST_DAYS: positive.max(36_600).default(DEFAULT_BUSINESS_DATE_WINDOW.pastDays),
-    NIGHTJAR_BUSINESS_DATE_FUTURE_DAYS: z.coerce.number({ message: 'expected a number' }).int().min(0).max(366).default(DEFAULT_BUSINESS_DATE_WINDOW.futureDays),
+    NIGHTJAR_BUSINESS_DATE_FUTURE_DAYS: z.coerce.number({ message: 'expected a number' }).int().min(0).max(3660).default(DEFAULT_BUSINESS_DATE_WINDOW.futureDays),
     NIGHTJAR_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
     NIGHTJAR_HTTP_PORT: z.coerce.number().int().min(1).max(65535).default(8088),
     NIGHTJAR_HTTP_TOKENS: list.pipe(z.array(z.string().min(16, 'tokens must be at least 16 characters'))).optional(),
