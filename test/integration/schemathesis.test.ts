@@ -91,6 +91,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server.close();
+  fs.rmSync(reportDir, { recursive: true, force: true });
 });
 
 test('schemathesis, every check, fixed seed, bounded count: the served API keeps what its OpenAPI document says', async () => {
@@ -108,7 +109,8 @@ test('schemathesis, every check, fixed seed, bounded count: the served API keeps
     '--report', 'junit',
     '--report-dir', reportDir,
   ];
-  const run = await promisify(execFile)(SCHEMATHESIS, args, { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, SCHEMATHESIS_HOOKS: '' } }).then(
+  // Run in the report directory: schemathesis keeps a cache in its working directory.
+  const run = await promisify(execFile)(SCHEMATHESIS, args, { cwd: reportDir, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, SCHEMATHESIS_HOOKS: '' } }).then(
     (r) => ({ code: 0, out: r.stdout + r.stderr }),
     (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? -1, out: `${e.stdout ?? ''}${e.stderr ?? ''}` }),
   );
