@@ -12,6 +12,7 @@ import { backfill, type BackfillNight } from '../src/triggers/backfill';
 import { TemporalNightTriggers } from '../src/triggers/temporal-triggers';
 import { percentile, round } from './stats';
 import { benchDevServer, benchWorkflowsPath } from './dev-server';
+import { DEFAULT_ESCALATION } from '../src/domain/spark/escalation';
 
 export interface ScaleResult {
   readonly tenants: number;
@@ -66,7 +67,7 @@ export async function benchScale(opts: {
       maxConcurrentActivityTaskExecutions: 400,
       maxCachedWorkflows: 2000,
     });
-    const triggers = new TemporalNightTriggers(env.client, taskQueue);
+    const triggers = new TemporalNightTriggers(env.client, { namespace: env.namespace ?? 'default', taskQueue, policy: { tenants: ['default'], window: { pastDays: 36_600, futureDays: 366 }, caps: { normalize: DEFAULT_ESCALATION, transform: DEFAULT_ESCALATION }, today: () => new Date().toISOString().slice(0, 10) } });
     // 30 business days from a Monday: six calendar weeks.
     const from = '2026-01-05';
     const dates = businessDatesBetween(CALENDAR, from, '2026-12-31').slice(0, opts.businessDays);

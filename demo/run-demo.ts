@@ -10,6 +10,7 @@ import { ensureSearchAttributes } from '../src/infra/search-attributes';
 import type { TimelineEntry } from '../src/spark/kubernetes/simulator/timeline';
 import { DataLayout } from '../src/common/layout';
 import { dailyWorkflowId, sparkJobWorkflowId } from '../src/domain/ids';
+import { nightSearchAttributes } from '../src/triggers/temporal-triggers';
 import type { RunManifest } from '../src/domain/pipeline';
 import { generateFeeds } from './feeds/generate-feeds';
 import { sidecarLine } from '../src/feeds/inspect';
@@ -242,15 +243,18 @@ export async function runDemo(configured: NightjarConfig, opts: DemoOptions): Pr
     nightjar = await createNightjarWorker(config, logger, cluster ? { overrides: { platform: cluster.platform } } : {});
     running = nightjar.run();
 
-    const workflowId = dailyWorkflowId(opts.businessDate);
+    // The night of the configured tenant (NIGHTJAR_TENANT), on its task queue, listed from the start.
+    const night = { businessDate: opts.businessDate, tenant: config.tenant };
+    const workflowId = dailyWorkflowId(night.businessDate, night.tenant);
     const handle = await client.workflow.start<typeof dailyPipeline>('dailyPipeline', {
       taskQueue: config.temporal.taskQueue,
       workflowId,
-      args: [{ businessDate: opts.businessDate, ...(opts.driverMemoryMb ? { sparkOverrides: { normalize: { driverMemoryMb: opts.driverMemoryMb }, transform: { driverMemoryMb: opts.driverMemoryMb } } } : {}) }],
+      typedSearchAttributes: nightSearchAttributes(night),
+      args: [{ ...night, ...(opts.driverMemoryMb ? { sparkOverrides: { normalize: { driverMemoryMb: opts.driverMemoryMb }, transform: { driverMemoryMb: opts.driverMemoryMb } } } : {}) }],
       // A demo re-run of a date replaces it (idempotent export); a running one is joined.
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      staticSummary: `Demo night for business date ${opts.businessDate}`,
+      staticSummary: `Demo night for business date ${opts.businessDate}${config.tenant === 'default' ? '' : ` (tenant ${config.tenant})`}`,
     });
     const uiLink = `${server.uiUrl}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}`;
     const attentionList = attentionListUrl(server.uiUrl, config.temporal.namespace);
@@ -274,7 +278,7 @@ export async function runDemo(configured: NightjarConfig, opts: DemoOptions): Pr
     let answered: string | undefined;
     /** The demo's own answer to a parked night (see DemoOptions.onPark). */
     const onParked = async (parked: ParkedStep) => {
-      for (const line of parkInstructions(parked, { tenant: 'default', businessDate: opts.businessDate }, { uiLink, attentionList })) out(line);
+      for (const line of parkInstructions(parked, { tenant: config.tenant, businessDate: opts.businessDate }, { uiLink, attentionList })) out(line);
       const mode = opts.onPark ?? 'auto';
       if (mode === 'wait') {
         out('    the demo waits for your decision');

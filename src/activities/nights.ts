@@ -3,6 +3,9 @@ import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@tempor
 import type { Logger } from 'pino';
 import { datesOwed, localDate, type BusinessCalendar } from '../domain/calendar';
 import { dailyWorkflowId } from '../domain/ids';
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureType } from '../common/failures';
+import { TriggerRejected } from '../triggers/errors';
 import type { TemporalNightTriggers } from '../triggers/temporal-triggers';
 
 export interface NightsDeps {
@@ -70,6 +73,8 @@ export function createNightsActivities(deps: NightsDeps) {
         ({ runId } = await triggers.startNight({ businessDate: input.businessDate, tenant: input.tenant }));
       } catch (error) {
         if ((error as { code?: string }).code === 'NIGHT_COMPLETED') return { businessDate: input.businessDate, workflowId, status: 'COMPLETED' };
+        // Another tenant, a date outside the window: retrying cannot change the policy's answer.
+        if (error instanceof TriggerRejected) throw ApplicationFailure.create({ type: FailureType.InvalidInput, message: error.message, nonRetryable: true });
         throw error;
       }
       const handle = client.workflow.getHandle(workflowId, runId);

@@ -4,7 +4,8 @@ import { addDays } from '../domain/business-date';
 import { wallTimeToInstant } from '../domain/calendar';
 import { FEEDS, type FeedName } from '../domain/feeds/catalog';
 import type { EscalationPolicy } from '../domain/spark/escalation';
-import { SparkOverridesSchema, type SparkJobName, type SparkResources } from '../domain/spark/resources';
+import { sparkOverridesWithin } from '../domain/bounds';
+import type { SparkJobName, SparkResources } from '../domain/spark/resources';
 import type { JobPlan, PlanRunInput, RunPlan } from '../domain/pipeline';
 import { startingResources, type SizingRecord } from '../domain/spark/sizing';
 
@@ -27,9 +28,13 @@ export interface PlanDeps {
   };
 }
 
-const Overrides = SparkOverridesSchema;
-
 export function createPlanActivities(deps: PlanDeps) {
+  // Overrides are held to the caps escalation stops at, whichever door started the night (a start
+  // from the UI or the Temporal CLI passes no trigger policy).
+  const Overrides = sparkOverridesWithin({
+    normalize: deps.escalationByJob?.normalize ?? deps.escalation,
+    transform: deps.escalationByJob?.transform ?? deps.escalation,
+  });
   return {
     /** Decides tonight's feeds and Spark sizes from configuration plus any per-night overrides. */
     async planRun(input: PlanRunInput): Promise<RunPlan> {

@@ -8,7 +8,6 @@
 import { randomUUID } from 'node:crypto';
 import {
   ScheduleNotFoundError,
-  ServiceError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   type Client,
@@ -32,10 +31,10 @@ import {
 } from '../schedules/nightly-schedule';
 import type { SweepReport } from '../spark/platform';
 import { backfill, type BackfillOptions, type BackfillReport } from '../triggers/backfill';
-import { TriggerRejected } from '../triggers/errors';
+import { TriggerRejected, TriggerUnavailable } from '../triggers/errors';
 import type { RunningTriggers } from '../triggers/serve';
-import { TemporalNightTriggers } from '../triggers/temporal-triggers';
-import { JANITOR_SCHEDULE_ID } from '../worker/janitor-schedule';
+import { TemporalNightTriggers, triggerTargetOf, type TriggerTarget } from '../triggers/temporal-triggers';
+import { janitorScheduleId } from '../worker/janitor-schedule';
 import type { DailyPipelineResult, dailyPipeline } from '../workflows/daily-pipeline';
 import type { sparkJanitor } from '../workflows/janitor';
 import {
@@ -50,11 +49,16 @@ import {
 import { SearchAttr } from '../workflows/search-attributes';
 import { OperationRefused } from './exit-codes';
 
-/** Where nights run and where the UI shows them (`config.temporal`). */
-export interface TemporalTarget {
-  readonly namespace: string;
-  readonly taskQueue: string;
+/** Where nights run, what this deployment admits (its tenant, window, caps) and where the UI shows them. */
+export interface TemporalTarget extends TriggerTarget {
+  /** The tenant this configuration serves (NIGHTJAR_TENANT). */
+  readonly tenant: string;
   readonly uiUrl: string;
+}
+
+/** The CLI's target from its configuration: it serves NIGHTJAR_TENANT only, like every door of the deployment. */
+export function temporalTargetOf(config: NightjarConfig): TemporalTarget {
+  return { ...triggerTargetOf(config), tenant: config.tenant, uiUrl: config.temporal.uiUrl };
 }
 
 /** One night: a tenant's business date. */
@@ -109,8 +113,6 @@ export interface NightStarted extends NightRef {
   readonly runId: string;
   /** False when the night was already running and this call joined it. */
   readonly started: boolean;
-  /** Asked-for resources that did not apply because the night was already running. */
-  readonly ignoredOverrides?: SparkOverrides;
   readonly uiLink: string;
 }
 
@@ -119,7 +121,7 @@ export async function startNight(client: Client, target: TemporalTarget, options
   const sparkOverrides: SparkOverrides | undefined =
     options.driverMemoryMb === undefined ? undefined : { normalize: { driverMemoryMb: options.driverMemoryMb }, transform: { driverMemoryMb: options.driverMemoryMb } };
   try {
-    const night = await new TemporalNightTriggers(client, target.taskQueue).startNight({
+    const night = await new TemporalNightTriggers(client, target).startNight({
       businessDate,
       tenant,
       ...(sparkOverrides ? { sparkOverrides } : {}),
@@ -129,7 +131,6 @@ export async function startNight(client: Client, target: TemporalTarget, options
       businessDate,
       tenant,
       ...night,
-      ...(sparkOverrides && !night.started ? { ignoredOverrides: sparkOverrides } : {}),
       uiLink: workflowUiLink(target, night.workflowId),
     };
   } catch (error) {
@@ -141,22 +142,18 @@ export async function startNight(client: Client, target: TemporalTarget, options
   }
 }
 
-const GRPC_DEADLINE_EXCEEDED = 4;
-
-/** The night's status query; refused when there is no such night or no worker answers. */
+/** The night's status query; refused when there is no such night, or at once when no worker can answer. */
 export async function nightStatus(client: Client, target: TemporalTarget, ref: NightRef): Promise<PipelineStatus> {
   let status: PipelineStatus | undefined;
   try {
-    status = await new TemporalNightTriggers(client, target.taskQueue).status(ref);
+    status = await new TemporalNightTriggers(client, target).status(ref);
   } catch (error) {
-    // Queries are answered by a worker: without one the server gives up after its deadline.
-    if (!(error instanceof ServiceError) || (error.cause as { code?: unknown } | undefined)?.code !== GRPC_DEADLINE_EXCEEDED) throw error;
+    if (error instanceof TriggerRejected) throw new OperationRefused(error.message, { cause: error });
+    if (!(error instanceof TriggerUnavailable)) throw error;
+    // What Temporal itself knows still helps: the search attributes are set from the start on.
     const night = await describeNight(client, ref);
     const known = [night.typedSearchAttributes.get(SearchAttr.status), night.typedSearchAttributes.get(SearchAttr.stage)].filter(Boolean).join(', stage ');
-    throw new OperationRefused(
-      `no worker answered the status query of ${nightName(ref)} (Temporal: ${night.status.name}${known ? `, ${known}` : ''}); is a worker polling task queue '${night.taskQueue}'?`,
-      { cause: error },
-    );
+    throw new OperationRefused(`${error.message} (Temporal: ${night.status.name}${known ? `, ${known}` : ''})`, { cause: error });
   }
   if (status === undefined) {
     throw new OperationRefused(`no night ${nightName(ref)} is known to Temporal (workflow ${dailyWorkflowId(ref.businessDate, ref.tenant)})`);
@@ -396,7 +393,7 @@ export interface FeedReported {
 /** Reports a feed's arrival (signal-with-start: a night not yet running starts). */
 export async function reportFeedArrival(client: Client, target: TemporalTarget, arrival: FeedArrival): Promise<FeedReported> {
   try {
-    return { ...(await new TemporalNightTriggers(client, target.taskQueue).reportFeedArrival(arrival)), arrival };
+    return { ...(await new TemporalNightTriggers(client, target).reportFeedArrival(arrival)), arrival };
   } catch (error) {
     if (error instanceof TriggerRejected) throw new OperationRefused(error.message, { cause: error });
     throw error;
@@ -407,7 +404,7 @@ export async function reportFeedArrival(client: Client, target: TemporalTarget, 
 export type BackfillRequest = Omit<BackfillOptions, 'client' | 'triggers'>;
 
 export function runBackfill(client: Client, target: TemporalTarget, request: BackfillRequest): Promise<BackfillReport> {
-  return backfill({ client, triggers: new TemporalNightTriggers(client, target.taskQueue), ...request });
+  return backfill({ client, triggers: new TemporalNightTriggers(client, target), ...request });
 }
 
 // ---- the nightly schedule -------------------------------------------------------------------------
@@ -475,7 +472,7 @@ export interface JanitorRun extends SweepReport {
 
 /** One `sparkJanitor` run on the task queue, waited for: a worker must be polling it. */
 export async function runJanitor(client: Client, target: TemporalTarget, input: SweepInput): Promise<JanitorRun> {
-  const workflowId = `${JANITOR_SCHEDULE_ID}-manual-${new Date().toISOString()}`;
+  const workflowId = `${janitorScheduleId(target.tenant)}-manual-${new Date().toISOString()}`;
   const report = await client.workflow.execute<typeof sparkJanitor>(JANITOR_WORKFLOW_TYPE, {
     taskQueue: target.taskQueue,
     workflowId,

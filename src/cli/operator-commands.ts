@@ -35,6 +35,7 @@ import {
   runJanitor,
   serveTriggersUntil,
   startNight,
+  temporalTargetOf,
   unpauseSchedule,
   upsertSchedule,
   workflowUiLink,
@@ -160,7 +161,7 @@ interface CommonFlags {
 }
 
 const DATE_HELP = 'business date (YYYY-MM-DD)';
-const TENANT_HELP = 'tenant (default: NIGHTJAR_TENANT, else "default")';
+const TENANT_HELP = 'tenant (default and only accepted value: NIGHTJAR_TENANT, else "default")';
 
 function common(command: Command, options: { json?: boolean } = {}): Command {
   command.option('--data-dir <dir>', 'data directory (configuration as for the worker)');
@@ -183,6 +184,10 @@ export function addOperatorCommands(program: Command, deps: CliDeps): void {
   ) {
     return async (flags: F, command: Command) => {
       const config = configFrom(deps.env, flags.dataDir, env(flags));
+      // A deployment serves its own tenant: its task queue, ids and schedules are that tenant's.
+      if (flags.tenant !== undefined && flags.tenant !== config.tenant) {
+        throw new OperationRefused(`tenant '${flags.tenant}' is not served by this configuration (NIGHTJAR_TENANT=${config.tenant}): run the command with that tenant's configuration`);
+      }
       let request: R;
       try {
         request = check(flags, config);
@@ -206,7 +211,7 @@ export function addOperatorCommands(program: Command, deps: CliDeps): void {
     temporalAction(
       (f: StartFlags, config) => night(f, config),
       async (client, ref, f, config) => {
-        const started = await startNight(client, config.temporal, { ...ref, ...(f.driverMemory !== undefined ? { driverMemoryMb: f.driverMemory } : {}), ...(f.force ? { force: true } : {}) });
+        const started = await startNight(client, temporalTargetOf(config), { ...ref, ...(f.driverMemory !== undefined ? { driverMemoryMb: f.driverMemory } : {}), ...(f.force ? { force: true } : {}) });
         print(f, started, renderStarted(started));
       },
     ),
@@ -227,7 +232,7 @@ export function addOperatorCommands(program: Command, deps: CliDeps): void {
           const manifest = await readRunManifest(path);
           return manifest === undefined ? undefined : { manifest, path };
         };
-        const view = await nightView(client, config.temporal, ref, readManifest);
+        const view = await nightView(client, temporalTargetOf(config), ref, readManifest);
         const workflowId = dailyWorkflowId(ref.businessDate, ref.tenant);
         const uiLink = workflowUiLink(config.temporal, workflowId);
         if (view.open) {
@@ -263,17 +268,17 @@ export function addOperatorCommands(program: Command, deps: CliDeps): void {
     program
       .command('list')
       .description('list nights, most recently started first (a visibility query on the Nightjar search attributes)')
-      .option('--tenant <tenant>', 'only this tenant (default: every tenant)', parseTenant)
+      .option('--tenant <tenant>', TENANT_HELP, parseTenant)
       .option('--status <status>', 'only nights in this status, e.g. NEEDS_ATTENTION', parseNightStatus)
       .option('--from <date>', 'business dates from (YYYY-MM-DD, inclusive)', parseBusinessDate)
       .option('--to <date>', 'business dates to (YYYY-MM-DD, inclusive)', parseBusinessDate)
       .option('--limit <n>', 'at most this many nights', parsePositiveInt, 50),
   ).action(
     temporalAction(
-      (f: ListFlags): NightFilter & { limit: number } => {
+      (f: ListFlags, config): NightFilter & { limit: number } => {
         checkDateRange(f.from, f.to);
         return {
-          ...(f.tenant !== undefined ? { tenant: f.tenant } : {}),
+          tenant: f.tenant ?? config.tenant,
           ...(f.status !== undefined ? { status: f.status } : {}),
           ...(f.from !== undefined ? { from: f.from } : {}),
           ...(f.to !== undefined ? { to: f.to } : {}),
@@ -373,7 +378,7 @@ export function addOperatorCommands(program: Command, deps: CliDeps): void {
     temporalAction(
       (f: FeedFlags, config) => feedArrivalFromFlags({ ...night(f, config), feed: f.feed, uri: f.uri, ...(f.sha256 !== undefined ? { sha256: f.sha256 } : {}) }),
       async (client, arrival, f, config) => {
-        const reported = await reportFeedArrival(client, config.temporal, arrival);
+        const reported = await reportFeedArrival(client, temporalTargetOf(config), arrival);
         print(f, reported, renderFeedReported(reported));
       },
     ),
@@ -397,7 +402,7 @@ export function addOperatorCommands(program: Command, deps: CliDeps): void {
         return { tenant: f.tenant ?? config.tenant, from: f.from, to: f.to, concurrency: f.concurrency, calendar: config.calendar, ...(f.force ? { force: true } : {}) };
       },
       async (client, request, f, config) => {
-        const report = await runBackfill(client, config.temporal, { ...request, ...(f.json ? {} : { onNight: (n) => out(renderBackfillNight(n)) }) });
+        const report = await runBackfill(client, temporalTargetOf(config), { ...request, ...(f.json ? {} : { onNight: (n) => out(renderBackfillNight(n)) }) });
         print(f, report, renderBackfillSummary(report, f.from, f.to));
         const { failed } = backfillCounts(report);
         if (failed > 0) throw new OperationRefused(`${failed} of ${report.nights.length} night(s) did not complete; see them with: nightjar list --status FAILED`);
@@ -484,7 +489,7 @@ export function addOperatorCommands(program: Command, deps: CliDeps): void {
     temporalAction(
       (f: JanitorFlags, config) => ({ minAgeSeconds: f.minAge ?? config.janitor.minAgeSeconds, ...(f.dryRun ? { dryRun: true } : {}) }),
       async (client, input, f, config) => {
-        const report = await runJanitor(client, config.temporal, input);
+        const report = await runJanitor(client, temporalTargetOf(config), input);
         print(f, report, renderJanitor(report));
         if (report.failed.length > 0) throw new OperationRefused(`${report.failed.length} object(s) could not be deleted`);
       },

@@ -23,7 +23,6 @@ export function renderStarted(r: NightStarted): string {
     `  run      ${r.runId}`,
     `  ${r.uiLink}`,
   ];
-  if (r.ignoredOverrides) lines.push('  --driver-memory not applied: it sizes a night that starts, not one that runs');
   return lines.join('\n') + '\n';
 }
 

@@ -41,8 +41,18 @@ export function unknownKeyMessage(keyId: string, held: readonly string[], source
   );
 }
 
+/**
+ * What decoding does with a payload that is not encrypted: `accept` passes it through (histories
+ * written before encryption was turned on, input typed without the codec), `refuse` fails it with
+ * `PayloadNotEncrypted`. See the runbook for why `accept` is the default.
+ */
+export type PlaintextPolicy = 'accept' | 'refuse';
+
 export class AesGcmCodec implements PayloadCodec {
-  constructor(private readonly keyRing: KeyRing) {}
+  constructor(
+    private readonly keyRing: KeyRing,
+    private readonly plaintext: PlaintextPolicy = 'accept',
+  ) {}
 
   get activeKeyId(): string {
     return this.keyRing.activeKeyId;
@@ -57,9 +67,19 @@ export class AesGcmCodec implements PayloadCodec {
     return payloads.map((p) => this.encrypt(p));
   }
 
-  /** Payloads written before encryption was turned on pass through, so old histories still read. */
+  /** Unencrypted payloads pass through (old histories still read) unless the policy refuses them. */
   async decode(payloads: Payload[]): Promise<Payload[]> {
-    return payloads.map((p) => (isEncrypted(p) ? this.decrypt(p) : p));
+    return payloads.map((p) => (isEncrypted(p) ? this.decrypt(p) : this.unencrypted(p)));
+  }
+
+  private unencrypted(payload: Payload): Payload {
+    if (this.plaintext === 'accept') return payload;
+    const encoding = text(payload.metadata?.encoding) ?? '(none)';
+    throw new PayloadDecryptionError(
+      CodecErrorType.NotEncrypted,
+      undefined,
+      `an unencrypted payload (encoding ${encoding}) was refused: encryption is required (NIGHTJAR_ENCRYPTION_PLAINTEXT=refuse); send it through the codec (temporal … --codec-endpoint)`,
+    );
   }
 
   encrypt(payload: Payload): Payload {

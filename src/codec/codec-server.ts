@@ -5,12 +5,19 @@
  * `/decode`, and what an operator types (a signal's input) to `/encode`.
  *
  * Whoever reaches this server reads customer data, so: bearer tokens (and no tokens means
- * loopback only), CORS only for the configured UI origins, bounded bodies, and a bad request
- * (malformed JSON, a tampered payload, an unknown key) is a 400 with its reason, never a crash.
+ * loopback only), CORS only for the configured UI origins, bounded bodies, and a malformed request
+ * is a 400 with its reason, never a crash.
+ *
+ * What standard clients send is accepted as they send it: the Temporal CLI posts `{}` to `/encode`
+ * for a call without arguments, the UI empty payload lists. A payload that cannot be decrypted (a
+ * key this server does not hold, a tampered payload) does not fail the batch: it is answered, with
+ * 200, as a JSON payload `{"undecryptable": {"keyId", "code", "reason"}}` naming the key id, and the
+ * other payloads are decoded. Clients retry a failed codec call until their deadline (the Temporal
+ * CLI does), so an error status would hide the reason behind "context deadline exceeded".
  */
 import { bearerTokenChecker } from '../infra/bearer-tokens';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { PayloadCodec } from '@temporalio/common';
+import { defaultPayloadConverter, type Payload, type PayloadCodec } from '@temporalio/common';
 import { JSONToPayload, payloadToJSON, type JSONPayload } from '@temporalio/common/lib/proto-utils';
 import type { Logger } from 'pino';
 import { PayloadDecryptionError } from './errors';
@@ -94,7 +101,15 @@ export function parsePayloadsBody(raw: Buffer): ReturnType<typeof JSONToPayload>
   } catch (error) {
     throw new HttpError(400, 'MalformedJson', `the body is not JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
-  const payloads = typeof body === 'object' && body !== null ? (body as { payloads?: unknown }).payloads : undefined;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new HttpError(400, 'InvalidBody', 'expected {"payloads": [{"metadata": {"key": "<base64>"}, "data": "<base64>"}]}');
+  }
+  const unexpected = Object.keys(body).filter((k) => k !== 'payloads');
+  if (unexpected.length > 0) {
+    throw new HttpError(400, 'InvalidBody', `unexpected field(s) ${unexpected.slice(0, 5).map((k) => JSON.stringify(k.slice(0, 40))).join(', ')}: expected {"payloads": [...]}`);
+  }
+  // proto3 JSON leaves out an empty repeated field: `{}` is an empty list of payloads.
+  const payloads = (body as { payloads?: unknown }).payloads ?? [];
   if (!Array.isArray(payloads)) throw new HttpError(400, 'InvalidBody', 'expected {"payloads": [{"metadata": {"key": "<base64>"}, "data": "<base64>"}]}');
   return payloads.map((p: unknown, i) => {
     if (typeof p !== 'object' || p === null || Array.isArray(p)) throw new HttpError(400, 'InvalidBody', `payloads[${i}]: expected an object with metadata and data`);
@@ -146,12 +161,29 @@ export function createCodecServer(opts: CodecServerOptions): CodecServer {
     if (req.method !== 'POST') throw new HttpError(405, 'MethodNotAllowed', 'use POST', { allow: 'POST' });
     authorize(req);
     const payloads = parsePayloadsBody(await readBody(req, limit));
+    if (operation === 'encode') return { status: 200, body: { payloads: (await opts.codec.encode(payloads)).map((p) => payloadToJSON(p)) } };
+    const decoded = await Promise.all(payloads.map((p) => decodeOne(p)));
+    const undecryptable = decoded.filter((d) => d.refused !== undefined);
+    if (undecryptable.length > 0) {
+      const keyIds = [...new Set(undecryptable.map((d) => d.refused?.keyId ?? '(none)'))];
+      opts.logger.warn({ namespace: req.headers['x-namespace'], undecryptable: undecryptable.length, keyIds }, 'codec: payloads not decrypted');
+    }
+    return {
+      status: 200,
+      body: { payloads: decoded.map((d) => payloadToJSON(d.payload)) },
+      headers: undecryptable.length > 0 ? { 'x-nightjar-undecryptable': String(undecryptable.length) } : {},
+    };
+  }
+
+  /** One payload decoded, or, when it cannot be, a JSON payload saying why and naming the key id. */
+  async function decodeOne(payload: Payload): Promise<{ readonly payload: Payload; readonly refused?: PayloadDecryptionError }> {
     try {
-      const out = operation === 'encode' ? await opts.codec.encode(payloads) : await opts.codec.decode(payloads);
-      return { status: 200, body: { payloads: out.map((p) => payloadToJSON(p)) } };
+      const [decoded] = await opts.codec.decode([payload]);
+      return { payload: decoded as Payload };
     } catch (error) {
-      if (error instanceof PayloadDecryptionError) throw new HttpError(400, error.type, error.message);
-      throw error;
+      if (!(error instanceof PayloadDecryptionError)) throw error;
+      const explanation = { undecryptable: { keyId: error.keyId ?? null, code: error.type, reason: error.message } };
+      return { payload: defaultPayloadConverter.toPayload(explanation) as Payload, refused: error };
     }
   }
 

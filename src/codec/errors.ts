@@ -12,6 +12,8 @@ export const CodecErrorType = {
   AuthenticationFailed: 'PayloadAuthenticationFailed',
   /** An encrypted payload is structurally broken (no key id, too short to hold an IV and a tag). */
   Malformed: 'EncryptedPayloadMalformed',
+  /** A payload arrived unencrypted while the policy (NIGHTJAR_ENCRYPTION_PLAINTEXT=refuse) requires encryption. */
+  NotEncrypted: 'PayloadNotEncrypted',
 } as const;
 
 export type CodecErrorType = (typeof CodecErrorType)[keyof typeof CodecErrorType];

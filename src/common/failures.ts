@@ -26,6 +26,11 @@ export const FailureType = {
    * the attempt's name is taken by something that is not this attempt.
    */
   SparkPlatformRejected: 'SparkPlatformRejected',
+  /**
+   * Work of another tenant reached this worker (a night started on the wrong task queue): it is
+   * refused, never run with this tenant's data, keys and database.
+   */
+  TenantNotServed: 'TenantNotServed',
 } as const;
 
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
@@ -39,4 +44,5 @@ export const NON_RETRYABLE_FAILURES: readonly FailureType[] = [
   FailureType.SparkOutOfMemory,
   FailureType.ExportRejected,
   FailureType.SparkPlatformRejected,
+  FailureType.TenantNotServed,
 ];

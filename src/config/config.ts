@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import type { BusinessDateWindow } from '../domain/bounds';
 import type { BusinessCalendar } from '../domain/calendar';
 import { ConfigError } from './config-error';
 import { checkKubernetesEnv, kubernetesConfig, KubernetesEnv, type KubernetesConfig } from './kubernetes';
-import { nightsConfig, NightsEnv, type FeedsConfig, type ScheduleConfig } from './nights';
+import { checkNightsEnv, nightsConfig, NightsEnv, type FeedsConfig, type ScheduleConfig } from './nights';
 import { isSecretVariable, readSecretFile, resolveFileVariables, type ReadSecretFile } from './secret-files';
 import { sparkJobsConfig, SparkEnv, type SparkJobsConfig } from './spark';
 import { checkTemporalEnv, codecServerConfig, encryptionConfig, temporalConfig, TemporalEnv, type CodecServerConfig, type EncryptionConfig, type TemporalConfig } from './temporal';
@@ -13,6 +14,7 @@ import { checkWorkerEnv, workerConfig, WorkerEnv, type ReportingConfig, type Wor
 
 export { ConfigError } from './config-error';
 export { FILE_VARIABLES, type ReadSecretFile } from './secret-files';
+export { defaultTaskQueue } from './temporal';
 
 /**
  * Every environment variable Nightjar reads, with its default: one schema, put together from one
@@ -25,6 +27,7 @@ export const ConfigSchema = z
     checkWorkerEnv(env, ctx);
     checkKubernetesEnv(env, ctx);
     checkTemporalEnv(env, ctx);
+    checkNightsEnv(env, ctx);
   });
 
 export interface NightjarConfig {
@@ -40,7 +43,10 @@ export interface NightjarConfig {
   readonly spark: SparkJobsConfig & { readonly kubernetes?: KubernetesConfig };
   readonly log: { readonly level: string; readonly redact: boolean };
   readonly janitor: { readonly everySeconds: number; readonly minAgeSeconds: number };
+  /** The one tenant this deployment serves: its worker, triggers and CLI refuse every other. */
   readonly tenant: string;
+  /** The business dates a trigger may name, around today in the tenant's zone. */
+  readonly businessDates: BusinessDateWindow;
   readonly calendar: BusinessCalendar;
   readonly feeds: FeedsConfig;
   readonly schedule?: ScheduleConfig;
@@ -85,7 +91,7 @@ export function loadConfig(given: Record<string, string | undefined> = process.e
   return {
     repoRoot,
     dataDir,
-    temporal: temporalConfig(e),
+    temporal: temporalConfig(e, e.NIGHTJAR_TENANT),
     ...encryptionConfig(e, repoRoot),
     codecServer: codecServerConfig(e),
     observability,

@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { DEFAULT_BUSINESS_DATE_WINDOW, type BusinessDateWindow } from '../domain/bounds';
 import { BusinessDate } from '../domain/business-date';
 import type { BusinessCalendar } from '../domain/calendar';
 import { FEED_NAMES, type FeedName } from '../domain/feeds/catalog';
-import { list, positive } from './parsers';
+import { list, positive, problem } from './parsers';
 
 function isTimeZone(zone: string): boolean {
   try {
@@ -31,6 +32,8 @@ export const NightsEnv = z.object({
   NIGHTJAR_SCHEDULE_TIME: z.string().regex(/^(?:[01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (24-hour)').optional(),
   NIGHTJAR_SCHEDULE_CATCHUP_SECONDS: positive.default(12 * 3600),
   NIGHTJAR_SCHEDULE_LOOKBACK_DAYS: positive.max(366).default(10),
+  NIGHTJAR_BUSINESS_DATE_PAST_DAYS: positive.max(36_600).default(DEFAULT_BUSINESS_DATE_WINDOW.pastDays),
+  NIGHTJAR_BUSINESS_DATE_FUTURE_DAYS: z.coerce.number({ message: 'expected a number' }).int().min(0).max(3660).default(DEFAULT_BUSINESS_DATE_WINDOW.futureDays),
 });
 type Env = z.output<typeof NightsEnv>;
 
@@ -49,9 +52,21 @@ export interface ScheduleConfig {
   readonly lookbackDays: number;
 }
 
-export function nightsConfig(e: Env): { tenant: string; calendar: BusinessCalendar; feeds: FeedsConfig; schedule?: ScheduleConfig } {
+/** Variables that only make sense together. */
+export function checkNightsEnv(env: Env, ctx: z.RefinementCtx): void {
+  if (env.NIGHTJAR_SCHEDULE_LOOKBACK_DAYS > env.NIGHTJAR_BUSINESS_DATE_PAST_DAYS) {
+    problem(
+      ctx,
+      'NIGHTJAR_SCHEDULE_LOOKBACK_DAYS',
+      `must not reach further back than NIGHTJAR_BUSINESS_DATE_PAST_DAYS (${env.NIGHTJAR_BUSINESS_DATE_PAST_DAYS}): the nightly trigger would owe dates no door accepts`,
+    );
+  }
+}
+
+export function nightsConfig(e: Env): { tenant: string; businessDates: BusinessDateWindow; calendar: BusinessCalendar; feeds: FeedsConfig; schedule?: ScheduleConfig } {
   return {
     tenant: e.NIGHTJAR_TENANT,
+    businessDates: { pastDays: e.NIGHTJAR_BUSINESS_DATE_PAST_DAYS, futureDays: e.NIGHTJAR_BUSINESS_DATE_FUTURE_DAYS },
     calendar: { region: e.NIGHTJAR_CALENDAR_REGION, timeZone: e.NIGHTJAR_TIME_ZONE, weekend: e.NIGHTJAR_WEEKEND, holidays: [...new Set(e.NIGHTJAR_HOLIDAYS)].sort() },
     feeds: { optional: e.NIGHTJAR_OPTIONAL_FEEDS, deadlineHours: e.NIGHTJAR_FEED_DEADLINE_HOURS, pollSeconds: e.NIGHTJAR_FEED_POLL_SECONDS, roots: e.NIGHTJAR_FEED_ROOTS ?? [] },
     ...(e.NIGHTJAR_SCHEDULE_TIME !== undefined

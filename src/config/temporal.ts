@@ -8,7 +8,7 @@ const keyId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected a 
 export const TemporalEnv = z.object({
   NIGHTJAR_TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
   NIGHTJAR_TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
-  NIGHTJAR_TASK_QUEUE: z.string().min(1).default('nightjar'),
+  NIGHTJAR_TASK_QUEUE: z.string().min(1).optional(),
   NIGHTJAR_TEMPORAL_UI_URL: z.url({ message: 'expected an http(s) URL' }).default('http://localhost:8233'),
   NIGHTJAR_TEMPORAL_TLS_CERT: z.string().min(1).optional(),
   NIGHTJAR_TEMPORAL_TLS_KEY: z.string().min(1).optional(),
@@ -16,6 +16,7 @@ export const TemporalEnv = z.object({
   NIGHTJAR_TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
   NIGHTJAR_ENCRYPTION_KEYS_DIR: z.string().min(1).optional(),
   NIGHTJAR_ENCRYPTION_KEY_ID: keyId.optional(),
+  NIGHTJAR_ENCRYPTION_PLAINTEXT: z.enum(['accept', 'refuse'], { message: 'expected accept or refuse' }).default('accept'),
   NIGHTJAR_CODEC_HOST: z.string().min(1).default('127.0.0.1'),
   NIGHTJAR_CODEC_PORT: port.default(8089),
   NIGHTJAR_CODEC_CORS_ORIGINS: list.pipe(z.array(z.url({ message: 'expected origins such as http://localhost:8233' }))).optional(),
@@ -36,6 +37,8 @@ export interface TemporalConfig {
 export interface EncryptionConfig {
   readonly keysDir: string;
   readonly activeKeyId: string;
+  /** What decoding does with an unencrypted payload (docs/runbook.md argues the default, accept). */
+  readonly plaintext?: 'accept' | 'refuse';
 }
 
 /** The codec server the Temporal UI calls to show decrypted payloads (`nightjar codec-server`). */
@@ -63,11 +66,20 @@ export function checkTemporalEnv(env: Env, ctx: z.RefinementCtx): void {
   }
 }
 
-export function temporalConfig(e: Env): TemporalConfig {
+/**
+ * The task queue of a tenant's nights when NIGHTJAR_TASK_QUEUE is not set: `nightjar` for the
+ * default tenant (as before tenants), `nightjar-<tenant>` for any other, so two tenants on one
+ * Temporal namespace never share a queue by default.
+ */
+export function defaultTaskQueue(tenant: string): string {
+  return tenant === 'default' ? 'nightjar' : `nightjar-${tenant}`;
+}
+
+export function temporalConfig(e: Env, tenant: string): TemporalConfig {
   return {
     address: e.NIGHTJAR_TEMPORAL_ADDRESS,
     namespace: e.NIGHTJAR_TEMPORAL_NAMESPACE,
-    taskQueue: e.NIGHTJAR_TASK_QUEUE,
+    taskQueue: e.NIGHTJAR_TASK_QUEUE ?? defaultTaskQueue(tenant),
     uiUrl: e.NIGHTJAR_TEMPORAL_UI_URL.replace(/\/$/, ''),
     ...(e.NIGHTJAR_TEMPORAL_TLS_CERT !== undefined && e.NIGHTJAR_TEMPORAL_TLS_KEY !== undefined
       ? {
@@ -84,7 +96,7 @@ export function temporalConfig(e: Env): TemporalConfig {
 
 export function encryptionConfig(e: Env, repoRoot: string): { encryption?: EncryptionConfig } {
   return e.NIGHTJAR_ENCRYPTION_KEYS_DIR !== undefined && e.NIGHTJAR_ENCRYPTION_KEY_ID !== undefined
-    ? { encryption: { keysDir: path.resolve(repoRoot, e.NIGHTJAR_ENCRYPTION_KEYS_DIR), activeKeyId: e.NIGHTJAR_ENCRYPTION_KEY_ID } }
+    ? { encryption: { keysDir: path.resolve(repoRoot, e.NIGHTJAR_ENCRYPTION_KEYS_DIR), activeKeyId: e.NIGHTJAR_ENCRYPTION_KEY_ID, plaintext: e.NIGHTJAR_ENCRYPTION_PLAINTEXT } }
     : {};
 }
 

@@ -4,6 +4,7 @@
  * `feedArrived` signal, so every door accepts exactly the same thing. Pure (zod only).
  */
 import { z } from 'zod';
+import { Rfc3339Timestamp } from './bounds';
 import { BusinessDate } from './business-date';
 import { FEED_NAMES } from './feeds/catalog';
 
@@ -19,7 +20,20 @@ export const TenantSchema = z
 const FileUri = z
   .string()
   .max(2048, 'at most 2048 characters')
-  .regex(/^(?:file|s3a?|gs|abfss?|hdfs):\/\/\S+$/, 'must be a file://, s3://, s3a://, gs://, abfs(s):// or hdfs:// URI');
+  .regex(/^(?:file|s3a?|gs|abfss?|hdfs):\/\/[!-~]+$/, 'must be a file://, s3://, s3a://, gs://, abfs(s):// or hdfs:// URI');
+
+/**
+ * Text of at most `max` characters as JSON Schema counts them (code points, not UTF-16 units), so
+ * what the OpenAPI document promises is exactly what is accepted.
+ */
+const codePoints = (min: number, max: number) =>
+  z
+    .string()
+    .refine((s) => {
+      const n = [...s].length;
+      return n >= min && n <= max;
+    }, `must be ${min} to ${max} characters`)
+    .meta({ minLength: min, maxLength: max });
 
 export const FeedArrivalSchema = z.strictObject({
   businessDate: BusinessDateSchema,
@@ -29,8 +43,9 @@ export const FeedArrivalSchema = z.strictObject({
   /** Hex SHA-256 of the file as delivered, when the sender knows it; ingest checks it. */
   sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits').optional(),
   /** The sender's id of this notice, for logs and de-duplication. */
-  eventId: z.string().min(1).max(200).optional(),
-  arrivedAt: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 timestamp' }).optional(),
+  eventId: codePoints(1, 200).optional(),
+  /** RFC 3339 with seconds, as the OpenAPI document's `date-time` says. */
+  arrivedAt: Rfc3339Timestamp.optional(),
 });
 
 export type FeedArrival = z.output<typeof FeedArrivalSchema>;

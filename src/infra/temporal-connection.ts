@@ -55,7 +55,7 @@ export function payloadCodec(config: NightjarConfig): AesGcmCodec | undefined {
   const encryption = config.encryption;
   if (encryption === undefined) return undefined;
   try {
-    return new AesGcmCodec(loadKeyRing(encryption.keysDir, encryption.activeKeyId));
+    return new AesGcmCodec(loadKeyRing(encryption.keysDir, encryption.activeKeyId), encryption.plaintext);
   } catch (error) {
     if (error instanceof KeyStoreError) throw new ConfigError([`NIGHTJAR_ENCRYPTION_KEYS_DIR=${JSON.stringify(encryption.keysDir)}: ${error.message}`]);
     throw error;

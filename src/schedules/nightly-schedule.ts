@@ -14,6 +14,7 @@ import { TZDate } from '@date-fns/tz';
 import { z } from 'zod';
 import { TimeZoneSchema, WallClockTimeSchema } from '../domain/calendar';
 import { describeIssues, TenantSchema } from '../domain/triggers';
+import { SearchAttr } from '../workflows/search-attributes';
 
 /** The workflow type a nightly schedule starts (registered by the worker from src/workflows). */
 export const NIGHTLY_TRIGGER_WORKFLOW_TYPE = 'nightlyTrigger';
@@ -82,6 +83,8 @@ export function nightlySchedule(options: NightlyScheduleOptions): ScheduleOption
       workflowId: scheduleId,
       args,
       staticSummary: `Nightly T+1 run of ${tenant} (${time} ${timeZone})`,
+      // Each run is the tenant's from its start: the UI's list finds it by NightjarTenant.
+      typedSearchAttributes: [{ key: SearchAttr.tenant, value: tenant }],
     },
     policies: {
       overlap,

@@ -16,6 +16,7 @@ export const ApiErrorCode = {
   PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
   UnsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE',
   UpstreamUnavailable: 'UPSTREAM_UNAVAILABLE',
+  NoWorker: 'NO_WORKER_POLLING',
   Internal: 'INTERNAL_ERROR',
 } as const;
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];
@@ -26,17 +27,29 @@ export interface ApiErrorDetail {
   readonly message: string;
 }
 
+/** The night a refusal is about, as it runs: what a caller needs to decide what to do instead. */
+export interface RunningNight {
+  readonly workflowId: string;
+  readonly runId: string;
+  /** The overrides the running night started with (absent: none, the planned sizes). */
+  readonly sparkOverrides?: Readonly<Record<string, unknown>>;
+}
+
 /** The body of every 4xx/5xx response. */
 export interface ApiErrorBody {
   readonly error: {
     readonly code: string;
     readonly message: string;
     readonly details?: readonly ApiErrorDetail[];
+    readonly night?: RunningNight;
   };
 }
 
-/** 409: conflicts with the night's state (e.g. it completed); 422: understood but not applicable. */
-export type TriggerRejectedStatus = 409 | 422;
+/**
+ * 404: not served here (another tenant's night); 409: conflicts with the night's state (it
+ * completed, or it runs with other overrides); 422: understood but not applicable.
+ */
+export type TriggerRejectedStatus = 404 | 409 | 422;
 
 const CODE = /^[A-Z][A-Z0-9_]{1,63}$/;
 
@@ -52,10 +65,34 @@ export class TriggerRejected extends Error {
   readonly code: string;
   readonly status: TriggerRejectedStatus;
 
-  constructor(init: { readonly code: string; readonly message: string; readonly status: TriggerRejectedStatus }, options?: ErrorOptions) {
+  /** The night as it runs, when the refusal is about it (e.g. it runs with other overrides). */
+  readonly night?: RunningNight;
+
+  constructor(
+    init: { readonly code: string; readonly message: string; readonly status: TriggerRejectedStatus; readonly night?: RunningNight },
+    options?: ErrorOptions,
+  ) {
     super(init.message, options);
     if (!CODE.test(init.code)) throw new TypeError(`TriggerRejected code must be UPPER_SNAKE_CASE (2-64 characters), got '${init.code}'`);
     this.code = init.code;
     this.status = init.status;
+    if (init.night !== undefined) this.night = init.night;
+  }
+}
+
+/**
+ * Thrown by a `NightTriggers` implementation when the orchestrator cannot answer now for a reason
+ * it knows (no worker polls the night's task queue): the API answers 503 with `Retry-After` and the
+ * reason, at once, instead of waiting for a query to time out.
+ */
+export class TriggerUnavailable extends Error {
+  override readonly name = 'TriggerUnavailable';
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly retryAfterSeconds: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
   }
 }

@@ -4,19 +4,23 @@
  * root implements with the Temporal client; this module never talks to Temporal itself.
  *
  * Order of checks for a request: route (404) → method (405) → bearer token (401) → path
- * parameters (400) → content type (415) → size (413) → JSON (400) → body (400) → triggers
- * (202/200, or 409/422 from a `TriggerRejected`, 503 for anything else they throw).
+ * parameters (400) → tenant served here (404) → business date in the window (400) → content type
+ * (415) → size (413) → JSON (400) → body, overrides within the caps (400) → triggers (202/200, or
+ * 404/409/422 from a `TriggerRejected`, 503 with `Retry-After` from a `TriggerUnavailable`, 503
+ * for anything else they throw).
  */
 import { randomUUID } from 'node:crypto';
 import { bearerTokenChecker } from '../infra/bearer-tokens';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { businessDateOutsideWindow } from '../domain/bounds';
 import type { SparkOverrides } from '../domain/pipeline';
 import { BusinessDateSchema, describeIssue, describeIssues, FeedArrivalSchema, TenantSchema, type FeedArrival } from '../domain/triggers';
 import type { PipelineStatus } from '../workflows/messages';
-import { ApiErrorCode, TriggerRejected, type ApiErrorBody, type ApiErrorDetail } from './errors';
-import { buildOpenApiDocument, ROUTE_TEMPLATES, StartNightBodySchema } from './openapi';
+import { ApiErrorCode, TriggerRejected, TriggerUnavailable, type ApiErrorBody, type ApiErrorDetail, type RunningNight } from './errors';
+import { buildOpenApiDocument, ROUTE_TEMPLATES, startNightBodySchema } from './openapi';
+import { tenantRefusal, type TriggerPolicy } from './policy';
 import { closeServer, listenOn } from '../infra/http-server';
 
 /** What the API asks of the orchestrator; implemented with the Temporal client elsewhere. */
@@ -35,6 +39,8 @@ export interface TriggerServerOptions {
   readonly triggers: NightTriggers;
   /** Accepted bearer tokens. While rotating, list the old and the new one. */
   readonly tokens: readonly string[];
+  /** The tenants served, the business-date window, the override caps: checked before the triggers, stated in the OpenAPI document. */
+  readonly policy: TriggerPolicy;
   readonly logger: Logger;
   /** Largest request body accepted (413 above); 64 KiB by default. */
   readonly maxBodyBytes?: number;
@@ -56,8 +62,8 @@ const LOGGED_PARAM_CHARS = 64;
 const REQUEST_ABORTED = 'REQUEST_ABORTED';
 
 const METHODS: Readonly<Record<keyof typeof ROUTE_TEMPLATES, readonly string[]>> = {
-  health: ['GET'],
-  openapi: ['GET'],
+  health: ['GET', 'HEAD'],
+  openapi: ['GET', 'HEAD'],
   night: ['GET', 'POST'],
   feed: ['POST'],
 };
@@ -76,6 +82,7 @@ class HttpError extends Error {
     readonly headers: Readonly<Record<string, string>> = {},
     /** Close the connection after answering instead of draining the rest of the request. */
     readonly closeConnection = false,
+    readonly night?: RunningNight,
   ) {
     super(message);
   }
@@ -219,28 +226,42 @@ export function createTriggerServer(options: TriggerServerOptions): TriggerServe
   if (!Number.isInteger(maxBodyBytes) || maxBodyBytes <= 0) throw new Error(`maxBodyBytes must be a positive integer, got ${maxBodyBytes}`);
   if (options.tokens.length === 0) throw new Error('the trigger API needs at least one bearer token');
   const checkToken = bearerTokenChecker(options.tokens);
-  const openApi = JSON.stringify(buildOpenApiDocument({ maxBodyBytes }));
+  const { policy } = options;
+  const StartNightBody = startNightBodySchema(policy.caps);
+  /** The document states today's window, so it is built again when the day changes. */
+  let openApi: { readonly today: string; readonly text: string } | undefined;
+  const openApiText = (): string => {
+    const today = policy.today();
+    if (openApi?.today !== today) openApi = { today, text: JSON.stringify(buildOpenApiDocument({ maxBodyBytes, policy, today })) };
+    return openApi.text;
+  };
 
-  /** Calls the orchestrator: its typed refusals become 409/422, anything else a 503 that hides the cause. */
+  /** Calls the orchestrator: its typed refusals keep their status, anything else is a 503 that hides the cause. */
   async function upstream<T>(log: RequestLog, call: () => Promise<T>): Promise<T> {
     try {
       return await call();
     } catch (err) {
-      if (err instanceof TriggerRejected) throw new HttpError(err.status, err.code, err.message);
+      if (err instanceof TriggerRejected) throw new HttpError(err.status, err.code, err.message, undefined, {}, false, err.night);
+      if (err instanceof TriggerUnavailable) throw new HttpError(503, err.code, err.message, undefined, { 'retry-after': String(err.retryAfterSeconds) });
       log.err = err;
-      throw new HttpError(503, ApiErrorCode.UpstreamUnavailable, 'the orchestrator is unavailable; retry later');
+      throw new HttpError(503, ApiErrorCode.UpstreamUnavailable, 'the orchestrator is unavailable; retry later', undefined, { 'retry-after': '5' });
     }
   }
 
+  /** The path's tenant and date: well formed (400), a tenant served here (404), a date in the window (400). */
   function nightPath(params: Match['params']): z.output<typeof NightPathSchema> {
     const parsed = NightPathSchema.safeParse(params);
     if (!parsed.success) throw validationError(parsed.error);
+    const foreign = tenantRefusal(policy, parsed.data.tenant);
+    if (foreign) throw new HttpError(foreign.status, foreign.code, foreign.message);
+    const outside = businessDateOutsideWindow(parsed.data.businessDate, policy.window, policy.today());
+    if (outside !== undefined) throw new HttpError(400, ApiErrorCode.ValidationFailed, `businessDate: ${outside}`, [{ field: 'businessDate', message: outside }]);
     return parsed.data;
   }
 
   async function startNight(req: IncomingMessage, params: Match['params'], log: RequestLog): Promise<Reply> {
     const { tenant, businessDate } = nightPath(params);
-    const body = StartNightBodySchema.safeParse((await readJsonObject(req, maxBodyBytes)) ?? {});
+    const body = StartNightBody.safeParse((await readJsonObject(req, maxBodyBytes)) ?? {});
     if (!body.success) throw validationError(body.error);
     const { sparkOverrides } = body.data;
     const started = await upstream(log, () => triggers.startNight({ businessDate, tenant, ...(sparkOverrides === undefined ? {} : { sparkOverrides }) }));
@@ -254,6 +275,7 @@ export function createTriggerServer(options: TriggerServerOptions): TriggerServe
   async function reportFeed(req: IncomingMessage, params: Match['params'], log: RequestLog): Promise<Reply> {
     const path = FeedPathSchema.safeParse(params);
     if (!path.success) throw validationError(path.error);
+    nightPath(params);
     const body = await readJsonObject(req, maxBodyBytes);
     if (body === undefined) {
       throw new HttpError(400, ApiErrorCode.ValidationFailed, '(root): a JSON object body is required', [{ field: '(root)', message: 'a JSON object body is required' }]);
@@ -292,7 +314,7 @@ export function createTriggerServer(options: TriggerServerOptions): TriggerServe
       throw new HttpError(405, ApiErrorCode.MethodNotAllowed, `${log.route} takes ${allowed.join(', ')}`, undefined, { allow: allowed.join(', ') });
     }
     if (match.name === 'health') return { status: 200, body: { status: 'ok' } };
-    if (match.name === 'openapi') return { status: 200, raw: openApi };
+    if (match.name === 'openapi') return { status: 200, raw: openApiText() };
 
     const auth = checkToken(req.headers.authorization);
     if (auth !== 'ok') {
@@ -312,7 +334,9 @@ export function createTriggerServer(options: TriggerServerOptions): TriggerServe
     }
     const e = err as HttpError;
     log.code = e.code;
-    const body: ApiErrorBody = { error: { code: e.code, message: e.message, ...(e.details === undefined ? {} : { details: e.details }) } };
+    const body: ApiErrorBody = {
+      error: { code: e.code, message: e.message, ...(e.details === undefined ? {} : { details: e.details }), ...(e.night === undefined ? {} : { night: e.night }) },
+    };
     return { status: e.status, body, headers: e.headers, closeConnection: e.closeConnection };
   }
 

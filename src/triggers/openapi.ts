@@ -6,12 +6,15 @@
  * there does not compile until it is described here.
  */
 import { z } from 'zod';
+import { businessDateRange, businessDateRangePattern, sparkOverridesWithin, type OverrideCaps } from '../domain/bounds';
 import { FEED_NAMES } from '../domain/feeds/catalog';
 import type { AttemptRecord, FeedManifestEntry, StepRecord } from '../domain/pipeline';
 import { SparkOverridesSchema, SparkResourcesOverrideSchema, SparkResourcesSchema } from '../domain/spark/resources';
 import { FeedArrivalSchema, TenantSchema } from '../domain/triggers';
 import type { FeedState, ParkedStep, PipelineStatus, ResolveStepRequest } from '../workflows/messages';
+import type { SparkJobName } from '../domain/spark/resources';
 import { ApiErrorCode } from './errors';
+import { TriggerRefusal, type TriggerPolicy } from './policy';
 
 
 /** Per-night Spark resources, per job; the same shape `planRun` accepts. */
@@ -19,6 +22,11 @@ export { SparkOverridesSchema };
 
 /** `POST /v1/tenants/{tenant}/nights/{businessDate}`: the body may be absent or `{}`. */
 export const StartNightBodySchema = z.strictObject({ sparkOverrides: SparkOverridesSchema.optional() });
+
+/** The same body with every override within the deployment's caps (what the server checks). */
+export function startNightBodySchema(caps: Readonly<Record<SparkJobName, OverrideCaps>>) {
+  return z.strictObject({ sparkOverrides: sparkOverridesWithin(caps).optional() });
+}
 
 /**
  * `POST …/feeds/{feed}`: a feed arrival whose date, tenant and feed come from the path. The body
@@ -58,10 +66,31 @@ const RESOLVE_ACTIONS = ['retry', 'skip', 'abort'] as const;
 const businessDateSchema: JsonSchema = {
   type: 'string',
   format: 'date',
-  pattern: '^\\d{4}-\\d{2}-\\d{2}$',
+  pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$',
   description: 'A calendar date written as YYYY-MM-DD (2026-02-30 is refused).',
   examples: ['2026-03-31'],
 };
+
+/**
+ * A business date a trigger may name today: the pattern matches exactly the calendar dates of the
+ * window (JSON Schema cannot compare dates), so a client checks what the server checks.
+ */
+function windowDateSchema(policy: TriggerPolicy, today: string): JsonSchema {
+  const { from, to } = businessDateRange(policy.window, today);
+  return {
+    type: 'string',
+    pattern: businessDateRangePattern(from, to),
+    description:
+      `A calendar date written as YYYY-MM-DD, from ${from} to ${to}: at most ${policy.window.pastDays} days before and ` +
+      `${policy.window.futureDays} after today (${today}, in the tenant's time zone; this document is rebuilt each day).`,
+    examples: [today],
+  };
+}
+
+/** The tenants this deployment serves; any other is 404 `TENANT_NOT_SERVED`. */
+function servedTenantSchema(policy: TriggerPolicy): JsonSchema {
+  return { type: 'string', enum: [...policy.tenants], description: `The tenants this deployment serves; any other is refused (404 \`${TriggerRefusal.TenantNotServed}\`).` };
+}
 const tenantSchema: JsonSchema = { ...jsonSchema(TenantSchema), examples: ['default'] };
 const feedSchema: JsonSchema = oneOfStrings(FEED_NAMES);
 
@@ -145,19 +174,22 @@ const statusProperties = {
   startedAt: timestamp(),
 } satisfies Record<keyof PipelineStatus, JsonSchema>;
 
-function feedArrivalRequestSchema(): JsonSchema {
+function feedArrivalRequestSchema(policy: TriggerPolicy): JsonSchema {
   const generated = jsonSchema(FeedArrivalBodySchema);
-  const properties = generated['properties'] as Record<string, JsonSchema>;
-  const fromPath = (name: string, schema: JsonSchema): JsonSchema => ({ ...schema, description: `Optional; when given it must equal the path's {${name}}.` });
+  const { businessDate: _date, feed: _feed, ...properties } = generated['properties'] as Record<string, JsonSchema>;
+  // The body may repeat the path's tenant, and the path's tenant must be served: with one tenant
+  // served that is a constant JSON Schema can state. The date and the feed come from the path only
+  // (the server still takes a repeat equal to the path, refusing any other value: PATH_BODY_MISMATCH).
+  const tenant: JsonSchema =
+    policy.tenants.length === 1
+      ? { const: policy.tenants[0], description: "Optional; when given it must equal the path's {tenant}." }
+      : { ...servedTenantSchema(policy), description: "Optional; when given it must equal the path's {tenant}." };
   return {
     ...generated,
-    description: 'A feed file arrived. Date, tenant and feed come from the path; unknown fields are refused.',
-    properties: {
-      ...properties,
-      businessDate: fromPath('businessDate', businessDateSchema),
-      tenant: fromPath('tenant', jsonSchema(TenantSchema)),
-      feed: fromPath('feed', feedSchema),
-    },
+    description:
+      'A feed file arrived. Date, tenant and feed come from the path (the body may repeat the tenant, only with the path’s value); ' +
+      'unknown fields are refused.',
+    properties: { ...properties, tenant },
     examples: [{ uri: 'file:///data/landing/2026-03-31/transactions.csv', sha256: 'a'.repeat(64), eventId: 'core-banking-4711', arrivedAt: '2026-03-31T23:14:05Z' }],
   };
 }
@@ -170,8 +202,9 @@ const json = (schema: JsonSchema): JsonSchema => ({ 'application/json': { schema
 const responseRef = (name: string): JsonSchema => ({ $ref: `#/components/responses/${name}` });
 const parameterRef = (name: string): JsonSchema => ({ $ref: `#/components/parameters/${name}` });
 
-/** The OpenAPI 3.1 document of the trigger API (what `GET /openapi.json` serves). */
-export function buildOpenApiDocument(options: { readonly maxBodyBytes: number }): JsonSchema {
+/** The OpenAPI 3.1 document of the trigger API (what `GET /openapi.json` serves) on `today`. */
+export function buildOpenApiDocument(options: { readonly maxBodyBytes: number; readonly policy: TriggerPolicy; readonly today: string }): JsonSchema {
+  const { policy, today } = options;
   const v1Errors = {
     '400': responseRef('BadRequest'),
     '401': responseRef('Unauthorized'),
@@ -194,7 +227,9 @@ export function buildOpenApiDocument(options: { readonly maxBodyBytes: number })
       description:
         'Start nightly (T+1) runs, report feed arrivals and read a night’s status. Every /v1 route needs ' +
         '`Authorization: Bearer <token>`. Request bodies are UTF-8 JSON (`Content-Type: application/json`) ' +
-        `of at most ${options.maxBodyBytes} bytes; every error carries the same ErrorBody.`,
+        `of at most ${options.maxBodyBytes} bytes; every error carries the same ErrorBody. This deployment serves ` +
+        `${policy.tenants.map((t) => `\`${t}\``).join(', ')} only; business dates are bounded to a window around today and ` +
+        'Spark overrides to the caps out-of-memory escalation stops at (both stated in the schemas below).',
     },
     security: [{ bearerAuth: [] }],
     paths: {
@@ -205,6 +240,12 @@ export function buildOpenApiDocument(options: { readonly maxBodyBytes: number })
           security: [],
           responses: { '200': { description: 'The process serves requests.', content: json(ref('Health')) } },
         },
+        head: {
+          operationId: 'healthHead',
+          summary: 'Liveness of the API process, without a body (for probes and load balancers)',
+          security: [],
+          responses: { '200': { description: 'The process serves requests.' } },
+        },
       },
       [ROUTE_TEMPLATES.openapi]: {
         get: {
@@ -212,6 +253,12 @@ export function buildOpenApiDocument(options: { readonly maxBodyBytes: number })
           summary: 'This document',
           security: [],
           responses: { '200': { description: 'The OpenAPI 3.1 document.', content: json({ type: 'object' }) } },
+        },
+        head: {
+          operationId: 'openapiHead',
+          summary: 'This document’s headers',
+          security: [],
+          responses: { '200': { description: 'The OpenAPI 3.1 document would be served.' } },
         },
       },
       [ROUTE_TEMPLATES.night]: {
@@ -235,7 +282,9 @@ export function buildOpenApiDocument(options: { readonly maxBodyBytes: number })
           responses: {
             '200': { description: 'The night’s status.', content: json(ref('PipelineStatus')) },
             ...v1Errors,
-            '404': errorResponse(`No such route, or no such night (\`${ApiErrorCode.NightNotFound}\`).`),
+            '404': errorResponse(
+              `No such route (\`${ApiErrorCode.NotFound}\`), a tenant not served here (\`${TriggerRefusal.TenantNotServed}\`), or no such night (\`${ApiErrorCode.NightNotFound}\`).`,
+            ),
           },
         },
       },
@@ -257,8 +306,8 @@ export function buildOpenApiDocument(options: { readonly maxBodyBytes: number })
         bearerAuth: { type: 'http', scheme: 'bearer', description: 'A static API token; several may be valid at once while one is rotated.' },
       },
       parameters: {
-        tenant: { name: 'tenant', in: 'path', required: true, schema: tenantSchema },
-        businessDate: { name: 'businessDate', in: 'path', required: true, schema: businessDateSchema },
+        tenant: { name: 'tenant', in: 'path', required: true, schema: servedTenantSchema(policy) },
+        businessDate: { name: 'businessDate', in: 'path', required: true, schema: windowDateSchema(policy, today) },
         feed: { name: 'feed', in: 'path', required: true, schema: feedSchema },
       },
       responses: {
@@ -269,15 +318,24 @@ export function buildOpenApiDocument(options: { readonly maxBodyBytes: number })
         Unauthorized: errorResponse(`Missing or unknown bearer token (\`${ApiErrorCode.Unauthorized}\`).`, {
           'WWW-Authenticate': { schema: { type: 'string' }, description: 'Bearer' },
         }),
-        NotFound: errorResponse(`No such route (\`${ApiErrorCode.NotFound}\`).`),
+        NotFound: errorResponse(`No such route (\`${ApiErrorCode.NotFound}\`), or a tenant not served here (\`${TriggerRefusal.TenantNotServed}\`).`),
         MethodNotAllowed: errorResponse(`The route does not take this method (\`${ApiErrorCode.MethodNotAllowed}\`).`, {
           Allow: { schema: { type: 'string' }, description: 'The methods the route takes.' },
         }),
         PayloadTooLarge: errorResponse(`The body is larger than ${options.maxBodyBytes} bytes (\`${ApiErrorCode.PayloadTooLarge}\`).`),
         UnsupportedMediaType: errorResponse(`A body that is not \`application/json\` in UTF-8 (\`${ApiErrorCode.UnsupportedMediaType}\`).`),
-        Conflict: errorResponse('The night’s state does not allow this now, e.g. it already completed; the code says why.'),
-        Unprocessable: errorResponse('Understood but not applicable to this night; the code says why.'),
-        UpstreamUnavailable: errorResponse(`The orchestrator could not be reached or failed (\`${ApiErrorCode.UpstreamUnavailable}\`); retry later.`),
+        Conflict: errorResponse(
+          'The night’s state does not allow this now: it already completed (`NIGHT_COMPLETED`), or it is already running with other ' +
+            'Spark overrides (`OVERRIDES_NOT_APPLIED`, with `error.night`: the running night and the overrides it runs with).',
+        ),
+        Unprocessable: errorResponse(
+          `Understood but not applicable to this night (\`${TriggerRefusal.OutOfWindow}\`, \`${TriggerRefusal.OverridesOutOfBounds}\`); the code says why.`,
+        ),
+        UpstreamUnavailable: errorResponse(
+          `No worker polls the night’s task queue or answers in time (\`${ApiErrorCode.NoWorker}\`, the message names the queue), or the ` +
+            `orchestrator could not be reached (\`${ApiErrorCode.UpstreamUnavailable}\`); retry after \`Retry-After\` seconds.`,
+          { 'Retry-After': { required: true, schema: { type: 'string', pattern: '^[0-9]+$' }, description: 'Seconds to wait before asking again.' } },
+        ),
       },
       schemas: {
         Health: object({ status: { const: 'ok' } }, ['status']),
@@ -288,6 +346,15 @@ export function buildOpenApiDocument(options: { readonly maxBodyBytes: number })
                 code: { type: 'string', pattern: '^[A-Z][A-Z0-9_]+$', examples: [ApiErrorCode.ValidationFailed] },
                 message: str('For people: the first problems, each naming its field.'),
                 details: arrayOf(object({ field: str('Dotted path; `(root)` for the whole body.'), message: str() }, ['field', 'message'])),
+                night: object(
+                  {
+                    workflowId: str(),
+                    runId: str(),
+                    sparkOverrides: { type: 'object', description: 'The overrides the running night started with; absent: none.' },
+                  },
+                  ['workflowId', 'runId'],
+                  'With OVERRIDES_NOT_APPLIED: the night as it runs.',
+                ),
               },
               ['code', 'message'],
             ),
@@ -295,17 +362,21 @@ export function buildOpenApiDocument(options: { readonly maxBodyBytes: number })
           ['error'],
         ),
         SparkResources: resourcesSchema,
-        SparkOverrides: jsonSchema(SparkOverridesSchema),
+        SparkOverrides: { ...jsonSchema(sparkOverridesWithin(policy.caps)), description: 'Per job, each resource within the caps out-of-memory escalation stops at.' },
         StartNightRequest: {
-          ...jsonSchema(StartNightBodySchema),
+          ...jsonSchema(startNightBodySchema(policy.caps)),
           properties: { sparkOverrides: ref('SparkOverrides') },
-          examples: [{}, { sparkOverrides: { normalize: { driverMemoryMb: 4096 } } }],
+          examples: [{}, { sparkOverrides: { normalize: { driverMemoryMb: Math.min(4096, policy.caps.normalize.maxDriverMemoryMb) } } }],
         },
         StartNightResponse: object(
-          { workflowId: str(), runId: str(), started: { type: 'boolean', description: 'false: the night was already running and was joined.' } },
+          {
+            workflowId: str(),
+            runId: str(),
+            started: { type: 'boolean', description: 'false: the night was already running (with the same overrides, or none asked) and was joined.' },
+          },
           ['workflowId', 'runId', 'started'],
         ),
-        FeedArrivalRequest: feedArrivalRequestSchema(),
+        FeedArrivalRequest: feedArrivalRequestSchema(policy),
         FeedArrivalResponse: object({ workflowId: str(), runId: str() }, ['workflowId', 'runId']),
         PipelineStatus: object(statusProperties, ['businessDate', 'tenant', 'status', 'stage', 'late', 'feeds', 'manifestFeeds', 'steps', 'decisions', 'startedAt']),
         FeedState: object(feedStateProperties, ['feed', 'required', 'state', 'cutoffAt']),

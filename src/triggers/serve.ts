@@ -8,7 +8,7 @@ import type { NightjarConfig } from '../config/config';
 import { TriggerRejected } from './errors';
 import { createTriggerServer } from './http-api';
 import { KafkaBridge } from './kafka-bridge';
-import { TemporalNightTriggers } from './temporal-triggers';
+import { TemporalNightTriggers, triggerTargetOf } from './temporal-triggers';
 
 export interface RunningTriggers {
   readonly httpUrl?: string;
@@ -17,13 +17,14 @@ export interface RunningTriggers {
 }
 
 export async function serveTriggers(config: NightjarConfig, client: Client, logger: Logger): Promise<RunningTriggers> {
-  const triggers = new TemporalNightTriggers(client, config.temporal.taskQueue);
+  const target = triggerTargetOf(config);
+  const triggers = new TemporalNightTriggers(client, target);
   const stops: (() => Promise<void>)[] = [];
   let httpUrl: string | undefined;
   let kafkaTopic: string | undefined;
   try {
     if (config.http.tokens.length > 0) {
-      const server = createTriggerServer({ triggers, tokens: config.http.tokens, logger: logger.child({ component: 'http-api' }) });
+      const server = createTriggerServer({ triggers, policy: target.policy, tokens: config.http.tokens, logger: logger.child({ component: 'http-api' }) });
       httpUrl = (await server.listen(config.http.port, config.http.host)).url;
       stops.push(() => server.close());
       logger.info({ url: httpUrl }, 'HTTP trigger API listening');
@@ -36,7 +37,8 @@ export async function serveTriggers(config: NightjarConfig, client: Client, logg
         groupId: config.kafka.groupId,
         clientId: `nightjar-${config.tenant}`,
         logger: logger.child({ component: 'kafka-bridge' }),
-        // Refusals (the night already completed) go to the dead-letter topic; the rest is retried.
+        // Refusals (another tenant's night, a date outside the window, a night already completed) go
+        // to the dead-letter topic with their reason; the rest is retried.
         isPermanent: (error) => error instanceof TriggerRejected,
         deliver: async (arrival) => {
           await triggers.reportFeedArrival(arrival);

@@ -1,9 +1,20 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
 import type { sparkJanitor } from '../workflows/janitor';
 
+/** The default tenant's janitor schedule id. */
 export const JANITOR_SCHEDULE_ID = 'nightjar-spark-janitor';
 
+/**
+ * A tenant's janitor schedule id: two tenants on one Temporal namespace each keep their own (one
+ * shared id would be upserted by both workers, each pointing it at its own task queue).
+ */
+export function janitorScheduleId(tenant = 'default'): string {
+  return tenant === 'default' ? JANITOR_SCHEDULE_ID : `${JANITOR_SCHEDULE_ID}-${tenant}`;
+}
+
 export interface JanitorScheduleOptions {
+  /** The tenant whose worker sweeps (default: `default`). */
+  readonly tenant?: string;
   readonly taskQueue: string;
   readonly everySeconds: number;
   readonly minAgeSeconds: number;
@@ -11,15 +22,16 @@ export interface JanitorScheduleOptions {
 
 /** The janitor's schedule as Temporal stores it: one sweep at a time, missed ticks not caught up. */
 export function janitorSchedule(options: JanitorScheduleOptions): ScheduleOptions {
+  const scheduleId = janitorScheduleId(options.tenant);
   return {
-    scheduleId: JANITOR_SCHEDULE_ID,
+    scheduleId,
     spec: { intervals: [{ every: options.everySeconds * 1000 }] },
     action: {
       type: 'startWorkflow',
       workflowType: 'sparkJanitor' satisfies (typeof sparkJanitor)['name'],
       taskQueue: options.taskQueue,
       args: [{ minAgeSeconds: options.minAgeSeconds }] satisfies Parameters<typeof sparkJanitor>,
-      workflowId: `${JANITOR_SCHEDULE_ID}-run`,
+      workflowId: `${scheduleId}-run`,
     },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: options.everySeconds * 1000 },
     state: { note: 'Deletes Kubernetes objects left by closed or unknown Nightjar workflows.' },
@@ -33,7 +45,7 @@ export async function ensureJanitorSchedule(client: Client, options: JanitorSche
     await client.schedule.create(wanted);
   } catch (error) {
     if (!(error instanceof ScheduleAlreadyRunning)) throw error;
-    await client.schedule.getHandle(JANITOR_SCHEDULE_ID).update((previous) => ({
+    await client.schedule.getHandle(wanted.scheduleId).update((previous) => ({
       ...previous,
       spec: wanted.spec,
       action: { ...previous.action, ...wanted.action } as typeof previous.action,

@@ -12,11 +12,12 @@ import { createSparkPlatform } from '../spark/create-platform';
 import type { WorkflowState } from '../spark/platform';
 import type { SparkPlatform } from '../spark/platform';
 import { ensureNightlySchedule } from '../schedules/nightly-schedule';
-import { TemporalNightTriggers } from '../triggers/temporal-triggers';
+import { TemporalNightTriggers, triggerTargetOf } from '../triggers/temporal-triggers';
 import { observeActivities } from '../observability/activity-interceptor';
 import { startHealthServer, type HealthServer } from '../observability/health';
 import { histogramBuckets, MeterMetrics, type NightjarMetrics } from '../observability/metrics';
 import { ensureJanitorSchedule } from './janitor-schedule';
+import { guardTenant } from './tenant-guard';
 import { PinoSdkLogger } from './logger';
 
 let runtimeInstalled = false;
@@ -106,7 +107,7 @@ export async function createServices(config: NightjarConfig, logger: Logger, ove
     nights: {
       calendar: config.calendar,
       client: () => temporal.get(),
-      triggers: async () => new TemporalNightTriggers(await temporal.get(), config.temporal.taskQueue),
+      triggers: async () => new TemporalNightTriggers(await temporal.get(), triggerTargetOf(config)),
     },
   });
   return {
@@ -196,7 +197,7 @@ export async function createNightjarWorker(
     dataConverter: dataConverter(config),
     activities: services.activities,
     ...workflowSource(options.workflowBundle, config.worker.workflowBundle),
-    interceptors: { activity: [observeActivities(services.metrics)] },
+    interceptors: { activity: [guardTenant(config.tenant, config.temporal.taskQueue), observeActivities(services.metrics)] },
     // Activities get this long to finish after SIGTERM before they are cancelled (Spark waits detach and are adopted later).
     shutdownGraceTime: `${config.worker.shutdownGraceSeconds} seconds`,
     // Awaiting Spark attempts is most of what runs at once: one slot per attempt being watched.
@@ -207,6 +208,7 @@ export async function createNightjarWorker(
   });
   if (config.janitor.everySeconds > 0 && services.platform.sweep !== undefined) {
     await ensureJanitorSchedule(await services.client(), {
+      tenant: config.tenant,
       taskQueue: config.temporal.taskQueue,
       everySeconds: config.janitor.everySeconds,
       minAgeSeconds: config.janitor.minAgeSeconds,

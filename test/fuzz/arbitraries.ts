@@ -5,7 +5,8 @@
  */
 import fc from 'fast-check';
 import { FEED_NAMES, type FeedName } from '../../src/domain/feeds/catalog';
-import type { SparkResources } from '../../src/domain/spark/resources';
+import { DEFAULT_ESCALATION } from '../../src/domain/spark/escalation';
+import { SPARK_RESOURCE_LIMITS, type SparkResources } from '../../src/domain/spark/resources';
 import type { FeedArrivalInput } from '../../src/domain/triggers';
 
 // ---- runs and seeds ----------------------------------------------------------------------------
@@ -117,7 +118,7 @@ export function notA(type: 'string' | 'number' | 'object'): fc.Arbitrary<unknown
 
 export const feedName: fc.Arbitrary<FeedName> = fc.constantFrom(...FEED_NAMES);
 
-/** A real calendar date, YYYY-MM-DD (years 1900-2199: Date.UTC maps years below 100 to 19xx). */
+/** A real calendar date, YYYY-MM-DD (years 1900-2199; test/unit/bounds.test.ts covers the years 0-99). */
 export const businessDate: fc.Arbitrary<string> = fc
   .date({ min: new Date(Date.UTC(1900, 0, 1)), max: new Date(Date.UTC(2199, 11, 31)), noInvalidDate: true })
   .map((d) => d.toISOString().slice(0, 10));
@@ -145,23 +146,42 @@ export const feedArrival: fc.Arbitrary<FeedArrivalInput> = fc.record(
   { requiredKeys: ['businessDate', 'feed', 'uri'] },
 );
 
-const positiveInt = fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER });
+const upTo = (max: number) => fc.integer({ min: 1, max });
+const L = SPARK_RESOURCE_LIMITS;
 
-/** Some resources of one job (an operator's override). */
+/** Some resources of one job (an operator's override), each within the limits no door exceeds. */
 export const resourcesOverride: fc.Arbitrary<Partial<SparkResources>> = fc.record(
   {
-    driverMemoryMb: positiveInt,
-    driverCores: positiveInt,
-    executorMemoryMb: positiveInt,
-    executorCores: positiveInt,
-    executorInstances: positiveInt,
-    memoryOverheadMb: fc.option(positiveInt, { nil: null }),
-    shufflePartitions: positiveInt,
+    driverMemoryMb: upTo(L.memoryMb),
+    driverCores: upTo(L.cores),
+    executorMemoryMb: upTo(L.memoryMb),
+    executorCores: upTo(L.cores),
+    executorInstances: upTo(L.executorInstances),
+    memoryOverheadMb: fc.option(upTo(L.memoryMb), { nil: null }),
+    shufflePartitions: upTo(L.shufflePartitions),
   },
   { requiredKeys: [] },
 );
 
 export const sparkOverrides = fc.record({ normalize: resourcesOverride, transform: resourcesOverride }, { requiredKeys: [] });
+
+const between = (min: number, max: number) => fc.integer({ min, max });
+
+/** Some resources of one job within the default escalation caps: what a door admits with the default configuration. */
+export const admittedResourcesOverride: fc.Arbitrary<Partial<SparkResources>> = fc.record(
+  {
+    driverMemoryMb: between(256, DEFAULT_ESCALATION.maxDriverMemoryMb),
+    driverCores: upTo(L.cores),
+    executorMemoryMb: between(256, DEFAULT_ESCALATION.maxExecutorMemoryMb),
+    executorCores: upTo(L.cores),
+    executorInstances: upTo(L.executorInstances),
+    memoryOverheadMb: fc.option(upTo(DEFAULT_ESCALATION.maxExecutorMemoryMb), { nil: null }),
+    shufflePartitions: upTo(L.shufflePartitions),
+  },
+  { requiredKeys: [] },
+);
+
+export const admittedSparkOverrides = fc.record({ normalize: admittedResourcesOverride, transform: admittedResourcesOverride }, { requiredKeys: [] });
 
 // ---- malformed values, one corruption of a valid one -------------------------------------------
 

@@ -12,7 +12,8 @@ import type { SparkOverrides } from '../../src/domain/pipeline';
 import { FeedArrivalSchema, type FeedArrival } from '../../src/domain/triggers';
 import { createTriggerServer, type NightTriggers, type TriggerServer } from '../../src/triggers/http-api';
 import type { PipelineStatus } from '../../src/workflows/messages';
-import { anyJson, badDates, businessDate, feedArrival, feedName, fuzz, poisonObject, sparkOverrides, tenant } from './arbitraries';
+import { admittedSparkOverrides, anyJson, badDates, businessDate, feedArrival, feedName, fuzz, poisonObject, sparkOverrides, tenant } from './arbitraries';
+import { everyTenant, testPolicy } from '../helpers/trigger-policy';
 
 const TOKEN = 'nj-fuzz-5b1d8c2e9a7f';
 const MAX_BODY = 8 * 1024;
@@ -55,7 +56,7 @@ const triggers = new CountingTriggers();
 const agent = new Agent({ keepAlive: true, maxSockets: 4 });
 
 beforeAll(async () => {
-  server = createTriggerServer({ triggers, tokens: [TOKEN], logger: pino({ level: 'silent' }, new Writable({ write: (_c, _e, cb) => cb() })), maxBodyBytes: MAX_BODY });
+  server = createTriggerServer({ triggers, policy: testPolicy(everyTenant(), { window: { pastDays: 3_000_000, futureDays: 3_000_000 } }), tokens: [TOKEN], logger: pino({ level: 'silent' }, new Writable({ write: (_c, _e, cb) => cb() })), maxBodyBytes: MAX_BODY });
   base = new URL((await server.listen(0)).url);
 });
 afterAll(async () => {
@@ -159,7 +160,7 @@ const json = { 'content-type': 'application/json' };
 
 /** Requests every rule allows, with the one trigger call each must make. */
 const validRequest: fc.Arbitrary<{ sent: Sent; expected: Call }> = fc.oneof(
-  fc.tuple(validNight, fc.option(sparkOverrides, { nil: undefined })).map(([[t, d], o]) => ({
+  fc.tuple(validNight, fc.option(admittedSparkOverrides, { nil: undefined })).map(([[t, d], o]) => ({
     sent: { method: 'POST', path: `/v1/tenants/${t}/nights/${d}`, headers: { ...auth, ...json }, body: Buffer.from(JSON.stringify(o === undefined ? {} : { sparkOverrides: o })) },
     expected: { op: 'startNight' as const, arg: { businessDate: d, tenant: t, ...(o === undefined ? {} : { sparkOverrides: o }) } },
   })),

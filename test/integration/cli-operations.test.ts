@@ -33,6 +33,7 @@ import type { PipelineStatus } from '../../src/workflows/messages';
 import { PERMANENT, type FakeCalls, type FakeScript } from '../helpers/fake-activities';
 import { createDevServerEnv, uniqueId, workflowBundle } from '../helpers/temporal';
 import { withFakeWorker } from '../helpers/nights';
+import { everyTenant, testTarget } from '../helpers/trigger-policy';
 
 jest.setTimeout(180_000);
 
@@ -62,7 +63,7 @@ function withWorker(script: FakeScript, body: (ctx: Ctx) => Promise<void>): Prom
   return withFakeWorker(
     env,
     script,
-    ({ taskQueue, calls }) => body({ target: { namespace: env.namespace ?? 'default', taskQueue, uiUrl: UI_URL }, calls }),
+    ({ taskQueue, calls }) => body({ target: { ...testTarget(taskQueue, everyTenant(), env.namespace ?? 'default'), tenant: 'default', uiUrl: UI_URL }, calls }),
     // Cancellation reaches a heartbeating activity with its next heartbeat: do not hold them back.
     { maxHeartbeatThrottleInterval: '100 ms', defaultHeartbeatThrottleInterval: '100 ms' },
   );
@@ -96,7 +97,13 @@ async function cli(target: TemporalTarget, args: string[]): Promise<{ code: numb
   let stderr = '';
   const deps: CliDeps = {
     output: { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) },
-    env: { NIGHTJAR_TEMPORAL_ADDRESS: env.address, NIGHTJAR_TEMPORAL_NAMESPACE: target.namespace, NIGHTJAR_TASK_QUEUE: target.taskQueue },
+    // The configuration of the tenant the command names: a deployment serves its own tenant only.
+    env: {
+      NIGHTJAR_TEMPORAL_ADDRESS: env.address,
+      NIGHTJAR_TEMPORAL_NAMESPACE: target.namespace,
+      NIGHTJAR_TASK_QUEUE: target.taskQueue,
+      ...(args.includes('--tenant') ? { NIGHTJAR_TENANT: args[args.indexOf('--tenant') + 1] } : {}),
+    },
     connect: connectTemporal,
   };
   const code = await runCli(['node', 'nightjar', ...args], deps);
@@ -110,8 +117,10 @@ test('start twice joins the running night; status shows the missing feed; feed-a
 
     const first = await startNight(env.client, target, ref);
     expect(first).toMatchObject({ ...ref, workflowId, started: true, uiLink: `${UI_URL}/namespaces/${target.namespace}/workflows/${workflowId}` });
-    const second = await startNight(env.client, target, { ...ref, driverMemoryMb: 4096 });
-    expect(second).toMatchObject({ workflowId, runId: first.runId, started: false, ignoredOverrides: { normalize: { driverMemoryMb: 4096 } } });
+    const second = await startNight(env.client, target, ref);
+    expect(second).toMatchObject({ workflowId, runId: first.runId, started: false });
+    // Joining with a size the running night does not have is refused, never dropped silently.
+    await expect(startNight(env.client, target, { ...ref, driverMemoryMb: 4096 })).rejects.toThrow(/already running with no overrides; its sizes cannot change now/);
 
     const waiting = await waitForStatus(target, ref, (s) => s.status === 'AWAITING_FEEDS', 'wait for feeds');
     expect(waiting.feeds.find((f) => f.feed === 'fx_rates')).toMatchObject({ state: 'WAITING' });
@@ -284,7 +293,7 @@ test('backfill of five business days, two at a time: one line per night, a summa
 test('schedule upsert creates then updates; describe shows the next runs in UTC and local time; pause, unpause and delete; a missing schedule is refused', async () => {
   const tenant = newTenant();
   // No worker polls this queue: the schedule never gets to start anything in this test.
-  const target: TemporalTarget = { namespace: env.namespace ?? 'default', taskQueue: uniqueId('nobody-polls'), uiUrl: UI_URL };
+  const target: TemporalTarget = { ...testTarget(uniqueId('nobody-polls'), everyTenant(), env.namespace ?? 'default'), tenant: 'default', uiUrl: UI_URL };
   const options = { tenant, taskQueue: target.taskQueue, time: '06:00', timeZone: 'Europe/Brussels', catchupWindowSeconds: 3600, lookbackDays: 7 };
   try {
     const created = await upsertSchedule(env.client, options);

@@ -8,6 +8,7 @@ import { TemporalNightTriggers } from '../../src/triggers/temporal-triggers';
 import { nightlyTrigger } from '../../src/workflows';
 import { fakeActivities } from '../helpers/fake-activities';
 import { createDevServerEnv, uniqueId, workflowBundle } from '../helpers/temporal';
+import { everyTenant, testTarget } from '../helpers/trigger-policy';
 
 jest.setTimeout(120_000);
 
@@ -36,7 +37,7 @@ test('a scheduled run owes every business date of its window not yet completed, 
       ...createNightsActivities({
         calendar,
         client: async () => env.client,
-        triggers: async () => new TemporalNightTriggers(env.client, taskQueue),
+        triggers: async () => new TemporalNightTriggers(env.client, testTarget(taskQueue, everyTenant(), env.namespace ?? 'default')),
         logger: pino({ enabled: false }),
       }),
     },

@@ -21,6 +21,7 @@ import type { FeedState, PipelineStatus } from '../../src/workflows/messages';
 import { fakeActivities } from '../helpers/fake-activities';
 import { REPO_ROOT, createDevServerEnv, uniqueId, workflowBundle } from '../helpers/temporal';
 import { committedOffsets, groupState, header, json, memoryLogger, publish, readTopic, testBrokers, uniqueName, waitFor } from './kafka-helpers';
+import { everyTenant, testPolicy, testTarget } from '../helpers/trigger-policy';
 
 jest.setTimeout(60_000);
 
@@ -84,11 +85,13 @@ interface Night {
 }
 
 let nightCount = 0;
+/** The nights of this file are in 2031: a window that reaches them. */
+const FAR_WINDOW = { pastDays: 3660, futureDays: 3660 };
 /** A business date and tenant no other test uses (the dev server keeps every night of the file). */
-function uniqueNight(): Night {
+function uniqueNight(sameTenantAs?: Night): Night {
   nightCount += 1;
   const businessDate = new Date(Date.UTC(2031, 0, 1) + nightCount * 86_400_000).toISOString().slice(0, 10);
-  const tenant = `e2e-${process.pid.toString(36)}-${nightCount}`;
+  const tenant = sameTenantAs?.tenant ?? `e2e-${process.pid.toString(36)}-${nightCount}`;
   const workflowId = dailyWorkflowId(businessDate, tenant);
   nightIds.add(workflowId);
   return { businessDate, tenant, workflowId };
@@ -167,7 +170,7 @@ async function call<T = unknown>(baseUrl: string, method: 'GET' | 'POST', path: 
 }
 
 async function startHttp(triggers: TemporalNightTriggers): Promise<string> {
-  const server = createTriggerServer({ triggers, tokens: [TOKEN], logger: memoryLogger().logger });
+  const server = createTriggerServer({ triggers, policy: testPolicy(everyTenant(), { window: FAR_WINDOW }), tokens: [TOKEN], logger: memoryLogger().logger });
   const { url } = await server.listen(0);
   openDoors.push(() => server.close());
   return url;
@@ -210,7 +213,7 @@ async function freePort(): Promise<number> {
 
 describe('Kafka → Temporal', () => {
   test('an arrival for a night that does not exist yet starts it with the feed ARRIVED by signal; all five complete it; the offsets are committed', async () => {
-    const triggers = new TemporalNightTriggers(env.client, taskQueue);
+    const triggers = new TemporalNightTriggers(env.client, { ...testTarget(taskQueue, everyTenant(), env.namespace ?? 'default'), policy: testPolicy(everyTenant(), { window: FAR_WINDOW }) });
     const night = uniqueNight();
     const t = await kafkaTopics();
     expect(await triggers.status(night)).toBeUndefined();
@@ -249,7 +252,7 @@ describe('Kafka → Temporal', () => {
   });
 
   test('the same arrival published twice (a redelivery) signals the one night twice, and that night still completes', async () => {
-    const triggers = new TemporalNightTriggers(env.client, taskQueue);
+    const triggers = new TemporalNightTriggers(env.client, { ...testTarget(taskQueue, everyTenant(), env.namespace ?? 'default'), policy: testPolicy(everyTenant(), { window: FAR_WINDOW }) });
     const night = uniqueNight();
     const t = await kafkaTopics();
     const runIds: string[] = [];
@@ -274,7 +277,7 @@ describe('Kafka → Temporal', () => {
   });
 
   test('an arrival for a completed night and a poison record are dead-lettered and committed; the arrival after them is delivered', async () => {
-    const triggers = new TemporalNightTriggers(env.client, taskQueue);
+    const triggers = new TemporalNightTriggers(env.client, { ...testTarget(taskQueue, everyTenant(), env.namespace ?? 'default'), policy: testPolicy(everyTenant(), { window: FAR_WINDOW }) });
     const completed = uniqueNight();
     for (const feed of FEED_NAMES) await triggers.reportFeedArrival(arrivalFor(completed, feed));
     expect((await nightHandle(completed).result()).status).toBe('COMPLETED');
@@ -316,7 +319,7 @@ describe('Kafka → Temporal', () => {
 
 describe('HTTP → Temporal', () => {
   test('POST start starts the night (202) and a second POST joins it; a feed POST is signalled and GET shows it; GET of an unknown night is 404', async () => {
-    const url = await startHttp(new TemporalNightTriggers(env.client, taskQueue));
+    const url = await startHttp(new TemporalNightTriggers(env.client, { ...testTarget(taskQueue, everyTenant(), env.namespace ?? 'default'), policy: testPolicy(everyTenant(), { window: FAR_WINDOW }) }));
     const night = uniqueNight();
 
     const started = await call<Started>(url, 'POST', nightPath(night));
@@ -347,7 +350,7 @@ describe('HTTP → Temporal', () => {
   });
 
   test('two concurrent POST starts of a new night start it once: one answers started: true, the other joins (started: false)', async () => {
-    const url = await startHttp(new TemporalNightTriggers(env.client, taskQueue));
+    const url = await startHttp(new TemporalNightTriggers(env.client, { ...testTarget(taskQueue, everyTenant(), env.namespace ?? 'default'), policy: testPolicy(everyTenant(), { window: FAR_WINDOW }) }));
     const night = uniqueNight();
 
     const answers = await Promise.all([call<Started>(url, 'POST', nightPath(night)), call<Started>(url, 'POST', nightPath(night))]);
@@ -358,7 +361,7 @@ describe('HTTP → Temporal', () => {
   });
 
   test('after the night completes, a feed POST and a start POST are refused with 409 NIGHT_COMPLETED, and no request can force a re-run', async () => {
-    const url = await startHttp(new TemporalNightTriggers(env.client, taskQueue));
+    const url = await startHttp(new TemporalNightTriggers(env.client, { ...testTarget(taskQueue, everyTenant(), env.namespace ?? 'default'), policy: testPolicy(everyTenant(), { window: FAR_WINDOW }) }));
     const night = uniqueNight();
 
     // The first feed starts the night (signal-with-start); the five complete it.
@@ -405,8 +408,13 @@ describe('serveTriggers', () => {
     expect(() => loadConfig({ NIGHTJAR_HTTP_PORT: '0' }, REPO_ROOT)).toThrow(/NIGHTJAR_HTTP_PORT/);
     const port = await freePort();
     const t = await kafkaTopics();
+    // One deployment serves one tenant: both doors' nights are that tenant's.
+    const byHttp = uniqueNight();
+    const byKafka = uniqueNight(byHttp);
     const config = loadConfig(
       {
+        NIGHTJAR_TENANT: byHttp.tenant,
+        NIGHTJAR_BUSINESS_DATE_FUTURE_DAYS: String(FAR_WINDOW.futureDays),
         NIGHTJAR_HTTP_TOKENS: TOKEN,
         NIGHTJAR_HTTP_PORT: String(port),
         NIGHTJAR_KAFKA_BROKERS: brokers.join(','),
@@ -427,14 +435,12 @@ describe('serveTriggers', () => {
     expect(running).toMatchObject({ httpUrl: url, kafkaTopic: t.topic });
 
     // HTTP door.
-    const byHttp = uniqueNight();
     const started = await call<Started>(url, 'POST', nightPath(byHttp));
     expect(started.status).toBe(202);
     expect(started.body).toMatchObject({ workflowId: byHttp.workflowId, started: true });
     expect((await nightHandle(byHttp).describe()).taskQueue).toBe(taskQueue);
 
     // Kafka door, read back through the HTTP door.
-    const byKafka = uniqueNight();
     const arrival = arrivalFor(byKafka, 'fx_rates');
     await publish(brokers, t.topic, [{ value: json(arrival) }]);
     const status = await statusOverHttp(url, byKafka, 'the Kafka arrival', (s) => feedOf(s, 'fx_rates')?.state === 'ARRIVED');

@@ -28,6 +28,7 @@ import { SEARCH_ATTRIBUTE_FLAGS } from '../../src/workflows/search-attributes';
 import { requirePostgresUrl } from '../helpers/postgres';
 import { REPO_ROOT } from '../helpers/temporal';
 import { WorkerProcess, type LogLine } from '../helpers/worker-process';
+import { everyTenant, testTarget } from '../helpers/trigger-policy';
 
 export const BUSINESS_DATE = '2026-11-19';
 export const TENANT = 'default';
@@ -552,7 +553,7 @@ export async function newRun(world: MatrixWorld, name: string): Promise<RunConte
 /** Starts (forced: the date may have run before on this server) the night through the project's triggers. */
 export async function startNight(world: MatrixWorld, run: RunContext, options: { businessDate?: string; force?: boolean } = {}): Promise<WorkflowHandle<typeof dailyPipeline>> {
   const client = await world.client();
-  const triggers = new TemporalNightTriggers(client, run.taskQueue);
+  const triggers = new TemporalNightTriggers(client, testTarget(run.taskQueue, everyTenant()));
   const started = await triggers.startNight({ businessDate: options.businessDate ?? BUSINESS_DATE, tenant: TENANT, force: options.force ?? true });
   // Joining a night left running by a failed run would test that run, not this one.
   if (!started.started) throw new Error(`${started.workflowId} is still running (run ${started.runId}): a previous run did not end`);

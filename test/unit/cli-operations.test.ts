@@ -189,6 +189,21 @@ describe('the command line, run in-process', () => {
     expect(config.tenant).toBe('bank');
   });
 
+  test('a tenant other than NIGHTJAR_TENANT is refused by every command that takes one, before any connection', async () => {
+    for (const args of [
+      ['start', '--date', '2026-11-20'],
+      ['status', '--date', '2026-11-20'],
+      ['list'],
+      ['feed-arrived', '--date', '2026-11-20', '--feed', 'payments', '--uri', 's3://landing/payments.csv'],
+      ['cancel', '--date', '2026-11-20'],
+      ['schedule', 'describe'],
+    ]) {
+      const run = await cli([...args, '--tenant', 'globex'], { NIGHTJAR_TENANT: 'bank' });
+      expect({ args, code: run.code, connected: run.connectedWith !== undefined }).toEqual({ args, code: 1, connected: false });
+      expect(run.stderr).toContain("tenant 'globex' is not served by this configuration (NIGHTJAR_TENANT=bank)");
+    }
+  });
+
   test('status and cancel: the date and tenant are checked; a reason is one line', async () => {
     await expectUsageError(['status'], "required option '--date <date>' not specified");
     await expectUsageError(['status', '--date', '20-11-2026'], "'20-11-2026' is not a calendar date");
@@ -201,7 +216,7 @@ describe('the command line, run in-process', () => {
     await expectUsageError(['list', '--status', 'STUCK'], "'STUCK' is not a night status");
     await expectUsageError(['list', '--limit', '0'], "'0' is not a whole number ≥ 1.");
     await expectUsageError(['list', '--from', '2026-11-20', '--to', '2026-11-01'], 'error: --from 2026-11-20 is after --to 2026-11-01.');
-    await expectAccepted(['list', '--status', 'needs_attention', '--tenant', 'bank', '--from', '2026-11-01', '--to', '2026-11-20', '--limit', '10']);
+    await expectAccepted(['list', '--status', 'needs_attention', '--tenant', 'bank', '--from', '2026-11-01', '--to', '2026-11-20', '--limit', '10'], { NIGHTJAR_TENANT: 'bank' });
   });
 
   test('resolve: step, action, feed and overrides are checked alone and together', async () => {
@@ -253,7 +268,7 @@ describe('the command line, run in-process', () => {
     expect({ time: fromFlags.schedule?.time, zone: fromFlags.calendar.timeZone }).toEqual({ time: '06:00', zone: 'Europe/Brussels' });
     const fromConfig = await expectAccepted(['schedule', 'upsert'], { NIGHTJAR_SCHEDULE_TIME: '04:00', NIGHTJAR_TIME_ZONE: 'America/New_York' });
     expect({ time: fromConfig.schedule?.time, zone: fromConfig.calendar.timeZone }).toEqual({ time: '04:00', zone: 'America/New_York' });
-    for (const sub of ['describe', 'pause', 'unpause', 'delete']) await expectAccepted(['schedule', sub, '--tenant', 'bank']);
+    for (const sub of ['describe', 'pause', 'unpause', 'delete']) await expectAccepted(['schedule', sub, '--tenant', 'bank'], { NIGHTJAR_TENANT: 'bank' });
   });
 
   test('janitor: --min-age is a whole number of seconds; triggers needs something to serve', async () => {

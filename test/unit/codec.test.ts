@@ -211,3 +211,18 @@ describe('the data converter of the configuration', () => {
     expect(() => dataConverter(config)).toThrow(/NIGHTJAR_ENCRYPTION_KEYS_DIR=.*holds no key/);
   });
 });
+
+describe('the plaintext policy (NIGHTJAR_ENCRYPTION_PLAINTEXT)', () => {
+  test('accept passes an unencrypted payload through; refuse fails it naming the policy, and still decrypts', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nightjar-plaintext-'));
+    createKey(dir, 'p1');
+    const plain = defaultPayloadConverter.toPayload({ reason: 'typed without the codec' });
+    const accepting = new AesGcmCodec(loadKeyRing(dir, 'p1'), 'accept');
+    expect(await accepting.decode([plain])).toEqual([plain]);
+    const refusing = new AesGcmCodec(loadKeyRing(dir, 'p1'), 'refuse');
+    await expect(refusing.decode([plain])).rejects.toMatchObject({ type: CodecErrorType.NotEncrypted, message: expect.stringMatching(/unencrypted payload \(encoding json\/plain\) was refused.*NIGHTJAR_ENCRYPTION_PLAINTEXT=refuse/) });
+    const encrypted = await refusing.encode([plain]);
+    expect(await refusing.decode(encrypted)).toEqual([expect.objectContaining({ data: plain.data })]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});

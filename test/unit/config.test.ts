@@ -201,6 +201,6 @@ test('the systemd example environment parses (deploy/systemd/worker.env.example)
   );
   const config = loadConfig(env, '/opt/nightjar', () => 'postgres://nightjar:pw@reporting-db.internal:5432/reporting');
   expect(config.reporting.kind).toBe('postgres');
-  expect(config.encryption).toEqual({ keysDir: '/etc/nightjar/keys', activeKeyId: 'k2026-11' });
+  expect(config.encryption).toEqual({ keysDir: '/etc/nightjar/keys', activeKeyId: 'k2026-11', plaintext: 'accept' });
   expect(config.temporal.tls?.certFile).toBe('/etc/nightjar/tls/client.crt');
 });

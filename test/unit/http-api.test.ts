@@ -2,16 +2,19 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Writable } from 'node:stream';
 import type { SparkOverrides } from '../../src/domain/pipeline';
 import type { FeedArrival } from '../../src/domain/triggers';
-import { TriggerRejected, type ApiErrorBody } from '../../src/triggers/errors';
+import { TriggerRejected, TriggerUnavailable, type ApiErrorBody } from '../../src/triggers/errors';
 import { createTriggerServer, type NightTriggers, type TriggerServer } from '../../src/triggers/http-api';
 import { createLogger } from '../../src/worker/logger';
 import type { PipelineStatus } from '../../src/workflows/messages';
+import { testPolicy } from '../helpers/trigger-policy';
 
 const TOKEN = 'nj-current-9f8e7d6c5b4a39281706';
 const OLD_TOKEN = 'nj-previous-0a1b2c3d';
 const DATE = '2026-03-31';
 const NIGHT = `/v1/tenants/acme/nights/${DATE}`;
 const FEED_URI = 'file:///data/landing/2026-03-31/transactions.csv';
+/** The API serves acme and globex; a fixed today puts DATE in the window. */
+const POLICY = testPolicy(['acme', 'globex'], { today: () => '2026-04-01' });
 
 // ---------------------------------------------------------------------------------------------
 // Fakes and helpers
@@ -234,7 +237,7 @@ const logs = captureLogs();
 let server: TriggerServer;
 
 beforeAll(async () => {
-  server = createTriggerServer({ triggers: fake, tokens: [TOKEN, OLD_TOKEN], logger: logs.logger });
+  server = createTriggerServer({ triggers: fake, policy: POLICY, tokens: [TOKEN, OLD_TOKEN], logger: logs.logger });
   base = (await server.listen(0, '127.0.0.1')).url;
 });
 
@@ -362,9 +365,9 @@ describe('bearer tokens', () => {
 
   test('a server needs at least one usable token', () => {
     const { logger } = captureLogs();
-    expect(() => createTriggerServer({ triggers: fake, tokens: [], logger })).toThrow(/at least one bearer token/);
-    expect(() => createTriggerServer({ triggers: fake, tokens: [''], logger })).toThrow(/visible ASCII/);
-    expect(() => createTriggerServer({ triggers: fake, tokens: ['with space'], logger })).toThrow(/visible ASCII/);
+    expect(() => createTriggerServer({ triggers: fake, policy: POLICY, tokens: [], logger })).toThrow(/at least one bearer token/);
+    expect(() => createTriggerServer({ triggers: fake, policy: POLICY, tokens: [''], logger })).toThrow(/visible ASCII/);
+    expect(() => createTriggerServer({ triggers: fake, policy: POLICY, tokens: ['with space'], logger })).toThrow(/visible ASCII/);
   });
 });
 
@@ -466,8 +469,8 @@ describe('errors', () => {
     ['DELETE', NIGHT, 'GET, POST'],
     ['PUT', NIGHT, 'GET, POST'],
     ['GET', `${NIGHT}/feeds/transactions`, 'POST'],
-    ['POST', '/healthz', 'GET'],
-    ['POST', '/openapi.json', 'GET'],
+    ['POST', '/healthz', 'GET, HEAD'],
+    ['POST', '/openapi.json', 'GET, HEAD'],
   ])('%s %s is 405 with Allow: %s', async (method, path, allow) => {
     const a = await call(path, { method });
     expect(a.status).toBe(405);
@@ -677,7 +680,7 @@ describe('GET /openapi.json', () => {
       ['StartNightRequest', {}],
       ['StartNightRequest', { sparkOverrides: { normalize: { driverMemoryMb: 4096, memoryOverheadMb: null }, transform: { executorInstances: 6 } } }],
       ['FeedArrivalRequest', { uri: FEED_URI, sha256: 'ab'.repeat(32), eventId: 'core-banking-4711', arrivedAt: '2026-03-31T23:14:05+02:00' }],
-      ['FeedArrivalRequest', { uri: 's3://bank-landing/fx.csv', businessDate: DATE, tenant: 'acme', feed: 'fx_rates' }],
+      ['FeedArrivalRequest', { uri: 's3://bank-landing/fx.csv', tenant: 'acme' }],
     ];
     for (const [name, value] of accepted) expect({ name, errors: schemaErrors(doc, schema(name), value) }).toEqual({ name, errors: [] });
     const examples = ((doc['components'] as Schema)['schemas'] as Record<string, Schema>);
@@ -713,7 +716,7 @@ describe('lifecycle', () => {
     const triggers = new FakeTriggers();
     let release!: () => void;
     triggers.gate = new Promise<void>((r) => (release = r));
-    const own = createTriggerServer({ triggers, tokens: [TOKEN], logger: captureLogs().logger });
+    const own = createTriggerServer({ triggers, policy: POLICY, tokens: [TOKEN], logger: captureLogs().logger });
     const { url } = await own.listen(0, '127.0.0.1');
     const inFlight = fetch(`${url}${NIGHT}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
     await eventually(() => (triggers.calls.length > 0 ? true : undefined), 'the call to reach the triggers');
@@ -731,7 +734,7 @@ describe('lifecycle', () => {
   });
 
   test('maxBodyBytes is configurable and documented', async () => {
-    const own = createTriggerServer({ triggers: new FakeTriggers(), tokens: [TOKEN], logger: captureLogs().logger, maxBodyBytes: 100 });
+    const own = createTriggerServer({ triggers: new FakeTriggers(), policy: POLICY, tokens: [TOKEN], logger: captureLogs().logger, maxBodyBytes: 100 });
     const { url } = await own.listen(0, '127.0.0.1');
     try {
       const res = await fetch(`${url}${NIGHT}/feeds/transactions`, {
@@ -744,5 +747,87 @@ describe('lifecycle', () => {
     } finally {
       await own.close();
     }
+  });
+});
+
+describe('what this deployment admits: its tenants, the window, the caps', () => {
+  test('a tenant it does not serve is 404 TENANT_NOT_SERVED on every route, and nothing reaches the triggers', async () => {
+    for (const [method, path, body] of [
+      ['POST', '/v1/tenants/nosuchtenant/nights/2026-03-31', undefined],
+      ['POST', '/v1/tenants/default/nights/2026-03-31/feeds/payments', { uri: FEED_URI }],
+      ['GET', '/v1/tenants/default/nights/2026-03-31', undefined],
+    ] as const) {
+      const a = await call(path, { method, ...(body ? { body } : {}) });
+      expect([path, a.status]).toEqual([path, 404]);
+      expect(errorOf(a)).toMatchObject({ code: 'TENANT_NOT_SERVED', message: "tenant 'nosuchtenant' is not served here (this deployment serves 'acme', 'globex')".replace('nosuchtenant', path.split('/')[3] ?? '') });
+    }
+    expect(fake.calls).toEqual([]);
+  });
+
+  test('a date outside the window is 400 naming businessDate and the window; the edges pass', async () => {
+    // today 2026-04-01, the test window: 3660 days back, 366 ahead
+    const far = await call('/v1/tenants/acme/nights/0050-01-01', { method: 'POST' });
+    expect(far.status).toBe(400);
+    expect(errorOf(far)).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ field: 'businessDate', message: expect.stringMatching(/^must be between 2016-03-\d\d and 2027-04-02 /) }] });
+    expect((await call('/v1/tenants/acme/nights/2027-04-02', { method: 'POST' })).status).toBe(202);
+    expect((await call('/v1/tenants/acme/nights/2027-04-03', { method: 'POST' })).status).toBe(400);
+    expect(fake.calls.map((c) => c.arg.businessDate)).toEqual(['2027-04-02']);
+  });
+
+  test('overrides above the caps escalation uses are 400 naming the field and the cap', async () => {
+    const a = await call(NIGHT, { body: { sparkOverrides: { normalize: { driverMemoryMb: 9_007_199_254_740_991 }, transform: { executorInstances: 1e12 } } } });
+    expect(a.status).toBe(400);
+    expect(errorOf(a).details).toEqual([
+      { field: 'sparkOverrides.normalize.driverMemoryMb', message: 'must be at most 8192 (the driver memory cap)' },
+      { field: 'sparkOverrides.transform.executorInstances', message: 'must be at most 10000 (executors)' },
+    ]);
+    expect((await call(NIGHT, { body: { sparkOverrides: { normalize: { driverMemoryMb: 8192 } } } })).status).toBe(202);
+  });
+
+  test('arrivedAt without seconds is refused: RFC 3339, as documented', async () => {
+    const a = await call(`${NIGHT}/feeds/payments`, { body: { uri: FEED_URI, arrivedAt: '2026-03-31T23:14Z' } });
+    expect(a.status).toBe(400);
+    expect(errorOf(a).details).toEqual([{ field: 'arrivedAt', message: expect.stringMatching(/RFC 3339 timestamp with seconds/) }]);
+  });
+
+  test('a join refused for other overrides is 409 with the running night in the body', async () => {
+    fake.failWith = new TriggerRejected({
+      code: 'OVERRIDES_NOT_APPLIED',
+      status: 409,
+      message: 'the night acme 2026-03-31 is already running with no overrides',
+      night: { workflowId: 'nightjar-daily-acme-2026-03-31', runId: 'r1' },
+    });
+    const a = await call(NIGHT, { body: { sparkOverrides: { normalize: { driverMemoryMb: 4096 } } } });
+    expect(a.status).toBe(409);
+    expect(a.body).toEqual({
+      error: { code: 'OVERRIDES_NOT_APPLIED', message: 'the night acme 2026-03-31 is already running with no overrides', night: { workflowId: 'nightjar-daily-acme-2026-03-31', runId: 'r1' } },
+    });
+  });
+
+  test('no worker polling is 503 at once with Retry-After and the reason', async () => {
+    fake.failWith = new TriggerUnavailable('NO_WORKER_POLLING', "no worker is polling task queue 'nightjar-acme'", 30);
+    const a = await call(NIGHT);
+    expect(a.status).toBe(503);
+    expect(a.headers.get('retry-after')).toBe('30');
+    expect(errorOf(a)).toEqual({ code: 'NO_WORKER_POLLING', message: "no worker is polling task queue 'nightjar-acme'" });
+  });
+
+  test('HEAD works on /healthz and /openapi.json, without a body', async () => {
+    for (const path of ['/healthz', '/openapi.json']) {
+      const a = await call(path, { method: 'HEAD', token: null });
+      expect([path, a.status, a.text]).toEqual([path, 200, '']);
+      expect(Number(a.headers.get('content-length'))).toBeGreaterThan(0);
+    }
+  });
+
+  test('the document states the served tenants, the window as a pattern and the caps', async () => {
+    const doc = (await call('/openapi.json', { token: null })).body as Schema;
+    const params = (doc['components'] as Schema)['parameters'] as Record<string, { schema: Schema }>;
+    expect(params['tenant']?.schema).toMatchObject({ enum: ['acme', 'globex'] });
+    const pattern = new RegExp(params['businessDate']?.schema['pattern'] as string);
+    expect([pattern.test('2027-04-02'), pattern.test('2027-04-03'), pattern.test('2026-02-29'), pattern.test('2024-02-29')]).toEqual([true, false, false, true]);
+    const overrides = ((doc['components'] as Schema)['schemas'] as Record<string, Schema>)['SparkOverrides'] as Schema;
+    expect(JSON.stringify(overrides)).toContain('"maximum":8192');
+    expect(JSON.stringify(overrides)).toContain('"maximum":16384');
   });
 });

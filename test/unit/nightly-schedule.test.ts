@@ -1,4 +1,5 @@
 import { nightlySchedule, nightlyScheduleId, type NightlyScheduleOptions } from '../../src/schedules/nightly-schedule';
+import { SearchAttr } from '../../src/workflows/search-attributes';
 
 const OPTIONS: NightlyScheduleOptions = {
   tenant: 'emea',
@@ -21,6 +22,7 @@ describe('nightlySchedule', () => {
         workflowId: 'nightjar-nightly-emea',
         args: [{ tenant: 'emea', lookbackDays: 7 }],
         staticSummary: 'Nightly T+1 run of emea (06:00 Europe/Brussels)',
+        typedSearchAttributes: [{ key: SearchAttr.tenant, value: 'emea' }],
       },
       policies: { overlap: 'BUFFER_ONE', catchupWindow: 21_600_000, pauseOnFailure: false },
       memo: { tenant: 'emea' },

@@ -12,17 +12,29 @@ export interface SparkResources {
   readonly shufflePartitions: number;
 }
 
+/**
+ * What no Spark resource is ever asked for, whatever the configuration: a number past these is a
+ * typo or an attack (9,007,199,254,740,991 MiB), refused at every door before any cap applies.
+ */
+export const SPARK_RESOURCE_LIMITS = {
+  memoryMb: 4 * 1024 * 1024,
+  cores: 256,
+  executorInstances: 10_000,
+  shufflePartitions: 1_000_000,
+} as const;
+
 const positiveInt = z.number().int().positive();
+const upTo = (max: number) => positiveInt.max(max, `must be at most ${max}`);
 
 /** Runtime check of a SparkResources value (overrides from operators, platform inputs). */
 export const SparkResourcesSchema = z.object({
-  driverMemoryMb: positiveInt,
-  driverCores: positiveInt,
-  executorMemoryMb: positiveInt,
-  executorCores: positiveInt,
-  executorInstances: positiveInt,
-  memoryOverheadMb: positiveInt.nullable(),
-  shufflePartitions: positiveInt,
+  driverMemoryMb: upTo(SPARK_RESOURCE_LIMITS.memoryMb),
+  driverCores: upTo(SPARK_RESOURCE_LIMITS.cores),
+  executorMemoryMb: upTo(SPARK_RESOURCE_LIMITS.memoryMb),
+  executorCores: upTo(SPARK_RESOURCE_LIMITS.cores),
+  executorInstances: upTo(SPARK_RESOURCE_LIMITS.executorInstances),
+  memoryOverheadMb: upTo(SPARK_RESOURCE_LIMITS.memoryMb).nullable(),
+  shufflePartitions: upTo(SPARK_RESOURCE_LIMITS.shufflePartitions),
 } satisfies Record<keyof SparkResources, z.ZodType>);
 
 /** Some resources of one job, over its planned ones (an operator's override). */
