@@ -71,6 +71,10 @@ fi
 
 echo "== jest: unit, activity, workflow, replay, kubernetes, kafka, deploy, fuzz"
 npx jest --selectProjects unit activity workflow replay kubernetes kafka deploy fuzz --json --outputFile=.cache/jest-fast.json || status=1
+echo "== schemathesis (the OpenAPI fuzzer, pinned, for the trigger API's contract test)"
+NIGHTJAR_SCHEMATHESIS=$(bash scripts/api-tools.sh | tail -n1)
+export NIGHTJAR_SCHEMATHESIS
+
 echo "== jest: integration and reliability (real dev server, Spark, PostgreSQL, PGlite, worker processes)"
 # PGlite loads its WASM build with import(), which jest allows only with VM modules; the other
 # projects run without them, since that flag makes jest refuse the ES-module-only Kubernetes client.
