@@ -159,7 +159,7 @@ test("every command reads <data-dir>/keys like the demo: the newest key encrypts
   expect(run.connectedWith?.encryption).toEqual({ keysDir, activeKeyId: 'demo-20261120-bbbbbbbb' });
   // Configured keys win over the data directory's.
   const configured = await cli(['status', '--date', DATE, '--data-dir', dataDir], fakeClient(undefined), { NIGHTJAR_ENCRYPTION_KEYS_DIR: '/etc/nightjar/keys', NIGHTJAR_ENCRYPTION_KEY_ID: 'prod-1' });
-  expect(configured.connectedWith?.encryption).toEqual({ keysDir: '/etc/nightjar/keys', activeKeyId: 'prod-1' });
+  expect(configured.connectedWith?.encryption).toEqual({ keysDir: '/etc/nightjar/keys', activeKeyId: 'prod-1', plaintext: 'accept' });
 });
 
 test('report: prints the path of an existing page, renders a missing one from the manifest, refuses a night without one', async () => {
