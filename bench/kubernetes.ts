@@ -1,7 +1,8 @@
 /**
  * The Kubernetes Spark platform under Temporal: the real dev server, a worker with the real
- * activities, and `KubernetesSparkPlatform` talking over HTTP to the in-process fake API server
- * on which the spark-operator simulator plays the operator, the kubelet and a scripted driver.
+ * activities, and `KubernetesSparkPlatform` talking to the real API server of the local control
+ * plane (scripts/k8s.sh; NIGHTJAR_TEST_KUBECONFIG) through a counting proxy, with the operator
+ * stand-in of local-cluster/ playing the operator, the kubelet and a scripted driver.
  * `sparkJob` child workflows are started directly, as top-level workflows.
  * - OOM reaction: an executor OOMKilled on attempt 1 → the SparkApplication of attempt 2 created,
  *   per job, with the stages in between.
