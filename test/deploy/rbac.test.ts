@@ -131,7 +131,7 @@ describeOnPlane("the worker's Role against the real KubernetesSparkPlatform on t
         metadata: metadata('left-app'),
         spec: { type: 'Python', mode: 'cluster', sparkVersion: '4.0.1', mainApplicationFile: 'local:///opt/x.py', driver: { cores: 1, memory: '512m' }, executor: { cores: 1, memory: '512m', instances: 1 } },
       });
-      await api.patchStatus('sparkapplications', app.metadata.name, { applicationState: { state: 'FAILED', errorMessage: 'left over' } });
+      await api.patchStatus('sparkapplications', app.metadata.name, { applicationState: { state: 'FAILED', errorMessage: 'left over' }, driverInfo: {} });
       await api.create('pods', { metadata: metadata('left-driver'), spec: { containers: [{ name: 'spark-kubernetes-driver', image: 'spark' }] } });
       await api.create('services', { metadata: metadata('left-svc'), spec: { clusterIP: 'None', ports: [{ name: 'driver-rpc-port', port: 7078 }] } });
       await api.create('configmaps', { metadata: metadata('left-spec'), data: { 'spec.json': '{}' } });
