@@ -111,9 +111,9 @@ interface Cluster {
 }
 
 /**
- * A fake API server, the simulator, the platform and a worker built from the real services, for
- * one measurement. Teardown runs in order: the worker, the platform's watches, the simulator
- * (its errors fail the benchmark), the server.
+ * A namespace on the local control plane, the operator stand-in, the platform and a worker built
+ * from the real services, for one measurement. Teardown runs in order: the worker, the platform's
+ * watches, the operator stand-in (its errors fail the benchmark), the proxy, the namespace.
  */
 async function withCluster<T>(
   shared: Shared,
