@@ -493,11 +493,12 @@ export class ApplicationRun {
     // 137 is the kernel's OOM kill of the container; 52 the JVM's own OutOfMemoryError exit.
     const reason = exitCode === 137 ? 'OOMKilled' : 'Error';
     await this.setPodStatus(handle, { terminated: { exitCode, reason, startedAt: handle.startedAt, finishedAt: this.timestamp() } }, signal);
+    // Noted when the kill is visible: a client may stop the application before the writes below.
     handle.state = 'FAILED';
-    await this.setExecutorState(handle.name, 'FAILED', signal);
-    await this.appEvent('Warning', 'SparkExecutorFailed', `Executor ${handle.name} failed with ExitCode: ${exitCode}, Reason: ${reason}, Pod Message: `);
     this.env.stats.executorOoms += 1;
     this.note('executor-oom', `${handle.name} exit code ${exitCode} (${reason})`);
+    await this.setExecutorState(handle.name, 'FAILED', signal);
+    await this.appEvent('Warning', 'SparkExecutorFailed', `Executor ${handle.name} failed with ExitCode: ${exitCode}, Reason: ${reason}, Pod Message: `);
     const why = exitCode === 137 ? 'SIGKILL, possible container OOM' : 'java.lang.OutOfMemoryError';
     this.log(`ERROR TaskSchedulerImpl: Lost executor ${handle.id} on ${handle.podIP}: The executor with id ${handle.id} exited with exit code ${exitCode}(${why}).`);
     this.log(
