@@ -22,7 +22,8 @@ module.exports = {
     project('activity'),
     project('workflow', { globalSetup: '<rootDir>/test/helpers/global-setup.js', setupFiles: ['<rootDir>/test/helpers/quiet-runtime.ts'] }),
     project('replay', { globalSetup: '<rootDir>/test/helpers/global-setup.js', setupFiles: ['<rootDir>/test/helpers/quiet-runtime.ts'] }),
-    // Kubernetes: the platform, the janitor and sparkJob through the fake API server and the simulator.
+    // Kubernetes: the platform, the janitor, sparkJob and the operator stand-in on the local control
+    // plane (scripts/k8s.sh; NIGHTJAR_TEST_KUBECONFIG), faults from test/support/fault-proxy.ts.
     project('kubernetes', { globalSetup: '<rootDir>/test/helpers/global-setup.js', setupFiles: ['<rootDir>/test/helpers/quiet-runtime.ts'] }),
     project('integration', { globalSetup: '<rootDir>/test/helpers/global-setup.js', setupFiles: ['<rootDir>/test/helpers/quiet-runtime.ts'] }),
     // Deployment: the images and the Helm chart, rendered and checked with the tools of scripts/deploy-tools.sh.

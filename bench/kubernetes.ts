@@ -1,7 +1,8 @@
 /**
  * The Kubernetes Spark platform under Temporal: the real dev server, a worker with the real
- * activities, and `KubernetesSparkPlatform` talking over HTTP to the in-process fake API server
- * on which the spark-operator simulator plays the operator, the kubelet and a scripted driver.
+ * activities, and `KubernetesSparkPlatform` talking to the real API server of the local control
+ * plane (scripts/k8s.sh; NIGHTJAR_TEST_KUBECONFIG) through a counting proxy, with the operator
+ * stand-in of local-cluster/ playing the operator, the kubelet and a scripted driver.
  * `sparkJob` child workflows are started directly, as top-level workflows.
  * - OOM reaction: an executor OOMKilled on attempt 1 → the SparkApplication of attempt 2 created,
  *   per job, with the stages in between.
@@ -19,11 +20,14 @@ import type { Activities } from '../src/activities';
 import { loadConfig } from '../src/config/config';
 import { sparkAttemptId } from '../src/domain/ids';
 import type { EscalationPolicy } from '../src/domain/spark/escalation';
-import { NAMESPACE, RESOURCES, TEST_SETTINGS } from '../test/kubernetes/harness';
+import { leftoversIn, RESOURCES, TEST_SETTINGS } from '../test/kubernetes/harness';
+import { FaultProxy } from '../test/support/fault-proxy';
+import { createTestNamespace, deleteTestNamespace, planeKubeConfig } from '../test/support/local-plane';
 import type { ReportingStore } from '../src/reporting/store';
-import { FakeKubeApiServer } from '../src/spark/kubernetes/fake-api';
 import { KubernetesSparkPlatform, type KubernetesPlatformSettings } from '../src/spark/kubernetes/kubernetes-platform';
-import { scriptedDriver, SparkOperatorSimulator, type SparkOperatorSimulatorOptions, type TimelineEntry } from '../src/spark/kubernetes/simulator';
+import { LocalSparkOperator, scriptedDriver, type SparkOperatorOptions, type TimelineEntry } from '../local-cluster';
+
+type SparkOperatorSimulatorOptions = Omit<SparkOperatorOptions, 'kubeConfig' | 'namespaces'>;
 import { createServices } from '../src/worker/worker';
 import { sparkJob } from '../src/workflows';
 import type { SparkJobInput, SparkJobResult } from '../src/workflows/spark-job';
@@ -35,7 +39,7 @@ const BUSINESS_DATE = '2026-11-23';
 const OOM_BELOW_MB = 2048;
 
 /** Production timings: the 30 s safety poll never fires here, so reactions come from the watches. */
-const SETTINGS: KubernetesPlatformSettings = {
+const SETTINGS: Omit<KubernetesPlatformSettings, 'namespace'> = {
   ...TEST_SETTINGS,
   executorOomLimit: 1,
   stuckAfterMs: 600_000,
@@ -94,8 +98,11 @@ interface Shared {
 }
 
 interface Cluster {
-  readonly server: FakeKubeApiServer;
-  readonly simulator: SparkOperatorSimulator;
+  /** The proxy the platform's requests go through: request counts and watch connections. */
+  readonly server: FaultProxy;
+  readonly simulator: LocalSparkOperator;
+  /** Objects of Spark attempts left in the namespace (events aside: they expire on their own). */
+  leftovers(): Promise<number>;
   readonly platform: KubernetesSparkPlatform;
   /** When each Spark activity ran (wall clock, like the simulator's timeline), per attempt id. */
   readonly spans: ReadonlyMap<string, readonly Span[]>;
@@ -104,9 +111,9 @@ interface Cluster {
 }
 
 /**
- * A fake API server, the simulator, the platform and a worker built from the real services, for
- * one measurement. Teardown runs in order: the worker, the platform's watches, the simulator
- * (its errors fail the benchmark), the server.
+ * A namespace on the local control plane, the operator stand-in, the platform and a worker built
+ * from the real services, for one measurement. Teardown runs in order: the worker, the platform's
+ * watches, the operator stand-in (its errors fail the benchmark), the proxy, the namespace.
  */
 async function withCluster<T>(
   shared: Shared,
@@ -116,11 +123,15 @@ async function withCluster<T>(
 ): Promise<T> {
   const config = loadConfig({ NIGHTJAR_DATA_DIR: path.join(shared.dataDir, name), NIGHTJAR_TASK_QUEUE: `bench-kubernetes-${name}` }, shared.repoRoot);
   const logger = pino({ level: 'error' });
-  const server = new FakeKubeApiServer({ namespace: NAMESPACE });
+  // The real local control plane (scripts/k8s.sh; NIGHTJAR_TEST_KUBECONFIG), a namespace of the
+  // measurement's own, the operator stand-in on it, and the platform behind a counting proxy.
+  const admin = planeKubeConfig();
+  const namespace = await createTestNamespace(admin, `nj-bench-${name}`);
+  const simulator = new LocalSparkOperator({ kubeConfig: admin, namespaces: [namespace], ...simulatorOptions });
+  await simulator.start();
+  const server = new FaultProxy(admin);
   await server.start();
-  const simulator = new SparkOperatorSimulator(server, { namespace: NAMESPACE, ...simulatorOptions });
-  simulator.start();
-  const platform = new KubernetesSparkPlatform({ kubeConfig: server.kubeConfig(), settings: SETTINGS, logger });
+  const platform = new KubernetesSparkPlatform({ kubeConfig: server.kubeConfig(), settings: { ...SETTINGS, namespace }, logger });
   const services = await createServices(config, logger, { platform, store: NO_STORE, client: shared.env.client });
   const spans = new Map<string, Span[]>();
   try {
@@ -141,6 +152,7 @@ async function withCluster<T>(
       simulator,
       platform,
       spans,
+      leftovers: async () => (await leftoversIn(admin, namespace)).length,
       runJob(key) {
         // sparkAttemptId keeps 8 characters of the run id: the key must fit in them.
         const parentRunId = key.padStart(8, '0');
@@ -165,13 +177,8 @@ async function withCluster<T>(
     await platform.close();
     await simulator.stop();
     await server.stop();
+    await deleteTestNamespace(admin, namespace);
   }
-}
-
-/** Objects of Spark attempts left in the namespace (events aside: they expire on their own). */
-function leftovers(server: FakeKubeApiServer): number {
-  const kinds = ['sparkapplications', 'pods', 'services', 'configmaps', 'persistentvolumeclaims'];
-  return sum(kinds.map((plural) => server.store.list(plural, NAMESPACE).length));
 }
 
 function summarize(values: readonly number[]) {
@@ -309,7 +316,7 @@ async function benchOomReaction(
 
 async function benchManyApplications(shared: Shared, opts: { jobs: number; runMs: number; singles: number }): Promise<ManyAppsResult> {
   const simulatorOptions: SparkOperatorSimulatorOptions = { scenario: 'success', driver: scriptedDriver({ runMs: opts.runMs }) };
-  return withCluster(shared, 'many', simulatorOptions, async ({ server, simulator, spans, runJob }) => {
+  return withCluster(shared, 'many', simulatorOptions, async ({ server, simulator, spans, runJob, leftovers }) => {
     // A warm-up job, then a few alone: what one job costs without contention.
     await runJob('onewarm').result;
     const singles: number[] = [];
@@ -398,7 +405,7 @@ async function benchManyApplications(shared: Shared, opts: { jobs: number; runMs
       peakRssMb: mb(peakRss),
       baselineHeapMb: mb(baseline.heapUsed),
       peakHeapMb: mb(peakHeap),
-      leftoverObjects: leftovers(server),
+      leftoverObjects: await leftovers(),
       leftoversReported: sum(results.flatMap((r) => r.attempts.map((a) => a.leftovers ?? 0))),
       succeeded: results.filter((r) => r.attempts[r.attempts.length - 1]?.outcome === 'SUCCEEDED').length,
     };

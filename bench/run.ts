@@ -118,7 +118,7 @@ async function main() {
     const n = (v: number) => (v >= 100 ? Math.round(v).toLocaleString('en-US') : String(v));
     const ms = (p: { p50: number; p95: number; max: number }) => `${n(p.p50)} / ${n(p.p95)} / ${n(p.max)} ms`;
     const { oom, many } = k;
-    say(`**Kubernetes: OOM reaction** (dev server, fake API server + operator simulator, executor OOMKilled ${oom.executorOomAfterMs} ms after start, OOM limit 1; ${oom.jobs} sequential jobs after a warm-up; p50 / p95 / max)\n`);
+    say(`**Kubernetes: OOM reaction** (dev server, the local control plane + the operator stand-in, executor OOMKilled ${oom.executorOomAfterMs} ms after start, OOM limit 1; ${oom.jobs} sequential jobs after a warm-up; p50 / p95 / max)\n`);
     say('| executor OOM → attempt 2 created | OOM → attempt stopped (watch, classify, DELETE) | stopped → await returned | await → cleanup started | cleanup | cleanup → next submit | submit → created | watch connections opened |');
     say('|---|---|---|---|---|---|---|---|');
     const st = oom.stages;
@@ -133,7 +133,7 @@ async function main() {
     say(`| ${many.jobs} | ${n(many.singleJobMs)} ms (${n(many.overheadPerJobMs)} ms overhead) | ${many.wallMs.toLocaleString('en-US')} ms | ${many.wallOverIdeal} | ${ms(many.jobLatency)} | ${many.peakOpenWatches} | ${verbs} (${many.requestsPerJob}) | ${many.baselineRssMb} → ${many.peakRssMb} MiB | ${many.baselineHeapMb} → ${many.peakHeapMb} MiB | ${many.leftoverObjects} (reported by cleanups: ${many.leftoversReported}) | ${many.succeeded} / ${many.jobs} |\n`);
     const sp = (p: { p50: number; max: number }) => `${n(p.p50)} / ${n(p.max)} ms`;
     const g = many.stages;
-    say(`Where a job's time went in the burst (p50 / max); this process (worker, fake API server, simulator) used ${many.workerCpuCores} cores, event-loop delay p99 ${many.eventLoopDelayP99Ms} ms, max ${many.eventLoopDelayMaxMs} ms:\n`);
+    say(`Where a job's time went in the burst (p50 / max); this process (worker, fault proxy, operator stand-in; the API server runs apart) used ${many.workerCpuCores} cores, event-loop delay p99 ${many.eventLoopDelayP99Ms} ms, max ${many.eventLoopDelayMaxMs} ms:\n`);
     say(`| start → submit started | → SparkApplication created | → driver running | → completed (driver runs ${many.runMs} ms) | → await returned | → cleanup started | cleanup | → result at the client |`);
     say('|---|---|---|---|---|---|---|---|');
     say(`| ${sp(g.startToSubmit)} | ${sp(g.submitToCreated)} | ${sp(g.createdToDriverRunning)} | ${sp(g.driverRunningToCompleted)} | ${sp(g.completedToAwaitReturned)} | ${sp(g.awaitToCleanupStart)} | ${sp(g.cleanup)} | ${sp(g.cleanupToResult)} |\n`);

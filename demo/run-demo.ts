@@ -7,7 +7,6 @@ import { ApplicationFailure } from '@temporalio/common';
 import { createKey, newKeyId } from '../src/codec/keys';
 import type { NightjarConfig } from '../src/config/config';
 import { ensureSearchAttributes } from '../src/infra/search-attributes';
-import type { TimelineEntry } from '../src/spark/kubernetes/simulator/timeline';
 import { DataLayout } from '../src/common/layout';
 import { dailyWorkflowId, sparkJobWorkflowId } from '../src/domain/ids';
 import { nightSearchAttributes } from '../src/triggers/temporal-triggers';
@@ -24,8 +23,8 @@ import type { FeedName } from '../src/domain/feeds/catalog';
 import { attentionListUrl, parkedStepName, resolveCliLine, resolveStepJson, type NightName } from '../src/domain/night-story';
 import { dataDirKeysDir, devServerOptions, withDataDirKeys } from '../src/cli/context';
 import { describeResources, renderSummary } from '../src/cli/render-summary';
-import { demoScenario, type DemoSparkPlatform } from '../src/cli/options';
-import type { SimulatedCluster } from '../src/cli/simulated-cluster';
+import type { SparkPlatform } from '../src/spark/platform';
+import type { DemoSizes, DemoSparkPlatform, ScenarioName } from '../src/cli/options';
 
 export interface DemoOptions {
   readonly businessDate: string;
@@ -93,51 +92,43 @@ export function failureDiagnostics(error: unknown): string[] {
   return [];
 }
 
-/** What the simulated cluster did that an operator would want to see while it happens. */
-const NOTABLE: ReadonlySet<TimelineEntry['what']> = new Set([
-  'driver-running',
-  'executor-oom',
-  'driver-oom',
-  'evicted',
-  'stuck',
-  'image-pull-backoff',
-  'straggler',
-  'driver-failed',
-  'completed',
-  'failed',
-  'deleted',
-]);
-
-function describeClusterEntry(e: TimelineEntry): string {
-  return `      [cluster] ${e.app}: ${e.what}${e.detail ? ` — ${e.detail.length > 160 ? `${e.detail.slice(0, 160)}…` : e.detail}` : ''}`;
+/**
+ * The demo's local Kubernetes (local-cluster/demo-cluster.ts): the project's control plane with
+ * the operator/kubelet stand-in. It is demo support, not product: the bootstrap compiles it apart
+ * (local-cluster/tsconfig.json) and the demo loads it at run time, only when asked for.
+ */
+interface DemoCluster {
+  readonly platform: SparkPlatform;
+  readonly namespace: string;
+  readonly kubeconfig: string;
+  news(): string[];
+  report(): Promise<{ readonly total: number; readonly text: string }>;
+  stop(): Promise<void>;
 }
 
-function clusterReport(cluster: SimulatedCluster): string {
-  const { counts, total } = cluster.contents();
-  const stats = cluster.stats();
-  const held = Object.entries(counts)
-    .map(([kind, n]) => `${n} ${kind}`)
-    .join(', ');
-  const seen = [`${stats.executorOoms} executor OOMs`, `${stats.driverOoms} driver OOMs`, `${stats.evictions} evictions`, `${stats.stragglers} stragglers planted`];
-  return (
-    `Fake cluster, namespace ${cluster.namespace}: ${held} left${total === 0 ? '' : ' — NOT CLEAN'}\n` +
-    `Simulator: ${stats.applicationsSeen} SparkApplications seen (${stats.completed} completed, ${stats.failed} failed, ${stats.deleted} deleted); ${seen.join(', ')}\n`
-  );
+interface DemoClusterModule {
+  startDemoCluster(config: NightjarConfig, options: { scenario: ScenarioName; sizes: DemoSizes; logger: pino.Logger }): Promise<DemoCluster>;
 }
 
-/** The demo's simulated Kubernetes cluster, when asked for; the Kubernetes client loads only then. */
-async function startCluster(config: NightjarConfig, opts: DemoOptions, logger: pino.Logger): Promise<SimulatedCluster | undefined> {
+/** Where the bootstrap compiles local-cluster/ (beside, never inside, what ships). */
+export function demoClusterModule(repoRoot: string): string {
+  return path.join(repoRoot, '.cache', 'local-cluster-build', 'local-cluster', 'demo-cluster.js');
+}
+
+/** The demo's local Kubernetes, when asked for; the Kubernetes client loads only then. */
+async function startCluster(config: NightjarConfig, opts: DemoOptions, logger: pino.Logger): Promise<DemoCluster | undefined> {
   const choice = opts.sparkPlatform;
-  if (choice?.kind !== 'simulated-kubernetes') return undefined;
+  if (choice?.kind !== 'local-kubernetes') return undefined;
   const sizes = config.spark.defaults.normalize;
-  const scenario = demoScenario(choice.scenario, {
-    driverMemoryMb: opts.driverMemoryMb ?? sizes.driverMemoryMb,
-    executorMemoryMb: sizes.executorMemoryMb,
-    memoryFactor: config.spark.escalation.memoryFactor,
-  });
+  const file = demoClusterModule(config.repoRoot);
+  if (!existsSync(file)) throw new Error(`${file} is missing: run 'npm run bootstrap' (it compiles local-cluster/)`);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { startSimulatedCluster } = require('../src/cli/simulated-cluster') as typeof import('../src/cli/simulated-cluster');
-  return startSimulatedCluster(config, { scenario, logger });
+  const { startDemoCluster } = require(file) as DemoClusterModule;
+  return startDemoCluster(config, {
+    scenario: choice.scenario,
+    sizes: { driverMemoryMb: opts.driverMemoryMb ?? sizes.driverMemoryMb, executorMemoryMb: sizes.executorMemoryMb, memoryFactor: config.spark.escalation.memoryFactor },
+    logger,
+  });
 }
 
 /** The prefix of the key id the demo creates (once per data directory) when no encryption is configured. */
@@ -206,7 +197,7 @@ export async function runDemo(configured: NightjarConfig, opts: DemoOptions): Pr
 
   const session = await connectClient(config);
   const { connection, client } = session;
-  let cluster: SimulatedCluster | undefined;
+  let cluster: DemoCluster | undefined;
   let nightjar: Awaited<ReturnType<typeof createNightjarWorker>> | undefined;
   let running: Promise<void> | undefined;
   try {
@@ -237,8 +228,12 @@ export async function runDemo(configured: NightjarConfig, opts: DemoOptions): Pr
     }
 
     cluster = await startCluster(config, opts, logger);
-    if (cluster && opts.sparkPlatform?.kind === 'simulated-kubernetes') {
-      out(`Spark: simulated Kubernetes (fake API server + spark-operator simulator, scenario ${opts.sparkPlatform.scenario}), namespace ${cluster.namespace}; drivers run the jobs with local Spark`);
+    if (cluster && opts.sparkPlatform?.kind === 'local-kubernetes') {
+      out(
+        `Spark: the local Kubernetes control plane (real API server, scheduler and garbage collector; kwok nodes), namespace ${cluster.namespace}; ` +
+          `the operator and kubelet are played (scenario ${opts.sparkPlatform.scenario}) and drivers run the jobs with local Spark`,
+      );
+      out(`  kubeconfig: ${cluster.kubeconfig} — kubectl --kubeconfig ${cluster.kubeconfig} -n ${cluster.namespace} get sparkapplications,pods`);
     }
     nightjar = await createNightjarWorker(config, logger, cluster ? { overrides: { platform: cluster.platform } } : {});
     running = nightjar.run();
@@ -267,13 +262,8 @@ export async function runDemo(configured: NightjarConfig, opts: DemoOptions): Pr
       if (watching && !printed.has(line)) out(line);
       printed.add(line);
     };
-    let clusterSeen = 0;
     const printCluster = () => {
-      const timeline = cluster?.timeline ?? [];
-      for (; clusterSeen < timeline.length; clusterSeen += 1) {
-        const entry = timeline[clusterSeen];
-        if (entry && NOTABLE.has(entry.what)) out(describeClusterEntry(entry));
-      }
+      for (const line of cluster?.news() ?? []) out(line);
     };
     let answered: string | undefined;
     /** The demo's own answer to a parked night (see DemoOptions.onPark). */
@@ -329,7 +319,7 @@ export async function runDemo(configured: NightjarConfig, opts: DemoOptions): Pr
     if (failure !== undefined) out(`The night did not complete: ${failure.err instanceof Error ? failure.err.message : String(failure.err)}`);
     const manifestPath = layout.manifestFile(opts.businessDate);
     const manifest = JSON.parse(await fs.readFile(manifestPath, 'utf8')) as RunManifest;
-    const clusterState = cluster ? { namespace: cluster.namespace, ...cluster.contents(), simulator: cluster.stats() } : undefined;
+    const clusterState = cluster ? await cluster.report() : undefined;
     const encrypted = { keyId: encryption.activeKeyId, keysDir: encryption.keysDir, codecServer: codecServer.url, uiDecodes };
     const reportPath = existsSync(layout.reportFile(opts.businessDate)) ? layout.reportFile(opts.businessDate) : undefined;
     if (opts.json) {
@@ -339,7 +329,7 @@ export async function runDemo(configured: NightjarConfig, opts: DemoOptions): Pr
     } else {
       out(renderSummary(manifest, uiLink, manifestPath, { diagnostics, attentionList, ...(reportPath ? { reportPath } : {}) }));
       out(encryptionSummary(encrypted));
-      if (cluster) out(clusterReport(cluster));
+      if (clusterState) out(clusterState.text);
     }
     const clean = clusterState === undefined || clusterState.total === 0;
     return !failed && manifest.status === 'COMPLETED' && clean ? 0 : 1;

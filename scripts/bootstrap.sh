@@ -54,4 +54,7 @@ done
 # --- build ---------------------------------------------------------------------------------
 say "compiling TypeScript"
 npx tsc -p tsconfig.build.json
+# What stands in for the spark-operator and the kubelet on the local control plane (the demo's
+# --spark-platform local-kubernetes): compiled beside dist/, never into what ships.
+npx tsc -p local-cluster/tsconfig.json
 say "ready"

@@ -15,10 +15,10 @@ import {
   parseScenario,
   parseSparkPlatform,
   previousDay,
+  SCENARIO_NAMES,
   SPARK_PLATFORM_CHOICES,
   type DemoSparkPlatform,
 } from './options';
-import { SCENARIO_NAMES } from '../spark/kubernetes/simulator/scenarios';
 import { ensureSearchAttributes } from '../infra/search-attributes';
 import { createNightjarWorker } from '../worker/worker';
 import { ensureDevServer, stopDevServer } from '../infra/temporal-dev-server';
@@ -46,7 +46,7 @@ export function buildProgram(deps: CliDeps = processDeps()): Command {
     .showHelpAfterError('(add --help for every flag of this command)');
 
   addDateOptions(
-    program.command('demo').description('run one business date end to end on the embedded defaults (dev server + UI, local or simulated-Kubernetes Spark, PGlite)'),
+    program.command('demo').description('run one business date end to end on the embedded defaults (dev server + UI, local Spark or the local Kubernetes control plane, PGlite)'),
     'business date to process (YYYY-MM-DD)',
     previousDay,
   )
@@ -57,7 +57,7 @@ export function buildProgram(deps: CliDeps = processDeps()): Command {
     .option('--data-dir <dir>', 'data directory (lake zones, Temporal db, PGlite)')
     .option('--driver-memory <mb>', 'initial Spark driver memory in MiB for this night', parseNonNegativeInt)
     .option('--spark-platform <platform>', `where Spark runs: ${SPARK_PLATFORM_CHOICES.join(' or ')}`, parseSparkPlatform, 'local')
-    .option('--scenario <name>', `what the simulated cluster does to each Spark attempt (simulated-kubernetes only): ${SCENARIO_NAMES.join(', ')}`, parseScenario)
+    .option('--scenario <name>', `what the operator stand-in does to each Spark attempt (local-kubernetes only): ${SCENARIO_NAMES.join(', ')}`, parseScenario)
     .option('--break-feed <feed>', 'deliver this feed with a wrong trailer count: its ingest is refused and the night parks in NEEDS_ATTENTION', parseFeedName)
     .option('--on-park <mode>', 'when the night parks: auto (fix a --break-feed file and retry, else abort), wait (you decide: CLI or UI), abort', parseOnPark, 'auto')
     .option('--json', 'print the summary as JSON')

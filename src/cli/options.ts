@@ -6,7 +6,6 @@ import type { NightStatus, StepName } from '../domain/pipeline';
 import { SPARK_JOBS, SparkResourcesOverrideSchema } from '../domain/spark/resources';
 import { describeIssues, TenantSchema } from '../domain/triggers';
 import type { ResolveAction, ResolveStepRequest } from '../workflows/messages';
-import { SCENARIO_NAMES, type NamedScenario, type ScenarioName } from '../spark/kubernetes/simulator/scenarios';
 
 /** Commander argument parsers that fail with a message naming the flag's rule. */
 export function parseBusinessDate(value: string): string {
@@ -127,9 +126,16 @@ export function previousDay(now = new Date()): string {
   return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - 1)).toISOString().slice(0, 10);
 }
 
-/** Where the demo runs Spark: this machine, or a simulated spark-operator cluster in this process. */
-export const SPARK_PLATFORM_CHOICES = ['local', 'simulated-kubernetes'] as const;
+/**
+ * Where the demo runs Spark: this machine, or the project's local Kubernetes control plane
+ * (scripts/k8s.sh) with the spark-operator and kubelet played by local-cluster/.
+ */
+export const SPARK_PLATFORM_CHOICES = ['local', 'local-kubernetes'] as const;
 export type SparkPlatformChoice = (typeof SPARK_PLATFORM_CHOICES)[number];
+
+/** What the local cluster's operator stand-in does to each Spark attempt (played by local-cluster/scenarios.ts). */
+export const SCENARIO_NAMES = ['success', 'executor-oom', 'driver-oom', 'image-pull-backoff', 'eviction', 'stuck-submitted', 'application-error', 'leaky'] as const;
+export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 export function parseSparkPlatform(value: string): SparkPlatformChoice {
   const choice = SPARK_PLATFORM_CHOICES.find((c) => c === value);
@@ -139,19 +145,19 @@ export function parseSparkPlatform(value: string): SparkPlatformChoice {
 
 export function parseScenario(value: string): ScenarioName {
   const name = SCENARIO_NAMES.find((n) => n === value);
-  if (name === undefined) throw new InvalidArgumentError(`'${value}' is not a simulator scenario; choose one of: ${SCENARIO_NAMES.join(', ')}.`);
+  if (name === undefined) throw new InvalidArgumentError(`'${value}' is not a scenario; choose one of: ${SCENARIO_NAMES.join(', ')}.`);
   return name;
 }
 
-export type DemoSparkPlatform = { readonly kind: 'local' } | { readonly kind: 'simulated-kubernetes'; readonly scenario: ScenarioName };
+export type DemoSparkPlatform = { readonly kind: 'local' } | { readonly kind: 'local-kubernetes'; readonly scenario: ScenarioName };
 
-/** The demo's Spark platform from its flags. A scenario is what the simulated cluster does, so it needs one. */
+/** The demo's Spark platform from its flags. A scenario is what the operator stand-in does, so it needs one. */
 export function demoSparkPlatform(platform: SparkPlatformChoice, scenario: ScenarioName | undefined): DemoSparkPlatform {
   if (platform === 'local') {
-    if (scenario !== undefined) throw new InvalidArgumentError(`--scenario ${scenario} needs --spark-platform simulated-kubernetes (local Spark runs as it runs).`);
+    if (scenario !== undefined) throw new InvalidArgumentError(`--scenario ${scenario} needs --spark-platform local-kubernetes (local Spark runs as it runs).`);
     return { kind: 'local' };
   }
-  return { kind: 'simulated-kubernetes', scenario: scenario ?? 'success' };
+  return { kind: 'local-kubernetes', scenario: scenario ?? 'success' };
 }
 
 /** What the first attempt of a job asks for, and how much more an out-of-memory retry asks for. */
@@ -159,27 +165,6 @@ export interface DemoSizes {
   readonly driverMemoryMb: number;
   readonly executorMemoryMb: number;
   readonly memoryFactor: number;
-}
-
-/**
- * A named scenario with the parameters that make it show what it is named for with the demo's
- * sizes. The memory scenarios need more than the first attempt asks for and no more than one
- * escalation gives (halfway between: ×1.5 with the default factor 2), so exactly one
- * escalation fixes them; the passing troubles hit the first attempt only.
- */
-export function demoScenario(name: ScenarioName, sizes: DemoSizes): NamedScenario {
-  const halfwayAbove = (mb: number) => Math.round((mb * (1 + sizes.memoryFactor)) / 2);
-  switch (name) {
-    case 'executor-oom':
-      return { name, minExecutorMemoryMb: halfwayAbove(sizes.executorMemoryMb) };
-    case 'driver-oom':
-      return { name, minDriverMemoryMb: halfwayAbove(sizes.driverMemoryMb) };
-    case 'eviction':
-    case 'stuck-submitted':
-      return { name, times: 1 };
-    default:
-      return { name };
-  }
 }
 
 /** What the demo does when its night parks. */

@@ -1,7 +1,7 @@
 import path from 'node:path';
-import type { RecordedRequest } from '../../src/spark/kubernetes/fake-api';
 import { Annotation, attemptLabels } from '../../src/spark/kubernetes/labels';
-import { attemptRequest, awaitOptions, NAMESPACE, RESOURCES, useCluster, type Cluster } from '../kubernetes/harness';
+import { attemptRequest, awaitOptions, describeOnPlane, RESOURCES, useCluster, type Cluster } from '../kubernetes/harness';
+import type { ProxiedRequest } from '../support/fault-proxy';
 import { CHART, find, only, render, type KubeObject } from './tools';
 
 jest.setTimeout(120_000);
@@ -75,21 +75,25 @@ describe('RBAC objects', () => {
 // ---- the worker's Role against what the worker really asks the API for --------------------------
 
 /** The API group of a request, from its path (`/api/v1/...` is the core group). */
-function groupOf(request: RecordedRequest): string {
+function groupOf(request: ProxiedRequest): string {
   const match = /^\/apis\/([^/]+)\//.exec(request.path);
   return match?.[1] ?? '';
 }
 
-describe("the worker's Role against the real KubernetesSparkPlatform on the fake API server", () => {
+describeOnPlane("the worker's Role against the real KubernetesSparkPlatform on the real API server (requests seen by the proxy)", () => {
   const cluster = useCluster();
-  const requests: RecordedRequest[] = [];
-  /** Runs a scenario and keeps every request the platform made (the simulator writes to the store directly). */
+  const requests: ProxiedRequest[] = [];
+  /** Requests outside the scenario's own namespace. */
+  const elsewhere: string[] = [];
+  /** Runs a scenario and keeps every request the platform made (the operator stand-in writes around the proxy). */
   async function scenario(body: (c: Cluster) => Promise<void>, ...args: Parameters<typeof cluster>): Promise<void> {
     const c = await cluster(...args);
     try {
       await body(c);
     } finally {
-      requests.push(...c.server.requests());
+      const made = c.proxy.requests();
+      requests.push(...made);
+      elsewhere.push(...made.filter((r) => r.resource !== undefined && r.namespace !== c.namespace).map((r) => `${r.method} ${r.path}`));
     }
   }
 
@@ -116,16 +120,22 @@ describe("the worker's Role against the real KubernetesSparkPlatform on the fake
       expect((await platform.cleanup(request.attemptId)).remaining).toBe(0);
     }, { scenario: { name: 'application-error' } });
 
-    await scenario(async ({ server, platform }) => {
-      // Leftovers of every kind, of a closed night, as an interrupted cleanup leaves them.
+    await scenario(async ({ api, platform }) => {
+      // Leftovers of every kind, of a closed night, as an interrupted cleanup leaves them. Written
+      // as admin, around the proxy: only the sweep's requests are the worker's. The application
+      // already has a state, so the operator stand-in leaves it alone.
       const workflowId = 'nightjar-daily-2026-11-20';
       const labels = attemptLabels({ workflowId, businessDate: '2026-11-20', job: 'normalize', attemptId: 'nj-20261120-normalize-leftover-a1', attempt: 1 });
       const metadata = (name: string) => ({ name, labels, annotations: { [Annotation.workflowId]: workflowId } });
-      server.store.upsert('sparkapplications', NAMESPACE, { metadata: metadata('left-app'), spec: { type: 'Python', mode: 'cluster' } });
-      server.store.upsert('pods', NAMESPACE, { metadata: metadata('left-driver'), spec: { containers: [{ name: 'spark-kubernetes-driver', image: 'spark' }] } });
-      server.store.upsert('services', NAMESPACE, { metadata: metadata('left-svc'), spec: { clusterIP: 'None', ports: [{ name: 'driver-rpc-port', port: 7078 }] } });
-      server.store.upsert('configmaps', NAMESPACE, { metadata: metadata('left-spec'), data: { 'spec.json': '{}' } });
-      server.store.upsert('persistentvolumeclaims', NAMESPACE, { metadata: metadata('left-pvc'), spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } });
+      const app = await api.create('sparkapplications', {
+        metadata: metadata('left-app'),
+        spec: { type: 'Python', mode: 'cluster', sparkVersion: '4.0.1', mainApplicationFile: 'local:///opt/x.py', driver: { cores: 1, memory: '512m' }, executor: { cores: 1, memory: '512m', instances: 1 } },
+      });
+      await api.patchStatus('sparkapplications', app.metadata.name, { applicationState: { state: 'FAILED', errorMessage: 'left over' }, driverInfo: {} });
+      await api.create('pods', { metadata: metadata('left-driver'), spec: { containers: [{ name: 'spark-kubernetes-driver', image: 'spark' }] } });
+      await api.create('services', { metadata: metadata('left-svc'), spec: { clusterIP: 'None', ports: [{ name: 'driver-rpc-port', port: 7078 }] } });
+      await api.create('configmaps', { metadata: metadata('left-spec'), data: { 'spec.json': '{}' } });
+      await api.create('persistentvolumeclaims', { metadata: metadata('left-pvc'), spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } });
       const report = await platform.sweep(async () => 'CLOSED', { now: Date.now() + 24 * 3600_000, minAgeMs: 60_000 });
       expect(report.failed).toEqual([]);
       expect(report.removed.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'PersistentVolumeClaim', 'Pod', 'Service', 'SparkApplication']);
@@ -133,7 +143,7 @@ describe("the worker's Role against the real KubernetesSparkPlatform on the fake
 
     const used = new Set(requests.filter((r) => r.verb !== undefined && r.resource !== undefined).map((r) => permission(groupOf(r), r.resource as string, r.verb as string)));
     // Every request was in the Spark namespace (namespaced calls only, never cluster-wide lists).
-    expect(requests.filter((r) => r.resource !== undefined && r.namespace !== NAMESPACE).map((r) => `${r.method} ${r.path}`)).toEqual([]);
+    expect(elsewhere).toEqual([]);
 
     const role = granted(only(objects, 'Role', '-worker') as RoleObject);
     const usedButNotGranted = [...used].filter((p) => !role.has(p)).sort();

@@ -1,10 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import pino from 'pino';
 import { createJanitorActivities } from '../../src/activities/janitor';
-import { FakeKubeApiServer } from '../../src/spark/kubernetes/fake-api';
-import type { StoredObject } from '../../src/spark/kubernetes/fake-api/kube-object';
+import { KubeWriter, type StoredObject } from '../../local-cluster';
 import type { SweptObject, SweepReport, WorkflowState } from '../../src/spark/kubernetes/janitor';
 import { KubernetesSparkPlatform } from '../../src/spark/kubernetes/kubernetes-platform';
 import { Annotation, attemptLabels, LabelKey, MANAGED_BY } from '../../src/spark/kubernetes/labels';
@@ -13,14 +14,16 @@ import { workflowStateOf } from '../../src/worker/worker';
 import { sparkJanitor } from '../../src/workflows/janitor';
 import { sparkJob } from '../../src/workflows/spark-job';
 import { createDevServerEnv, uniqueId, workflowBundle } from '../helpers/temporal';
-import { leftovers, NAMESPACE, sparkJobInput, TEST_SETTINGS } from './harness';
+import { FaultProxy } from '../support/fault-proxy';
+import { createTestNamespace, deleteTestNamespace, eventually, planeKubeConfig, planeKubeConfigPath } from '../support/local-plane';
+import { describeOnPlane, sparkJobInput, TEST_SETTINGS } from './harness';
 
 jest.setTimeout(120_000);
 
 const HOUR = 60 * 60_000;
 const MIN_AGE_MS = 10 * 60_000;
 
-/** The plural the fake API server stores each kind under. */
+/** The plural each kind is served under. */
 const PLURAL = {
   SparkApplication: 'sparkapplications',
   Pod: 'pods',
@@ -30,22 +33,29 @@ const PLURAL = {
 } as const;
 type Kind = keyof typeof PLURAL;
 
-/** What each kind needs beside its metadata to be stored. */
+/** What each kind needs beside its metadata to be accepted by the API server (the SparkApplication CRD's required fields included). */
 const BODY: Record<Kind, Record<string, unknown>> = {
-  SparkApplication: { spec: { type: 'Python', mode: 'cluster' } },
+  SparkApplication: {
+    spec: { type: 'Python', mode: 'cluster', sparkVersion: '4.0.1', mainApplicationFile: 'local:///opt/nightjar/spark/jobs/normalize.py', driver: { cores: 1, memory: '512m' }, executor: { cores: 1, memory: '512m', instances: 1 } },
+  },
   Pod: { spec: { containers: [{ name: 'spark-kubernetes-driver', image: TEST_SETTINGS.image }] } },
   Service: { spec: { clusterIP: 'None', ports: [{ name: 'driver-rpc-port', port: 7078 }] } },
   ConfigMap: { data: { 'spec.json': '{}' } },
   PersistentVolumeClaim: { spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } },
 };
 
+/** A finalizer nobody removes but the test: holds an object in "being deleted". */
+const HOLD = 'nightjar.io/test-hold';
+
 /**
- * Stores an object labelled and annotated as Nightjar labels an attempt of `workflowId` (exact id
- * in the annotation, label-safe one in the label), with privileged writes that need no client.
+ * Creates, as admin, an object labelled and annotated as Nightjar labels an attempt of
+ * `workflowId` (exact id in the annotation, label-safe one in the label). No operator runs in
+ * these namespaces: nothing acts on these objects but the sweep (and, for pods, the scheduler
+ * and kwok).
  */
-function leftover(server: FakeKubeApiServer, kind: Kind, name: string, workflowId: string, extra: { ownerOf?: StoredObject; finalizers?: string[] } = {}): StoredObject {
+function leftover(api: KubeWriter, kind: Kind, name: string, workflowId: string, extra: { ownerOf?: StoredObject; finalizers?: string[] } = {}): Promise<StoredObject> {
   const attemptId = `nj-20261123-normalize-${name}`;
-  return server.store.upsert(PLURAL[kind], NAMESPACE, {
+  return api.create(PLURAL[kind], {
     metadata: {
       name,
       labels: attemptLabels({ workflowId, businessDate: '2026-11-23', job: 'normalize', attemptId, attempt: 1 }),
@@ -70,14 +80,13 @@ function leftover(server: FakeKubeApiServer, kind: Kind, name: string, workflowI
   });
 }
 
-/** Objects that are not Nightjar's: no `app.kubernetes.io/managed-by=nightjar`, whatever else they carry. */
-function foreignObjects(server: FakeKubeApiServer, lookalikeOf: string): void {
-  server.store.upsert('pods', NAMESPACE, {
-    metadata: { name: 'payments-api-7c9f', labels: { app: 'payments-api', [LabelKey.workflowId]: lookalikeOf } },
-    ...BODY.Pod,
-  });
-  server.store.upsert('configmaps', NAMESPACE, { metadata: { name: 'kube-root-ca.crt' }, ...BODY.ConfigMap });
-  server.store.upsert('services', NAMESPACE, {
+/**
+ * Objects that are not Nightjar's: no `app.kubernetes.io/managed-by=nightjar`, whatever else
+ * they carry; and kube-root-ca.crt, which the controller-manager puts in every namespace.
+ */
+async function foreignObjects(api: KubeWriter, lookalikeOf: string): Promise<void> {
+  await api.create('pods', { metadata: { name: 'payments-api-7c9f', labels: { app: 'payments-api', [LabelKey.workflowId]: lookalikeOf } }, ...BODY.Pod });
+  await api.create('services', {
     metadata: { name: 'other-tool-svc', labels: { [LabelKey.managedBy]: 'helm' }, annotations: { [Annotation.workflowId]: lookalikeOf } },
     ...BODY.Service,
   });
@@ -86,45 +95,102 @@ const FOREIGN = ['pods/payments-api-7c9f', 'configmaps/kube-root-ca.crt', 'servi
 
 const refs = (objects: readonly SweptObject[]) => objects.map((o) => `${o.kind}/${o.name}`).sort();
 const reasons = (objects: readonly SweptObject[]) => Object.fromEntries(objects.map((o) => [`${o.kind}/${o.name}`, o.reason]));
-const deletes = (server: FakeKubeApiServer) => server.requests().filter((r) => r.verb === 'delete');
 
-// ---- sweepLeftovers through the platform, against the fake API server ------------------------
+interface SweepCluster {
+  readonly namespace: string;
+  readonly api: KubeWriter;
+  readonly proxy: FaultProxy;
+  readonly platform: KubernetesSparkPlatform;
+  /** Every object in the namespace (events aside), once what is being deleted is gone. */
+  objects(): Promise<string[]>;
+  /** The platform's DELETE requests, as the proxy saw them. */
+  deletes(): ReturnType<FaultProxy['requests']>;
+}
 
-describe('platform.sweep on the fake API server', () => {
-  interface SweepCluster {
-    readonly server: FakeKubeApiServer;
-    readonly platform: KubernetesSparkPlatform;
-    /** The server's clock: objects are created at this time. */
-    readonly clock: { now: number };
-  }
-  const started: SweepCluster[] = [];
+/** Every object of the managed kinds in the namespace, foreign ones included; those still being deleted count. */
+async function objectsIn(admin: KubeConfig, namespace: string): Promise<{ names: string[]; deleting: number }> {
+  const core = admin.makeApiClient(CoreV1Api);
+  const custom = admin.makeApiClient(CustomObjectsApi);
+  type Item = { metadata?: { name?: string; deletionTimestamp?: unknown } };
+  const apps = ((await custom.listNamespacedCustomObject({ group: 'sparkoperator.k8s.io', version: 'v1beta2', plural: 'sparkapplications', namespace })) as { items?: Item[] }).items ?? [];
+  const lists: [string, Item[]][] = [
+    ['sparkapplications', apps],
+    ['pods', (await core.listNamespacedPod({ namespace })).items],
+    ['services', (await core.listNamespacedService({ namespace })).items],
+    ['configmaps', (await core.listNamespacedConfigMap({ namespace })).items],
+    ['persistentvolumeclaims', (await core.listNamespacedPersistentVolumeClaim({ namespace })).items],
+  ];
+  const all = lists.flatMap(([plural, items]) => items.map((o) => ({ name: `${plural}/${o.metadata?.name ?? '?'}`, deleting: o.metadata?.deletionTimestamp !== undefined })));
+  return { names: all.map((o) => o.name), deleting: all.filter((o) => o.deleting).length };
+}
+
+/**
+ * A namespace of its own on the real plane and the platform behind the fault proxy; no operator
+ * stand-in. Its ConfigMap kube-root-ca.crt is awaited: it is one of the foreign objects.
+ */
+function useSweepClusters(): () => Promise<SweepCluster> {
+  const started: (() => Promise<void>)[] = [];
   afterEach(async () => {
-    for (const c of started.splice(0)) {
-      await c.platform.close();
-      await c.server.stop();
-    }
+    for (const stop of started.splice(0)) await stop();
   });
-
-  /** A fake API server whose clock the test sets, and the platform on it. No simulator: nothing should act on these objects but the sweep. */
-  async function cluster(): Promise<SweepCluster> {
-    const clock = { now: Date.parse('2026-11-24T02:00:00Z') };
-    const server = new FakeKubeApiServer({ namespace: NAMESPACE, now: () => new Date(clock.now) });
-    await server.start();
-    const platform = new KubernetesSparkPlatform({ kubeConfig: server.kubeConfig(), settings: TEST_SETTINGS });
-    const c = { server, platform, clock };
-    started.push(c);
-    return c;
-  }
-
-  /** A workflowState answering from a table (UNKNOWN otherwise) and remembering what it was asked. */
-  function temporalSays(table: Record<string, WorkflowState>) {
-    const asked: string[] = [];
-    const workflowState = async (workflowId: string): Promise<WorkflowState> => {
-      asked.push(workflowId);
-      return table[workflowId] ?? 'UNKNOWN';
+  return async () => {
+    const admin = planeKubeConfig();
+    const namespace = await createTestNamespace(admin, 'nj-janitor');
+    const api = new KubeWriter(admin, namespace);
+    const proxy = new FaultProxy(admin);
+    const closing: (() => Promise<void>)[] = [];
+    started.push(async () => {
+      try {
+        for (const close of closing) await close();
+      } finally {
+        await proxy.stop();
+        await deleteTestNamespace(admin, namespace);
+      }
+    });
+    await proxy.start();
+    const platform = new KubernetesSparkPlatform({ kubeConfig: proxy.kubeConfig(), settings: { ...TEST_SETTINGS, namespace } });
+    closing.push(() => platform.close());
+    await eventually('kube-root-ca.crt in the new namespace', async () => ((await api.get('configmaps', 'kube-root-ca.crt')) === undefined ? undefined : true));
+    return {
+      namespace,
+      api,
+      proxy,
+      platform,
+      async objects() {
+        // Deleted pods wait for kwok, claims for the controller-manager: what was deleted goes soon.
+        await eventually('deleted objects to go', async () => ((await objectsIn(admin, namespace)).deleting === 0 ? true : undefined)).catch(() => undefined);
+        return (await objectsIn(admin, namespace)).names.sort();
+      },
+      deletes: () => proxy.requests().filter((r) => r.verb === 'delete'),
     };
-    return { asked, workflowState };
-  }
+  };
+}
+
+/** A workflowState answering from a table (UNKNOWN otherwise) and remembering what it was asked. */
+function temporalSays(table: Record<string, WorkflowState>) {
+  const asked: string[] = [];
+  const workflowState = async (workflowId: string): Promise<WorkflowState> => {
+    asked.push(workflowId);
+    return table[workflowId] ?? 'UNKNOWN';
+  };
+  return { asked, workflowState };
+}
+
+/**
+ * Objects get their creationTimestamp (whole seconds) from the server. Old ones are made first;
+ * the returned `boundary` lies strictly between their creation and that of anything made after
+ * `young()` resolves, so `minAgeMs = now - boundary` keeps exactly the young ones.
+ */
+async function ageBoundary(): Promise<{ boundary: number; young: () => Promise<void> }> {
+  await sleep(1_500);
+  const boundary = Date.now();
+  return { boundary, young: () => sleep(1_100) };
+}
+
+// ---- sweepLeftovers through the platform, against the real API server -----------------------
+
+describeOnPlane('platform.sweep on the real API server', () => {
+  const cluster = useSweepClusters();
 
   const CLOSED = 'nightjar-daily-2026-11-22';
   const RUNNING = 'nightjar-daily-2026-11-23';
@@ -133,28 +199,29 @@ describe('platform.sweep on the fake API server', () => {
   const LONG_CLOSED = `nightjar-daily-${'bank-of-somewhere-tenant-'.repeat(3)}2026-11-22`;
 
   test('removes every kind of leftover of closed and unknown workflows, keeps running and young ones, never touches foreign objects', async () => {
-    const { server, platform, clock } = await cluster();
-    const app = leftover(server, 'SparkApplication', 'closed-app', CLOSED);
-    leftover(server, 'Pod', 'closed-app-driver', CLOSED, { ownerOf: app });
-    leftover(server, 'Service', 'closed-app-driver-svc', CLOSED);
-    leftover(server, 'ConfigMap', 'closed-app-spec', CLOSED);
-    leftover(server, 'PersistentVolumeClaim', 'closed-app-pvc', CLOSED);
-    leftover(server, 'Pod', 'long-id-driver', LONG_CLOSED);
-    leftover(server, 'ConfigMap', 'unknown-spec', UNKNOWN);
-    leftover(server, 'PersistentVolumeClaim', 'unknown-pvc', UNKNOWN);
-    const runningApp = leftover(server, 'SparkApplication', 'running-app', RUNNING);
-    leftover(server, 'Pod', 'running-app-driver', RUNNING, { ownerOf: runningApp });
-    server.store.upsert('services', NAMESPACE, { metadata: { name: 'no-workflow-svc', labels: { [LabelKey.managedBy]: MANAGED_BY } }, ...BODY.Service });
-    foreignObjects(server, CLOSED);
-    clock.now += HOUR;
-    leftover(server, 'SparkApplication', 'young-app', CLOSED);
-    leftover(server, 'ConfigMap', 'young-spec', UNKNOWN);
+    const { namespace, api, platform, objects, deletes } = await cluster();
+    const app = await leftover(api, 'SparkApplication', 'closed-app', CLOSED);
+    await leftover(api, 'Pod', 'closed-app-driver', CLOSED, { ownerOf: app });
+    await leftover(api, 'Service', 'closed-app-driver-svc', CLOSED);
+    await leftover(api, 'ConfigMap', 'closed-app-spec', CLOSED);
+    await leftover(api, 'PersistentVolumeClaim', 'closed-app-pvc', CLOSED);
+    await leftover(api, 'Pod', 'long-id-driver', LONG_CLOSED);
+    await leftover(api, 'ConfigMap', 'unknown-spec', UNKNOWN);
+    await leftover(api, 'PersistentVolumeClaim', 'unknown-pvc', UNKNOWN);
+    const runningApp = await leftover(api, 'SparkApplication', 'running-app', RUNNING);
+    await leftover(api, 'Pod', 'running-app-driver', RUNNING, { ownerOf: runningApp });
+    await api.create('services', { metadata: { name: 'no-workflow-svc', labels: { [LabelKey.managedBy]: MANAGED_BY } }, ...BODY.Service });
+    await foreignObjects(api, CLOSED);
+    const { boundary, young } = await ageBoundary();
+    await young();
+    await leftover(api, 'SparkApplication', 'young-app', CLOSED);
+    await leftover(api, 'ConfigMap', 'young-spec', UNKNOWN);
 
     const { asked, workflowState } = temporalSays({ [CLOSED]: 'CLOSED', [LONG_CLOSED]: 'CLOSED', [RUNNING]: 'RUNNING' });
-    const report = await platform.sweep(workflowState, { now: clock.now, minAgeMs: MIN_AGE_MS });
-    await server.store.idle();
+    const now = Date.now();
+    const report = await platform.sweep(workflowState, { now, minAgeMs: now - boundary });
 
-    expect(report).toMatchObject({ namespace: NAMESPACE, examined: 13, dryRun: false, failed: [] });
+    expect(report).toMatchObject({ namespace, examined: 13, dryRun: false, failed: [] });
     expect(reasons(report.removed)).toEqual({
       'SparkApplication/closed-app': 'its workflow is closed',
       'Pod/closed-app-driver': 'its workflow is closed',
@@ -169,20 +236,19 @@ describe('platform.sweep on the fake API server', () => {
     expect(reasons(report.kept)).toEqual({
       'SparkApplication/running-app': 'its workflow is running',
       'Pod/running-app-driver': 'its workflow is running',
-      'SparkApplication/young-app': 'younger than 600 s',
-      'ConfigMap/young-spec': 'younger than 600 s',
+      'SparkApplication/young-app': expect.stringMatching(/^younger than \d+ s$/),
+      'ConfigMap/young-spec': expect.stringMatching(/^younger than \d+ s$/),
     });
     expect(report.removed.find((o) => o.name === 'long-id-driver')?.workflowId).toBe(LONG_CLOSED);
 
     // Temporal is asked once per workflow, by its exact id.
     expect([...asked].sort()).toEqual([CLOSED, LONG_CLOSED, RUNNING, UNKNOWN].sort());
 
-    expect(leftovers(server).sort()).toEqual(
-      [...FOREIGN, 'sparkapplications/running-app', 'pods/running-app-driver', 'sparkapplications/young-app', 'configmaps/young-spec'].sort(),
-    );
+    // The real garbage collector and kwok finish what the deletes started.
+    expect(await objects()).toEqual([...FOREIGN, 'sparkapplications/running-app', 'pods/running-app-driver', 'sparkapplications/young-app', 'configmaps/young-spec'].sort());
 
     // SparkApplications go first and in the foreground (their pods with them); the rest in the background.
-    const sent = deletes(server);
+    const sent = deletes();
     expect(sent.map((r) => `${r.resource}/${r.name}`).sort()).toEqual(
       [
         'sparkapplications/closed-app',
@@ -204,66 +270,67 @@ describe('platform.sweep on the fake API server', () => {
   });
 
   test('a dry run reports what would go and deletes nothing', async () => {
-    const { server, platform, clock } = await cluster();
-    leftover(server, 'SparkApplication', 'closed-app', CLOSED);
-    leftover(server, 'ConfigMap', 'closed-app-spec', CLOSED);
-    leftover(server, 'Pod', 'unknown-driver', UNKNOWN);
-    leftover(server, 'Pod', 'running-driver', RUNNING);
-    foreignObjects(server, CLOSED);
-    const before = leftovers(server).sort();
-    clock.now += HOUR;
+    const { api, platform, objects, deletes } = await cluster();
+    await leftover(api, 'SparkApplication', 'closed-app', CLOSED);
+    await leftover(api, 'ConfigMap', 'closed-app-spec', CLOSED);
+    await leftover(api, 'Pod', 'unknown-driver', UNKNOWN);
+    await leftover(api, 'Pod', 'running-driver', RUNNING);
+    await foreignObjects(api, CLOSED);
+    const before = await objects();
 
     const { workflowState } = temporalSays({ [CLOSED]: 'CLOSED', [RUNNING]: 'RUNNING' });
-    const report = await platform.sweep(workflowState, { now: clock.now, minAgeMs: MIN_AGE_MS, dryRun: true });
-    await server.store.idle();
+    const report = await platform.sweep(workflowState, { now: Date.now() + HOUR, minAgeMs: MIN_AGE_MS, dryRun: true });
 
     expect(report).toMatchObject({ examined: 4, dryRun: true, failed: [] });
     expect(refs(report.removed)).toEqual(['ConfigMap/closed-app-spec', 'Pod/unknown-driver', 'SparkApplication/closed-app']);
     expect(refs(report.kept)).toEqual(['Pod/running-driver']);
-    expect(deletes(server)).toEqual([]);
-    expect(leftovers(server).sort()).toEqual(before);
+    expect(deletes()).toEqual([]);
+    expect(await objects()).toEqual(before);
   });
 
   test('a delete answered 500 is reported as failed; the rest still goes, and the next sweep finishes the job', async () => {
-    const { server, platform, clock } = await cluster();
-    leftover(server, 'SparkApplication', 'closed-app', CLOSED);
-    leftover(server, 'Service', 'closed-app-driver-svc', CLOSED);
-    leftover(server, 'ConfigMap', 'closed-app-spec', CLOSED);
-    leftover(server, 'PersistentVolumeClaim', 'unknown-pvc', UNKNOWN);
-    clock.now += HOUR;
-    server.faults.next({ status: 500, verb: 'delete', resource: 'services', times: 1 });
+    const { api, proxy, platform, objects } = await cluster();
+    await leftover(api, 'SparkApplication', 'closed-app', CLOSED);
+    await leftover(api, 'Service', 'closed-app-driver-svc', CLOSED);
+    await leftover(api, 'ConfigMap', 'closed-app-spec', CLOSED);
+    await leftover(api, 'PersistentVolumeClaim', 'unknown-pvc', UNKNOWN);
+    proxy.faults.next({ status: 500, verb: 'delete', resource: 'services', times: 1 });
 
     const { workflowState } = temporalSays({ [CLOSED]: 'CLOSED' });
-    const report = await platform.sweep(workflowState, { now: clock.now, minAgeMs: MIN_AGE_MS });
-    await server.store.idle();
+    const report = await platform.sweep(workflowState, { now: Date.now() + HOUR, minAgeMs: MIN_AGE_MS });
 
     expect(report.failed).toEqual([
       expect.objectContaining({ kind: 'Service', name: 'closed-app-driver-svc', workflowId: CLOSED, reason: 'its workflow is closed', error: expect.stringMatching(/HTTP 500/) }),
     ]);
     expect(refs(report.removed)).toEqual(['ConfigMap/closed-app-spec', 'PersistentVolumeClaim/unknown-pvc', 'SparkApplication/closed-app']);
     expect(report.kept).toEqual([]);
-    expect(leftovers(server)).toEqual(['services/closed-app-driver-svc']);
+    expect(await objects()).toEqual(['configmaps/kube-root-ca.crt', 'services/closed-app-driver-svc']);
 
-    const next = await platform.sweep(workflowState, { now: clock.now, minAgeMs: MIN_AGE_MS });
+    const next = await platform.sweep(workflowState, { now: Date.now() + HOUR, minAgeMs: MIN_AGE_MS });
     expect(next.failed).toEqual([]);
     expect(refs(next.removed)).toEqual(['Service/closed-app-driver-svc']);
-    expect(leftovers(server)).toEqual([]);
+    expect(await objects()).toEqual(['configmaps/kube-root-ca.crt']);
   });
 
   test('an object already being deleted (held by a finalizer) is kept and not deleted again', async () => {
-    const { server, platform, clock } = await cluster();
-    leftover(server, 'PersistentVolumeClaim', 'held-pvc', CLOSED, { finalizers: ['kubernetes.io/pvc-protection'] });
-    server.store.delete('persistentvolumeclaims', NAMESPACE, 'held-pvc');
-    expect(server.store.get('persistentvolumeclaims', NAMESPACE, 'held-pvc')?.metadata.deletionTimestamp).toBeDefined();
-    clock.now += HOUR;
+    const { api, platform, deletes } = await cluster();
+    await leftover(api, 'ConfigMap', 'held-spec', CLOSED, { finalizers: [HOLD] });
+    const core = planeKubeConfig().makeApiClient(CoreV1Api);
+    const namespace = api.namespace;
+    await core.deleteNamespacedConfigMap({ name: 'held-spec', namespace });
+    try {
+      expect((await api.get('configmaps', 'held-spec'))?.metadata.deletionTimestamp).toBeDefined();
 
-    const { workflowState } = temporalSays({ [CLOSED]: 'CLOSED' });
-    const report = await platform.sweep(workflowState, { now: clock.now, minAgeMs: MIN_AGE_MS });
+      const { workflowState } = temporalSays({ [CLOSED]: 'CLOSED' });
+      const report = await platform.sweep(workflowState, { now: Date.now() + HOUR, minAgeMs: MIN_AGE_MS });
 
-    expect(report.removed).toEqual([]);
-    expect(reasons(report.kept)).toEqual({ 'PersistentVolumeClaim/held-pvc': 'already being deleted' });
-    expect(deletes(server)).toEqual([]);
-    expect(leftovers(server)).toEqual(['persistentvolumeclaims/held-pvc']);
+      expect(report.removed).toEqual([]);
+      expect(reasons(report.kept)).toEqual({ 'ConfigMap/held-spec': 'already being deleted' });
+      expect(deletes()).toEqual([]);
+      expect(await api.get('configmaps', 'held-spec')).toBeDefined();
+    } finally {
+      await core.patchNamespacedConfigMap({ name: 'held-spec', namespace, body: [{ op: 'remove', path: '/metadata/finalizers' }] });
+    }
   });
 });
 
@@ -278,12 +345,13 @@ describe('on the Temporal dev server', () => {
     await env?.teardown();
   });
 
-  test('sparkJanitor removes what closed and never-started workflows left and keeps what a running workflow owns', async () => {
-    // Objects are created an hour in the past unless the offset is cleared.
-    const clock = { offsetMs: HOUR };
-    const server = new FakeKubeApiServer({ namespace: NAMESPACE, now: () => new Date(Date.now() - clock.offsetMs) });
-    await server.start();
-    const platform = new KubernetesSparkPlatform({ kubeConfig: server.kubeConfig(), settings: TEST_SETTINGS });
+  const onPlane = planeKubeConfigPath() === undefined ? test.skip : test;
+  onPlane('sparkJanitor removes what closed and never-started workflows left and keeps what a running workflow owns (real API server)', async () => {
+    const MIN_AGE_SECONDS = 8;
+    const admin = planeKubeConfig();
+    const namespace = await createTestNamespace(admin, 'nj-janitor-wf');
+    const api = new KubeWriter(admin, namespace);
+    const platform = new KubernetesSparkPlatform({ kubeConfig: admin, settings: { ...TEST_SETTINGS, namespace } });
     const taskQueue = uniqueId('janitor');
     // A sparkJob on a queue no worker polls: it stays RUNNING until terminated below.
     const running = await env.client.workflow.start(sparkJob, {
@@ -292,6 +360,7 @@ describe('on the Temporal dev server', () => {
       args: [sparkJobInput()],
     });
     try {
+      await eventually('kube-root-ca.crt in the new namespace', async () => ((await api.get('configmaps', 'kube-root-ca.crt')) === undefined ? undefined : true));
       const worker = await Worker.create({
         connection: env.nativeConnection,
         taskQueue,
@@ -303,35 +372,35 @@ describe('on the Temporal dev server', () => {
         }),
       });
       await worker.runUntil(async () => {
-        // A janitor run on the still empty cluster: once it completes, its id is a closed workflow's.
+        // A janitor run on the still empty namespace: once it completes, its id is a closed workflow's.
         const closedId = uniqueId('nightjar-spark-janitor-run');
-        const first = await env.client.workflow.execute(sparkJanitor, { taskQueue, workflowId: closedId, args: [{ minAgeSeconds: 600 }] });
-        expect(first).toMatchObject({ namespace: NAMESPACE, examined: 0, removed: [], failed: [] });
+        const first = await env.client.workflow.execute(sparkJanitor, { taskQueue, workflowId: closedId, args: [{ minAgeSeconds: MIN_AGE_SECONDS }] });
+        expect(first).toMatchObject({ namespace, examined: 0, removed: [], failed: [] });
         const neverStarted = uniqueId('nightjar-daily-never-started');
 
         expect(await workflowStateOf(env.client, running.workflowId)).toBe('RUNNING');
         expect(await workflowStateOf(env.client, closedId)).toBe('CLOSED');
         expect(await workflowStateOf(env.client, neverStarted)).toBe('UNKNOWN');
 
-        const closedApp = leftover(server, 'SparkApplication', 'closed-app', closedId);
-        leftover(server, 'Pod', 'closed-app-driver', closedId, { ownerOf: closedApp });
-        leftover(server, 'ConfigMap', 'closed-app-spec', closedId);
-        leftover(server, 'Service', 'unknown-driver-svc', neverStarted);
-        leftover(server, 'PersistentVolumeClaim', 'unknown-pvc', neverStarted);
-        const runningApp = leftover(server, 'SparkApplication', 'running-app', running.workflowId);
-        leftover(server, 'Pod', 'running-app-driver', running.workflowId, { ownerOf: runningApp });
-        foreignObjects(server, closedId);
-        clock.offsetMs = 0;
-        leftover(server, 'ConfigMap', 'young-spec', neverStarted);
+        const closedApp = await leftover(api, 'SparkApplication', 'closed-app', closedId);
+        await leftover(api, 'Pod', 'closed-app-driver', closedId, { ownerOf: closedApp });
+        await leftover(api, 'ConfigMap', 'closed-app-spec', closedId);
+        await leftover(api, 'Service', 'unknown-driver-svc', neverStarted);
+        await leftover(api, 'PersistentVolumeClaim', 'unknown-pvc', neverStarted);
+        const runningApp = await leftover(api, 'SparkApplication', 'running-app', running.workflowId);
+        await leftover(api, 'Pod', 'running-app-driver', running.workflowId, { ownerOf: runningApp });
+        await foreignObjects(api, closedId);
+        // Old enough by the time the janitor runs; the young one is made just before it.
+        await sleep((MIN_AGE_SECONDS + 2) * 1000);
+        await leftover(api, 'ConfigMap', 'young-spec', neverStarted);
 
         const report: SweepReport = await env.client.workflow.execute(sparkJanitor, {
           taskQueue,
           workflowId: uniqueId('nightjar-spark-janitor-run'),
-          args: [{ minAgeSeconds: 600 }],
+          args: [{ minAgeSeconds: MIN_AGE_SECONDS }],
         });
-        await server.store.idle();
 
-        expect(report).toMatchObject({ namespace: NAMESPACE, examined: 8, dryRun: false, failed: [] });
+        expect(report).toMatchObject({ namespace, examined: 8, dryRun: false, failed: [] });
         expect(reasons(report.removed)).toEqual({
           'SparkApplication/closed-app': 'its workflow is closed',
           'Pod/closed-app-driver': 'its workflow is closed',
@@ -342,14 +411,15 @@ describe('on the Temporal dev server', () => {
         expect(reasons(report.kept)).toEqual({
           'SparkApplication/running-app': 'its workflow is running',
           'Pod/running-app-driver': 'its workflow is running',
-          'ConfigMap/young-spec': 'younger than 600 s',
+          'ConfigMap/young-spec': `younger than ${MIN_AGE_SECONDS} s`,
         });
-        expect(leftovers(server).sort()).toEqual([...FOREIGN, 'sparkapplications/running-app', 'pods/running-app-driver', 'configmaps/young-spec'].sort());
+        await eventually('deleted objects to go', async () => ((await objectsIn(admin, namespace)).deleting === 0 ? true : undefined)).catch(() => undefined);
+        expect((await objectsIn(admin, namespace)).names.sort()).toEqual([...FOREIGN, 'sparkapplications/running-app', 'pods/running-app-driver', 'configmaps/young-spec'].sort());
       });
     } finally {
       await running.terminate('end of test');
       await platform.close();
-      await server.stop();
+      await deleteTestNamespace(admin, namespace);
     }
   });
 

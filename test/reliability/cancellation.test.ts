@@ -71,7 +71,7 @@ async function cancelAt(
     );
     const manifest = readManifest(run, businessDate);
     const apps = world.cluster.sparkApplicationsCreated(run.namespace).slice(createdBefore);
-    const leftovers = await until('the namespace to be empty', () => (world.cluster.leftovers(run.namespace).length === 0 ? [] : undefined), 30_000).catch(() =>
+    const leftovers = await until('the namespace to be empty', async () => ((await world.cluster.leftovers(run.namespace)).length === 0 ? [] : undefined), 30_000).catch(() =>
       world.cluster.leftovers(run.namespace),
     );
     const drivers = await until('the drivers to stop', () => (world.cluster.runningDrivers(apps).length === 0 ? [] : undefined), 30_000).catch(() =>

@@ -1,7 +1,8 @@
 /**
  * The fault matrix's world: a Temporal dev server the test can kill and restart (file-backed),
- * a simulated Kubernetes cluster in this process (fake API server + operator/kubelet simulator
- * whose drivers run the real PySpark jobs), real PostgreSQL with a fresh database per run
+ * the real local Kubernetes control plane (scripts/k8s.sh; NIGHTJAR_TEST_KUBECONFIG) with the
+ * operator/kubelet stand-in of local-cluster/ in this process, whose drivers run the real PySpark
+ * jobs, and a fault proxy in front of the API server for the workers, real PostgreSQL with a fresh database per run
  * (optionally behind a TCP proxy the test can cut), real worker processes, and the checks:
  * report digests, a reader that must never see half a business date, objects left behind.
  */
@@ -20,8 +21,7 @@ import { DataLayout } from '../../src/common/layout';
 import type { RunManifest } from '../../src/domain/pipeline';
 import { REPORTS, SPARK_REPORTS, REPORTING_SCHEMA, type ReportSpec } from '../../src/domain/reports/catalog';
 import { generateFeeds, type GenerateFeedsOptions } from '../../demo/feeds/generate-feeds';
-import { FakeKubeApiServer } from '../../src/spark/kubernetes/fake-api';
-import { localSparkDriver, SparkOperatorSimulator, type TimelineEntry } from '../../src/spark/kubernetes/simulator';
+import { localSparkDriver, LocalSparkOperator, type TimelineEntry } from '../../local-cluster';
 import { TemporalNightTriggers } from '../../src/triggers/temporal-triggers';
 import type { dailyPipeline } from '../../src/workflows/daily-pipeline';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../../src/workflows/search-attributes';
@@ -29,6 +29,9 @@ import { requirePostgresUrl } from '../helpers/postgres';
 import { REPO_ROOT } from '../helpers/temporal';
 import { WorkerProcess, type LogLine } from '../helpers/worker-process';
 import { everyTenant, testTarget } from '../helpers/trigger-policy';
+import { leftoversIn } from '../kubernetes/harness';
+import { FaultProxy } from '../support/fault-proxy';
+import { createTestNamespace, deleteTestNamespace, planeKubeConfig } from '../support/local-plane';
 
 export const BUSINESS_DATE = '2026-11-19';
 export const TENANT = 'default';
@@ -150,35 +153,38 @@ export class DevServer {
   }
 }
 
-// ---- the simulated cluster -----------------------------------------------------------------
-
-export const OBJECT_KINDS = ['sparkapplications', 'pods', 'services', 'configmaps', 'persistentvolumeclaims'] as const;
+// ---- the cluster ---------------------------------------------------------------------------
 
 /**
- * The fake API server and the simulator, in this process: a killed worker does not take the
- * "cluster" with it, and running drivers go on as they would in a real cluster.
+ * The local control plane seen from the matrix: the operator stand-in and a fault proxy live in
+ * this process, so a killed worker does not take the "cluster" with it, and running drivers go
+ * on as they would in a real cluster. Workers reach the API server through the proxy.
  */
 export class SimulatedCluster {
-  /** SparkApplications created, per namespace (the simulator's view of the API's writes). */
+  /** SparkApplications created, per namespace (the stand-in's view of the API's writes). */
   private readonly creations = new Map<string, string[]>();
   private constructor(
-    readonly server: FakeKubeApiServer,
-    readonly simulator: SparkOperatorSimulator,
+    readonly proxy: FaultProxy,
+    readonly simulator: LocalSparkOperator,
     readonly kubeconfigFile: string,
   ) {
-    server.store.on('ADDED', (event) => {
-      if (event.resource !== 'sparkapplications') return;
-      const list = this.creations.get(event.namespace) ?? [];
-      list.push(event.object.metadata.name);
-      this.creations.set(event.namespace, list);
-    });
+    simulator.waitFor((entry) => {
+      // Every `created` entry, never resolving: a listener on the timeline.
+      if (entry.what === 'created' && entry.namespace !== undefined) {
+        const list = this.creations.get(entry.namespace) ?? [];
+        if (!list.includes(entry.app)) list.push(entry.app);
+        this.creations.set(entry.namespace, list);
+      }
+      return false;
+    }, 2 ** 31 - 1).catch(() => undefined);
   }
 
   static async start(dir: string): Promise<SimulatedCluster> {
-    const server = new FakeKubeApiServer({ namespace: 'default' });
-    await server.start();
+    const admin = planeKubeConfig();
     const venv = path.join(REPO_ROOT, '.venv', 'bin');
-    const simulator = new SparkOperatorSimulator(server, {
+    const simulator = new LocalSparkOperator({
+      kubeConfig: admin,
+      namespaces: [],
       driver: localSparkDriver({
         sparkSubmit: path.join(venv, 'spark-submit'),
         pythonPath: path.join(venv, 'python'),
@@ -189,11 +195,24 @@ export class SimulatedCluster {
         killGraceMs: 2_000,
       }),
     });
-    simulator.start();
+    await simulator.start();
+    const proxy = new FaultProxy(admin);
+    await proxy.start();
     // A kubeconfig file, as a deployment would mount one (JSON is YAML).
     const kubeconfigFile = path.join(dir, 'kubeconfig.json');
-    await fsp.writeFile(kubeconfigFile, JSON.stringify(server.kubeConfigDocument()));
-    return new SimulatedCluster(server, simulator, kubeconfigFile);
+    await fsp.writeFile(kubeconfigFile, proxy.kubeConfig().exportConfig());
+    return new SimulatedCluster(proxy, simulator, kubeconfigFile);
+  }
+
+  /** A namespace of the run's own on the plane, reconciled by the stand-in. */
+  async createNamespace(prefix: string): Promise<string> {
+    const namespace = await createTestNamespace(planeKubeConfig(), prefix);
+    await this.simulator.addNamespace(namespace);
+    return namespace;
+  }
+
+  async deleteNamespace(namespace: string): Promise<void> {
+    await deleteTestNamespace(planeKubeConfig(), namespace);
   }
 
   sparkApplicationsCreated(namespace: string): readonly string[] {
@@ -201,8 +220,8 @@ export class SimulatedCluster {
   }
 
   /** Every object left in the namespace, events aside. */
-  leftovers(namespace: string): string[] {
-    return OBJECT_KINDS.flatMap((plural) => this.server.store.list(plural, namespace).map((o) => `${plural}/${o.metadata.name}`));
+  leftovers(namespace: string): Promise<string[]> {
+    return leftoversIn(planeKubeConfig(), namespace);
   }
 
   /** The first timeline entry of this step of a job's application created in the namespace. */
@@ -228,7 +247,7 @@ export class SimulatedCluster {
 
   async stop(): Promise<void> {
     await this.simulator.stop().catch(() => undefined);
-    await this.server.stop().catch(() => undefined);
+    await this.proxy.stop().catch(() => undefined);
   }
 }
 
@@ -498,7 +517,7 @@ export async function newRun(world: MatrixWorld, name: string): Promise<RunConte
   const pgUrl = await createDatabase(database);
   const pool = new Pool({ connectionString: pgUrl, max: 3 });
   const dataDir = await world.dataDir(`${name}-${suffix}`);
-  const namespace = `rel-${name}-${suffix}`.slice(0, 63).replace(/-+$/, '');
+  const namespace = await world.cluster.createNamespace(`rel-${name}`.slice(0, 40).replace(/-+$/, ''));
   const taskQueue = `reliability-${name}-${suffix}`;
   const workers: WorkerProcess[] = [];
   const workerEnv = (reportingUrl = pgUrl): Record<string, string> => ({
@@ -546,6 +565,7 @@ export async function newRun(world: MatrixWorld, name: string): Promise<RunConte
       for (const w of workers) await w.stop(5_000);
       await pool.end().catch(() => undefined);
       await dropDatabase(database).catch(() => undefined);
+      await world.cluster.deleteNamespace(namespace).catch(() => undefined);
     },
   };
 }

@@ -82,7 +82,7 @@ export async function runScenario(world: MatrixWorld, name: string, options: Sce
     const night = handle;
     if (options.inject) await options.inject({ run, worker, handle: night });
     const result = await withTimeout(untilCrash(run, night.result()), options.resultTimeoutMs ?? 240_000, `${name}: the night's result`);
-    const leftovers = await until('the namespace to be empty', () => (world.cluster.leftovers(run.namespace).length === 0 ? [] : undefined), 20_000).catch(
+    const leftovers = await until('the namespace to be empty', async () => ((await world.cluster.leftovers(run.namespace)).length === 0 ? [] : undefined), 20_000).catch(
       () => world.cluster.leftovers(run.namespace),
     );
     await reader?.stop();
@@ -107,7 +107,7 @@ export async function runScenario(world: MatrixWorld, name: string, options: Sce
       completed: 0,
       digestsEqual: 0,
       duplicateSubmissions: 0,
-      leftovers: world.cluster.leftovers(run.namespace).length,
+      leftovers: (await world.cluster.leftovers(run.namespace).catch(() => [])).length,
       seconds: Math.round((Date.now() - started) / 100) / 10,
       notes: `run failed: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]?.slice(0, 200)}`,
     });

@@ -1,30 +1,31 @@
 import { CommanderError } from 'commander';
 import { buildProgram } from '../../src/cli/main';
-import { demoScenario, demoSparkPlatform, parseScenario, parseSparkPlatform } from '../../src/cli/options';
-import { SCENARIO_NAMES, scenarioScript, readApplication } from '../../src/spark/kubernetes/simulator';
-import type { NamedScenario } from '../../src/spark/kubernetes/simulator';
+import { demoScenario } from '../../local-cluster/demo-cluster';
+import { readApplication, scenarioScript, type NamedScenario } from '../../local-cluster';
+import { demoSparkPlatform, parseScenario, parseSparkPlatform, SCENARIO_NAMES } from '../../src/cli/options';
 
 const DEFAULT_SIZES = { driverMemoryMb: 1024, executorMemoryMb: 2048, memoryFactor: 2 };
 
-test('--spark-platform accepts local and simulated-kubernetes and names both when it refuses', () => {
+test('--spark-platform accepts local and local-kubernetes and names both when it refuses', () => {
   expect(parseSparkPlatform('local')).toBe('local');
-  expect(parseSparkPlatform('simulated-kubernetes')).toBe('simulated-kubernetes');
-  expect(() => parseSparkPlatform('kubernetes')).toThrow("'kubernetes' is not a Spark platform; choose one of: local, simulated-kubernetes.");
+  expect(parseSparkPlatform('local-kubernetes')).toBe('local-kubernetes');
+  expect(() => parseSparkPlatform('simulated-kubernetes')).toThrow(/is not a Spark platform/);
+  expect(() => parseSparkPlatform('kubernetes')).toThrow("'kubernetes' is not a Spark platform; choose one of: local, local-kubernetes.");
 });
 
-test("--scenario accepts every simulator scenario and lists them all when it refuses one", () => {
+test('--scenario accepts every scenario the operator stand-in plays and lists them all when it refuses one', () => {
   for (const name of SCENARIO_NAMES) expect(parseScenario(name)).toBe(name);
-  expect(() => parseScenario('oom')).toThrow(`'oom' is not a simulator scenario; choose one of: ${SCENARIO_NAMES.join(', ')}.`);
+  expect(() => parseScenario('oom')).toThrow(`'oom' is not a scenario; choose one of: ${SCENARIO_NAMES.join(', ')}.`);
 });
 
-test('a scenario needs the simulated cluster; the simulated cluster defaults to success', () => {
+test('a scenario needs the local Kubernetes platform, which defaults to success', () => {
   expect(demoSparkPlatform('local', undefined)).toEqual({ kind: 'local' });
-  expect(() => demoSparkPlatform('local', 'executor-oom')).toThrow('--scenario executor-oom needs --spark-platform simulated-kubernetes');
-  expect(demoSparkPlatform('simulated-kubernetes', undefined)).toEqual({ kind: 'simulated-kubernetes', scenario: 'success' });
-  expect(demoSparkPlatform('simulated-kubernetes', 'driver-oom')).toEqual({ kind: 'simulated-kubernetes', scenario: 'driver-oom' });
+  expect(() => demoSparkPlatform('local', 'executor-oom')).toThrow('--scenario executor-oom needs --spark-platform local-kubernetes');
+  expect(demoSparkPlatform('local-kubernetes', undefined)).toEqual({ kind: 'local-kubernetes', scenario: 'success' });
+  expect(demoSparkPlatform('local-kubernetes', 'driver-oom')).toEqual({ kind: 'local-kubernetes', scenario: 'driver-oom' });
 });
 
-/** The script the simulator gives an application asking for these memories. */
+/** The script the operator stand-in gives an application asking for these memories. */
 function scriptFor(scenario: NamedScenario, driverMb: number, executorMb: number, attempt = 1) {
   const app = readApplication({
     apiVersion: 'sparkoperator.k8s.io/v1beta2',
@@ -84,7 +85,7 @@ describe('the demo command line', () => {
   }
 
   test('an unknown scenario is refused with the list of valid names', async () => {
-    const { error, stderr } = await parseDemo(['--spark-platform', 'simulated-kubernetes', '--scenario', 'nope'], true);
+    const { error, stderr } = await parseDemo(['--spark-platform', 'local-kubernetes', '--scenario', 'nope'], true);
     expect(error?.code).toBe('commander.invalidArgument');
     expect(stderr).toContain(SCENARIO_NAMES.join(', '));
   });
@@ -92,17 +93,17 @@ describe('the demo command line', () => {
   test('an unknown platform is refused', async () => {
     const { error, stderr } = await parseDemo(['--spark-platform', 'yarn'], true);
     expect(error?.code).toBe('commander.invalidArgument');
-    expect(stderr).toContain('local, simulated-kubernetes');
+    expect(stderr).toContain('local, local-kubernetes');
   });
 
   test('a scenario on the local platform is refused before the demo starts', async () => {
     const { error, stderr } = await parseDemo(['--scenario', 'executor-oom'], false);
     expect(error?.exitCode).toBe(2);
-    expect(stderr).toContain('--scenario executor-oom needs --spark-platform simulated-kubernetes');
+    expect(stderr).toContain('--scenario executor-oom needs --spark-platform local-kubernetes');
   });
 
   test('valid flags parse', async () => {
-    expect((await parseDemo(['--spark-platform', 'simulated-kubernetes', '--scenario', 'executor-oom'], true)).error).toBeUndefined();
+    expect((await parseDemo(['--spark-platform', 'local-kubernetes', '--scenario', 'executor-oom'], true)).error).toBeUndefined();
     expect((await parseDemo([], true)).error).toBeUndefined();
   });
 });

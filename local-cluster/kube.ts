@@ -1,0 +1,203 @@
+/**
+ * The writes the operator and kubelet stand-ins make, through the real `@kubernetes/client-node`
+ * against a real API server: create, read, delete, and merge-patches of objects and of their
+ * `status` subresource (the way the spark-operator writes a SparkApplication's status and the
+ * kubelet a pod's).
+ */
+import { ApiException, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { SPARK_GROUP, SPARK_PLURAL, SPARK_VERSION } from '../src/spark/kubernetes/kube-api';
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+/** Any Kubernetes object as JSON: what a client sends. */
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: OwnerReference[];
+    [field: string]: unknown;
+  };
+  [field: string]: unknown;
+}
+
+/** An object as the server returns it: type and identity filled in. */
+export interface StoredObject extends KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: NonNullable<KubeObject['metadata']> & {
+    name: string;
+    namespace: string;
+    uid: string;
+    resourceVersion?: string;
+    creationTimestamp?: string;
+    deletionTimestamp?: string;
+  };
+}
+
+/** The kinds the stand-ins write. */
+export type Plural = 'sparkapplications' | 'pods' | 'services' | 'configmaps' | 'persistentvolumeclaims' | 'events';
+
+const KIND: Readonly<Record<Plural, { apiVersion: string; kind: string }>> = {
+  sparkapplications: { apiVersion: `${SPARK_GROUP}/${SPARK_VERSION}`, kind: 'SparkApplication' },
+  pods: { apiVersion: 'v1', kind: 'Pod' },
+  services: { apiVersion: 'v1', kind: 'Service' },
+  configmaps: { apiVersion: 'v1', kind: 'ConfigMap' },
+  persistentvolumeclaims: { apiVersion: 'v1', kind: 'PersistentVolumeClaim' },
+  events: { apiVersion: 'v1', kind: 'Event' },
+};
+
+/** The object is gone (404), or being deleted: the caller's work on it is over. */
+export class Gone extends Error {
+  constructor(what: string) {
+    super(`${what} is gone`);
+    this.name = 'Gone';
+  }
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function codeOf(error: unknown): number | undefined {
+  return error instanceof ApiException ? error.code : undefined;
+}
+
+/** client-node turns timestamps into Date objects; the stand-ins read the wire format. */
+function wire<T>(value: T): StoredObject {
+  return JSON.parse(JSON.stringify(value)) as StoredObject;
+}
+
+const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/** The calls of the stand-ins in one namespace. A 404 on anything but `get` throws {@link Gone}. */
+export class KubeWriter {
+  private readonly core: CoreV1Api;
+  private readonly custom: CustomObjectsApi;
+
+  constructor(
+    kubeConfig: KubeConfig,
+    readonly namespace: string,
+  ) {
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
+    this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
+  }
+
+  async get(plural: Plural, name: string): Promise<StoredObject | undefined> {
+    try {
+      return wire(await this.read(plural, name));
+    } catch (error) {
+      if (codeOf(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async create(plural: Plural, body: KubeObject): Promise<StoredObject> {
+    const namespace = this.namespace;
+    const full = { ...KIND[plural], ...body, metadata: { ...body.metadata, namespace } };
+    return this.gone(`${plural}/${body.metadata?.name ?? '?'}`, async () => {
+      switch (plural) {
+        case 'sparkapplications':
+          return this.custom.createNamespacedCustomObject({ group: SPARK_GROUP, version: SPARK_VERSION, plural: SPARK_PLURAL, namespace, body: full });
+        case 'pods':
+          return this.core.createNamespacedPod({ namespace, body: full as never });
+        case 'services':
+          return this.core.createNamespacedService({ namespace, body: full as never });
+        case 'configmaps':
+          return this.core.createNamespacedConfigMap({ namespace, body: full as never });
+        case 'persistentvolumeclaims':
+          return this.core.createNamespacedPersistentVolumeClaim({ namespace, body: full as never });
+        case 'events':
+          return this.core.createNamespacedEvent({ namespace, body: full as never });
+      }
+    });
+  }
+
+  /** A JSON merge patch of the object itself (metadata, spec, or an Event's fields). */
+  async patch(plural: 'events' | 'pods', name: string, body: Record<string, unknown>): Promise<StoredObject> {
+    const namespace = this.namespace;
+    return this.gone(`${plural}/${name}`, () =>
+      plural === 'events'
+        ? this.core.patchNamespacedEvent({ name, namespace, body }, MERGE_PATCH)
+        : this.core.patchNamespacedPod({ name, namespace, body }, MERGE_PATCH),
+    );
+  }
+
+  /**
+   * A JSON merge patch of the `status` subresource: maps merge (a SparkApplication's
+   * `executorState` gains entries), lists are replaced (a pod's `containerStatuses`).
+   */
+  async patchStatus(plural: 'sparkapplications' | 'pods', name: string, status: Record<string, unknown>): Promise<StoredObject> {
+    const namespace = this.namespace;
+    const body = { status };
+    return this.gone(`${plural}/${name}`, () =>
+      plural === 'pods'
+        ? this.core.patchNamespacedPodStatus({ name, namespace, body }, MERGE_PATCH)
+        : this.custom.patchNamespacedCustomObjectStatus({ group: SPARK_GROUP, version: SPARK_VERSION, plural: SPARK_PLURAL, namespace, name, body }, MERGE_PATCH),
+    );
+  }
+
+  /** Deletes with the server's defaults (a bound pod gets its grace period, as Spark's deletes do). */
+  async delete(plural: 'pods', name: string): Promise<void> {
+    await this.gone(`${plural}/${name}`, () => this.core.deleteNamespacedPod({ name, namespace: this.namespace }));
+  }
+
+  private read(plural: Plural, name: string): Promise<unknown> {
+    const namespace = this.namespace;
+    switch (plural) {
+      case 'sparkapplications':
+        return this.custom.getNamespacedCustomObject({ group: SPARK_GROUP, version: SPARK_VERSION, plural: SPARK_PLURAL, namespace, name });
+      case 'pods':
+        return this.core.readNamespacedPod({ name, namespace });
+      case 'services':
+        return this.core.readNamespacedService({ name, namespace });
+      case 'configmaps':
+        return this.core.readNamespacedConfigMap({ name, namespace });
+      case 'persistentvolumeclaims':
+        return this.core.readNamespacedPersistentVolumeClaim({ name, namespace });
+      case 'events':
+        return this.core.readNamespacedEvent({ name, namespace });
+    }
+  }
+
+  private async gone(what: string, run: () => Promise<unknown>): Promise<StoredObject> {
+    try {
+      return wire(await run());
+    } catch (error) {
+      if (codeOf(error) === 404) throw new Gone(what);
+      throw error;
+    }
+  }
+}
+
+/** A node's InternalIP, for `status.hostIP` of the pods bound to it; cached per node. */
+export class NodeAddresses {
+  private readonly known = new Map<string, Promise<string | undefined>>();
+  private readonly core: CoreV1Api;
+
+  constructor(kubeConfig: KubeConfig) {
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
+  }
+
+  of(node: string): Promise<string | undefined> {
+    let address = this.known.get(node);
+    if (address === undefined) {
+      address = this.core
+        .readNode({ name: node })
+        .then((n) => n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address)
+        .catch(() => undefined);
+      this.known.set(node, address);
+    }
+    return address;
+  }
+}

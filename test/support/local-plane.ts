@@ -1,0 +1,71 @@
+/**
+ * The real control plane of `npm run k8s:up` (scripts/k8s.sh) for the tests: its admin
+ * kubeconfig comes from NIGHTJAR_TEST_KUBECONFIG, which scripts/test.sh exports. Tests on it
+ * create a namespace of their own with a unique name and delete it afterwards: other test runs
+ * share the plane.
+ */
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+
+export const PLANE_ENV = 'NIGHTJAR_TEST_KUBECONFIG';
+
+/** The admin kubeconfig's path, undefined when the variable is unset. */
+export function planeKubeConfigPath(): string | undefined {
+  const path = process.env[PLANE_ENV];
+  return path === undefined || path === '' ? undefined : path;
+}
+
+/** `describe` when the plane is configured; otherwise skipped, saying why in its name. */
+export function describeOnPlane(name: string, body: () => void): void {
+  if (planeKubeConfigPath() !== undefined) describe(name, body);
+  else describe.skip(`${name} — skipped: ${PLANE_ENV} is not set (run \`npm run k8s:up\` and export the kubeconfig path it prints)`, body);
+}
+
+export function planeKubeConfig(): KubeConfig {
+  const path = planeKubeConfigPath();
+  if (path === undefined) throw new Error(`${PLANE_ENV} is not set: run \`npm run k8s:up\` and export the kubeconfig path it prints`);
+  const kc = new KubeConfig();
+  kc.loadFromFile(path);
+  return kc;
+}
+
+/** Service accounts the pods of a test's namespace run as (the ServiceAccount admission refuses pods of a missing one). */
+const SERVICE_ACCOUNTS = ['default', 'nightjar-spark'];
+
+/** A new namespace `<prefix>-<random>` with the service accounts Spark's pods name. */
+export async function createTestNamespace(kc: KubeConfig, prefix: string): Promise<string> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const name = `${prefix}-${randomBytes(4).toString('hex')}`.slice(0, 63);
+  await core.createNamespace({ body: { metadata: { name, labels: { 'nightjar.io/test': 'true' } } } });
+  for (const sa of SERVICE_ACCOUNTS) {
+    try {
+      await core.createNamespacedServiceAccount({ namespace: name, body: { metadata: { name: sa } } });
+    } catch (error) {
+      // The controller-manager creates `default` on its own; either way it exists.
+      if (!(error instanceof ApiException && error.code === 409)) throw error;
+    }
+  }
+  return name;
+}
+
+/** Deletes the namespace; the namespace controller removes what is left in it. */
+export async function deleteTestNamespace(kc: KubeConfig, name: string): Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  try {
+    await core.deleteNamespace({ name });
+  } catch (error) {
+    if (!(error instanceof ApiException && error.code === 404)) throw error;
+  }
+}
+
+/** Polls `check` until it returns a value other than undefined; throws after `timeoutMs` saying what was awaited. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000, everyMs = 50): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
