@@ -51,7 +51,7 @@ describe.each(ciValues())('ci/$name-values.yaml', ({ name, file }) => {
       expect(parsed.tenant).toBe(config.data.NIGHTJAR_TENANT);
       // Only the worker opens the reporting database.
       expect(parsed.reporting.kind).toBe(deployment.metadata.name.endsWith('-worker') ? 'postgres' : 'pglite');
-      expect(parsed.encryption).toEqual({ keysDir: config.data.NIGHTJAR_ENCRYPTION_KEYS_DIR, activeKeyId: config.data.NIGHTJAR_ENCRYPTION_KEY_ID });
+      expect(parsed.encryption).toEqual({ keysDir: config.data.NIGHTJAR_ENCRYPTION_KEYS_DIR, activeKeyId: config.data.NIGHTJAR_ENCRYPTION_KEY_ID, plaintext: config.data.NIGHTJAR_ENCRYPTION_PLAINTEXT ?? 'accept' });
       expect(parsed.spark.platform).toBe('kubernetes');
       expect(parsed.spark.kubernetes?.config).toEqual({ kind: 'in-cluster' });
       expect(parsed.spark.kubernetes?.settings.namespace).toBe(namespace);
