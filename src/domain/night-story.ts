@@ -6,7 +6,8 @@
  */
 import type { FeedName } from './feeds/catalog';
 import type { StepName } from './pipeline';
-import type { SparkJobName, SparkOutcomeKind, SparkResources } from './spark/resources';
+import { escalateAfterOom, type EscalationPolicy } from './spark/escalation';
+import type { SparkAttemptOutcome, SparkJobName, SparkOutcomeKind, SparkResources } from './spark/resources';
 
 export type StoryAction = 'retry' | 'skip' | 'abort';
 
@@ -144,9 +145,14 @@ export interface AttemptRef {
 
 const attemptName = (a: AttemptRef) => `${a.job}, attempt ${a.attempt} of ${a.maxAttempts}`;
 
-/** Submit / await / clean-up summaries: `normalize, attempt 2 of 4: submit with driver 2 GiB, 2 executors × 4 GiB`. */
-export function sparkActivitySummary(a: AttemptRef, phase: 'submit' | 'await' | 'clean up', resources?: SparkResources): string {
-  return `${attemptName(a)}: ${phase}${phase === 'submit' && resources ? ` with ${resourcesWords(resources)}` : ''}`;
+/**
+ * Submit / await / clean-up summaries: `normalize, attempt 2 of 4: submit with driver 2 GiB, 2 executors × 4 GiB`.
+ * A clean-up scheduled once the attempt's outcome is known says it, so the attempt's ending shows
+ * in the timeline without a click: `normalize, attempt 1 of 4: clean up — executors out of memory → retry with 4 GiB executors`.
+ */
+export function sparkActivitySummary(a: AttemptRef, phase: 'submit' | 'await' | 'clean up', resources?: SparkResources, ending?: AttemptEnding): string {
+  const tail = phase === 'submit' && resources ? ` with ${resourcesWords(resources)}` : phase === 'clean up' && ending ? ` — ${attemptEndingWords(ending)}` : '';
+  return `${attemptName(a)}: ${phase}${tail}`;
 }
 
 export interface AttemptEnding extends AttemptRef {
@@ -158,26 +164,46 @@ export interface AttemptEnding extends AttemptRef {
   readonly stop?: string;
 }
 
+/** How an attempt ended and what follows, without the attempt's name: `executors out of memory → retry with 4 GiB executors`. */
+export function attemptEndingWords(a: AttemptEnding): string {
+  switch (a.outcome) {
+    case 'SUCCEEDED':
+      return 'succeeded';
+    case 'OUT_OF_MEMORY': {
+      const side = a.oomSide === 'executor' ? 'executors' : 'driver';
+      if (!a.next) return `${side} out of memory → ${a.stop ? `cannot grow (${a.stop})` : 'no attempt left'}`;
+      const grown = a.oomSide === 'executor' ? `${memoryWords(a.next.executorMemoryMb)} executors` : `a ${memoryWords(a.next.driverMemoryMb)} driver`;
+      return `${side} out of memory → retry with ${grown}`;
+    }
+    case 'TRANSIENT':
+      return a.next ? 'transient failure → retry with the same size' : 'transient failure → no attempt left';
+    case 'PERMANENT':
+      return `failed for good${a.stop ? ` (${a.stop})` : ''} → the night parks for a decision`;
+  }
+}
+
+/**
+ * What an attempt's outcome leads to: the next attempt's size (the same after a transient
+ * failure, escalated by the policy after an out-of-memory) or why the job stops. The `sparkJob`
+ * workflow takes the decision itself with the same pure escalation, so the words match it.
+ */
+export function attemptEnding(ref: AttemptRef, outcome: Pick<SparkAttemptOutcome, 'kind' | 'oomSide'>, resources: SparkResources, policy: EscalationPolicy): AttemptEnding {
+  const ending: AttemptEnding = { ...ref, outcome: outcome.kind, ...(outcome.oomSide !== undefined ? { oomSide: outcome.oomSide } : {}) };
+  const attemptsLeft = ref.attempt < ref.maxAttempts;
+  if (outcome.kind === 'OUT_OF_MEMORY') {
+    const decision = escalateAfterOom(resources, outcome.oomSide ?? 'driver', policy);
+    if (!decision.escalate) return { ...ending, stop: decision.reason };
+    return attemptsLeft ? { ...ending, next: decision.resources } : ending;
+  }
+  return outcome.kind === 'TRANSIENT' && attemptsLeft ? { ...ending, next: resources } : ending;
+}
+
 /**
  * How an attempt ended and what follows, as one sentence:
  * `normalize, attempt 2 of 4: executors out of memory → retry with 4 GiB executors`.
  */
 export function attemptEndingSentence(a: AttemptEnding): string {
-  const head = attemptName(a);
-  switch (a.outcome) {
-    case 'SUCCEEDED':
-      return `${head}: succeeded`;
-    case 'OUT_OF_MEMORY': {
-      const side = a.oomSide === 'executor' ? 'executors' : 'driver';
-      if (!a.next) return `${head}: ${side} out of memory → cannot grow${a.stop ? ` (${a.stop})` : ''}`;
-      const grown = a.oomSide === 'executor' ? `${memoryWords(a.next.executorMemoryMb)} executors` : `a ${memoryWords(a.next.driverMemoryMb)} driver`;
-      return `${head}: ${side} out of memory → retry with ${grown}`;
-    }
-    case 'TRANSIENT':
-      return a.next ? `${head}: transient failure → retry with the same size` : `${head}: transient failure → no attempt left`;
-    case 'PERMANENT':
-      return `${head}: failed for good${a.stop ? ` (${a.stop})` : ''} → the night parks for a decision`;
-  }
+  return `${attemptName(a)}: ${attemptEndingWords(a)}`;
 }
 
 const JOB_WORDS: Readonly<Record<SparkJobName, string>> = {
@@ -200,6 +226,8 @@ export function ingestSummary(feed: FeedName, businessDate: string): string {
 
 export interface ClosedStoryInput extends NightName {
   readonly status: 'COMPLETED' | 'FAILED' | 'CANCELLED';
+  /** A required feed missed its cut-off. */
+  readonly late?: boolean;
   readonly feeds: readonly { readonly rowsIn: number; readonly rowsRejected: number }[];
   readonly reports: readonly { readonly rows: number }[];
   readonly error?: { readonly step: StepName; readonly type: string };
@@ -218,7 +246,7 @@ export function closedStory(s: ClosedStoryInput): string {
   const rowsIn = s.feeds.reduce((n, f) => n + f.rowsIn, 0);
   const rejected = s.feeds.reduce((n, f) => n + f.rowsRejected, 0);
   const rows = s.reports.reduce((n, r) => n + r.rows, 0);
-  const parts = [`**${s.status}** — ${s.tenant} ${s.businessDate}: ${s.feeds.length} feeds, ${fmt(rowsIn)} rows in, ${fmt(rejected)} rejected; ${fmt(rows)} report rows`];
+  const parts = [`**${s.status}**${s.late ? ' (late)' : ''} — ${s.tenant} ${s.businessDate}: ${s.feeds.length} feeds, ${fmt(rowsIn)} rows in, ${fmt(rejected)} rejected; ${fmt(rows)} report rows`];
   if (s.error) parts.push(`stopped at ${s.error.step} (${s.error.type})`);
   if (s.reportUri) parts.push(`report: ${s.reportUri}`);
   return parts.join('; ');

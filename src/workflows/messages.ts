@@ -1,6 +1,7 @@
 import { ApplicationFailure, defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { FailureType } from '../common/failures';
 import type { FeedName } from '../domain/feeds/catalog';
+import { refusalMessage } from '../domain/night-story';
 import { SPARK_JOBS, SparkResourcesOverrideSchema } from '../domain/spark/resources';
 import { describeIssues, quotable, type FeedArrivalInput } from '../domain/triggers';
 import type { AttemptRecord, FeedManifestEntry, NightStatus, RunStatus, SparkOverrides, StepName, StepRecord, TableExported } from '../domain/pipeline';
@@ -185,10 +186,14 @@ export function resolveStepRefusal(req: unknown, parked: ParkedStep | undefined,
   return undefined;
 }
 
-/** The `resolveStep` update's validator: throws a non-retryable `InvalidInput` failure naming the problem. */
+/**
+ * The `resolveStep` update's validator: throws a non-retryable `InvalidInput` failure naming the
+ * problem and the bodies that would be accepted. Its message starts with `resolveStep refused: `,
+ * which the failure converter leaves readable in the UI (it quotes no customer data).
+ */
 export function validateResolveStep(req: unknown, parked: ParkedStep | undefined, deciding: boolean): void {
   const why = resolveStepRefusal(req, parked, deciding);
-  if (why !== undefined) throw ApplicationFailure.create({ type: FailureType.InvalidInput, message: `resolveStep refused: ${why}`, nonRetryable: true });
+  if (why !== undefined) throw ApplicationFailure.create({ type: FailureType.InvalidInput, message: refusalMessage(why, parked), nonRetryable: true });
 }
 
 /**

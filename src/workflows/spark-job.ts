@@ -10,6 +10,7 @@ import {
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { FailureType } from '../common/failures';
+import { attemptEnding, attemptEndingSentence, sparkActivitySummary, type AttemptEnding, type AttemptRef } from '../domain/night-story';
 import { escalateAfterOom, type EscalationPolicy } from '../domain/spark/escalation';
 import type { SparkJobName, SparkResources } from '../domain/spark/resources';
 import type { AttemptRecord, SparkJobOutput, SparkSubmission } from '../domain/pipeline';
@@ -52,10 +53,6 @@ export interface SparkJobFailureDetails {
   readonly attempts: readonly AttemptRecord[];
 }
 
-function describe(r: SparkResources): string {
-  return `driver ${r.driverMemoryMb}m×${r.driverCores}c, executors ${r.executorInstances}×${r.executorMemoryMb}m`;
-}
-
 /**
  * Runs one Spark job through attempts: submit, await, classify; on out-of-memory resubmit
  * with more memory (escalation policy, capped); transient failures retry with the same size.
@@ -77,14 +74,15 @@ export async function sparkJob(input: SparkJobInput): Promise<SparkJobResult> {
   const first = input.firstAttempt ?? 1;
   const last = first + policy.maxAttempts - 1;
   for (let attempt = first; attempt <= last; attempt++) {
+    const ref: AttemptRef = { job, attempt, maxAttempts: last };
     const attemptId = sparkAttemptId(businessDate, job, input.parentRunId, attempt);
     current = { attempt, attemptId, state: 'SUBMITTING' };
     upsertSearchAttributes([
       { key: SearchAttr.sparkAttempt, value: attempt },
       { key: SearchAttr.sparkOutcome, value: 'RUNNING' },
     ]);
-    setCurrentDetails(`**${job}** attempt ${attempt}/${last}: ${describe(resources)}`);
-    const { base, outcome, output, failure } = await runAttempt(input, attempt, attemptId, resources, () => {
+    setCurrentDetails(sparkActivitySummary(ref, 'submit', resources));
+    const { base, outcome, ending, output, failure } = await runAttempt(input, ref, attemptId, resources, () => {
       current = { attempt, attemptId, state: 'RUNNING' };
     });
     if (failure !== undefined) {
@@ -100,15 +98,16 @@ export async function sparkJob(input: SparkJobInput): Promise<SparkJobResult> {
         details: [{ attempts } satisfies SparkJobFailureDetails],
       });
     }
-    if (!outcome) throw new Error('unreachable: an attempt ended with neither outcome nor failure');
+    if (!outcome || !ending) throw new Error('unreachable: an attempt ended with neither outcome nor failure');
     attempts.push({ ...base, outcome: outcome.kind, reason: outcome.reason, ...(outcome.oomSide !== undefined ? { oomSide: outcome.oomSide } : {}) });
     upsertSearchAttributes([{ key: SearchAttr.sparkOutcome, value: outcome.kind }]);
+    // The attempt's ending as the UI shows it at the top of the job's page.
+    setCurrentDetails(attemptEndingSentence(ending));
     log.info('spark attempt ended', { job, attempt, outcome: outcome.kind, reason: outcome.reason });
 
     switch (outcome.kind) {
       case 'SUCCEEDED':
         if (!output) throw ApplicationFailure.nonRetryable(`${job} succeeded without output`, FailureType.SparkJobFailed);
-        setCurrentDetails(`**${job}** succeeded on attempt ${attempt} (${describe(resources)})`);
         return { job, output, attempts, finalResources: resources };
       case 'OUT_OF_MEMORY': {
         const decision = escalateAfterOom(resources, outcome.oomSide ?? 'driver', policy);
@@ -124,7 +123,6 @@ export async function sparkJob(input: SparkJobInput): Promise<SparkJobResult> {
         resources = decision.resources;
         escalations += 1;
         upsertSearchAttributes([{ key: SearchAttr.oomEscalations, value: escalations }]);
-        setCurrentDetails(`**${job}** ran out of memory (${outcome.oomSide ?? 'driver'}) on attempt ${attempt}; next: ${describe(resources)}${decision.note ? ` (${decision.note})` : ''}`);
         break;
       }
       case 'TRANSIENT':
@@ -149,39 +147,46 @@ export async function sparkJob(input: SparkJobInput): Promise<SparkJobResult> {
 
 type AttemptOutcome = Awaited<ReturnType<Activities['awaitSparkJob']>>['outcome'];
 
+interface AttemptRun {
+  base: Omit<AttemptRecord, 'outcome'>;
+  outcome?: AttemptOutcome;
+  ending?: AttemptEnding;
+  output?: SparkJobOutput;
+  failure?: unknown;
+}
+
 /**
  * One attempt: submit, await, and clean up, on success, failure and cancellation alike. Returns
  * the attempt's record so far and either its outcome (and output) or the failure that ended it.
+ * The clean-up's summary tells how the attempt ended, so an out-of-memory attempt reads as one
+ * in the timeline.
  */
-async function runAttempt(
-  input: SparkJobInput,
-  attempt: number,
-  attemptId: string,
-  resources: SparkResources,
-  running: () => void,
-): Promise<{ base: Omit<AttemptRecord, 'outcome'>; outcome?: AttemptOutcome; output?: SparkJobOutput; failure?: unknown }> {
+async function runAttempt(input: SparkJobInput, ref: AttemptRef, attemptId: string, resources: SparkResources, running: () => void): Promise<AttemptRun> {
   const { job, businessDate } = input;
+  const { attempt } = ref;
   const startedAt = new Date();
   let outcome: AttemptOutcome | undefined;
+  let ending: AttemptEnding | undefined;
   let output: SparkJobOutput | undefined;
   let leftovers: number | undefined;
   let failure: unknown;
   try {
     const submission: SparkSubmission = await submitSparkJob.executeWithOptions(
-      { ...SPARK_SUBMIT_ACTIVITY, summary: `submit ${job} attempt ${attempt} (${describe(resources)})` },
+      { ...SPARK_SUBMIT_ACTIVITY, summary: sparkActivitySummary(ref, 'submit', resources) },
       [{ attemptId, workflowId: input.parentWorkflowId, businessDate, job, attempt, resources, inputs: input.inputs }],
     );
     running();
-    const awaited = await awaitSparkJob.executeWithOptions({ ...SPARK_AWAIT_ACTIVITY, summary: `await ${job} attempt ${attempt}` }, [submission]);
+    const awaited = await awaitSparkJob.executeWithOptions({ ...SPARK_AWAIT_ACTIVITY, summary: sparkActivitySummary(ref, 'await') }, [submission]);
     outcome = awaited.outcome;
     output = awaited.output;
+    ending = attemptEnding(ref, outcome, resources, input.policy);
   } catch (err) {
     failure = err;
   } finally {
     // Cleanup of the attempt runs on success, failure and cancellation alike.
     const report = await CancellationScope.nonCancellable(() =>
       cleanupSparkJob.executeWithOptions(
-        { ...SPARK_CLEANUP_ACTIVITY, summary: `clean up ${job} attempt ${attempt}` },
+        { ...SPARK_CLEANUP_ACTIVITY, summary: sparkActivitySummary(ref, 'clean up', undefined, ending) },
         [{ attemptId, job, businessDate, keepOutput: outcome?.kind === 'SUCCEEDED' }],
       ),
     );
@@ -197,5 +202,5 @@ async function runAttempt(
     durationMs: finishedAt.getTime() - startedAt.getTime(),
     leftovers,
   };
-  return { base, ...(outcome ? { outcome } : {}), ...(output ? { output } : {}), ...(failure !== undefined ? { failure } : {}) };
+  return { base, ...(outcome ? { outcome } : {}), ...(ending ? { ending } : {}), ...(output ? { output } : {}), ...(failure !== undefined ? { failure } : {}) };
 }

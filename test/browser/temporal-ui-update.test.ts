@@ -127,6 +127,18 @@ test('a parked night refuses a wrong decision readably in the UI, then is retrie
   const { page, leaks, errors } = await guardedPage(browser, [uiUrl, 'http://127.0.0.1:']);
   page.setDefaultTimeout(30_000);
   await page.goto(`${uiUrl}/namespaces/${config.temporal.namespace}/workflows/${workflowId}`, { waitUntil: 'load' });
+  // The night's current details (this UI shows them under User Metadata, rendered in a frame of
+  // their own), decrypted through the codec server: the parked step and a body per allowed action.
+  await page.getByText('User Metadata', { exact: true }).click();
+  const shown = (text: string) =>
+    waitFor(`'${text}' in the current details`, async () => {
+      for (const frame of page.frames()) if ((await frame.getByText(text).count()) > 0) return true;
+      return undefined;
+    });
+  await shown('NEEDS ATTENTION');
+  await shown(resolveStepJson(status.parked!, 'retry'));
+  await shown(resolveStepJson(status.parked!, 'abort'));
+  await page.screenshot({ path: path.join(ARTIFACTS, 'temporal-ui-parked-details.png'), fullPage: true });
   const dialog = page.getByRole('dialog');
   /** More Actions → Send an Update → resolveStep, the body typed in, submitted. */
   const sendUpdate = async (json: string, screenshot: string) => {

@@ -7,6 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import fc from 'fast-check';
 import { z } from 'zod';
 import { FailureType } from '../../src/common/failures';
+import { refusalMessage } from '../../src/domain/night-story';
 import type { StepName } from '../../src/domain/pipeline';
 import { FeedArrivalSchema, describeIssues } from '../../src/domain/triggers';
 import { DLQ_HEADERS, deadLetterHeaders, decodeFeedArrival } from '../../src/triggers/kafka-message';
@@ -330,7 +331,7 @@ describe('resolveStep validator', () => {
           return;
         }
         expect(thrown).toBeInstanceOf(ApplicationFailure);
-        expect(thrown).toMatchObject({ type: FailureType.InvalidInput, nonRetryable: true, message: `resolveStep refused: ${why}` });
+        expect(thrown).toMatchObject({ type: FailureType.InvalidInput, nonRetryable: true, message: refusalMessage(why, p) });
         expectOneShortLine(why, 600);
       }),
       fuzz('resolve-anything', RUNS),

@@ -222,7 +222,7 @@ export function fakeActivities(script: FakeScript = {}): { activities: Activitie
     async finalizeRun(input) {
       calls.order.push('finalize');
       calls.finalized.push(input);
-      return { manifestUri: 'file:///runs/manifest.json', tables: [{ table: 'pipeline_step_metrics', rows: input.manifest.steps.length }] };
+      return { manifestUri: 'file:///runs/manifest.json', reportUri: 'file:///runs/report.html', tables: [{ table: 'pipeline_step_metrics', rows: input.manifest.steps.length }] };
     },
   };
   return { activities, calls };

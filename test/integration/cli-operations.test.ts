@@ -1,6 +1,7 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { loadConfig } from '../../src/config/config';
+import { refusalMessage } from '../../src/domain/night-story';
 import { connectTemporal, type CliDeps } from '../../src/cli/context';
 import { OperationRefused } from '../../src/cli/exit-codes';
 import { runCli } from '../../src/cli/main';
@@ -179,7 +180,7 @@ test('a parked night: listed as NEEDS_ATTENTION, status shows the resolve comman
     // Through the command line: exit code 1 and the workflow's own words.
     const refused = await cli(target, ['resolve', '--date', BUSINESS_DATE, '--tenant', ref.tenant, '--step', 'normalize', '--action', 'skip']);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toBe("error: resolveStep refused: 'skip' is not allowed for normalize: retry, abort\n");
+    expect(refused.stderr).toBe(`error: ${refusalMessage("'skip' is not allowed for normalize: retry, abort", parked.parked)}\n`);
     // A refused decision leaves the night parked.
     expect((await nightStatus(env.client, target, ref)).parked?.step).toBe('normalize');
 

@@ -146,6 +146,13 @@ test('payloads and failure messages are ciphertext in the history, the codec ser
   expect(workflowFailure?.message).toBe('Encoded failure');
   expect(workflowFailure?.stackTrace ?? '').toBe('');
   expect(workflowFailure?.applicationFailureInfo?.type).toBe(ABORTED_BY_OPERATOR);
+  // The closed night's story (its memo) is encrypted like any payload; decoded, it names the step
+  // and the error type, never the error's message.
+  const storyPayload = events.find((e) => e.workflowPropertiesModifiedEventAttributes)?.workflowPropertiesModifiedEventAttributes?.upsertedMemo?.fields?.['nightjarStory'];
+  expect(Buffer.from(storyPayload!.metadata!.encoding!).toString()).toBe(ENCRYPTED_ENCODING);
+  const { memo } = await handle.describe();
+  expect(memo).toMatchObject({ nightjarStatus: 'FAILED', nightjarStory: expect.stringContaining('stopped at ingest (FeedRejected)') });
+  expect(String(memo?.['nightjarStory'])).not.toContain('Jane');
 
   // The UI's path: the history's encrypted payloads posted to the codec server come back readable.
   const encrypted = payloadsIn(JSON.parse(json)).filter((p) => p.metadata.encoding === b64(ENCRYPTED_ENCODING));

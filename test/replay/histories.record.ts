@@ -48,6 +48,9 @@ async function record(name: string, script: FakeScript, cancel = false) {
 
 test('record: a completed night with one out-of-memory escalation and learned sizing', () =>
   record('oom-escalation', { outcomes: { normalize: [OOM] }, learnSizing: true }));
+// Since patch 'night-story-memo' (docs/versioning.md): the closed night's memo, and the summaries as sentences.
+test('record: a completed night with an out-of-memory escalation, its story in its memo', () =>
+  record('story-memo', { outcomes: { normalize: [OOM] } }));
 test('record: a night cancelled while Spark runs', () => record('cancelled', { hangOn: 'normalize' }, true));
 
 test('record: a janitor sweep', async () => {

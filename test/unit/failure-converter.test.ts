@@ -11,7 +11,12 @@ test("the resolveStep validator's refusal stays readable in the history (and so 
   }
   expect(isPlainRefusal(refusal)).toBe(true);
   const plain = failureConverter.errorToFailure(refusal, defaultPayloadConverter);
-  expect(plain.message).toBe(`${PLAIN_REFUSAL_PREFIX}the night waits on step 'ingest', not 'normalize'`);
+  // The reason, then the bodies that would be accepted (valid JSON, as the UI's update dialog takes them).
+  expect(plain.message).toBe(
+    `${PLAIN_REFUSAL_PREFIX}the night waits on step 'ingest', not 'normalize'. Allowed: ` +
+      '{"step":"ingest","feed":"payments","action":"retry","reason":"why (kept in the manifest)","by":"your name"} or ' +
+      '{"step":"ingest","feed":"payments","action":"abort","reason":"why (kept in the manifest)","by":"your name"}',
+  );
   // The refusal names no customer data even though the parked error does.
   expect(JSON.stringify(plain)).not.toContain('Jane');
   expect(failureConverter.failureToError(plain, defaultPayloadConverter).message).toBe(plain.message);

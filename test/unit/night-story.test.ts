@@ -1,4 +1,6 @@
+import { DEFAULT_ESCALATION } from '../../src/domain/spark/escalation';
 import {
+  attemptEnding,
   attemptEndingSentence,
   attentionListUrl,
   BY_PLACEHOLDER,
@@ -95,4 +97,22 @@ test("a closed night's story names counts and the failed step's error type, neve
   });
   expect(story).toBe('**FAILED** — default 2026-12-04: 2 feeds, 150 rows in, 2 rejected; 0 report rows; stopped at transform (SparkOutOfMemory); report: file:///data/runs/2026-12-04/report.html');
   expect(closedStoryMemo({ ...night, status: 'COMPLETED', feeds: [], reports: [{ rows: 3 }] })).toEqual({ nightjarStory: '**COMPLETED** — default 2026-12-04: 0 feeds, 0 rows in, 0 rejected; 3 report rows', nightjarStatus: 'COMPLETED' });
+});
+
+test("an attempt's ending follows the escalation policy: grown after an out-of-memory, the same after a transient failure, stopped at the cap or the last attempt", () => {
+  const policy = { ...DEFAULT_ESCALATION, maxAttempts: 3, maxExecutorMemoryMb: 4096 };
+  const first = { job: 'normalize' as const, attempt: 1, maxAttempts: 3 };
+  const executorOom = attemptEnding(first, { kind: 'OUT_OF_MEMORY', oomSide: 'executor' }, RESOURCES, policy);
+  expect(executorOom.next?.executorMemoryMb).toBe(RESOURCES.executorMemoryMb * 2);
+  expect(attemptEndingSentence(executorOom)).toBe(`normalize, attempt 1 of 3: executors out of memory → retry with ${RESOURCES.executorMemoryMb * 2 / 1024} GiB executors`);
+  expect(attemptEnding(first, { kind: 'TRANSIENT' }, RESOURCES, policy)).toMatchObject({ next: RESOURCES });
+  const atCap = attemptEnding(first, { kind: 'OUT_OF_MEMORY', oomSide: 'executor' }, { ...RESOURCES, executorMemoryMb: 4096 }, policy);
+  expect(atCap.next).toBeUndefined();
+  expect(attemptEndingSentence(atCap)).toBe('normalize, attempt 1 of 3: executors out of memory → cannot grow (executor memory already at the cap of 4096 MiB)');
+  const last = { ...first, attempt: 3 };
+  expect(attemptEndingSentence(attemptEnding(last, { kind: 'OUT_OF_MEMORY', oomSide: 'driver' }, RESOURCES, policy))).toBe('normalize, attempt 3 of 3: driver out of memory → no attempt left');
+  expect(attemptEndingSentence(attemptEnding(last, { kind: 'TRANSIENT' }, RESOURCES, policy))).toBe('normalize, attempt 3 of 3: transient failure → no attempt left');
+  // The clean-up, scheduled once the outcome is known, says it.
+  expect(sparkActivitySummary(first, 'clean up', undefined, executorOom)).toBe(`normalize, attempt 1 of 3: clean up — ${attemptEndingSentence(executorOom).split(': ').slice(1).join(': ')}`);
+  expect(closedStory({ ...night, status: 'COMPLETED', late: true, feeds: [], reports: [] })).toMatch(/^\*\*COMPLETED\*\* \(late\) — /);
 });

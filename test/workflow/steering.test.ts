@@ -1,5 +1,6 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { FEED_NAMES, type FeedName } from '../../src/domain/feeds/catalog';
+import { refusalMessage } from '../../src/domain/night-story';
 import type { FeedArrivalInput } from '../../src/domain/triggers';
 import { dailyPipeline } from '../../src/workflows';
 import { ABORTED_BY_OPERATOR } from '../../src/workflows/daily-pipeline';
@@ -111,11 +112,11 @@ describe('resolveStep validator', () => {
       const callsBefore = calls.order.length;
 
       const refused: [ResolveStepRequest, string | RegExp][] = [
-        [{ step: 'transform', action: 'retry' }, "resolveStep refused: the night waits on step 'normalize', not 'transform'"],
-        [{ step: 'normalize', feed: 'accounts', action: 'retry' }, "resolveStep refused: the night waits on feed '(none)', not 'accounts'"],
-        [{ step: 'normalize', action: 'restart' as ResolveStepRequest['action'] }, "resolveStep refused: unknown action 'restart': retry, skip or abort"],
-        [{ step: 'normalize', action: 'skip' }, "resolveStep refused: 'skip' is not allowed for normalize: retry, abort"],
-        [{ step: 'normalize', action: 'abort', overrides: { driverMemoryMb: 4096 } }, 'resolveStep refused: overrides apply only to a retry of a Spark step (normalize, transform)'],
+        [{ step: 'transform', action: 'retry' }, refusalMessage("the night waits on step 'normalize', not 'transform'", before.parked)],
+        [{ step: 'normalize', feed: 'accounts', action: 'retry' }, refusalMessage("the night waits on feed '(none)', not 'accounts'", before.parked)],
+        [{ step: 'normalize', action: 'restart' as ResolveStepRequest['action'] }, refusalMessage("unknown action 'restart': retry, skip or abort", before.parked)],
+        [{ step: 'normalize', action: 'skip' }, refusalMessage("'skip' is not allowed for normalize: retry, abort", before.parked)],
+        [{ step: 'normalize', action: 'abort', overrides: { driverMemoryMb: 4096 } }, refusalMessage('overrides apply only to a retry of a Spark step (normalize, transform)', before.parked)],
         [{ step: 'normalize', action: 'retry', overrides: { driverMemoryMb: -1 } }, /^resolveStep refused: invalid overrides: driverMemoryMb: /],
         [{ step: 'normalize', action: 'retry', overrides: { driverMemory: 4096 } as ResolveStepRequest['overrides'] }, /^resolveStep refused: invalid overrides: .*unexpected field\(s\) driverMemory/],
       ];
@@ -150,11 +151,11 @@ describe('resolveStep validator', () => {
 
       await expect(resolve(handle, { step: 'ingest', feed: 'accounts', action: 'skip' })).rejects.toHaveProperty(
         'cause.message',
-        "resolveStep refused: 'skip' is not allowed for ingest (accounts): retry, abort",
+        refusalMessage("'skip' is not allowed for ingest (accounts): retry, abort", parked),
       );
       await expect(resolve(handle, { step: 'ingest', feed: 'payments', action: 'retry' })).rejects.toHaveProperty(
         'cause.message',
-        "resolveStep refused: the night waits on feed 'accounts', not 'payments'",
+        refusalMessage("the night waits on feed 'accounts', not 'payments'", parked),
       );
       await expect(resolve(handle, { step: 'ingest', action: 'retry' })).rejects.toHaveProperty(
         'cause.message',
@@ -162,7 +163,7 @@ describe('resolveStep validator', () => {
       );
       await expect(resolve(handle, { step: 'ingest', feed: 'accounts', action: 'retry', overrides: { driverMemoryMb: 4096 } })).rejects.toHaveProperty(
         'cause.message',
-        'resolveStep refused: overrides apply only to a retry of a Spark step (normalize, transform)',
+        refusalMessage('overrides apply only to a retry of a Spark step (normalize, transform)', parked),
       );
       expect(await handle.query(statusQuery)).toEqual(before);
 
@@ -350,7 +351,7 @@ test('an export the store rejects parks export (skip refused); a retry exports',
     const handle = await start(taskQueue);
     const { parked } = await waitForParked(handle);
     expect(parked).toMatchObject({ step: 'export', error: { type: 'ExportRejected' }, actions: ['retry', 'abort'] });
-    await expect(resolve(handle, { step: 'export', action: 'skip' })).rejects.toHaveProperty('cause.message', "resolveStep refused: 'skip' is not allowed for export: retry, abort");
+    await expect(resolve(handle, { step: 'export', action: 'skip' })).rejects.toHaveProperty('cause.message', refusalMessage("'skip' is not allowed for export: retry, abort", parked));
     await resolve(handle, { step: 'export', action: 'retry' });
     const result = await handle.result();
     expect(result.status).toBe('COMPLETED');

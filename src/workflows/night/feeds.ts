@@ -2,6 +2,7 @@ import { ApplicationFailure, CancellationScope, condition, log, metricMeter, set
 import { FailureType } from '../../common/failures';
 import type { FeedName } from '../../domain/feeds/catalog';
 import type { FeedIngested, RunPlan } from '../../domain/pipeline';
+import { ingestSummary } from '../../domain/night-story';
 import { METRICS } from '../../observability/catalog';
 import { AWAIT_FEEDS_ACTIVITY, INGEST_ACTIVITY } from '../presets';
 import { awaitFeeds, ingestFeed } from './proxies';
@@ -116,7 +117,7 @@ async function ingestOne(night: Night, { feed, required }: PlannedFeed): Promise
   const result = await parkOnFailure(night, { step: 'ingest', feed, skippable: !required }, async () => {
     const arrival = night.arrivals.get(feed);
     const uri = night.feeds.get(feed)?.uri;
-    return ingestFeed.executeWithOptions({ ...INGEST_ACTIVITY, summary: `ingest ${feed} for ${night.businessDate}` }, [
+    return ingestFeed.executeWithOptions({ ...INGEST_ACTIVITY, summary: ingestSummary(feed, night.businessDate) }, [
       { businessDate: night.businessDate, feed, ...(uri ? { sourceUri: uri } : {}), ...(arrival?.sha256 ? { expectedSha256: arrival.sha256 } : {}) },
     ]);
   });

@@ -1,6 +1,7 @@
 import { ApplicationFailure, condition, isCancellation, log, metricMeter, setCurrentDetails } from '@temporalio/workflow';
 import type { FeedName } from '../../domain/feeds/catalog';
 import type { StepName } from '../../domain/pipeline';
+import { parkedDetails, parkedStepName } from '../../domain/night-story';
 import { METRICS } from '../../observability/catalog';
 import { ABORTED_BY_OPERATOR, type ResolveAction, type ResolveStepRequest } from '../messages';
 import { describeFailure, isAbort } from './failures';
@@ -29,6 +30,7 @@ export async function parkOnFailure<T>(night: Night, place: ParkingPlace, body: 
       const before = await park(night, place, failure);
       const chosen = await decision(night);
       night.unpark(chosen, failure);
+      decided(night, place, chosen);
       log.info('operator decision', { step: place.step, feed: place.feed, action: chosen.action, by: chosen.by });
       if (chosen.action === 'abort') throw aborted(place, chosen, failure);
       night.resumed(place.step, before, chosen);
@@ -45,15 +47,21 @@ async function park(night: Night, place: ParkingPlace, failure: { type: string; 
   // The check and the claim below run with no await between them.
   while (night.parked !== undefined) await condition(() => night.parked === undefined);
   const before = night.status;
-  night.park({ step, ...(feed ? { feed } : {}), error: failure, since: new Date().toISOString(), actions });
+  const parked = { step, ...(feed ? { feed } : {}), error: failure, since: new Date().toISOString(), actions };
+  night.park(parked);
   // Workflow metrics are not emitted while replaying: one count per park.
   metricMeter.createCounter(METRICS.nightsParked.name, METRICS.nightsParked.unit, METRICS.nightsParked.help).add(1, { step });
-  setCurrentDetails(
-    `**NEEDS ATTENTION** — ${step}${feed ? ` (${feed})` : ''} failed: [${failure.type}] ${failure.message}\n\n` +
-      `Decide with the \`resolveStep\` update: \`{"step": "${step}"${feed ? `, "feed": "${feed}"` : ''}, "action": "${actions.join('" | "')}"}\``,
-  );
+  // What the UI shows at the top of the night's page: the step, its error, a body per action.
+  setCurrentDetails(parkedDetails({ tenant: night.tenant, businessDate: night.businessDate }, parked));
   log.warn('step parked: needs attention', { step, feed, ...failure });
   return before;
+}
+
+/** The decision replaces the parked step's details, so the page no longer asks for one. */
+function decided(night: Night, place: ParkingPlace, chosen: ResolveStepRequest): void {
+  const by = chosen.by ? ` by ${chosen.by}` : '';
+  const next = chosen.action === 'abort' ? 'the night ends as FAILED' : chosen.action === 'skip' ? 'the night runs on without it' : 'the step runs again';
+  setCurrentDetails(`**${night.tenant} ${night.businessDate}**: ${parkedStepName(place)} — ${chosen.action}${by}; ${next}`);
 }
 
 async function decision(night: Night): Promise<ResolveStepRequest> {

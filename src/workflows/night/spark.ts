@@ -1,6 +1,7 @@
 import { ApplicationFailure, executeChild, isCancellation, log } from '@temporalio/workflow';
 import { FailureType } from '../../common/failures';
 import { sparkJobWorkflowId } from '../../domain/ids';
+import { sparkChildSummary } from '../../domain/night-story';
 import type { AttemptRecord, ReportProduced, RunPlan } from '../../domain/pipeline';
 import { reconcileFeeds } from '../../domain/reconcile';
 import type { SparkJobName } from '../../domain/spark/resources';
@@ -75,7 +76,7 @@ function sparkChild(
   const { workflowId, runId } = night.workflow;
   return {
     workflowId: sparkJobWorkflowId(workflowId, job) + (round > 1 ? `-r${round}` : ''),
-    staticSummary: `Spark ${job} for ${night.tenant} ${night.businessDate}${round > 1 ? ` (retry ${round - 1})` : ''}`,
+    staticSummary: sparkChildSummary(night, job, round),
     args: [
       {
         businessDate: night.businessDate,
