@@ -5,8 +5,8 @@ import * as k8s from '@kubernetes/client-node';
 import { KubernetesSparkPlatform } from '../../src/spark/kubernetes/kubernetes-platform';
 import { SPARK_OPERATOR_API_VERSION } from '../../src/spark/kubernetes/spark-application';
 import type { SparkAttemptRequest } from '../../src/spark/platform';
-import { adminKubeConfig, deleteNamespace, planeKubeconfig, serviceAccountToken, statusOf, tokenKubeConfig } from '../helpers/kube-plane';
-import { monitoringCrds } from '../helpers/monitoring-crds';
+import { deleteTestNamespace, planeKubeConfig, planeKubeConfigFile, serviceAccountToken, statusOf, tokenKubeConfig } from '../support/local-plane';
+import { monitoringCrds } from '../support/monitoring-crds';
 import { CHART, find, only, render, run, tool, type KubeObject } from './tools';
 
 /**
@@ -16,7 +16,7 @@ import { CHART, find, only, render, run, tool, type KubeObject } from './tools';
  */
 jest.setTimeout(180_000);
 
-const kc = adminKubeConfig();
+const kc = planeKubeConfig();
 const core = kc.makeApiClient(k8s.CoreV1Api);
 const objectsApi = k8s.KubernetesObjectApi.makeApiClient(kc);
 const suffix = Date.now().toString(36);
@@ -35,7 +35,7 @@ const releases: Record<'minimal' | 'full' | 'second', Release> = {
 };
 
 function helm(args: readonly string[]): string {
-  const result = run(tool('helm'), [...args, '--kubeconfig', planeKubeconfig()]);
+  const result = run(tool('helm'), [...args, '--kubeconfig', planeKubeConfigFile()]);
   if (result.status !== 0) throw new Error(`helm ${args.slice(0, 2).join(' ')} failed (${result.status}):\n${result.stderr}`);
   return result.stdout;
 }
@@ -57,7 +57,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const r of Object.values(releases)) await deleteNamespace(kc, r.namespace);
+  for (const r of Object.values(releases)) await deleteTestNamespace(kc, r.namespace);
 });
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {

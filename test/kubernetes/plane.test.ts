@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { adminKubeConfig, createNamespace, deleteNamespace, planeKubeconfig, RACK_LABEL, ZONE_LABEL } from '../helpers/kube-plane';
+import { createTestNamespace, deleteTestNamespace, planeKubeConfig, planeKubeConfigFile, RACK_LABEL, ZONE_LABEL } from '../support/local-plane';
 
 /**
  * The local control plane itself (scripts/k8s.sh): idempotent start, the nodes it promises, and the
@@ -11,17 +11,17 @@ import { adminKubeConfig, createNamespace, deleteNamespace, planeKubeconfig, RAC
 jest.setTimeout(90_000);
 
 const REPO = path.resolve(__dirname, '..', '..');
-const kc = adminKubeConfig();
+const kc = planeKubeConfig();
 const core = kc.makeApiClient(k8s.CoreV1Api);
 let namespace = '';
 
 beforeAll(async () => {
-  namespace = await createNamespace(kc, 'plane');
+  namespace = await createTestNamespace(kc, 'plane');
   // The controller-manager creates each namespace's default ServiceAccount; pods need it.
   await until('the default ServiceAccount', async () => Boolean(await core.readNamespacedServiceAccount({ namespace, name: 'default' }).catch(() => undefined)));
 });
 afterAll(async () => {
-  await deleteNamespace(kc, namespace);
+  await deleteTestNamespace(kc, namespace);
 });
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
@@ -33,7 +33,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30
 }
 
 function pids(): Record<string, string> {
-  const dir = path.join(path.dirname(planeKubeconfig()), 'pids');
+  const dir = path.join(path.dirname(planeKubeConfigFile()), 'pids');
   return Object.fromEntries(fs.readdirSync(dir).map((f) => [f, fs.readFileSync(path.join(dir, f), 'utf8').trim()]));
 }
 
@@ -41,7 +41,7 @@ test('a second `up` while the plane runs returns its kubeconfig and starts nothi
   const before = pids();
   const again = spawnSync('bash', [path.join(REPO, 'scripts', 'k8s.sh'), 'up'], { encoding: 'utf8' });
   expect(again.status).toBe(0);
-  expect(again.stdout.trim().split('\n').pop()).toBe(planeKubeconfig());
+  expect(again.stdout.trim().split('\n').pop()).toBe(planeKubeConfigFile());
   expect(again.stderr).toContain('already running');
   expect(pids()).toEqual(before);
   expect(Object.keys(before).sort()).toEqual(['etcd.pid', 'kube-apiserver.pid', 'kube-controller-manager.pid', 'kube-scheduler.pid', 'kwok.pid']);

@@ -2,7 +2,7 @@ import * as k8s from '@kubernetes/client-node';
 import type { SparkResources } from '../../src/domain/spark/resources';
 import { buildSparkApplication, type SparkApplicationInput } from '../../src/spark/kubernetes/spark-application';
 import type { SparkAttemptRequest } from '../../src/spark/platform';
-import { adminKubeConfig, createNamespace, deleteNamespace } from '../helpers/kube-plane';
+import { createTestNamespace, deleteTestNamespace, planeKubeConfig } from '../support/local-plane';
 
 /**
  * The SparkApplication CRD that scripts/k8s.sh derives from the operator's published API, on the
@@ -15,15 +15,15 @@ const GROUP = 'sparkoperator.k8s.io';
 const VERSION = 'v1beta2';
 const PLURAL = 'sparkapplications';
 
-const kc = adminKubeConfig();
+const kc = planeKubeConfig();
 const custom = kc.makeApiClient(k8s.CustomObjectsApi);
 let namespace = '';
 
 beforeAll(async () => {
-  namespace = await createNamespace(kc, 'crd');
+  namespace = await createTestNamespace(kc, 'crd');
 });
 afterAll(async () => {
-  await deleteNamespace(kc, namespace);
+  await deleteTestNamespace(kc, namespace);
 });
 
 const resources: SparkResources = {

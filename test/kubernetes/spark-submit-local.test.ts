@@ -17,7 +17,7 @@ import type { KubernetesPlatformSettings } from '../../src/spark/kubernetes/sett
 import { SparkSubmitKubernetesPlatform } from '../../src/spark/kubernetes/spark-submit/spark-submit-platform';
 import { DRIVER_CONTAINER, driverPodName } from '../../src/spark/kubernetes/spark-submit/submit-invocation';
 import type { SparkAttemptRequest } from '../../src/spark/platform';
-import { adminKubeConfig, createNamespace, deleteNamespace, planeKubeconfig } from '../helpers/kube-plane';
+import { createTestNamespace, deleteTestNamespace, planeKubeConfig, planeKubeConfigFile } from '../support/local-plane';
 
 jest.setTimeout(480_000);
 
@@ -52,12 +52,12 @@ function settings(ns: string): KubernetesPlatformSettings {
 }
 
 beforeAll(async () => {
-  kc = adminKubeConfig();
+  kc = planeKubeConfig();
   core = kc.makeApiClient(k8s.CoreV1Api);
-  namespace = await createNamespace(kc, 'spark-submit');
+  // The namespace comes with the driver's ServiceAccount (nightjar-spark).
+  namespace = await createTestNamespace(kc, 'spark-submit');
   // The chart's driver Role: what Spark's scheduler backend does with its executors.
   const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
-  await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: SERVICE_ACCOUNT } } });
   await rbac.createNamespacedRole({
     namespace,
     body: {
@@ -96,7 +96,7 @@ beforeAll(async () => {
       sparkSubmit: path.join(REPO, '.venv', 'bin', 'spark-submit'),
       submitTimeoutMs: 180_000,
       extraPodLabels: { [RUNTIME_LABEL]: RUNTIME_VALUE },
-      kubeConfigPath: planeKubeconfig(),
+      kubeConfigPath: planeKubeConfigFile(),
       workDir: dir,
     },
     driverLogTail: async (pod, lines) => {
@@ -109,7 +109,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await platform?.close();
   await kubelet?.stop();
-  if (namespace !== undefined) await deleteNamespace(kc, namespace);
+  if (namespace !== undefined) await deleteTestNamespace(kc, namespace);
   if (dir !== undefined) await fs.rm(dir, { recursive: true, force: true });
 });
 

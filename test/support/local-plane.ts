@@ -8,6 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 
+/** The node labels of the plane's kwok nodes (scripts/k8s.sh): two zones, four racks. */
+export const ZONE_LABEL = 'topology.kubernetes.io/zone';
+export const RACK_LABEL = 'topology.nightjar.io/rack';
+
 export const PLANE_ENV = 'NIGHTJAR_TEST_KUBECONFIG';
 
 /** The admin kubeconfig's path, undefined when the variable is unset. */
@@ -20,6 +24,13 @@ export function planeKubeConfigPath(): string | undefined {
 export function describeOnPlane(name: string, body: () => void): void {
   if (planeKubeConfigPath() !== undefined) describe(name, body);
   else describe.skip(`${name} — skipped: ${PLANE_ENV} is not set (run \`npm run k8s:up\` and export the kubeconfig path it prints)`, body);
+}
+
+/** The admin kubeconfig's path; throws saying how to start the plane when the variable is unset. */
+export function planeKubeConfigFile(): string {
+  const path = planeKubeConfigPath();
+  if (path === undefined) throw new Error(`${PLANE_ENV} is not set: run \`npm run k8s:up\` and export the kubeconfig path it prints`);
+  return path;
 }
 
 export function planeKubeConfig(): KubeConfig {
@@ -67,5 +78,34 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
     if (value !== undefined) return value;
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(everyMs);
+  }
+}
+
+/** The same cluster as `base`, authenticated by a bearer token (e.g. a ServiceAccount's). */
+export function tokenKubeConfig(base: KubeConfig, token: string, user = 'token-user'): KubeConfig {
+  const cluster = base.getCurrentCluster();
+  if (!cluster) throw new Error('the admin kubeconfig has no current cluster');
+  const kc = new KubeConfig();
+  kc.loadFromOptions({ clusters: [cluster], users: [{ name: user, token }], contexts: [{ name: user, cluster: cluster.name, user }], currentContext: user });
+  return kc;
+}
+
+/** A short-lived token of a ServiceAccount (TokenRequest), as its pod would get it. */
+export async function serviceAccountToken(kc: KubeConfig, namespace: string, name: string): Promise<string> {
+  const answer = await kc.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({ name, namespace, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
+  const token = answer.status?.token;
+  if (!token) throw new Error(`no token issued for ServiceAccount ${namespace}/${name}`);
+  return token;
+}
+
+/** The HTTP status of a refused call (its ApiException's code), or 'ok'. */
+export async function statusOf(call: Promise<unknown>): Promise<number | 'ok'> {
+  try {
+    await call;
+    return 'ok';
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'number') return code;
+    throw error;
   }
 }
