@@ -5,15 +5,14 @@
  * polling while they are down. Every attempt is cleaned up by label, not by name guessing.
  */
 import fs from 'node:fs/promises';
-import { ApplicationFailure } from '@temporalio/common';
 import { KubeConfig } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
-import { FailureType } from '../../common/failures';
 import type { CleanupReport } from '../../domain/pipeline';
 import type { SparkAttemptOutcome } from '../../domain/spark/resources';
 import { redact } from '../outcome';
 import type { AwaitOptions, SparkAttemptHandle, SparkAttemptRequest, SparkPlatform } from '../platform';
 import { classifyApplication, type ApplicationObservation } from './classify';
+import { argumentAfter, CLEANUP_POLL_MAX_MS, CLEANUP_POLL_MIN_MS, MAX_CONFIGMAP_BYTES, rejected, requireSameAttempt, safe, signalsOf, SPARK_CHATTER, typed, Wakeup } from './attempt-support';
 import { sweepLeftovers, type SweepOptions, type SweepReport, type WorkflowState } from './janitor';
 import {
   ATTEMPT_OBJECT_KINDS,
@@ -48,55 +47,10 @@ export interface KubernetesPlatformDeps {
 }
 
 const DRIVER_CONTAINER = 'spark-kubernetes-driver';
-const MAX_CONFIGMAP_BYTES = 1024 * 1024 - 16 * 1024;
-const SPARK_CHATTER = /^\S+ \S+ (?:INFO|DEBUG|TRACE) /;
-const CLEANUP_POLL_MIN_MS = 25;
-const CLEANUP_POLL_MAX_MS = 1000;
 /** Of consecutive failed observations while awaiting, every this many is logged (the first always). */
 const API_FAILURE_LOG_EVERY = 15;
 
 type Json = { metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: unknown } };
-
-/** The error a submission gets when Kubernetes refuses it for good (forbidden, invalid, taken). */
-function rejected(message: string, cause?: unknown): ApplicationFailure {
-  return ApplicationFailure.create({
-    type: FailureType.SparkPlatformRejected,
-    message,
-    nonRetryable: true,
-    cause: cause instanceof Error ? cause : undefined,
-  });
-}
-
-/** Permanent API errors become typed failures; transient ones stay plain errors (retried). */
-function typed(error: unknown): unknown {
-  if (error instanceof KubeCallError && !error.transient && error.code !== 404 && error.code !== 409) {
-    return rejected(error.message, error);
-  }
-  return error;
-}
-
-/** Resolves when `notify` is called or the timer runs out, whichever first. */
-class Wakeup {
-  private resolve: (() => void) | undefined;
-  notify = (): void => {
-    const r = this.resolve;
-    this.resolve = undefined;
-    r?.();
-  };
-  wait(ms: number, signals: readonly AbortSignal[]): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        for (const s of signals) s.removeEventListener('abort', done);
-        this.resolve = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, Math.max(0, ms));
-      for (const s of signals) s.addEventListener('abort', done, { once: true });
-      this.resolve = done;
-    });
-  }
-}
 
 export class KubernetesSparkPlatform implements SparkPlatform {
   readonly kind = 'kubernetes' as const;
@@ -134,7 +88,7 @@ export class KubernetesSparkPlatform implements SparkPlatform {
           metadata: { name: specConfigMap, labels, annotations },
           data: { [SPEC_FILE_KEY]: spec },
         });
-        if (!created) this.requireSameAttempt('ConfigMap', specConfigMap, object, attemptId);
+        if (!created) requireSameAttempt('ConfigMap', specConfigMap, object, attemptId);
       }
 
       let app;
@@ -163,7 +117,7 @@ export class KubernetesSparkPlatform implements SparkPlatform {
       }
 
       const { created, object } = await this.api.createSparkApplication(app);
-      if (!created) this.requireSameAttempt('SparkApplication', attemptId, object, attemptId);
+      if (!created) requireSameAttempt('SparkApplication', attemptId, object, attemptId);
       const parsed = parseSparkApplication(object);
       const submittedAt = parsed.metadata.creationTimestamp ?? new Date(this.now()).toISOString();
       this.logger.info({ attemptId, adopted: !created, namespace: this.settings.namespace }, created ? 'SparkApplication created' : 'SparkApplication adopted');
@@ -184,19 +138,6 @@ export class KubernetesSparkPlatform implements SparkPlatform {
   private placementFor(job: SparkAttemptRequest['job']): PlacementInput {
     const locality = this.settings.localityByJob?.[job] ?? this.settings.locality;
     return { ...(this.settings.placement ?? {}), ...(locality !== undefined ? { locality } : {}) };
-  }
-
-  /** A name that exists must belong to this attempt: anything else is a collision, never adopted. */
-  private requireSameAttempt(kind: string, name: string, object: unknown, attemptId: string): void {
-    const meta = (object as Json).metadata ?? {};
-    const owner = meta.annotations?.[Annotation.attemptId] ?? meta.labels?.[LabelKey.attemptId];
-    if (owner !== attemptId && owner !== toLabelValue(attemptId)) {
-      throw rejected(`${kind} ${name} already exists and belongs to ${owner === undefined ? 'something else' : `attempt ${owner}`}; refusing to adopt it`);
-    }
-    if (meta.deletionTimestamp !== undefined && meta.deletionTimestamp !== null) {
-      // Being deleted (a cleanup of this very attempt ran): the retry comes back once it is gone.
-      throw new KubeCallError(`create ${kind} ${name}`, 409, 'the existing object is being deleted');
-    }
   }
 
   // ---- await -------------------------------------------------------------------------------
@@ -469,19 +410,3 @@ interface Observation {
   readonly events: KubeEvent[];
 }
 
-function signalsOf(options: AwaitOptions): AbortSignal[] {
-  return options.detach === undefined ? [options.signal] : [options.signal, options.detach];
-}
-
-function safe<T>(read: () => T): T | undefined {
-  try {
-    return read();
-  } catch {
-    return undefined;
-  }
-}
-
-function argumentAfter(args: readonly string[], flag: string): string | undefined {
-  const at = args.indexOf(flag);
-  return at >= 0 ? args[at + 1] : undefined;
-}

@@ -15,15 +15,14 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
 import type { KubeConfig } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
-import { FailureType } from '../../../common/failures';
 import type { CleanupReport } from '../../../domain/pipeline';
 import type { AttemptPod, SparkAttemptOutcome } from '../../../domain/spark/resources';
 import { redact } from '../../outcome';
 import type { AwaitOptions, SparkAttemptHandle, SparkAttemptRequest, SparkPlatform } from '../../platform';
 import { classifyApplication, type ApplicationObservation } from '../classify';
+import { argumentAfter, CLEANUP_POLL_MAX_MS, CLEANUP_POLL_MIN_MS, MAX_CONFIGMAP_BYTES, rejected, requireSameAttempt, safe, signalsOf, SPARK_CHATTER, typed, Wakeup } from '../attempt-support';
 import { sweepLeftovers, type SweepOptions, type SweepReport, type WorkflowState } from '../janitor';
 import { ATTEMPT_OBJECT_KINDS, collectionPath, KubeApi, KubeCallError, type AttemptObjectKind, type ObjectRef } from '../kube-api';
 import { Annotation, attemptLabels, attemptSelector, LabelKey, managedSelector, toLabelValue } from '../labels';
@@ -62,23 +61,10 @@ export interface SparkSubmitPlatformDeps {
   readonly driverLogTail?: (pod: string, lines: number) => Promise<string | undefined>;
 }
 
-const MAX_CONFIGMAP_BYTES = 1024 * 1024 - 16 * 1024;
-const SPARK_CHATTER = /^\S+ \S+ (?:INFO|DEBUG|TRACE) /;
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
-const CLEANUP_POLL_MIN_MS = 25;
-const CLEANUP_POLL_MAX_MS = 1000;
 const SUBMIT_OUTPUT_LINES = 12;
 
 type Json = { metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: unknown; creationTimestamp?: unknown } };
-
-function rejected(message: string, cause?: unknown): ApplicationFailure {
-  return ApplicationFailure.create({ type: FailureType.SparkPlatformRejected, message, nonRetryable: true, cause: cause instanceof Error ? cause : undefined });
-}
-
-function typed(error: unknown): unknown {
-  if (error instanceof KubeCallError && !error.transient && error.code !== 404 && error.code !== 409) return rejected(error.message, error);
-  return error;
-}
 
 /** What spark-submit's output says about why it failed. */
 export function submitFailureKind(output: string): 'exists' | 'refused' | 'transient' {
@@ -410,58 +396,6 @@ export class SparkSubmitKubernetesPlatform implements SparkPlatform {
     this.pods = undefined;
     await pods?.stop();
   }
-}
-
-/** A name that exists must belong to this attempt: anything else is a collision, never adopted. */
-function requireSameAttempt(kind: string, name: string, object: unknown, attemptId: string): void {
-  const meta = (object as Json).metadata ?? {};
-  const owner = meta.annotations?.[Annotation.attemptId] ?? meta.labels?.[LabelKey.attemptId];
-  if (owner !== attemptId && owner !== toLabelValue(attemptId)) {
-    throw rejected(`${kind} ${name} already exists and belongs to ${owner === undefined ? 'something else' : `attempt ${owner}`}; refusing to adopt it`);
-  }
-  if (meta.deletionTimestamp !== undefined && meta.deletionTimestamp !== null) {
-    throw new KubeCallError(`create ${kind} ${name}`, 409, 'the existing object is being deleted');
-  }
-}
-
-/** Resolves when `notify` is called or the timer runs out, whichever first. */
-class Wakeup {
-  private resolve: (() => void) | undefined;
-  notify = (): void => {
-    const r = this.resolve;
-    this.resolve = undefined;
-    r?.();
-  };
-  wait(ms: number, signals: readonly AbortSignal[]): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        for (const s of signals) s.removeEventListener('abort', done);
-        this.resolve = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, Math.max(0, ms));
-      for (const s of signals) s.addEventListener('abort', done, { once: true });
-      this.resolve = done;
-    });
-  }
-}
-
-function signalsOf(options: AwaitOptions): AbortSignal[] {
-  return options.detach === undefined ? [options.signal] : [options.signal, options.detach];
-}
-
-function safe<T>(read: () => T): T | undefined {
-  try {
-    return read();
-  } catch {
-    return undefined;
-  }
-}
-
-function argumentAfter(args: readonly string[], flag: string): string | undefined {
-  const at = args.indexOf(flag);
-  return at >= 0 ? args[at + 1] : undefined;
 }
 
 function lastLines(output: string): string[] {
