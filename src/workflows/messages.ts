@@ -2,7 +2,8 @@ import { ApplicationFailure, defineQuery, defineSignal, defineUpdate } from '@te
 import { FailureType } from '../common/failures';
 import type { FeedName } from '../domain/feeds/catalog';
 import { refusalMessage } from '../domain/night-story';
-import { SPARK_JOBS, SparkResourcesOverrideSchema } from '../domain/spark/resources';
+import { sparkResourcesOverrideWithin, type OverrideCaps } from '../domain/bounds';
+import { SPARK_JOBS, SparkResourcesOverrideSchema, type SparkJobName } from '../domain/spark/resources';
 import { describeIssues, quotable, type FeedArrivalInput } from '../domain/triggers';
 import type { AttemptRecord, FeedManifestEntry, NightStatus, RunStatus, SparkOverrides, StepName, StepRecord, TableExported } from '../domain/pipeline';
 
@@ -160,10 +161,11 @@ const unexpectedFields = (value: Record<string, unknown>, known: readonly string
 
 /**
  * Why a `resolveStep` decision cannot apply to the night as it stands (`parked`, and whether a
- * decision is already being applied), or undefined when it can. Pure, for the update's validator
- * and the signal alike.
+ * decision is already being applied), or undefined when it can. Overrides are held to the night's
+ * caps (`caps`, the same numbers escalation stops at) once the night has its plan. Pure, for the
+ * update's validator and the signal alike.
  */
-export function resolveStepRefusal(req: unknown, parked: ParkedStep | undefined, deciding: boolean): string | undefined {
+export function resolveStepRefusal(req: unknown, parked: ParkedStep | undefined, deciding: boolean, caps?: Readonly<Record<SparkJobName, OverrideCaps>>): string | undefined {
   if (!isRecord(req)) return 'expected an object { step, action }';
   if (!parked) return 'no step is waiting for a decision';
   if (req['step'] !== parked.step) return `the night waits on step '${parked.step}', not '${shown(req['step'])}'`;
@@ -173,7 +175,8 @@ export function resolveStepRefusal(req: unknown, parked: ParkedStep | undefined,
   if (!parked.actions.includes(action as ResolveAction)) return `'${String(action)}' is not allowed for ${parked.step}${parked.feed ? ` (${parked.feed})` : ''}: ${parked.actions.join(', ')}`;
   if (req['overrides'] !== undefined) {
     if (action !== 'retry' || !(SPARK_JOBS as readonly StepName[]).includes(parked.step)) return 'overrides apply only to a retry of a Spark step (normalize, transform)';
-    const checked = SparkResourcesOverrideSchema.safeParse(req['overrides']);
+    const schema = caps === undefined ? SparkResourcesOverrideSchema : sparkResourcesOverrideWithin(caps[parked.step as SparkJobName]);
+    const checked = schema.safeParse(req['overrides']);
     if (!checked.success) return `invalid overrides: ${describeIssues(checked.error)}`;
   }
   for (const note of ['reason', 'by'] as const) {
@@ -191,8 +194,8 @@ export function resolveStepRefusal(req: unknown, parked: ParkedStep | undefined,
  * problem and the bodies that would be accepted. Its message starts with `resolveStep refused: `,
  * which the failure converter leaves readable in the UI (it quotes no customer data).
  */
-export function validateResolveStep(req: unknown, parked: ParkedStep | undefined, deciding: boolean): void {
-  const why = resolveStepRefusal(req, parked, deciding);
+export function validateResolveStep(req: unknown, parked: ParkedStep | undefined, deciding: boolean, caps?: Readonly<Record<SparkJobName, OverrideCaps>>): void {
+  const why = resolveStepRefusal(req, parked, deciding, caps);
   if (why !== undefined) throw ApplicationFailure.create({ type: FailureType.InvalidInput, message: refusalMessage(why, parked), nonRetryable: true });
 }
 

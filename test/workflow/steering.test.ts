@@ -119,6 +119,8 @@ describe('resolveStep validator', () => {
         [{ step: 'normalize', action: 'abort', overrides: { driverMemoryMb: 4096 } }, refusalMessage('overrides apply only to a retry of a Spark step (normalize, transform)', before.parked)],
         [{ step: 'normalize', action: 'retry', overrides: { driverMemoryMb: -1 } }, /^resolveStep refused: invalid overrides: driverMemoryMb: /],
         [{ step: 'normalize', action: 'retry', overrides: { driverMemory: 4096 } as ResolveStepRequest['overrides'] }, /^resolveStep refused: invalid overrides: .*unexpected field\(s\) driverMemory/],
+        // Tonight's caps (the plan's policy: executors at most 4096 MiB), the numbers escalation stops at.
+        [{ step: 'normalize', action: 'retry', overrides: { executorMemoryMb: 8192 } }, /^resolveStep refused: invalid overrides: executorMemoryMb: must be at most 4096 \(the executor memory cap\)/],
       ];
       for (const [req, why] of refused) {
         await expect(resolve(handle, req)).rejects.toHaveProperty('cause.message', typeof why === 'string' ? why : expect.stringMatching(why));

@@ -56,10 +56,10 @@ export function handleMessages(night: Night): void {
       night.decide(req);
       return { accepted: true as const, step: req.step, action: req.action, ...(req.feed ? { feed: req.feed } : {}) };
     },
-    { validator: (req) => validateResolveStep(req, night.parked, night.decision !== undefined) },
+    { validator: (req) => validateResolveStep(req, night.parked, night.decision !== undefined, night.overrideCaps) },
   );
   setHandler(resolveStepSignal, (req) => {
-    const why = resolveStepRefusal(req, night.parked, night.decision !== undefined);
+    const why = resolveStepRefusal(req, night.parked, night.decision !== undefined, night.overrideCaps);
     if (why !== undefined) {
       log.warn('resolveStep signal refused', { why });
       return;

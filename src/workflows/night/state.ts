@@ -18,6 +18,7 @@ import type {
 } from '../../domain/pipeline';
 import type { SparkJobName } from '../../domain/spark/resources';
 import type { FeedArrival } from '../../domain/triggers';
+import type { OverrideCaps } from '../../domain/bounds';
 import { feedManifestEntry } from '../../domain/reconcile';
 import type {
   DailyPipelineInput,
@@ -60,6 +61,8 @@ export class Night {
   private _decision: ResolveStepRequest | undefined;
   private _exportHold: ExportHold | undefined;
   private _manifestUri = '';
+  /** Tonight's caps per Spark job (the plan's escalation policies): an operator's overrides stay within them. */
+  private _overrideCaps: Readonly<Record<SparkJobName, OverrideCaps>> | undefined;
   private readonly _feeds = new Map<FeedName, FeedState>();
   private readonly _arrivals = new Map<FeedName, FeedArrival>();
   private readonly steps: StepRecord[] = [];
@@ -95,6 +98,10 @@ export class Night {
     return this._late;
   }
   /** The step waiting for an operator's decision (one at a time). */
+  get overrideCaps(): Readonly<Record<SparkJobName, OverrideCaps>> | undefined {
+    return this._overrideCaps;
+  }
+
   get parked(): ParkedStep | undefined {
     return this._parked;
   }
@@ -136,6 +143,7 @@ export class Night {
 
   /** The plan names tonight's feeds; those a signal already announced are ARRIVED. */
   planned(plan: RunPlan): void {
+    this._overrideCaps = { normalize: plan.jobs.normalize.policy, transform: plan.jobs.transform.policy };
     for (const f of plan.feeds) {
       const arrival = this._arrivals.get(f.feed);
       this._feeds.set(f.feed, {
