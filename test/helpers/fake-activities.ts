@@ -23,6 +23,8 @@ export interface FakeScript {
   /** The amount normalize reports as held in rejects for a feed (default 1.00 of the control sum 100.00). */
   normalizeAmountRejected?: Partial<Record<FeedName, string>>;
   maxAttempts?: number;
+  /** The plan's driver memory cap (default 2048 MiB): escalation stops there, and so do an operator's overrides. */
+  maxDriverMemoryMb?: number;
   /** Errors thrown by exportReports before it succeeds. */
   exportErrors?: Error[];
   /** Feeds the landing zone does not show (they can still arrive by signal); read at each look. */
@@ -81,7 +83,7 @@ export function fakeActivities(script: FakeScript = {}): { activities: Activitie
         resources: { ...RESOURCES, ...input.sparkOverrides?.[name] },
         configured: RESOURCES,
         sizingSource: input.sparkOverrides?.[name] ? ('override' as const) : ('configured' as const),
-        policy: { maxAttempts: script.maxAttempts ?? 3, memoryFactor: 2, maxDriverMemoryMb: 2048, maxExecutorMemoryMb: 4096 },
+        policy: { maxAttempts: script.maxAttempts ?? 3, memoryFactor: 2, maxDriverMemoryMb: script.maxDriverMemoryMb ?? 2048, maxExecutorMemoryMb: 4096 },
       });
       const now = Context.current().info.currentAttemptScheduledTimestampMs;
       const cutoff = new Date(now + (script.cutoffInMs ?? 3_600_000)).toISOString();

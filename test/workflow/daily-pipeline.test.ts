@@ -78,8 +78,8 @@ test('an out-of-memory attempt is cleaned up and resubmitted with doubled driver
   });
 });
 
-test('out of memory at the cap parks transform as SparkOutOfMemory; a retry with more driver memory runs a new child that continues the attempt numbering', async () => {
-  await run({ outcomes: { transform: [OOM, OOM, OOM] }, maxAttempts: 4 }, async ({ taskQueue, calls }) => {
+test('out of memory on the last attempt parks transform as SparkOutOfMemory; a retry with more driver memory, within the cap, runs a new child that continues the attempt numbering', async () => {
+  await run({ outcomes: { transform: [OOM, OOM, OOM] }, maxAttempts: 3, maxDriverMemoryMb: 8192 }, async ({ taskQueue, calls }) => {
     const handle = await start(taskQueue);
     const parked = (await waitForParked(handle)).parked!;
     expect(parked).toMatchObject({ step: 'transform', error: { type: 'SparkOutOfMemory' }, actions: ['retry', 'abort'] });
