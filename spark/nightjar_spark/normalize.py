@@ -67,17 +67,17 @@ class FeedNormalizer:
         self.known_currencies = cat.known_currencies(spec)
 
     # -- reading -------------------------------------------------------------------------------
-    def read_lines(self, path: str) -> tuple[DataFrame, int]:
-        """The file's numbered lines (cached) and its line count; checks the header."""
-        lines = numbered_lines(self.spark, spark_path(path)).persist(StorageLevel.MEMORY_AND_DISK)
-        first = lines.filter(F.col(LINE_NO_COLUMN) == 1).select(LINE_COLUMN, TOTAL_COLUMN).collect()
-        if not first:
-            return lines, 0
-        header = _header_fields(first[0][0])
-        if header != self.names:
-            lines.unpersist()
-            raise ContractError(f"feed {self.name}: header {header} is not the catalog's columns {self.names}")
-        return lines, int(first[0][1])
+    def read_lines(self, path: str) -> DataFrame:
+        """The file's numbered lines (with the file's line count in each row); checks the header.
+
+        The header is the first line of the file's first split: one small job, so the numbered
+        lines are computed once, by the first action over the rows made from them."""
+        first = self.spark.read.text(spark_path(path)).limit(1).collect()
+        if first:
+            header = _header_fields(first[0][0])
+            if header != self.names:
+                raise ContractError(f"feed {self.name}: header {header} is not the catalog's columns {self.names}")
+        return numbered_lines(self.spark, spark_path(path))
 
     # -- rules 1 to 3 ------------------------------------------------------------------------
     def classify_rows(self, lines: DataFrame) -> DataFrame:
@@ -90,6 +90,7 @@ class FeedNormalizer:
         data = data.select(
             F.col(LINE_NO_COLUMN),
             line,
+            F.col(TOTAL_COLUMN),
             *[parsed.getField(n).alias(_raw(n)) for n in self.names],
         )
         reasons: list[Optional[Column]] = [malformed_reason(line, len(self.names))]
@@ -103,6 +104,7 @@ class FeedNormalizer:
         return data.select(
             F.col(LINE_NO_COLUMN),
             F.col(LINE_COLUMN),
+            F.col(TOTAL_COLUMN),
             *typed,
             _first_reason(*reasons).alias(REASON),
         )
@@ -270,8 +272,7 @@ def run_normalize(spark: SparkSession, spec: dict[str, Any]) -> dict[str, Any]:
         feed = cat.feed_by_name(catalog, name)
         normalizer = FeedNormalizer(spark, spec, feed)
         progress("normalize", feed=name, step="read", feedIndex=index, feeds=len(order))
-        lines, total_lines = normalizer.read_lines(inputs[name])
-        rows_in = max(total_lines - 2, 0)
+        lines = normalizer.read_lines(inputs[name])
 
         rows = normalizer.classify_rows(lines)
         rows = normalizer.reject_duplicates(rows)
@@ -284,8 +285,11 @@ def run_normalize(spark: SparkSession, spec: dict[str, Any]) -> dict[str, Any]:
 
         amount_accepted, amount_rejected, scale = normalizer.control_amounts()
         by_code = rows.groupBy(reason_code(F.col(REASON)).alias("code")).agg(
-            F.count(F.lit(1)).alias("n"), amount_accepted.alias("accepted"), amount_rejected.alias("rejected")
+            F.count(F.lit(1)).alias("n"), amount_accepted.alias("accepted"), amount_rejected.alias("rejected"),
+            F.max(TOTAL_COLUMN).alias("lines"),
         ).collect()
+        # Every row carries the file's line count; without data lines there are none to check.
+        rows_in = max(max((int(r["lines"]) for r in by_code), default=2) - 2, 0)
         counts = {(r["code"] if r["code"] is not None else ""): int(r["n"]) for r in by_code}
         sums = {key: exact_sum(r[key] for r in by_code) for key in ("accepted", "rejected")}
         rows_accepted = counts.pop("", 0)
@@ -309,7 +313,6 @@ def run_normalize(spark: SparkSession, spec: dict[str, Any]) -> dict[str, Any]:
             .csv(spark_path(rejects_uri))
         )
         rows.unpersist()
-        lines.unpersist()
         # Later feeds check against what was written, which also keeps their plans short.
         accepted[name] = spark.read.schema(cat.curated_schema(feed)).parquet(spark_path(curated_uri))
         progress("normalize", feed=name, step="written", curatedUri=curated_uri, rejectsUri=rejects_uri)

@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from pyspark import StorageLevel
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -376,11 +376,12 @@ def run_transform(spark: SparkSession, spec: dict[str, Any]) -> dict[str, Any]:
     for index, report in enumerate(reports, start=1):
         name = report["name"]
         progress("transform", report=name, step="build", reportIndex=index, reports=len(reports))
-        frame = shape_report(known[name](), report).persist(StorageLevel.MEMORY_AND_DISK)
-        rows = frame.count()
+        # One pass per report: the row count is observed while the report is written.
+        written = Observation(f"report-{name}")
+        frame = shape_report(known[name](), report).observe(written, F.count(F.lit(1)).alias("rows"))
         uri = join_uri(output_uri, name)
         frame.write.mode("overwrite").options(**REPORT_WRITE_OPTIONS).csv(spark_path(uri))
-        frame.unpersist()
+        rows = int(written.get["rows"])
         progress("transform", report=name, step="written", rows=rows, uri=uri)
         produced.append({"report": name, "uri": uri, "rows": rows})
     builder.release()

@@ -157,6 +157,14 @@ describe('LocalSparkPlatform', () => {
     expect(args.conf['spark.driver.extraJavaOptions']).toContain(`${ATTEMPT_PROPERTY}=${req.attemptId}`);
   });
 
+  test('an attempt this process started is seen to end when it exits, not at the next poll', async () => {
+    // A poll interval far beyond the test timeout: only the exit itself can end the wait.
+    const p = platform({ FAKE_SPARK_STEPS: '1' }, { pollIntervalMs: 3_600_000 });
+    const handle = await p.submit(request());
+    const outcome = await p.await(handle, { signal: neverAborted(), onProgress: () => undefined });
+    expect(outcome).toMatchObject({ kind: 'SUCCEEDED', exitCode: 0 });
+  });
+
   test('submitting the same attempt twice (also concurrently) starts one process and adopts it', async () => {
     const p = platform({ FAKE_SPARK_MODE: 'hang' });
     const req = request();

@@ -147,7 +147,19 @@ export class LocalSparkPlatform implements SparkPlatform {
           return this.finish(sub, await this.observedExit(sub), false);
         }
       }
-      await sleep(this.pollIntervalMs, wake);
+      await this.nextLook(attemptId, wake);
+    }
+  }
+
+  /** The poll interval, cut short by the abort of `wake` or the exit of a child this process started. */
+  private async nextLook(attemptId: string, wake: AbortSignal): Promise<void> {
+    const exited = this.exits.get(attemptId);
+    if (!exited) return sleep(this.pollIntervalMs, wake);
+    const done = new AbortController();
+    try {
+      await Promise.race([sleep(this.pollIntervalMs, AbortSignal.any([wake, done.signal])), exited]);
+    } finally {
+      done.abort();
     }
   }
 
