@@ -75,12 +75,14 @@ echo "== schemathesis (the OpenAPI fuzzer, pinned, for the trigger API's contrac
 NIGHTJAR_SCHEMATHESIS=$(bash scripts/api-tools.sh | tail -n1)
 export NIGHTJAR_SCHEMATHESIS
 
-echo "== jest: integration and reliability (real dev server, Spark, PostgreSQL, PGlite, worker processes)"
+echo "== jest: integration (real dev server, Spark, PostgreSQL, PGlite, worker processes)"
 # PGlite loads its WASM build with import(), which jest allows only with VM modules; the other
 # projects run without them, since that flag makes jest refuse the ES-module-only Kubernetes client.
-NODE_OPTIONS=--experimental-vm-modules npx jest --selectProjects integration reliability --runInBand --json --outputFile=.cache/jest-integration.json || status=1
+NODE_OPTIONS=--experimental-vm-modules npx jest --selectProjects integration --runInBand --json --outputFile=.cache/jest-integration.json || status=1
+echo "== jest: reliability (the fault matrix: worker processes, the dev server, PostgreSQL, the local Kubernetes plane)"
+npx jest --selectProjects reliability --runInBand --json --outputFile=.cache/jest-reliability.json || status=1
 echo "== jest: browser (the night report pages, the Temporal UI's update dialog, in Chromium)"
 npx jest --selectProjects browser --runInBand --json --outputFile=.cache/jest-browser.json || status=1
 
-node scripts/test-summary.js .cache/pytest.xml .cache/jest-fast.json .cache/jest-integration.json .cache/jest-browser.json || status=1
+node scripts/test-summary.js .cache/pytest.xml .cache/jest-fast.json .cache/jest-integration.json .cache/jest-reliability.json .cache/jest-browser.json || status=1
 exit $status
