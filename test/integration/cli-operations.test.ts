@@ -184,7 +184,7 @@ test('a parked night: listed as NEEDS_ATTENTION, status shows the resolve comman
     // A refused decision leaves the night parked.
     expect((await nightStatus(env.client, target, ref)).parked?.step).toBe('normalize');
 
-    const resolved = await resolveStep(env.client, ref, { step: 'normalize', action: 'retry', overrides: { driverMemoryMb: 4096 }, reason: 'column added upstream', by: 'ops' });
+    const resolved = await resolveStep(env.client, ref, { step: 'normalize', action: 'retry', overrides: { driverMemoryMb: 2048 }, reason: 'column added upstream', by: 'ops' });
     expect(resolved).toEqual({ workflowId: started.workflowId, accepted: true, step: 'normalize', action: 'retry' });
     await env.client.workflow.getHandle(started.workflowId).result();
 
@@ -192,7 +192,7 @@ test('a parked night: listed as NEEDS_ATTENTION, status shows the resolve comman
     expect(done.status).toBe('COMPLETED');
     expect(done.decisions).toEqual([{ step: 'normalize', action: 'retry', reason: 'column added upstream', by: 'ops' }]);
     const normalizeSubmits = calls.submits.filter((s) => s.job === 'normalize');
-    expect(normalizeSubmits.map((s) => s.resources.driverMemoryMb)).toEqual([normalizeSubmits[0]!.resources.driverMemoryMb, 4096]);
+    expect(normalizeSubmits.map((s) => s.resources.driverMemoryMb)).toEqual([normalizeSubmits[0]!.resources.driverMemoryMb, 2048]);
 
     // Nothing waits for a decision any more.
     await expect(resolveStep(env.client, ref, { step: 'normalize', action: 'retry' })).rejects.toThrow(`cannot resolve normalize: the night ${ref.tenant} ${BUSINESS_DATE} is not running (COMPLETED)`);
