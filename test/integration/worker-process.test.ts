@@ -42,8 +42,10 @@ if (at >= 0) {
       const trailer = fs.readFileSync(fileURLToPath(uri), 'utf8').split(/\\r?\\n/).find((l) => l.startsWith('TRL,'));
       const rowsIn = Number(trailer.split(',')[1]);
       const rowsRejected = rowsIn > 0 ? 1 : 0;
+      // The money reconciles with the trailer's control sum (all of it accepted here).
+      const controlSum = trailer.split(',')[2];
       return {
-        feed, rowsIn, rowsAccepted: rowsIn - rowsRejected, rowsRejected,
+        feed, rowsIn, rowsAccepted: rowsIn - rowsRejected, rowsRejected, amountAccepted: controlSum, amountRejected: '0',
         rejectReasons: rowsRejected ? { UNKNOWN_CURRENCY: 1 } : {},
         curatedUri: spec.outputUri + '/curated/' + feed, rejectsUri: spec.outputUri + '/rejects/' + feed,
       };
