@@ -6,7 +6,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../common/failures';
 import type { AwaitOptions } from '../platform';
-import { KubeCallError } from './kube-api';
+import { KubeCallError, type ManagedKind, type ObjectRef } from './kube-api';
 import { Annotation, LabelKey, toLabelValue } from './labels';
 
 /** A ConfigMap holds at most 1 MiB; what is left after its metadata carries the job spec. */
@@ -91,4 +91,40 @@ export function safe<T>(read: () => T): T | undefined {
 export function argumentAfter(args: readonly string[], flag: string): string | undefined {
   const at = args.indexOf(flag);
   return at >= 0 ? args[at + 1] : undefined;
+}
+
+/**
+ * Deletes what an attempt left until nothing is left or the deadline passes: each object not
+ * already going is deleted once (in the background), then the kinds that still had objects are
+ * listed again, soon at first and then less often (deletions usually finish within a moment).
+ * Records what it asked to delete in `removed`; returns what is still there.
+ */
+export async function deleteUntilGone(opts: {
+  readonly first: readonly ObjectRef[];
+  readonly remaining: (kinds: ReadonlySet<ManagedKind>) => Promise<ObjectRef[]>;
+  readonly remove: (obj: ObjectRef) => Promise<boolean>;
+  /** Objects already on their way out by other means (e.g. the application under foreground deletion). */
+  readonly goingAlready?: (obj: ObjectRef) => boolean;
+  readonly deadline: number;
+  readonly now: () => number;
+  readonly removed: string[];
+}): Promise<readonly ObjectRef[]> {
+  let left = opts.first;
+  const asked = new Set<string>();
+  let pause = CLEANUP_POLL_MIN_MS;
+  while (left.length > 0) {
+    for (const obj of left) {
+      const key = `${obj.kind}/${obj.name}`;
+      if (obj.deletionTimestamp !== undefined || opts.goingAlready?.(obj)) continue;
+      if (await opts.remove(obj)) {
+        if (!asked.has(key)) opts.removed.push(key);
+        asked.add(key);
+      }
+    }
+    if (opts.now() >= opts.deadline) break;
+    await new Promise((r) => setTimeout(r, pause));
+    pause = Math.min(CLEANUP_POLL_MAX_MS, pause * 2);
+    left = await opts.remaining(new Set(left.map((o) => o.kind)));
+  }
+  return left;
 }

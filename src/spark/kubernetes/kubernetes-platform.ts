@@ -12,7 +12,7 @@ import type { SparkAttemptOutcome } from '../../domain/spark/resources';
 import { redact } from '../outcome';
 import type { AwaitOptions, SparkAttemptHandle, SparkAttemptRequest, SparkPlatform } from '../platform';
 import { classifyApplication, type ApplicationObservation } from './classify';
-import { argumentAfter, CLEANUP_POLL_MAX_MS, CLEANUP_POLL_MIN_MS, MAX_CONFIGMAP_BYTES, rejected, requireSameAttempt, safe, signalsOf, SPARK_CHATTER, typed, Wakeup } from './attempt-support';
+import { argumentAfter, deleteUntilGone, MAX_CONFIGMAP_BYTES, rejected, requireSameAttempt, safe, signalsOf, SPARK_CHATTER, typed, Wakeup } from './attempt-support';
 import { sweepLeftovers, type SweepOptions, type SweepReport, type WorkflowState } from './janitor';
 import {
   ATTEMPT_OBJECT_KINDS,
@@ -365,26 +365,15 @@ export class KubernetesSparkPlatform implements SparkPlatform {
         }
         return found;
       };
-      const kindsOf = (objects: readonly ObjectRef[]) => new Set<ManagedKind>(objects.map((o) => o.kind));
-
-      let left = await remaining(new Set<ManagedKind>(['SparkApplication', ...ATTEMPT_OBJECT_KINDS]));
-      const asked = new Set<string>();
-      let pause = CLEANUP_POLL_MIN_MS;
-      while (left.length > 0) {
-        for (const obj of left) {
-          const key = `${obj.kind}/${obj.name}`;
-          if (obj.kind === 'SparkApplication' || obj.deletionTimestamp !== undefined) continue; // going already
-          if (await this.api.delete(obj.kind as ManagedKind, obj.name, 'Background')) {
-            if (!asked.has(key)) removed.push(key);
-            asked.add(key);
-          }
-        }
-        if (this.now() >= deadline) break;
-        // Deletions usually finish within a moment: look again soon, then less often.
-        await new Promise((r) => setTimeout(r, pause));
-        pause = Math.min(CLEANUP_POLL_MAX_MS, pause * 2);
-        left = await remaining(kindsOf(left));
-      }
+      const left = await deleteUntilGone({
+        first: await remaining(new Set<ManagedKind>(['SparkApplication', ...ATTEMPT_OBJECT_KINDS])),
+        remaining,
+        remove: (obj) => this.api.delete(obj.kind, obj.name, 'Background'),
+        goingAlready: (obj) => obj.kind === 'SparkApplication', // under foreground deletion above
+        deadline,
+        now: this.now,
+        removed,
+      });
       if (left.length > 0) this.logger.warn({ attemptId, remaining: left.map((o) => `${o.kind}/${o.name}`) }, 'objects remain after cleanup');
       return { attemptId, removed, remaining: left.length };
     } catch (error) {

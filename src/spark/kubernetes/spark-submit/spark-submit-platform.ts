@@ -22,7 +22,7 @@ import type { AttemptPod, SparkAttemptOutcome } from '../../../domain/spark/reso
 import { redact } from '../../outcome';
 import type { AwaitOptions, SparkAttemptHandle, SparkAttemptRequest, SparkPlatform } from '../../platform';
 import { classifyApplication, type ApplicationObservation } from '../classify';
-import { argumentAfter, CLEANUP_POLL_MAX_MS, CLEANUP_POLL_MIN_MS, MAX_CONFIGMAP_BYTES, rejected, requireSameAttempt, safe, signalsOf, SPARK_CHATTER, typed, Wakeup } from '../attempt-support';
+import { argumentAfter, deleteUntilGone, MAX_CONFIGMAP_BYTES, rejected, requireSameAttempt, safe, signalsOf, SPARK_CHATTER, typed, Wakeup } from '../attempt-support';
 import { sweepLeftovers, type SweepOptions, type SweepReport, type WorkflowState } from '../janitor';
 import { ATTEMPT_OBJECT_KINDS, collectionPath, KubeApi, KubeCallError, type AttemptObjectKind, type ObjectRef } from '../kube-api';
 import { Annotation, attemptLabels, attemptSelector, LabelKey, managedSelector, toLabelValue } from '../labels';
@@ -361,25 +361,17 @@ export class SparkSubmitKubernetesPlatform implements SparkPlatform {
         return found;
       };
       const deadline = this.now() + this.settings.cleanupTimeoutMs;
-      let left = await remaining(new Set(ATTEMPT_OBJECT_KINDS));
+      const first = await remaining(new Set(ATTEMPT_OBJECT_KINDS));
       // The driver first: the garbage collector takes what it owns along.
-      left.sort((a, b) => Number(b.name === driverPodName(attemptId)) - Number(a.name === driverPodName(attemptId)));
-      const asked = new Set<string>();
-      let pause = CLEANUP_POLL_MIN_MS;
-      while (left.length > 0) {
-        for (const obj of left) {
-          const key = `${obj.kind}/${obj.name}`;
-          if (obj.deletionTimestamp !== undefined) continue;
-          if (await this.api.delete(obj.kind as AttemptObjectKind, obj.name, 'Background')) {
-            if (!asked.has(key)) removed.push(key);
-            asked.add(key);
-          }
-        }
-        if (this.now() >= deadline) break;
-        await new Promise((r) => setTimeout(r, pause));
-        pause = Math.min(CLEANUP_POLL_MAX_MS, pause * 2);
-        left = await remaining(new Set(left.map((o) => o.kind as AttemptObjectKind)));
-      }
+      first.sort((a, b) => Number(b.name === driverPodName(attemptId)) - Number(a.name === driverPodName(attemptId)));
+      const left = await deleteUntilGone({
+        first,
+        remaining: (kinds) => remaining(new Set([...kinds].filter((k): k is AttemptObjectKind => k !== 'SparkApplication'))),
+        remove: (obj) => this.api.delete(obj.kind as AttemptObjectKind, obj.name, 'Background'),
+        deadline,
+        now: this.now,
+        removed,
+      });
       if (left.length > 0) this.logger.warn({ attemptId, remaining: left.map((o) => `${o.kind}/${o.name}`) }, 'objects remain after cleanup');
       return { attemptId, removed, remaining: left.length };
     } catch (error) {
