@@ -16,6 +16,8 @@ import type {
   SparkSubmission,
   SparkSubmitInput,
 } from '../domain/pipeline';
+import { recordedPods } from '../domain/spark/attempt-pods';
+import type { SparkAttemptOutcome } from '../domain/spark/resources';
 import { JOB_RESULT_FILE } from '../spark/outcome';
 import type { SparkAttemptHandle, SparkPlatform, SparkProgress } from '../spark/platform';
 
@@ -185,11 +187,13 @@ export function createSparkActivities(deps: SparkActivityDeps) {
       };
       ctx.heartbeat({ attemptId, state: 'WAITING', elapsedMs: Date.now() - Date.parse(submission.submittedAt) } satisfies SparkAwaitHeartbeat);
       try {
-        const outcome = await platform.await(handle, {
-          signal: stop.signal,
-          detach: detach.signal,
-          onProgress: (progress) => ctx.heartbeat({ attemptId, ...progress } satisfies SparkAwaitHeartbeat),
-        });
+        const outcome = boundedPods(
+          await platform.await(handle, {
+            signal: stop.signal,
+            detach: detach.signal,
+            onProgress: (progress) => ctx.heartbeat({ attemptId, ...progress } satisfies SparkAwaitHeartbeat),
+          }),
+        );
         if (outcome.kind !== 'SUCCEEDED') {
           if (stop.signal.aborted) {
             log.info({ reason: outcome.reason }, 'spark attempt stopped on cancellation');
@@ -379,4 +383,11 @@ export async function zipDirectory(dir: string, root: string): Promise<Buffer> {
   end.writeUInt32LE(offset, 16);
   end.writeUInt16LE(0, 20);
   return Buffer.concat([...locals, ...central, end]);
+}
+
+/** The outcome with its pods bounded for the workflow's history (driver and failed pods first). */
+function boundedPods(outcome: SparkAttemptOutcome): SparkAttemptOutcome {
+  if (outcome.pods === undefined) return outcome;
+  const { pods, omitted } = recordedPods(outcome.pods);
+  return { ...outcome, pods, ...(omitted > 0 ? { podsOmitted: omitted } : {}) };
 }

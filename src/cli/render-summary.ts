@@ -5,6 +5,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import type { AttemptRecord, RunManifest, SizingManifestEntry } from '../domain/pipeline';
+import { describePod } from '../domain/spark/attempt-pods';
 import type { SparkResources } from '../domain/spark/resources';
 
 const fmt = (n: number) => n.toLocaleString('en-US');
@@ -23,7 +24,9 @@ function describeAttempt(a: AttemptRecord): string {
   const parts = [`attempt ${a.attempt}: ${a.outcome}${side}`];
   if (a.resources) parts.push(describeResources(a.resources));
   if (a.leftovers !== undefined) parts.push(`leftovers ${a.leftovers}`);
-  return parts.join(' — ') + (a.reason ? `\n          ${a.reason}` : '');
+  const pods = (a.pods ?? []).map((p) => `\n          ${describePod(p)}`).join('');
+  const omitted = a.podsOmitted ? `\n          … and ${a.podsOmitted} more pods` : '';
+  return parts.join(' — ') + (a.reason ? `\n          ${a.reason}` : '') + pods + omitted;
 }
 
 function describeSizing(s: SizingManifestEntry): string {

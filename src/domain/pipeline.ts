@@ -5,7 +5,7 @@
  */
 import type { FeedName } from './feeds/catalog';
 import type { ReportName } from './reports/catalog';
-import type { SparkAttemptOutcome, SparkJobName, SparkResources } from './spark/resources';
+import type { AttemptPod, SparkAttemptOutcome, SparkJobName, SparkResources } from './spark/resources';
 
 export interface IngestFeedInput {
   readonly businessDate: string;
@@ -153,6 +153,10 @@ export interface AttemptRecord {
   readonly oomSide?: 'driver' | 'executor';
   /** Objects the attempt's cleanup could not remove (must be 0). */
   readonly leftovers?: number;
+  /** On Kubernetes: the attempt's driver and executor pods as last seen, driver and failed ones first (bounded). */
+  readonly pods?: readonly AttemptPod[];
+  /** Pods of the attempt left out of `pods` to keep the record small. */
+  readonly podsOmitted?: number;
 }
 
 export interface StepRecord {

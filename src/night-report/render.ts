@@ -7,6 +7,7 @@
  * page's Content-Security-Policy forbids loading anything even if a value slipped through.
  */
 import type { AttemptRecord, DecisionRecord, FeedManifestEntry, RunManifest, SizingManifestEntry, StepRecord } from '../domain/pipeline';
+import { describePod } from '../domain/spark/attempt-pods';
 import type { SparkResources } from '../domain/spark/resources';
 import { compactDuration, durationWords, OUTCOME_WORDS, stackedBars, timeline, trendBars, type BarOutcome, type TimelineLane } from './charts';
 import { escapeHtml as h } from './html';
@@ -199,13 +200,21 @@ function stepsSection(m: RunManifest): string {
       h(durationWords(a ? a.durationMs : ms(s.startedAt, s.finishedAt))),
       a?.leftovers === undefined ? '—' : a.leftovers === 0 ? '0' : `<span class="bad">${fmt(a.leftovers)}</span>`,
       a?.reason && a.outcome !== 'SUCCEEDED' ? h(a.reason) : '',
+      a ? podsCell(a) : '',
     ]),
   );
   return (
     `<section aria-labelledby="steps-h"><h2 id="steps-h">Steps and attempts</h2><figure>${chart}<figcaption>Each bar is one attempt, from its start to its end; hatched bars ran out of memory.</figcaption></figure>` +
-    table('Every attempt of every step, with its resources and outcome', ['Step', 'Step status', 'Attempt', 'Outcome', 'Resources', 'Started', 'Duration', 'Left over after cleanup', 'Reason'], rows, { numeric: [2, 6, 7], id: 'attempts' }) +
+    table('Every attempt of every step, with its resources and outcome', ['Step', 'Step status', 'Attempt', 'Outcome', 'Resources', 'Started', 'Duration', 'Left over after cleanup', 'Reason', 'Pods (Kubernetes)'], rows, { numeric: [2, 6, 7], id: 'attempts' }) +
     `</section>`
   );
+}
+
+/** An attempt's pods, one per line; a failed pod stands out. */
+function podsCell(a: AttemptRecord): string {
+  const lines = (a.pods ?? []).map((p) => (p.phase === 'Failed' ? `<span class="bad">${h(describePod(p))}</span>` : h(describePod(p))));
+  if (a.podsOmitted) lines.push(`… and ${fmt(a.podsOmitted)} more`);
+  return lines.join('<br>');
 }
 
 function sizingSection(sizing: readonly SizingManifestEntry[] | undefined): string {

@@ -12,7 +12,7 @@ import type { AttemptRecord, FeedManifestEntry, StepRecord } from '../domain/pip
 import { SparkOverridesSchema, SparkResourcesOverrideSchema, SparkResourcesSchema } from '../domain/spark/resources';
 import { FeedArrivalSchema, TenantSchema } from '../domain/triggers';
 import type { FeedState, ParkedStep, PipelineStatus, ResolveStepRequest } from '../workflows/messages';
-import type { SparkJobName } from '../domain/spark/resources';
+import type { AttemptPod, SparkJobName } from '../domain/spark/resources';
 import { ApiErrorCode } from './errors';
 import { TriggerRefusal, type TriggerPolicy } from './policy';
 
@@ -107,7 +107,18 @@ const attemptProperties = {
   attemptId: str(),
   oomSide: oneOfStrings(['driver', 'executor']),
   leftovers: int('Objects the attempt’s cleanup could not remove (must be 0).'),
+  pods: arrayOf(ref('AttemptPod')),
+  podsOmitted: int('Pods of the attempt left out of `pods` (driver and failed pods are listed first).'),
 } satisfies Record<keyof AttemptRecord, JsonSchema>;
+
+const attemptPodProperties = {
+  role: oneOfStrings(['driver', 'executor']),
+  name: str(),
+  node: str('The node the scheduler bound the pod to.'),
+  phase: str('The pod’s last phase seen: Pending, Running, Succeeded, Failed.'),
+  exitCode: int('The container’s exit code (137 killed, e.g. OOMKilled; 52 JVM out of memory).'),
+  reason: str('Why the container or pod ended, e.g. OOMKilled, Error, Completed, Evicted.'),
+} satisfies Record<keyof AttemptPod, JsonSchema>;
 
 const stepProperties = {
   step: oneOfStrings(STEP_NAMES),
@@ -383,6 +394,7 @@ export function buildOpenApiDocument(options: { readonly maxBodyBytes: number; r
         FeedManifestEntry: object(manifestFeedProperties, Object.keys(manifestFeedProperties)),
         StepRecord: object(stepProperties, Object.keys(stepProperties)),
         AttemptRecord: object(attemptProperties, ['attempt', 'outcome', 'resources', 'startedAt', 'finishedAt', 'durationMs']),
+        AttemptPod: object(attemptPodProperties, ['role', 'name']),
         ParkedStep: object(parkedProperties, ['step', 'error', 'since', 'actions']),
         ResolveStepRequest: object(decisionProperties, ['step', 'action']),
       },

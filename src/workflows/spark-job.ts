@@ -99,7 +99,7 @@ export async function sparkJob(input: SparkJobInput): Promise<SparkJobResult> {
       });
     }
     if (!outcome || !ending) throw new Error('unreachable: an attempt ended with neither outcome nor failure');
-    attempts.push({ ...base, outcome: outcome.kind, reason: outcome.reason, ...(outcome.oomSide !== undefined ? { oomSide: outcome.oomSide } : {}) });
+    attempts.push(endedAttempt(base, outcome));
     upsertSearchAttributes([{ key: SearchAttr.sparkOutcome, value: outcome.kind }]);
     // The attempt's ending as the UI shows it at the top of the job's page.
     setCurrentDetails(attemptEndingSentence(ending));
@@ -146,6 +146,18 @@ export async function sparkJob(input: SparkJobInput): Promise<SparkJobResult> {
 }
 
 type AttemptOutcome = Awaited<ReturnType<Activities['awaitSparkJob']>>['outcome'];
+
+/** The record of an attempt that ended with an outcome, with its pods as the platform saw them (Kubernetes only, bounded by the activity). */
+function endedAttempt(base: AttemptRun['base'], outcome: AttemptOutcome): AttemptRecord {
+  return {
+    ...base,
+    outcome: outcome.kind,
+    reason: outcome.reason,
+    ...(outcome.oomSide !== undefined ? { oomSide: outcome.oomSide } : {}),
+    ...(outcome.pods !== undefined ? { pods: outcome.pods } : {}),
+    ...(outcome.podsOmitted !== undefined ? { podsOmitted: outcome.podsOmitted } : {}),
+  };
+}
 
 interface AttemptRun {
   base: Omit<AttemptRecord, 'outcome'>;

@@ -11,6 +11,9 @@ import { DataLayout, uriToPath } from '../../src/common/layout';
 import { CURRENCY_MINOR_UNITS, FEEDS, KNOWN_CURRENCIES } from '../../src/domain/feeds/catalog';
 import type { SparkSubmitInput } from '../../src/domain/pipeline';
 import { SPARK_REPORTS } from '../../src/domain/reports/catalog';
+import { MAX_RECORDED_PODS } from '../../src/domain/spark/attempt-pods';
+import type { AttemptPod } from '../../src/domain/spark/resources';
+import type { SparkPlatform } from '../../src/spark/platform';
 import { findAttemptProcesses, LocalSparkPlatform } from '../../src/spark/local/local-platform';
 import { SMALL_RESOURCES } from '../helpers/resources';
 
@@ -202,6 +205,24 @@ describe('awaitSparkJob', () => {
     expect(heartbeats.length).toBeGreaterThan(1);
     expect(heartbeats.every((h) => h.attemptId === input.attemptId)).toBe(true);
     expect(heartbeats.some((h) => h.state === 'RUNNING' && h.detail?.includes('"phase":"step"'))).toBe(true);
+  });
+
+  test('an outcome with many pods reaches the workflow bounded: driver and failed executors first, the rest counted', async () => {
+    const executor = (i: number, failed: boolean): AttemptPod => ({ role: 'executor', name: `exec-${String(i).padStart(3, '0')}`, node: 'kwok-a1', phase: failed ? 'Failed' : 'Running', ...(failed ? { exitCode: 137, reason: 'OOMKilled' } : {}) });
+    const pods: AttemptPod[] = [...Array.from({ length: 100 }, (_, i) => executor(i, i === 77 || i === 99)), { role: 'driver', name: 'a-driver', node: 'kwok-b1', phase: 'Running' }];
+    const platform: SparkPlatform = {
+      kind: 'kubernetes',
+      submit: async (req) => ({ attemptId: req.attemptId, platform: 'kubernetes', handle: `${req.attemptId}-driver`, submittedAt: new Date().toISOString() }),
+      await: async () => ({ kind: 'OUT_OF_MEMORY', oomSide: 'executor', reason: '2 executors lost to out-of-memory', exitCode: null, diagnostics: [], pods }),
+      cleanup: async (attemptId) => ({ attemptId, removed: [], remaining: 0 }),
+    };
+    const acts = createSparkActivities({ platform, layout, jobsDir: path.join(FIXTURES, 'spark'), reportingCurrency: 'EUR', thresholds: THRESHOLDS });
+    const env = new MockActivityEnvironment();
+    const submission = await env.call(acts.submitSparkJob, submitInput('transform'));
+    const { outcome } = await env.call(acts.awaitSparkJob, submission);
+    expect(outcome.pods).toHaveLength(MAX_RECORDED_PODS);
+    expect(outcome.pods!.slice(0, 3).map((p) => p.name)).toEqual(['a-driver', 'exec-077', 'exec-099']);
+    expect(outcome.podsOmitted).toBe(101 - MAX_RECORDED_PODS);
   });
 
   test('maps a transform result to ReportProduced[]', async () => {

@@ -42,6 +42,11 @@ const MANIFEST: RunManifest = {
           finishedAt: at(5),
           durationMs: 4000,
           leftovers: 0,
+          pods: [
+            { role: 'driver', name: 'nj-a1-driver', node: 'kwok-a1', phase: 'Running' },
+            { role: 'executor', name: 'nj-a1-exec-1', node: 'kwok-b2', phase: 'Failed', exitCode: 137, reason: 'OOMKilled' },
+          ],
+          podsOmitted: 3,
         },
         { attempt: 2, outcome: 'SUCCEEDED', reason: 'application completed', resources: resources(4096), startedAt: at(5), finishedAt: at(40), durationMs: 35000, leftovers: 0 },
       ],
@@ -60,6 +65,11 @@ test('the summary shows every Spark attempt: outcome, OOM side, driver and execu
   expect(text).toContain('attempt 2: SUCCEEDED — driver 1,024 MiB, executors 2 × 4,096 MiB — leftovers 0');
   // Steps without Spark resources list no attempts.
   expect(text).not.toMatch(/attempt 1: SUCCEEDED\n/);
+});
+
+test('the summary lists the pods of a Kubernetes attempt: role, name, node, phase and how each ended, and how many more there were', () => {
+  const text = renderSummary(MANIFEST, 'http://ui', '/tmp/manifest.json');
+  expect(text).toContain('\n          driver nj-a1-driver on kwok-a1: Running\n          executor nj-a1-exec-1 on kwok-b2: Failed, exit 137 OOMKilled\n          … and 3 more pods');
 });
 
 test('the summary shows the learned sizing: where tonight started from, what the next night asks for, what changed', () => {

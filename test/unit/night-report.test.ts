@@ -65,6 +65,18 @@ describe('renderNightReport', () => {
     expect(cancelled).toContain('<span class="outcome cancelled">cancelled</span>');
   });
 
+  test("a Kubernetes attempt's pods are listed in its row, the failed ones marked", () => {
+    const night = completedNight(DATE);
+    const steps = night.steps.map((s) =>
+      s.step !== 'normalize'
+        ? s
+        : { ...s, attempts: s.attempts.map((a, i) => (i > 0 ? a : { ...a, pods: [{ role: 'driver' as const, name: 'd-1', node: 'kwok-a1', phase: 'Running' }, { role: 'executor' as const, name: 'e-<1>', node: 'kwok-b1', phase: 'Failed', exitCode: 137, reason: 'OOMKilled' }], podsOmitted: 4 })) },
+    );
+    const html = renderNightReport({ ...night, steps });
+    expect(html).toContain('<th scope="col">Pods (Kubernetes)</th>');
+    expect(html).toContain('driver d-1 on kwok-a1: Running<br><span class="bad">executor e-&lt;1&gt; on kwok-b1: Failed, exit 137 OOMKilled</span><br>… and 4 more');
+  });
+
   test('text from the manifest is escaped, never markup', () => {
     const m: RunManifest = { ...failedNight(DATE), error: { step: 'ingest', type: 'FeedRejected', message: '<script>alert(1)</script> & "quotes"' } };
     const html = renderNightReport(m);

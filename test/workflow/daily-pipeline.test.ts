@@ -1,6 +1,7 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { FEED_NAMES } from '../../src/domain/feeds/catalog';
+import { MAX_RECORDED_PODS, recordedPods } from '../../src/domain/spark/attempt-pods';
 import { dailyPipeline } from '../../src/workflows';
 import { ABORTED_BY_OPERATOR } from '../../src/workflows/daily-pipeline';
 import { resolveStepUpdate, statusQuery, type PipelineStatus } from '../../src/workflows/messages';
@@ -75,6 +76,27 @@ test('an out-of-memory attempt is cleaned up and resubmitted with doubled driver
       ['OUT_OF_MEMORY', 512],
       ['SUCCEEDED', 1024],
     ]);
+  });
+});
+
+test('the pods a Kubernetes attempt reported reach the attempt records of the manifest, bounded, driver and failed executors first', async () => {
+  const driver = { role: 'driver' as const, name: 'nj-transform-a1-driver', node: 'kwok-a1', phase: 'Running' };
+  const oomKilled = (i: number) => ({ role: 'executor' as const, name: `nj-transform-a1-exec-${i}`, node: 'kwok-b2', phase: 'Failed', exitCode: 137, reason: 'OOMKilled' });
+  const healthy = (i: number) => ({ role: 'executor' as const, name: `nj-transform-a1-exec-h${String(i).padStart(2, '0')}`, node: 'kwok-a2', phase: 'Running' });
+  // The platform as it would answer: every pod it saw; the activity bounds the list for the history.
+  const pods = [...Array.from({ length: 30 }, (_, i) => healthy(i)), oomKilled(2), driver, oomKilled(1)];
+  const executorOom = { ...OOM, oomSide: 'executor' as const, reason: '2 executors lost to out-of-memory', pods: recordedPods(pods).pods, podsOmitted: recordedPods(pods).omitted };
+  await run({ outcomes: { transform: [executorOom] } }, async ({ taskQueue, calls }) => {
+    const result = await (await start(taskQueue)).result();
+    expect(result.status).toBe('COMPLETED');
+    const transform = calls.finalized[0]!.manifest.steps.find((s) => s.step === 'transform')!;
+    const [first, second] = transform.attempts;
+    expect(first).toMatchObject({ outcome: 'OUT_OF_MEMORY', oomSide: 'executor', podsOmitted: 33 - MAX_RECORDED_PODS });
+    expect(first!.pods).toHaveLength(MAX_RECORDED_PODS);
+    expect(first!.pods!.slice(0, 3)).toEqual([driver, oomKilled(1), oomKilled(2)]);
+    // The local platform reports no pods: the record then has none.
+    expect(second).toMatchObject({ outcome: 'SUCCEEDED' });
+    expect(second!.pods).toBeUndefined();
   });
 });
 

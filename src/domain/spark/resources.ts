@@ -62,6 +62,8 @@ export interface SparkAttemptOutcome {
   readonly logUri?: string;
   /** On Kubernetes: the attempt's driver and executor pods as last seen (which died of what, where). */
   readonly pods?: readonly AttemptPod[];
+  /** Pods seen but left out of `pods` (bounded for workflow payloads, see recordedPods). */
+  readonly podsOmitted?: number;
 }
 
 /** One pod of a Kubernetes attempt, for the manifest. */

@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
 import type { CleanupReport } from '../../domain/pipeline';
-import type { SparkAttemptOutcome } from '../../domain/spark/resources';
+import type { AttemptPod, SparkAttemptOutcome } from '../../domain/spark/resources';
 import { redact } from '../outcome';
 import type { AwaitOptions, SparkAttemptHandle, SparkAttemptRequest, SparkPlatform } from '../platform';
 import { classifyApplication, type ApplicationObservation } from './classify';
@@ -27,6 +27,7 @@ import { ResourceWatch } from './resource-watch';
 import { buildSparkApplication, SparkApplicationSpecError, SPEC_FILE_KEY, type PlacementInput } from './spark-application';
 import type { KubeConfigSource, KubernetesPlatformSettings } from './settings';
 import { parseEvent, parsePod, parseSparkApplication, SparkPodLabel, sparkRole, type KubeEvent, type Pod, type SparkApplicationObject } from './status';
+import { attemptPodOf } from './spark-submit/driver-state';
 
 export { DEFAULT_KUBERNETES_TIMINGS, type KubernetesPlatformSettings } from './settings';
 
@@ -175,7 +176,12 @@ export class KubernetesSparkPlatform implements SparkPlatform {
       rememberEnded(object);
       wakeup.notify();
     };
+    // Every Spark pod of the attempt as last seen, for the manifest (replaced executors included).
+    const seen = new Map<string, AttemptPod>();
+    const withPods = (outcome: SparkAttemptOutcome): SparkAttemptOutcome => (seen.size === 0 ? outcome : { ...outcome, pods: [...seen.values()] });
     const rememberEnded = (raw: unknown) => {
+      const record = attemptPodOf(raw);
+      if (record !== undefined) seen.set(record.name, record);
       const pod = safe(() => parsePod(raw));
       if (pod && sparkRole(pod) === 'executor' && (pod.status?.phase === 'Failed' || pod.status?.containerStatuses?.some((c) => c.state?.terminated))) {
         ended.set(pod.metadata.name, pod);
@@ -205,7 +211,7 @@ export class KubernetesSparkPlatform implements SparkPlatform {
         if (options.detach?.aborted) throw options.detach.reason instanceof Error ? options.detach.reason : new Error('detached');
         if (options.signal.aborted) {
           await this.stop(name, log, 'cancelled');
-          return { kind: 'TRANSIENT', reason: 'cancelled', exitCode: null, diagnostics: [] };
+          return withPods({ kind: 'TRANSIENT', reason: 'cancelled', exitCode: null, diagnostics: [] });
         }
 
         let observed: Observation | undefined;
@@ -288,7 +294,7 @@ export class KubernetesSparkPlatform implements SparkPlatform {
           await this.stop(name, log, outcome.reason);
         }
         log.info({ outcome: outcome.kind, reason: outcome.reason }, 'spark attempt ended');
-        return outcome;
+        return withPods(outcome);
       }
     } finally {
       for (const off of unsubscribe) off();
