@@ -10,7 +10,7 @@ import { ensureSearchAttributes } from '../src/infra/search-attributes';
 import { DataLayout } from '../src/common/layout';
 import { dailyWorkflowId, sparkJobWorkflowId } from '../src/domain/ids';
 import { nightSearchAttributes } from '../src/triggers/temporal-triggers';
-import type { RunManifest } from '../src/domain/pipeline';
+import type { RunManifest, SparkOverrides } from '../src/domain/pipeline';
 import { generateFeeds } from './feeds/generate-feeds';
 import { sidecarLine } from '../src/feeds/inspect';
 import { ensureDevServer, ensureUiCodecServer, uiCodecEndpointOf } from '../src/infra/temporal-dev-server';
@@ -101,6 +101,8 @@ interface DemoCluster {
   readonly platform: SparkPlatform;
   readonly namespace: string;
   readonly kubeconfig: string;
+  /** What the night asks for on top of its plan (spark-submit mode's executor-oom sizes). */
+  readonly sparkOverrides?: SparkOverrides;
   news(): string[];
   report(): Promise<{ readonly total: number; readonly text: string }>;
   stop(): Promise<void>;
@@ -108,6 +110,10 @@ interface DemoCluster {
 
 interface DemoClusterModule {
   startDemoCluster(config: NightjarConfig, options: { scenario: ScenarioName; sizes: DemoSizes; logger: pino.Logger }): Promise<DemoCluster>;
+}
+
+interface SparkSubmitDemoClusterModule {
+  startSparkSubmitDemoCluster(config: NightjarConfig, options: { scenario: ScenarioName; logger: pino.Logger }): Promise<DemoCluster>;
 }
 
 /** Where the bootstrap compiles local-cluster/ (beside, never inside, what ships). */
@@ -122,6 +128,11 @@ async function startCluster(config: NightjarConfig, opts: DemoOptions, logger: p
   const sizes = config.spark.defaults.normalize;
   const file = demoClusterModule(config.repoRoot);
   if (!existsSync(file)) throw new Error(`${file} is missing: run 'npm run bootstrap' (it compiles local-cluster/)`);
+  if (choice.submit === 'spark-submit') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { startSparkSubmitDemoCluster } = require(path.join(path.dirname(file), 'spark-submit-demo-cluster.js')) as SparkSubmitDemoClusterModule;
+    return startSparkSubmitDemoCluster(config, { scenario: choice.scenario, logger });
+  }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { startDemoCluster } = require(file) as DemoClusterModule;
   return startDemoCluster(config, {
@@ -129,6 +140,32 @@ async function startCluster(config: NightjarConfig, opts: DemoOptions, logger: p
     sizes: { driverMemoryMb: opts.driverMemoryMb ?? sizes.driverMemoryMb, executorMemoryMb: sizes.executorMemoryMb, memoryFactor: config.spark.escalation.memoryFactor },
     logger,
   });
+}
+
+/** What the demo says about its cluster before the night starts. */
+function clusterIntro(cluster: DemoCluster, choice: Extract<DemoSparkPlatform, { kind: 'local-kubernetes' }>): string[] {
+  const plane = `Spark: the local Kubernetes control plane (real API server, scheduler and garbage collector; kwok nodes), namespace ${cluster.namespace}; `;
+  if (choice.submit === 'spark-submit') {
+    return [
+      plane + `spark-submit's own cluster mode: real driver and executor pods run as local JVMs by the local container runtime (scenario ${choice.scenario})`,
+      ...(cluster.sparkOverrides?.transform ? [`  scenario sizes for transform: ${JSON.stringify(cluster.sparkOverrides.transform)} — escalation grows them within the policy's caps`] : []),
+      `  kubeconfig: ${cluster.kubeconfig} — kubectl --kubeconfig ${cluster.kubeconfig} -n ${cluster.namespace} get pods`,
+    ];
+  }
+  return [
+    plane + `the operator and kubelet are played (scenario ${choice.scenario}) and drivers run the jobs with local Spark`,
+    `  kubeconfig: ${cluster.kubeconfig} — kubectl --kubeconfig ${cluster.kubeconfig} -n ${cluster.namespace} get sparkapplications,pods`,
+  ];
+}
+
+/** The night's Spark overrides: --driver-memory for both jobs, then the cluster scenario's sizes. */
+export function nightOverrides(driverMemoryMb: number | undefined, scenario: SparkOverrides | undefined): { sparkOverrides?: SparkOverrides } {
+  const overrides: SparkOverrides = {};
+  for (const job of ['normalize', 'transform'] as const) {
+    const merged = { ...(driverMemoryMb ? { driverMemoryMb } : {}), ...scenario?.[job] };
+    if (Object.keys(merged).length > 0) overrides[job] = merged;
+  }
+  return Object.keys(overrides).length > 0 ? { sparkOverrides: overrides } : {};
 }
 
 /** The prefix of the key id the demo creates (once per data directory) when no encryption is configured. */
@@ -229,11 +266,7 @@ export async function runDemo(configured: NightjarConfig, opts: DemoOptions): Pr
 
     cluster = await startCluster(config, opts, logger);
     if (cluster && opts.sparkPlatform?.kind === 'local-kubernetes') {
-      out(
-        `Spark: the local Kubernetes control plane (real API server, scheduler and garbage collector; kwok nodes), namespace ${cluster.namespace}; ` +
-          `the operator and kubelet are played (scenario ${opts.sparkPlatform.scenario}) and drivers run the jobs with local Spark`,
-      );
-      out(`  kubeconfig: ${cluster.kubeconfig} — kubectl --kubeconfig ${cluster.kubeconfig} -n ${cluster.namespace} get sparkapplications,pods`);
+      for (const line of clusterIntro(cluster, opts.sparkPlatform)) out(line);
     }
     nightjar = await createNightjarWorker(config, logger, cluster ? { overrides: { platform: cluster.platform } } : {});
     running = nightjar.run();
@@ -245,7 +278,7 @@ export async function runDemo(configured: NightjarConfig, opts: DemoOptions): Pr
       taskQueue: config.temporal.taskQueue,
       workflowId,
       typedSearchAttributes: nightSearchAttributes(night),
-      args: [{ ...night, ...(opts.driverMemoryMb ? { sparkOverrides: { normalize: { driverMemoryMb: opts.driverMemoryMb }, transform: { driverMemoryMb: opts.driverMemoryMb } } } : {}) }],
+      args: [{ ...night, ...nightOverrides(opts.driverMemoryMb, cluster?.sparkOverrides) }],
       // A demo re-run of a date replaces it (idempotent export); a running one is joined.
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',

@@ -148,7 +148,7 @@ export async function startPlane(repoRoot: string, logger: Logger): Promise<stri
   }
 }
 
-async function ensureNamespace(kc: KubeConfig, namespace: string): Promise<void> {
+export async function ensureNamespace(kc: KubeConfig, namespace: string): Promise<void> {
   const core = kc.makeApiClient(CoreV1Api);
   const exists409 = (error: unknown) => error instanceof ApiException && error.code === 409;
   await core.createNamespace({ body: { metadata: { name: namespace } } }).catch((error: unknown) => {

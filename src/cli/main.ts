@@ -8,7 +8,9 @@ import { runDemo } from '../../demo/run-demo';
 import {
   addDateOptions,
   demoSparkPlatform,
+  KUBERNETES_SUBMIT_CHOICES,
   parseFeedName,
+  parseKubernetesSubmit,
   parseOnPark,
   parseNonNegativeInt,
   parseRate,
@@ -17,6 +19,7 @@ import {
   previousDay,
   SCENARIO_NAMES,
   SPARK_PLATFORM_CHOICES,
+  SPARK_SUBMIT_SCENARIOS,
   type DemoSparkPlatform,
 } from './options';
 import { ensureSearchAttributes } from '../infra/search-attributes';
@@ -57,14 +60,19 @@ export function buildProgram(deps: CliDeps = processDeps()): Command {
     .option('--data-dir <dir>', 'data directory (lake zones, Temporal db, PGlite)')
     .option('--driver-memory <mb>', 'initial Spark driver memory in MiB for this night', parseNonNegativeInt)
     .option('--spark-platform <platform>', `where Spark runs: ${SPARK_PLATFORM_CHOICES.join(' or ')}`, parseSparkPlatform, 'local')
-    .option('--scenario <name>', `what the operator stand-in does to each Spark attempt (local-kubernetes only): ${SCENARIO_NAMES.join(', ')}`, parseScenario)
+    .option(
+      '--kubernetes-submit <mode>',
+      `how attempts reach the local plane (local-kubernetes only): ${KUBERNETES_SUBMIT_CHOICES.join(' or ')} (default operator; spark-submit runs real driver and executor pods)`,
+      parseKubernetesSubmit,
+    )
+    .option('--scenario <name>', `what happens to the Spark attempts (local-kubernetes only): ${SCENARIO_NAMES.join(', ')}; with spark-submit: ${SPARK_SUBMIT_SCENARIOS.join(', ')}`, parseScenario)
     .option('--break-feed <feed>', 'deliver this feed with a wrong trailer count: its ingest is refused and the night parks in NEEDS_ATTENTION', parseFeedName)
     .option('--on-park <mode>', 'when the night parks: auto (fix a --break-feed file and retry, else abort), wait (you decide: CLI or UI), abort', parseOnPark, 'auto')
     .option('--json', 'print the summary as JSON')
     .action(async (opts, command: Command) => {
       let sparkPlatform: DemoSparkPlatform;
       try {
-        sparkPlatform = demoSparkPlatform(opts.sparkPlatform, opts.scenario);
+        sparkPlatform = demoSparkPlatform(opts.sparkPlatform, opts.scenario, opts.kubernetesSubmit);
       } catch (error) {
         command.error(`error: ${error instanceof Error ? error.message : String(error)}`, { exitCode: 2 });
       }

@@ -149,15 +149,44 @@ export function parseScenario(value: string): ScenarioName {
   return name;
 }
 
-export type DemoSparkPlatform = { readonly kind: 'local' } | { readonly kind: 'local-kubernetes'; readonly scenario: ScenarioName };
+/** How the demo's attempts reach the local plane: the spark-operator (played by local-cluster/) or spark-submit's own cluster mode. */
+export const KUBERNETES_SUBMIT_CHOICES = ['operator', 'spark-submit'] as const;
+export type KubernetesSubmitChoice = (typeof KUBERNETES_SUBMIT_CHOICES)[number];
 
-/** The demo's Spark platform from its flags. A scenario is what the operator stand-in does, so it needs one. */
-export function demoSparkPlatform(platform: SparkPlatformChoice, scenario: ScenarioName | undefined): DemoSparkPlatform {
+export function parseKubernetesSubmit(value: string): KubernetesSubmitChoice {
+  const choice = KUBERNETES_SUBMIT_CHOICES.find((c) => c === value);
+  if (choice === undefined) throw new InvalidArgumentError(`'${value}' is not a way to submit to Kubernetes; choose one of: ${KUBERNETES_SUBMIT_CHOICES.join(', ')}.`);
+  return choice;
+}
+
+/**
+ * What spark-submit mode runs for real: the pods are real processes, so only what real Spark does
+ * on its own — succeed, or lose executors to memory at the scenario's small sizes. The other
+ * scenarios are plays of the operator stand-in.
+ */
+export const SPARK_SUBMIT_SCENARIOS: readonly ScenarioName[] = ['success', 'executor-oom'];
+
+export type DemoSparkPlatform =
+  | { readonly kind: 'local' }
+  | { readonly kind: 'local-kubernetes'; readonly submit: KubernetesSubmitChoice; readonly scenario: ScenarioName };
+
+/**
+ * The demo's Spark platform from its flags. A scenario and a way to submit need the local plane;
+ * spark-submit mode takes only the scenarios real Spark plays.
+ */
+export function demoSparkPlatform(platform: SparkPlatformChoice, scenario: ScenarioName | undefined, submit?: KubernetesSubmitChoice): DemoSparkPlatform {
   if (platform === 'local') {
     if (scenario !== undefined) throw new InvalidArgumentError(`--scenario ${scenario} needs --spark-platform local-kubernetes (local Spark runs as it runs).`);
+    if (submit !== undefined) throw new InvalidArgumentError(`--kubernetes-submit ${submit} needs --spark-platform local-kubernetes (local Spark is not submitted to Kubernetes).`);
     return { kind: 'local' };
   }
-  return { kind: 'local-kubernetes', scenario: scenario ?? 'success' };
+  const mode = submit ?? 'operator';
+  if (mode === 'spark-submit' && scenario !== undefined && !SPARK_SUBMIT_SCENARIOS.includes(scenario)) {
+    throw new InvalidArgumentError(
+      `--scenario ${scenario} is played by the operator stand-in: use it with --kubernetes-submit operator (with spark-submit, real Spark runs: ${SPARK_SUBMIT_SCENARIOS.join(' or ')}).`,
+    );
+  }
+  return { kind: 'local-kubernetes', submit: mode, scenario: scenario ?? 'success' };
 }
 
 /** What the first attempt of a job asks for, and how much more an out-of-memory retry asks for. */

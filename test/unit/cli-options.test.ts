@@ -2,7 +2,7 @@ import { CommanderError } from 'commander';
 import { buildProgram } from '../../src/cli/main';
 import { demoScenario } from '../../local-cluster/demo-cluster';
 import { readApplication, scenarioScript, type NamedScenario } from '../../local-cluster';
-import { demoSparkPlatform, parseScenario, parseSparkPlatform, SCENARIO_NAMES } from '../../src/cli/options';
+import { demoSparkPlatform, parseKubernetesSubmit, parseScenario, parseSparkPlatform, SCENARIO_NAMES, SPARK_SUBMIT_SCENARIOS } from '../../src/cli/options';
 
 const DEFAULT_SIZES = { driverMemoryMb: 1024, executorMemoryMb: 2048, memoryFactor: 2 };
 
@@ -21,9 +21,22 @@ test('--scenario accepts every scenario the operator stand-in plays and lists th
 test('a scenario needs the local Kubernetes platform, which defaults to success', () => {
   expect(demoSparkPlatform('local', undefined)).toEqual({ kind: 'local' });
   expect(() => demoSparkPlatform('local', 'executor-oom')).toThrow('--scenario executor-oom needs --spark-platform local-kubernetes');
-  expect(demoSparkPlatform('local-kubernetes', undefined)).toEqual({ kind: 'local-kubernetes', scenario: 'success' });
-  expect(demoSparkPlatform('local-kubernetes', 'driver-oom')).toEqual({ kind: 'local-kubernetes', scenario: 'driver-oom' });
+  expect(demoSparkPlatform('local-kubernetes', undefined)).toEqual({ kind: 'local-kubernetes', submit: 'operator', scenario: 'success' });
+  expect(demoSparkPlatform('local-kubernetes', 'driver-oom')).toEqual({ kind: 'local-kubernetes', submit: 'operator', scenario: 'driver-oom' });
 });
+
+test('--kubernetes-submit takes operator or spark-submit, only on the local plane; spark-submit runs only what real Spark does', () => {
+  expect(parseKubernetesSubmit('spark-submit')).toBe('spark-submit');
+  expect(() => parseKubernetesSubmit('helm')).toThrow("'helm' is not a way to submit to Kubernetes; choose one of: operator, spark-submit.");
+  expect(() => demoSparkPlatform('local', undefined, 'spark-submit')).toThrow('--kubernetes-submit spark-submit needs --spark-platform local-kubernetes');
+  expect(demoSparkPlatform('local-kubernetes', undefined, 'spark-submit')).toEqual({ kind: 'local-kubernetes', submit: 'spark-submit', scenario: 'success' });
+  expect(demoSparkPlatform('local-kubernetes', 'executor-oom', 'spark-submit')).toEqual({ kind: 'local-kubernetes', submit: 'spark-submit', scenario: 'executor-oom' });
+  expect(demoSparkPlatform('local-kubernetes', 'eviction', 'operator')).toEqual({ kind: 'local-kubernetes', submit: 'operator', scenario: 'eviction' });
+  for (const played of SCENARIO_NAMES.filter((n) => !SPARK_SUBMIT_SCENARIOS.includes(n))) {
+    expect(() => demoSparkPlatform('local-kubernetes', played, 'spark-submit')).toThrow(`--scenario ${played} is played by the operator stand-in: use it with --kubernetes-submit operator`);
+  }
+});
+
 
 /** The script the operator stand-in gives an application asking for these memories. */
 function scriptFor(scenario: NamedScenario, driverMb: number, executorMb: number, attempt = 1) {
@@ -102,7 +115,25 @@ describe('the demo command line', () => {
     expect(stderr).toContain('--scenario executor-oom needs --spark-platform local-kubernetes');
   });
 
+  test.each([
+    [['--kubernetes-submit', 'spark-submit'], '--kubernetes-submit spark-submit needs --spark-platform local-kubernetes'],
+    [['--spark-platform', 'local-kubernetes', '--kubernetes-submit', 'spark-submit', '--scenario', 'eviction'], '--scenario eviction is played by the operator stand-in'],
+  ])('a bad combination %j is one line and exit code 2, before the demo starts', async (args, message) => {
+    const { error, stderr } = await parseDemo(args, false);
+    expect(error?.exitCode).toBe(2);
+    expect(stderr).toContain(message);
+    expect(stderr.trim().split('\n')[0]).toMatch(/^error: /);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
+  test('an unknown way to submit is refused with the valid ones', async () => {
+    const { error, stderr } = await parseDemo(['--spark-platform', 'local-kubernetes', '--kubernetes-submit', 'yarn'], true);
+    expect(error?.code).toBe('commander.invalidArgument');
+    expect(stderr).toContain('operator, spark-submit');
+  });
+
   test('valid flags parse', async () => {
+    expect((await parseDemo(['--spark-platform', 'local-kubernetes', '--kubernetes-submit', 'spark-submit', '--scenario', 'executor-oom'], true)).error).toBeUndefined();
     expect((await parseDemo(['--spark-platform', 'local-kubernetes', '--scenario', 'executor-oom'], true)).error).toBeUndefined();
     expect((await parseDemo([], true)).error).toBeUndefined();
   });

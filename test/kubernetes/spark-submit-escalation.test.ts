@@ -1,0 +1,181 @@
+/**
+ * Executor out-of-memory recovered by escalation, for real, in spark-submit mode on the local
+ * plane: the sparkJob workflow (Temporal dev server) with the real Spark activities submits a
+ * skewed job (test/fixtures/spark-image/jobs/transform.py) whose executors really die of memory
+ * at 512 MiB — killed by their pod's memory cgroup, or the JVM's own OutOfMemoryError where no
+ * cgroup is available — stops the attempt after two lost executors, resubmits with twice the
+ * executor memory, and succeeds. Needs the plane (NIGHTJAR_TEST_KUBECONFIG) and the .venv.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import pino from 'pino';
+import { ensureSparkDriverRole } from '../../local-cluster/spark-driver-role';
+import { LocalKubelet, RUNTIME_LABEL } from '../../local-cluster/runtime/local-kubelet';
+import { imageDefaults } from '../../local-cluster/runtime/spark-install';
+import { createSparkActivities } from '../../src/activities/spark';
+import { DataLayout } from '../../src/common/layout';
+import type { SparkResources } from '../../src/domain/spark/resources';
+import { SparkSubmitKubernetesPlatform } from '../../src/spark/kubernetes/spark-submit/spark-submit-platform';
+import { DRIVER_CONTAINER } from '../../src/spark/kubernetes/spark-submit/submit-invocation';
+import { sparkJob } from '../../src/workflows/spark-job';
+import { createDevServerEnv, REPO_ROOT, uniqueId, workflowBundle } from '../helpers/temporal';
+import { createTestNamespace, deleteTestNamespace, describeOnPlane, planeKubeConfig, planeKubeConfigFile } from '../support/local-plane';
+
+jest.setTimeout(900_000);
+
+const TEST_IMAGE_DIR = '/opt/nightjar/test-image';
+// This file's own runtime label value: no other runtime on the plane takes these pods.
+const RUNTIME_VALUE = `escalation-test-${process.pid}`;
+
+/**
+ * 512 MiB executors in pods of 612 MiB cannot hold the fixture's skewed group; one escalation
+ * (×2: 1 GiB executors, the explicit overhead growing with them to 256 MiB) can.
+ */
+const RESOURCES: SparkResources = {
+  driverMemoryMb: 768,
+  driverCores: 1,
+  executorMemoryMb: 512,
+  executorCores: 1,
+  executorInstances: 2,
+  memoryOverheadMb: 100,
+  shufflePartitions: 4,
+};
+const POLICY = { maxAttempts: 2, memoryFactor: 2, maxDriverMemoryMb: 1024, maxExecutorMemoryMb: 1024 };
+
+let env: TestWorkflowEnvironment;
+let kc: k8s.KubeConfig;
+let namespace: string;
+let dir: string;
+let kubelet: LocalKubelet;
+let platform: SparkSubmitKubernetesPlatform;
+
+async function namespaceObjects(): Promise<string[]> {
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const [pods, services, maps, policies] = await Promise.all([
+    core.listNamespacedPod({ namespace }),
+    core.listNamespacedService({ namespace }),
+    core.listNamespacedConfigMap({ namespace }),
+    kc.makeApiClient(k8s.NetworkingV1Api).listNamespacedNetworkPolicy({ namespace }),
+  ]);
+  return [
+    ...pods.items.map((o) => `Pod/${o.metadata?.name}`),
+    ...services.items.map((o) => `Service/${o.metadata?.name}`),
+    ...maps.items.filter((o) => o.metadata?.name !== 'kube-root-ca.crt').map((o) => `ConfigMap/${o.metadata?.name}`),
+    ...policies.items.map((o) => `NetworkPolicy/${o.metadata?.name}`),
+  ];
+}
+
+async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > until) return value;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+describeOnPlane('spark-submit mode: real executor OOM recovered by escalation', () => {
+  beforeAll(async () => {
+    env = await createDevServerEnv();
+    kc = planeKubeConfig();
+    namespace = await createTestNamespace(kc, 'nj-escalate');
+    await ensureSparkDriverRole(kc, namespace);
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'nightjar-escalation-'));
+    const image = imageDefaults(REPO_ROOT);
+    kubelet = new LocalKubelet({
+      kubeConfig: kc,
+      stateDir: path.join(dir, 'runtime'),
+      ...image,
+      imagePaths: [...image.imagePaths, { containerPath: TEST_IMAGE_DIR, hostPath: path.join(REPO_ROOT, 'test', 'fixtures', 'spark-image') }],
+      imageEnv: { ...image.imageEnv, PYTHONPATH: TEST_IMAGE_DIR },
+      labelValue: RUNTIME_VALUE,
+      namespaces: [namespace],
+      logger: pino({ enabled: false }),
+    });
+    await kubelet.start();
+    platform = new SparkSubmitKubernetesPlatform({
+      kubeConfig: kc,
+      settings: {
+        namespace,
+        image: 'nightjar-spark:local',
+        serviceAccount: 'nightjar-spark',
+        sparkVersion: '4.3.0',
+        imageJobsDir: TEST_IMAGE_DIR,
+        ttlSeconds: 3600,
+        executorOomLimit: 2,
+        stuckAfterMs: 5 * 60_000,
+        pollIntervalMs: 5_000,
+        fallbackPollMs: 1_000,
+        cleanupTimeoutMs: 60_000,
+        driverLogLines: 20,
+      },
+      submit: {
+        sparkSubmit: path.join(REPO_ROOT, '.venv', 'bin', 'spark-submit'),
+        submitTimeoutMs: 180_000,
+        extraPodLabels: { [RUNTIME_LABEL]: RUNTIME_VALUE },
+        kubeConfigPath: planeKubeConfigFile(),
+        workDir: dir,
+      },
+      driverLogTail: async (pod, lines) => {
+        const file = kubelet.logPath(namespace, pod, DRIVER_CONTAINER);
+        return existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n') : undefined;
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await platform?.close();
+    await kubelet?.stop();
+    if (namespace !== undefined) await deleteTestNamespace(kc, namespace);
+    await env?.teardown();
+    if (dir !== undefined) await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  test('executors die of memory on their pods, the attempt is stopped after 2, the second attempt with twice the executor memory succeeds, the records name the lost pods, and nothing is left', async () => {
+    const taskQueue = uniqueId('escalation');
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities: createSparkActivities({
+        platform,
+        layout: new DataLayout(path.join(dir, 'data')),
+        jobsDir: path.join(REPO_ROOT, 'spark'),
+        reportingCurrency: 'EUR',
+        thresholds: { largeValueRpt: 10000, structuringThresholdRpt: 10000, structuringBandLow: 0.8, structuringMinCount: 3 },
+      }),
+    });
+    const result = await worker.runUntil(
+      env.client.workflow.execute(sparkJob, {
+        taskQueue,
+        workflowId: uniqueId('nightjar-daily-2026-12-04-transform'),
+        args: [{ businessDate: '2026-12-04', job: 'transform', parentWorkflowId: 'nightjar-daily-2026-12-04', parentRunId: `run-${process.pid}`, inputs: {}, resources: RESOURCES, policy: POLICY }],
+      }),
+    );
+
+    expect(result.attempts.map((a) => [a.outcome, a.oomSide ?? null, a.resources?.executorMemoryMb, a.resources?.memoryOverheadMb, a.leftovers])).toEqual([
+      ['OUT_OF_MEMORY', 'executor', 512, 100, 0],
+      ['SUCCEEDED', null, 1024, 256, 0],
+    ]);
+    const [first, second] = result.attempts;
+    expect(first!.reason).toMatch(/2 executors lost to out-of-memory/);
+    // What the first attempt's pods said, as the runtime reported them: killed in the pod's memory
+    // cgroup (137 OOMKilled) or, without one, the JVM's own OutOfMemoryError exit (52).
+    const expected = kubelet.memoryEnforcement === 'cgroup-v1' ? { exitCode: 137, reason: 'OOMKilled' } : { exitCode: 52, reason: 'Error' };
+    const lost = (first!.pods ?? []).filter((p) => p.role === 'executor' && p.phase === 'Failed');
+    expect(lost.length).toBeGreaterThanOrEqual(2);
+    for (const pod of lost) expect(pod).toMatchObject({ ...expected, node: expect.stringMatching(/^kwok-/) });
+    expect(first!.pods?.[0]).toMatchObject({ role: 'driver', node: expect.stringMatching(/^kwok-/) });
+    // The second attempt: its driver and two executors, all ended well.
+    expect(second!.pods?.map((p) => p.role)).toEqual(['driver', 'executor', 'executor']);
+    expect(second!.pods?.find((p) => p.role === 'driver')).toMatchObject({ phase: 'Succeeded', exitCode: 0 });
+
+    expect(await eventually(namespaceObjects, (left) => left.length === 0)).toEqual([]);
+    expect(await eventually(async () => kubelet.runningPods(), (running) => running.length === 0)).toEqual([]);
+  });
+});
