@@ -142,6 +142,18 @@ async function startCluster(config: NightjarConfig, opts: DemoOptions, logger: p
   });
 }
 
+/**
+ * Accounts the spark-submit executor-oom night holds unless --accounts says otherwise: a
+ * dimension the transform broadcasts to its executors, too large for the scenario's 512 MiB ones.
+ */
+export const EXECUTOR_OOM_ACCOUNTS = 2_000_000;
+
+function demoAccounts(opts: DemoOptions): { accounts?: number } {
+  if (opts.accounts !== undefined) return { accounts: opts.accounts };
+  const p = opts.sparkPlatform;
+  return p?.kind === 'local-kubernetes' && p.submit === 'spark-submit' && p.scenario === 'executor-oom' ? { accounts: EXECUTOR_OOM_ACCOUNTS } : {};
+}
+
 /** What the demo says about its cluster before the night starts. */
 function clusterIntro(cluster: DemoCluster, choice: Extract<DemoSparkPlatform, { kind: 'local-kubernetes' }>): string[] {
   const plane = `Spark: the local Kubernetes control plane (real API server, scheduler and garbage collector; kwok nodes), namespace ${cluster.namespace}; `;
@@ -247,7 +259,7 @@ export async function runDemo(configured: NightjarConfig, opts: DemoOptions): Pr
       businessDate: opts.businessDate,
       seed: opts.seed,
       transactions: opts.transactions,
-      ...(opts.accounts !== undefined ? { accounts: opts.accounts } : {}),
+      ...demoAccounts(opts),
       defectRate: opts.defectRate,
     });
     out(`Generated feeds for ${opts.businessDate}: ${generated.feeds.map((f) => `${f.feed} ${fmt(f.rows)}`).join(', ')}`);

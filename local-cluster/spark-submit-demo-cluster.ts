@@ -27,13 +27,14 @@ import { ensureSparkDriverRole } from './spark-driver-role';
 export const SPARK_SUBMIT_DEMO_NAMESPACE = 'nightjar-demo-submit';
 
 /**
- * The executor-oom scenario's night: the transform starts with 512 MiB executors in pods of
- * 612 MiB (a small explicit overhead) and all of its shuffle in one partition, so the skewed
- * aggregations of a large night outgrow the executors; one escalation (×2 with the default
- * policy: 1 GiB executors, the overhead growing with them) is what it needs.
+ * The executor-oom scenario's night: a large accounts dimension (the demo generates 2,000,000
+ * accounts for it unless --accounts says otherwise), which the transform broadcasts to its executors (each builds the whole hash table on its heap),
+ * and a transform that starts with 512 MiB executors: they cannot hold it and die of memory;
+ * one escalation (×2 with the default policy: 1 GiB executors) can. The driver, which collects
+ * and builds the table first, gets room for it.
  */
 export const EXECUTOR_OOM_OVERRIDES: SparkOverrides = {
-  transform: { executorMemoryMb: 512, memoryOverheadMb: 100, executorInstances: 2, executorCores: 1, shufflePartitions: 1 },
+  transform: { driverMemoryMb: 2048, executorMemoryMb: 512, executorInstances: 2, executorCores: 1 },
 };
 
 export interface SparkSubmitDemoClusterOptions {

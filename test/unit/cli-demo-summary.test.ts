@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { failureDiagnostics } from '../../demo/run-demo';
+import { failureDiagnostics, nightOverrides } from '../../demo/run-demo';
 import { renderSummary } from '../../src/cli/render-summary';
 import type { RunManifest } from '../../src/domain/pipeline';
 import type { SparkResources } from '../../src/domain/spark/resources';
@@ -93,4 +93,13 @@ test("a failed Spark job's driver log lines are found in the failure chain and s
   expect(failureDiagnostics(new Error('no details'))).toEqual([]);
   const text = renderSummary({ ...MANIFEST, status: 'FAILED' }, 'http://ui', '/tmp/manifest.json', { diagnostics });
   expect(text).toContain("  | ValueError: unknown reporting currency 'XXX'");
+});
+
+test("the demo night's overrides: --driver-memory for both jobs, the cluster scenario's sizes on top, nothing when neither is given", () => {
+  expect(nightOverrides(undefined, undefined)).toEqual({});
+  expect(nightOverrides(2048, undefined)).toEqual({ sparkOverrides: { normalize: { driverMemoryMb: 2048 }, transform: { driverMemoryMb: 2048 } } });
+  expect(nightOverrides(undefined, { transform: { executorMemoryMb: 512, memoryOverheadMb: 100 } })).toEqual({ sparkOverrides: { transform: { executorMemoryMb: 512, memoryOverheadMb: 100 } } });
+  expect(nightOverrides(2048, { transform: { executorMemoryMb: 512 } })).toEqual({
+    sparkOverrides: { normalize: { driverMemoryMb: 2048 }, transform: { driverMemoryMb: 2048, executorMemoryMb: 512 } },
+  });
 });
