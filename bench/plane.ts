@@ -24,7 +24,7 @@ function seconds(run: () => void): number {
 }
 
 /** Resident memory of each component the plane's pid files name. */
-function componentRss(stateDir: string): Record<string, number> {
+export function componentRss(stateDir: string): Record<string, number> {
   const out: Record<string, number> = {};
   const pids = path.join(stateDir, 'pids');
   for (const file of fs.readdirSync(pids).filter((f) => f.endsWith('.pid'))) {

@@ -18,6 +18,7 @@ import { benchOrchestration } from './orchestration';
 import { benchPlane } from './plane';
 import { benchScale } from './scale';
 import { benchSpark, benchSparkProfile, renderSparkProfile } from './spark';
+import { benchSparkSubmit } from './spark-submit';
 
 /**
  * The SDK's warnings and errors. Workflow code's own lines (benchmarked jobs narrating their OOM
@@ -30,7 +31,7 @@ class BenchLogger extends DefaultLogger {
   }
 }
 
-const BENCHMARKS = ['generate', 'export', 'orchestration', 'codec', 'spark', 'kubernetes', 'scale', 'plane'] as const;
+const BENCHMARKS = ['generate', 'export', 'orchestration', 'codec', 'spark', 'kubernetes', 'scale', 'plane', 'spark-submit'] as const;
 type BenchmarkName = (typeof BENCHMARKS)[number];
 
 /** The benchmarks named on the command line, or all of them. */
@@ -145,6 +146,17 @@ async function main() {
     say(`| start → submit started | → SparkApplication created | → driver running | → completed (driver runs ${many.runMs} ms) | → await returned | → cleanup started | cleanup | → result at the client |`);
     say('|---|---|---|---|---|---|---|---|');
     say(`| ${sp(g.startToSubmit)} | ${sp(g.submitToCreated)} | ${sp(g.createdToDriverRunning)} | ${sp(g.driverRunningToCompleted)} | ${sp(g.completedToAwaitReturned)} | ${sp(g.awaitToCleanupStart)} | ${sp(g.cleanup)} | ${sp(g.cleanupToResult)} |\n`);
+  }
+
+  if (run.has('spark-submit')) {
+    const r = await benchSparkSubmit(config, { dir: path.join(scratch, 'spark-submit'), transactions: 3_000, repoRoot });
+    say(`**Spark on the local plane, spark-submit mode, against local[2]** (${r.transactions.toLocaleString('en-US')} transactions, ${r.inputRows.toLocaleString('en-US')} input rows; the configured sizes; pods as real JVMs of the local container runtime; one run)\n`);
+    say('| local[2] normalize + transform | plane normalize + transform | ratio | pods | reports equal | executor OOM: submit → stopped (executors lost) | stopped → cleaned + resubmitted | attempt 2 (1 GiB executors) | objects left | worker + runtime peak RSS | plane RSS |');
+    say('|---|---|---|---|---|---|---|---|---|---|---|');
+    say(
+      `| ${r.local.normalizeSeconds} + ${r.local.transformSeconds} = ${r.local.totalSeconds} s | ${r.plane.normalizeSeconds} + ${r.plane.transformSeconds} = ${r.plane.totalSeconds} s | **${r.ratio}** | ${r.plane.pods} | ${r.reportsEqual ? 'yes' : 'NO'} | ` +
+        `${r.oom.submitToStoppedSeconds} s (${r.oom.lostExecutors}) | ${r.oom.stoppedToResubmittedSeconds} s | ${r.oom.secondAttemptSeconds} s, ${r.oom.secondSucceeded ? 'succeeded' : 'FAILED'} | ${r.objectsLeft} | ${r.workerPeakRssMb} MiB | ${r.planeRssMb} MiB |\n`,
+    );
   }
 
   if (run.has('scale')) {
