@@ -28,13 +28,15 @@ export const SPARK_SUBMIT_DEMO_NAMESPACE = 'nightjar-demo-submit';
 
 /**
  * The executor-oom scenario's night: a large accounts dimension (the demo generates 2,000,000
- * accounts for it unless --accounts says otherwise), which the transform broadcasts to its executors (each builds the whole hash table on its heap),
- * and a transform that starts with 512 MiB executors: they cannot hold it and die of memory;
- * one escalation (×2 with the default policy: 1 GiB executors) can. The driver, which collects
- * and builds the table first, gets room for it.
+ * accounts for it unless --accounts says otherwise), which the transform broadcasts to its
+ * executors — each builds the whole hash table, some 300–500 MB, on its heap — and a transform
+ * that starts with 512 MiB executors in pods of 576 MiB (a small explicit overhead): the table
+ * and the JVM's own memory outgrow the pod and the kernel kills the executor (OOMKilled).
+ * Escalation doubles executor memory and overhead within the job's caps until the table fits.
+ * The driver, which collects the dimension and builds the table first, gets room for it.
  */
 export const EXECUTOR_OOM_OVERRIDES: SparkOverrides = {
-  transform: { driverMemoryMb: 2048, executorMemoryMb: 512, executorInstances: 2, executorCores: 1 },
+  transform: { driverMemoryMb: 3072, executorMemoryMb: 512, memoryOverheadMb: 64, executorInstances: 2, executorCores: 1 },
 };
 
 export interface SparkSubmitDemoClusterOptions {
