@@ -10,7 +10,8 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { mkdir } from 'node:fs/promises';
+import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { DemoSizes, ScenarioName } from '../src/cli/options';
 import type { NightjarConfig } from '../src/config/config';
@@ -18,6 +19,7 @@ import { SPARK_GROUP, SPARK_PLURAL, SPARK_VERSION } from '../src/spark/kubernete
 import { DEFAULT_KUBERNETES_TIMINGS, KubernetesSparkPlatform, type KubernetesPlatformSettings } from '../src/spark/kubernetes/kubernetes-platform';
 import { localSparkDriver } from './local-spark-driver';
 import type { NamedScenario } from './scenarios';
+import { RUNTIME_LABEL, RUNTIME_LABEL_VALUE } from './runtime/local-kubelet';
 import { LocalSparkOperator } from './spark-operator';
 import type { SimulatorTiming, TimelineEntry } from './index';
 
@@ -129,6 +131,13 @@ export interface DemoClusterOptions {
   readonly sizes: DemoSizes;
   readonly logger: Logger;
   readonly timing?: Partial<SimulatorTiming>;
+  /**
+   * Real Spark on the plane: the local container runtime is started (local-cluster/runtime/run.sh,
+   * idempotent) and the operator stand-in submits each application with spark-submit in cluster
+   * mode, so a driver pod and its executor pods run as JVMs. Otherwise the stand-in plays the pods
+   * and runs each job with local Spark in-process.
+   */
+  readonly realSpark?: boolean;
 }
 
 /** Starts the plane when it is not running (scripts/k8s.sh up is idempotent) and returns its admin kubeconfig path. */
@@ -148,17 +157,47 @@ export async function startPlane(repoRoot: string, logger: Logger): Promise<stri
   }
 }
 
-async function ensureNamespace(kc: KubeConfig, namespace: string): Promise<void> {
-  const core = kc.makeApiClient(CoreV1Api);
-  const exists409 = (error: unknown) => error instanceof ApiException && error.code === 409;
-  await core.createNamespace({ body: { metadata: { name: namespace } } }).catch((error: unknown) => {
-    if (!exists409(error)) throw error;
-  });
-  for (const name of ['default', 'nightjar-spark']) {
-    await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } }).catch((error: unknown) => {
-      if (!exists409(error)) throw error;
-    });
+/** Starts the local container runtime when it is not running (run.sh start is idempotent). */
+export async function startRuntime(repoRoot: string, logger: Logger): Promise<void> {
+  const script = path.join(repoRoot, 'local-cluster', 'runtime', 'run.sh');
+  try {
+    await promisify(execFile)('bash', [script, 'start'], { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 });
+  } catch (error) {
+    const stderr = (error as { stderr?: unknown }).stderr;
+    const last = typeof stderr === 'string' ? stderr.trim().split('\n').slice(-3).join(' / ') : '';
+    logger.error({ err: error }, 'starting the local container runtime failed');
+    throw new Error(`could not start the local container runtime (local-cluster/runtime/run.sh start)${last ? `: ${last}` : ''}`, { cause: error });
   }
+}
+
+async function ensureNamespace(kc: KubeConfig, namespace: string, driverRole: boolean): Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const exists409 = (error: unknown) => {
+    if (!(error instanceof ApiException && error.code === 409)) throw error;
+  };
+  await core.createNamespace({ body: { metadata: { name: namespace } } }).catch(exists409);
+  for (const name of ['default', 'nightjar-spark']) {
+    await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } }).catch(exists409);
+  }
+  if (!driverRole) return;
+  // What a real driver does with its executors, as the chart's driver Role grants it.
+  const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+  const rules = [
+    { apiGroups: [''], resources: ['pods', 'configmaps', 'persistentvolumeclaims'], verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'watch'] },
+    { apiGroups: [''], resources: ['services'], verbs: ['create', 'delete', 'deletecollection', 'get'] },
+    { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['create', 'delete', 'get'] },
+  ];
+  await rbac.createNamespacedRole({ namespace, body: { metadata: { name: 'spark-driver' }, rules } }).catch(exists409);
+  await rbac
+    .createNamespacedRoleBinding({
+      namespace,
+      body: {
+        metadata: { name: 'spark-driver' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'spark-driver' },
+        subjects: [{ kind: 'ServiceAccount', name: 'nightjar-spark', namespace }],
+      },
+    })
+    .catch(exists409);
 }
 
 export async function startDemoCluster(config: NightjarConfig, options: DemoClusterOptions): Promise<DemoCluster> {
@@ -167,7 +206,13 @@ export async function startDemoCluster(config: NightjarConfig, options: DemoClus
   const kubeconfig = await startPlane(config.repoRoot, logger);
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(kubeconfig);
-  await ensureNamespace(kubeConfig, settings.namespace);
+  const realSpark = options.realSpark === true;
+  await ensureNamespace(kubeConfig, settings.namespace, realSpark);
+  const submissions = path.join(config.dataDir, 'work', 'local-kubernetes', 'submissions');
+  if (realSpark) {
+    await startRuntime(config.repoRoot, logger);
+    await mkdir(submissions, { recursive: true });
+  }
   const operator = new LocalSparkOperator({
     kubeConfig,
     namespaces: [settings.namespace],
@@ -182,6 +227,9 @@ export async function startDemoCluster(config: NightjarConfig, options: DemoClus
       workDir: path.join(config.dataDir, 'work', 'local-kubernetes'),
       logger: logger.child({ component: 'local-driver' }),
     }),
+    ...(realSpark
+      ? { realSpark: { sparkSubmit: config.spark.sparkSubmit, kubeConfigPath: kubeconfig, podLabels: { [RUNTIME_LABEL]: RUNTIME_LABEL_VALUE }, workDir: submissions } }
+      : {}),
   });
   await operator.start();
   const platform = new KubernetesSparkPlatform({

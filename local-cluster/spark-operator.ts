@@ -64,6 +64,10 @@ interface Scope {
  * them), writes the application's status through its `status` subresource, records Events, and
  * ends the pods as the application's scenario says by writing their status as the kubelet would.
  *
+ * With `realSpark`, an application whose scenario lets Spark run is not played: the stand-in
+ * submits it with spark-submit in cluster mode as the operator does and writes its status from
+ * the real pods a local runtime runs (see {@link SubmittedRun}).
+ *
  * Deleting a SparkApplication stops its run at once; the real garbage collector removes its
  * dependents. Applications that already have a state when first seen are left alone.
  */
@@ -140,8 +144,9 @@ export class LocalSparkOperator {
   }
 
   /**
-   * The driver log lines written so far. The plane's nodes are kwok's: no container runs, so
-   * `pods/log` has nothing to serve; the stand-in keeps what the driver would have printed.
+   * The driver log lines of a played driver so far: no container runs for it, so `pods/log` has
+   * nothing to serve; the stand-in keeps what the driver would have printed. A real driver's log
+   * (`realSpark`) is the runtime's, served through `pods/log`.
    */
   driverLog(namespace: string, pod: string): readonly string[] {
     return this.driverLogs.get(`${namespace}/${pod}`) ?? [];
