@@ -123,8 +123,6 @@ onPlane(`a night on the local plane with real Spark${SKIPPED}`, () => {
             NIGHTJAR_K8S_STUCK_AFTER_SECONDS: '300',
             // spark-submit mode labels the pods itself; in operator mode the operator (the stand-in) does.
             ...(mode === 'spark-submit' ? { NIGHTJAR_K8S_POD_LABELS: `${RUNTIME_LABEL}=${RUNTIME_VALUE}` } : {}),
-            NIGHTJAR_SPARK_EXECUTOR_MEMORY_MB: '768',
-            NIGHTJAR_SPARK_EXECUTOR_INSTANCES: '2',
           };
     return {
       NIGHTJAR_DATA_DIR: dataDir,
@@ -135,6 +133,9 @@ onPlane(`a night on the local plane with real Spark${SKIPPED}`, () => {
       NIGHTJAR_SPARK_CORES: '1',
       NIGHTJAR_SPARK_DRIVER_MEMORY_MB: '1024',
       NIGHTJAR_SPARK_SHUFFLE_PARTITIONS: '4',
+      // The same resources in every mode: the step metrics report them (final_resources).
+      NIGHTJAR_SPARK_EXECUTOR_MEMORY_MB: '768',
+      NIGHTJAR_SPARK_EXECUTOR_INSTANCES: '2',
       NIGHTJAR_METRICS_ADDRESS: 'off',
       // The worker process says `worker running` at info.
       NIGHTJAR_LOG_LEVEL: mode === 'local' ? 'warn' : 'info',
@@ -152,8 +153,9 @@ onPlane(`a night on the local plane with real Spark${SKIPPED}`, () => {
     const config = loadConfig(vars, REPO_ROOT);
     const layout = new DataLayout(config.dataDir);
     await generateFeeds({ ...FEEDS, landingDir: layout.landingDir(DATE) });
+    // The same workflow id in every mode (the step metrics report it); each night runs after the last ended.
     const start = () =>
-      env.client.workflow.execute(dailyPipeline, { taskQueue: config.temporal.taskQueue, workflowId: `${dailyWorkflowId(DATE)}-${mode}-${process.pid}`, args: [{ businessDate: DATE }] });
+      env.client.workflow.execute(dailyPipeline, { taskQueue: config.temporal.taskQueue, workflowId: dailyWorkflowId(DATE), args: [{ businessDate: DATE }] });
     let status: string;
     if (mode === 'local') {
       const nightjar = await createNightjarWorker(config, createLogger({ level: 'warn', redact: true }), { connection: env.nativeConnection, workflowBundle: await workflowBundle(), installRuntime: false });

@@ -101,7 +101,7 @@ describeOnPlane('the operator stand-in with real Spark', () => {
     if (dir !== undefined) await fs.rm(dir, { recursive: true, force: true });
   });
 
-  async function request(attemptId: string, mode: 'ok' | 'error'): Promise<{ req: SparkAttemptRequest; resultFile: string }> {
+  async function request(attemptId: string, mode: 'ok' | 'error' | 'executor-oom', resources = RESOURCES): Promise<{ req: SparkAttemptRequest; resultFile: string }> {
     const resultFile = path.join(dir, 'out', attemptId, '_result.json');
     const specFile = path.join(dir, 'work', attemptId, 'spec.json');
     await fs.mkdir(path.dirname(specFile), { recursive: true });
@@ -114,7 +114,7 @@ describeOnPlane('the operator stand-in with real Spark', () => {
         businessDate: '2026-12-04',
         job: 'normalize',
         attempt: 1,
-        resources: RESOURCES,
+        resources,
         mainFile: path.join(REPO, 'spark', 'jobs', 'normalize.py'),
         args: ['--spec', specFile],
         sparkConf: {
@@ -216,6 +216,27 @@ describeOnPlane('the operator stand-in with real Spark', () => {
     const cleanup = await platform.cleanup(attemptId);
     expect(cleanup.remaining).toBe(0);
     expect(await eventually(left, (objects) => objects.length === 0)).toEqual([]);
+    expect(operator.failures).toBe(0);
+  });
+
+  test('executors that really run out of memory are seen by the operator stand-in on the real pods and by the platform, which stops the application after N', async () => {
+    const attemptId = `nj-20261204-normalize-${Date.now().toString(36)}-o3`;
+    // 512 MiB of heap and almost no overhead: the skewed group outgrows the pod's limit (512 + 32 MiB).
+    const { req } = await request(attemptId, 'executor-oom', { ...RESOURCES, memoryOverheadMb: 32 });
+    const handle = await platform.submit(req);
+    const outcome = await platform.await(handle, { signal: new AbortController().signal, onProgress: () => undefined });
+    expect(outcome).toMatchObject({ kind: 'OUT_OF_MEMORY', oomSide: 'executor' });
+    // The operator's view of the same deaths, from the real pods: cgroup kills (137 OOMKilled), or
+    // the JVM's own OutOfMemoryError exit (52) where no memory cgroup is available.
+    const expected = runtime.kubelet.memoryEnforcement === 'cgroup-v1' ? /exit code 137 \(OOMKilled\)/ : /exit code 52 /;
+    const ooms = operator.timeline.filter((e) => e.app === attemptId && e.what === 'executor-oom');
+    expect(ooms.length).toBeGreaterThanOrEqual(1);
+    for (const oom of ooms) expect(oom.detail).toMatch(expected);
+
+    const cleanup = await platform.cleanup(attemptId);
+    expect(cleanup.remaining).toBe(0);
+    expect(await eventually(left, (objects) => objects.length === 0)).toEqual([]);
+    expect(await eventually(async () => runtime.kubelet.runningPods(), (running) => running.length === 0)).toEqual([]);
     expect(operator.failures).toBe(0);
   });
 });
