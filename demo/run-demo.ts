@@ -109,7 +109,7 @@ interface DemoCluster {
 }
 
 interface DemoClusterModule {
-  startDemoCluster(config: NightjarConfig, options: { scenario: ScenarioName; sizes: DemoSizes; logger: pino.Logger }): Promise<DemoCluster>;
+  startDemoCluster(config: NightjarConfig, options: { scenario: ScenarioName; sizes: DemoSizes; logger: pino.Logger; realSpark: boolean }): Promise<DemoCluster>;
 }
 
 interface SparkSubmitDemoClusterModule {
@@ -139,11 +139,17 @@ async function startCluster(config: NightjarConfig, opts: DemoOptions, logger: p
     scenario: choice.scenario,
     sizes: { driverMemoryMb: opts.driverMemoryMb ?? sizes.driverMemoryMb, executorMemoryMb: sizes.executorMemoryMb, memoryFactor: config.spark.escalation.memoryFactor },
     logger,
+    realSpark: runsRealSpark(choice.scenario),
   });
 }
 
+/** The scenarios Spark itself plays out on the plane; the others are played by the operator stand-in. */
+export function runsRealSpark(scenario: ScenarioName): boolean {
+  return scenario === 'success' || scenario === 'executor-oom';
+}
+
 /**
- * Accounts the spark-submit executor-oom night holds unless --accounts says otherwise: a
+ * Accounts the executor-oom night (real Spark, both submit modes) holds unless --accounts says otherwise: a
  * dimension the transform broadcasts to its executors, too large for the scenario's 512 MiB ones.
  */
 export const EXECUTOR_OOM_ACCOUNTS = 2_000_000;
@@ -151,7 +157,7 @@ export const EXECUTOR_OOM_ACCOUNTS = 2_000_000;
 function demoAccounts(opts: DemoOptions): { accounts?: number } {
   if (opts.accounts !== undefined) return { accounts: opts.accounts };
   const p = opts.sparkPlatform;
-  return p?.kind === 'local-kubernetes' && p.submit === 'spark-submit' && p.scenario === 'executor-oom' ? { accounts: EXECUTOR_OOM_ACCOUNTS } : {};
+  return p?.kind === 'local-kubernetes' && p.scenario === 'executor-oom' ? { accounts: EXECUTOR_OOM_ACCOUNTS } : {};
 }
 
 /** What the demo says about its cluster before the night starts. */
@@ -162,6 +168,13 @@ function clusterIntro(cluster: DemoCluster, choice: Extract<DemoSparkPlatform, {
       plane + `spark-submit's own cluster mode: real driver and executor pods run as local JVMs by the local container runtime (scenario ${choice.scenario})`,
       ...(cluster.sparkOverrides?.transform ? [`  scenario sizes for transform: ${JSON.stringify(cluster.sparkOverrides.transform)} — escalation grows them within the policy's caps`] : []),
       `  kubeconfig: ${cluster.kubeconfig} — kubectl --kubeconfig ${cluster.kubeconfig} -n ${cluster.namespace} get pods`,
+    ];
+  }
+  if (runsRealSpark(choice.scenario)) {
+    return [
+      plane + `the operator stand-in runs spark-submit in cluster mode for each SparkApplication: real driver and executor pods run as local JVMs by the local container runtime (scenario ${choice.scenario})`,
+      ...(cluster.sparkOverrides?.transform ? [`  scenario sizes for transform: ${JSON.stringify(cluster.sparkOverrides.transform)} — escalation grows them within the policy's caps`] : []),
+      `  kubeconfig: ${cluster.kubeconfig} — kubectl --kubeconfig ${cluster.kubeconfig} -n ${cluster.namespace} get sparkapplications,pods`,
     ];
   }
   return [

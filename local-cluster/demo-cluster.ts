@@ -10,15 +10,19 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { mkdir } from 'node:fs/promises';
 import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { DemoSizes, ScenarioName } from '../src/cli/options';
 import type { NightjarConfig } from '../src/config/config';
+import type { SparkOverrides } from '../src/domain/pipeline';
 import { SPARK_GROUP, SPARK_PLURAL, SPARK_VERSION } from '../src/spark/kubernetes/kube-api';
 import { DEFAULT_KUBERNETES_TIMINGS, KubernetesSparkPlatform, type KubernetesPlatformSettings } from '../src/spark/kubernetes/kubernetes-platform';
 import { localSparkDriver } from './local-spark-driver';
 import type { NamedScenario } from './scenarios';
+import { RUNTIME_LABEL, RUNTIME_LABEL_VALUE } from './runtime/local-kubelet';
 import { LocalSparkOperator } from './spark-operator';
+import { ensureSparkDriverRole } from './spark-driver-role';
 import type { SimulatorTiming, TimelineEntry } from './index';
 
 export const DEMO_NAMESPACE = 'nightjar-demo';
@@ -117,6 +121,8 @@ export interface DemoCluster {
   readonly namespace: string;
   /** The admin kubeconfig of the plane: `kubectl --kubeconfig <it> -n <namespace> get pods`. */
   readonly kubeconfig: string;
+  /** What the night asks for on top of its plan (the real executor-oom scenario's sizes). */
+  readonly sparkOverrides?: SparkOverrides;
   /** Notable lines of the stand-in's timeline since the last call. */
   news(): string[];
   report(): Promise<LocalClusterReport>;
@@ -124,11 +130,31 @@ export interface DemoCluster {
   stop(): Promise<void>;
 }
 
+/**
+ * The executor-oom scenario's night with real Spark (both submit modes): a large accounts dimension (the demo generates 2,000,000
+ * accounts for it unless --accounts says otherwise), which the transform broadcasts to its
+ * executors — each builds the whole hash table, some 300–500 MB, on its heap — and a transform
+ * that starts with 512 MiB executors in pods of 576 MiB (a small explicit overhead): the table
+ * and the JVM's own memory outgrow the pod and the kernel kills the executor (OOMKilled).
+ * Escalation doubles executor memory and overhead within the job's caps until the table fits.
+ * The driver, which collects the dimension and builds the table first, gets room for it.
+ */
+export const EXECUTOR_OOM_OVERRIDES: SparkOverrides = {
+  transform: { driverMemoryMb: 3072, executorMemoryMb: 512, memoryOverheadMb: 64, executorInstances: 2, executorCores: 1 },
+};
+
 export interface DemoClusterOptions {
   readonly scenario: ScenarioName;
   readonly sizes: DemoSizes;
   readonly logger: Logger;
   readonly timing?: Partial<SimulatorTiming>;
+  /**
+   * Real Spark on the plane: the local container runtime is started (local-cluster/runtime/run.sh,
+   * idempotent) and the operator stand-in submits each application with spark-submit in cluster
+   * mode, so a driver pod and its executor pods run as JVMs. Otherwise the stand-in plays the pods
+   * and runs each job with local Spark in-process.
+   */
+  readonly realSpark?: boolean;
 }
 
 /** Starts the plane when it is not running (scripts/k8s.sh up is idempotent) and returns its admin kubeconfig path. */
@@ -148,17 +174,30 @@ export async function startPlane(repoRoot: string, logger: Logger): Promise<stri
   }
 }
 
-export async function ensureNamespace(kc: KubeConfig, namespace: string): Promise<void> {
-  const core = kc.makeApiClient(CoreV1Api);
-  const exists409 = (error: unknown) => error instanceof ApiException && error.code === 409;
-  await core.createNamespace({ body: { metadata: { name: namespace } } }).catch((error: unknown) => {
-    if (!exists409(error)) throw error;
-  });
-  for (const name of ['default', 'nightjar-spark']) {
-    await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } }).catch((error: unknown) => {
-      if (!exists409(error)) throw error;
-    });
+/** Starts the local container runtime when it is not running (run.sh start is idempotent). */
+export async function startRuntime(repoRoot: string, logger: Logger): Promise<void> {
+  const script = path.join(repoRoot, 'local-cluster', 'runtime', 'run.sh');
+  try {
+    await promisify(execFile)('bash', [script, 'start'], { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 });
+  } catch (error) {
+    const stderr = (error as { stderr?: unknown }).stderr;
+    const last = typeof stderr === 'string' ? stderr.trim().split('\n').slice(-3).join(' / ') : '';
+    logger.error({ err: error }, 'starting the local container runtime failed');
+    throw new Error(`could not start the local container runtime (local-cluster/runtime/run.sh start)${last ? `: ${last}` : ''}`, { cause: error });
   }
+}
+
+/** The demo's namespace with the ServiceAccounts the chart would make; with real Spark, the drivers' Role too. */
+export async function ensureNamespace(kc: KubeConfig, namespace: string, driverRole = false): Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const exists409 = (error: unknown) => {
+    if (!(error instanceof ApiException && error.code === 409)) throw error;
+  };
+  await core.createNamespace({ body: { metadata: { name: namespace } } }).catch(exists409);
+  for (const name of ['default', 'nightjar-spark']) {
+    await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } }).catch(exists409);
+  }
+  if (driverRole) await ensureSparkDriverRole(kc, namespace, 'nightjar-spark');
 }
 
 export async function startDemoCluster(config: NightjarConfig, options: DemoClusterOptions): Promise<DemoCluster> {
@@ -167,7 +206,13 @@ export async function startDemoCluster(config: NightjarConfig, options: DemoClus
   const kubeconfig = await startPlane(config.repoRoot, logger);
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(kubeconfig);
-  await ensureNamespace(kubeConfig, settings.namespace);
+  const realSpark = options.realSpark === true;
+  await ensureNamespace(kubeConfig, settings.namespace, realSpark);
+  const submissions = path.join(config.dataDir, 'work', 'local-kubernetes', 'submissions');
+  if (realSpark) {
+    await startRuntime(config.repoRoot, logger);
+    await mkdir(submissions, { recursive: true });
+  }
   const operator = new LocalSparkOperator({
     kubeConfig,
     namespaces: [settings.namespace],
@@ -182,6 +227,9 @@ export async function startDemoCluster(config: NightjarConfig, options: DemoClus
       workDir: path.join(config.dataDir, 'work', 'local-kubernetes'),
       logger: logger.child({ component: 'local-driver' }),
     }),
+    ...(realSpark
+      ? { realSpark: { sparkSubmit: config.spark.sparkSubmit, kubeConfigPath: kubeconfig, podLabels: { [RUNTIME_LABEL]: RUNTIME_LABEL_VALUE }, workDir: submissions } }
+      : {}),
   });
   await operator.start();
   const platform = new KubernetesSparkPlatform({
@@ -197,6 +245,7 @@ export async function startDemoCluster(config: NightjarConfig, options: DemoClus
     platform,
     namespace: settings.namespace,
     kubeconfig,
+    ...(realSpark && options.scenario === 'executor-oom' ? { sparkOverrides: EXECUTOR_OOM_OVERRIDES } : {}),
     news() {
       const lines: string[] = [];
       for (const timeline = operator.timeline; seen < timeline.length; seen += 1) {

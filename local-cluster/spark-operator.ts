@@ -9,6 +9,7 @@ import { EventRecorder } from './event-recorder';
 import { Gone, KubeWriter, NodeAddresses, type StoredObject } from './kube';
 import { SCENARIO_NAMES, scenarioScript, type ScenarioChoice, type ScenarioScript } from './scenarios';
 import { OperatorLabel } from './spark-objects';
+import { SubmittedRun, type RealSparkOptions, type SubmittedRunEnvironment } from './submitted-run';
 import { emptyStats, type SimulatorStats, type TimelineEntry, type TimelineWhat } from './timeline';
 import { resolveTiming, type SimulatorTiming } from './timing';
 
@@ -22,8 +23,18 @@ export interface SparkOperatorOptions {
   readonly timing?: Partial<SimulatorTiming>;
   /** What runs in driver containers that their scenario lets run; default {@link scriptedDriver}. */
   readonly driver?: DriverRuntime;
+  /**
+   * Run real Spark: an application whose scenario lets its driver run (success, executor-oom)
+   * is submitted with spark-submit in cluster mode, as the operator does, and its status follows
+   * the real pods a local runtime runs; `driver` is then not used for it. The other scenarios
+   * (image pull back-off, eviction, stuck, driver OOM, application error, leaky) stay played.
+   */
+  readonly realSpark?: RealSparkOptions;
   readonly logger?: Logger;
 }
+
+/** One application's run: played ({@link ApplicationRun}) or submitted for real ({@link SubmittedRun}). */
+type OperatorRun = ApplicationRun | SubmittedRun;
 
 interface Waiter {
   readonly predicate: (entry: TimelineEntry) => boolean;
@@ -53,6 +64,10 @@ interface Scope {
  * them), writes the application's status through its `status` subresource, records Events, and
  * ends the pods as the application's scenario says by writing their status as the kubelet would.
  *
+ * With `realSpark`, an application whose scenario lets Spark run is not played: the stand-in
+ * submits it with spark-submit in cluster mode as the operator does and writes its status from
+ * the real pods a local runtime runs (see {@link SubmittedRun}).
+ *
  * Deleting a SparkApplication stops its run at once; the real garbage collector removes its
  * dependents. Applications that already have a state when first seen are left alone.
  */
@@ -62,9 +77,9 @@ export class LocalSparkOperator {
   private readonly choose: (app: SimulatedApplication) => ScenarioScript;
   private readonly counters: SimulatorStats = emptyStats();
   private readonly entries: TimelineEntry[] = [];
-  private readonly runs = new Map<string, ApplicationRun>();
+  private readonly runs = new Map<string, OperatorRun>();
   /** `namespace/name` → the run of the application that has that name now. */
-  private readonly byName = new Map<string, ApplicationRun>();
+  private readonly byName = new Map<string, OperatorRun>();
   private readonly errors: unknown[] = [];
   private readonly waiters = new Set<Waiter>();
   private readonly scopes: Scope[] = [];
@@ -129,8 +144,9 @@ export class LocalSparkOperator {
   }
 
   /**
-   * The driver log lines written so far. The plane's nodes are kwok's: no container runs, so
-   * `pods/log` has nothing to serve; the stand-in keeps what the driver would have printed.
+   * The driver log lines of a played driver so far: no container runs for it, so `pods/log` has
+   * nothing to serve; the stand-in keeps what the driver would have printed. A real driver's log
+   * (`realSpark`) is the runtime's, served through `pods/log`.
    */
   driverLog(namespace: string, pod: string): readonly string[] {
     return this.driverLogs.get(`${namespace}/${pod}`) ?? [];
@@ -224,10 +240,10 @@ export class LocalSparkOperator {
 
   private onPod(scope: Scope, type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: StoredObject): void {
     if (this.state !== 'started') return;
-    if (type === 'DELETED' || pod.metadata.deletionTimestamp !== undefined) {
-      const appName = pod.metadata.labels?.[OperatorLabel.appName];
-      if (appName !== undefined) this.byName.get(`${scope.namespace}/${appName}`)?.onPodGone(pod);
-    }
+    const appName = pod.metadata.labels?.[OperatorLabel.appName];
+    const run = appName === undefined ? undefined : this.byName.get(`${scope.namespace}/${appName}`);
+    if (type === 'DELETED' || pod.metadata.deletionTimestamp !== undefined) run?.onPodGone(pod);
+    else if (run instanceof SubmittedRun) run.onPodChanged();
     const waiting = scope.binding.get(pod.metadata.name);
     if (waiting !== undefined) for (const wake of [...waiting]) wake();
   }
@@ -240,7 +256,8 @@ export class LocalSparkOperator {
     const script = this.choose(app);
     this.counters.applicationsSeen += 1;
     this.note(app, 'created', script.scenario);
-    const run = new ApplicationRun(this.environment(scope), app, script);
+    const real = this.options.realSpark !== undefined && script.driver.kind === 'runs' && !script.stragglers;
+    const run = real ? new SubmittedRun(this.submittedEnvironment(scope), app) : new ApplicationRun(this.environment(scope), app, script);
     this.runs.set(uid, run);
     this.byName.get(`${scope.namespace}/${name}`)?.abort();
     this.byName.set(`${scope.namespace}/${name}`, run);
@@ -312,6 +329,26 @@ export class LocalSparkOperator {
       timing: this.timingValues,
       runtime: this.runtime,
       stats: this.counters,
+      note: (app, what, detail) => this.note(app, what, detail),
+      reportError: (error) => {
+        this.options.logger?.error({ err: error }, 'local spark-operator run failed');
+        this.errors.push(error);
+      },
+      now: () => new Date(),
+    };
+  }
+
+  private submittedEnvironment(scope: Scope): SubmittedRunEnvironment {
+    const real = this.options.realSpark;
+    const cluster = this.options.kubeConfig.getCurrentCluster();
+    if (real === undefined || cluster === null) throw new Error('real Spark needs the realSpark option and a kubeconfig with a current cluster');
+    return {
+      api: scope.api,
+      events: scope.events,
+      stats: this.counters,
+      real,
+      master: `k8s://${cluster.server}`,
+      pods: () => scope.pods.list(),
       note: (app, what, detail) => this.note(app, what, detail),
       reportError: (error) => {
         this.options.logger?.error({ err: error }, 'local spark-operator run failed');

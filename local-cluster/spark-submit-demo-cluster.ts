@@ -18,7 +18,7 @@ import type { KubernetesPlatformSettings } from '../src/spark/kubernetes/setting
 import { attemptPodOf } from '../src/spark/kubernetes/spark-submit/driver-state';
 import { SparkSubmitKubernetesPlatform } from '../src/spark/kubernetes/spark-submit/spark-submit-platform';
 import { DRIVER_CONTAINER } from '../src/spark/kubernetes/spark-submit/submit-invocation';
-import { demoPlatformSettings, ensureNamespace, startPlane, type LocalClusterReport } from './demo-cluster';
+import { demoPlatformSettings, ensureNamespace, EXECUTOR_OOM_OVERRIDES, startPlane, type LocalClusterReport } from './demo-cluster';
 import { LocalKubelet, RUNTIME_LABEL } from './runtime/local-kubelet';
 import { IMAGE_JOBS_DIR, imageDefaults } from './runtime/spark-install';
 import { ensureSparkDriverRole } from './spark-driver-role';
@@ -26,18 +26,6 @@ import { ensureSparkDriverRole } from './spark-driver-role';
 /** Apart from the operator mode's namespace, so each mode's summary counts only its own objects. */
 export const SPARK_SUBMIT_DEMO_NAMESPACE = 'nightjar-demo-submit';
 
-/**
- * The executor-oom scenario's night: a large accounts dimension (the demo generates 2,000,000
- * accounts for it unless --accounts says otherwise), which the transform broadcasts to its
- * executors — each builds the whole hash table, some 300–500 MB, on its heap — and a transform
- * that starts with 512 MiB executors in pods of 576 MiB (a small explicit overhead): the table
- * and the JVM's own memory outgrow the pod and the kernel kills the executor (OOMKilled).
- * Escalation doubles executor memory and overhead within the job's caps until the table fits.
- * The driver, which collects the dimension and builds the table first, gets room for it.
- */
-export const EXECUTOR_OOM_OVERRIDES: SparkOverrides = {
-  transform: { driverMemoryMb: 3072, executorMemoryMb: 512, memoryOverheadMb: 64, executorInstances: 2, executorCores: 1 },
-};
 
 export interface SparkSubmitDemoClusterOptions {
   readonly scenario: ScenarioName;

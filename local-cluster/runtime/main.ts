@@ -1,6 +1,7 @@
 /**
  * The local container runtime as a process:
  *   node main.js --kubeconfig <admin kubeconfig> --checkout <repo root> [--state-dir <dir>] [--node <name>]… [--log-port 10250]
+ *                [--label <nightjar.io/runtime value, default local>] [--namespace <ns>]…
  * Runs until SIGTERM or SIGINT, then kills every process it started (also when it dies of an
  * uncaught error) and exits. Prints "ready <state dir>" once it watches the API.
  */
@@ -18,6 +19,8 @@ interface Args {
   stateDir: string;
   nodes: string[];
   logPort: number;
+  label?: string;
+  namespaces: string[];
 }
 
 class UsageError extends Error {}
@@ -34,7 +37,16 @@ function parseArgs(argv: readonly string[]): Args {
   const kubeconfig = one('--kubeconfig') ?? process.env.KUBECONFIG;
   if (kubeconfig === undefined) throw new UsageError('--kubeconfig (or KUBECONFIG) is required');
   const checkout = path.resolve(one('--checkout') ?? process.cwd());
-  return { kubeconfig, checkout, stateDir: path.resolve(one('--state-dir') ?? path.join(checkout, '.cache', 'local-runtime')), nodes: values.get('--node') ?? [], logPort: Number(one('--log-port') ?? 10250) };
+  const label = one('--label');
+  return {
+    kubeconfig,
+    checkout,
+    stateDir: path.resolve(one('--state-dir') ?? path.join(checkout, '.cache', 'local-runtime')),
+    nodes: values.get('--node') ?? [],
+    logPort: Number(one('--log-port') ?? 10250),
+    ...(label !== undefined ? { label } : {}),
+    namespaces: values.get('--namespace') ?? [],
+  };
 }
 
 async function main(): Promise<void> {
@@ -47,6 +59,8 @@ async function main(): Promise<void> {
     stateDir: args.stateDir,
     ...imageDefaults(args.checkout),
     ...(args.nodes.length === 0 ? {} : { nodes: args.nodes }),
+    ...(args.label !== undefined ? { labelValue: args.label } : {}),
+    ...(args.namespaces.length === 0 ? {} : { namespaces: args.namespaces }),
     logger,
   });
   const logs = new LogServer({

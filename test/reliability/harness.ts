@@ -7,7 +7,7 @@
  * report digests, a reader that must never see half a business date, objects left behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import net from 'node:net';
@@ -19,13 +19,13 @@ import { temporal } from '@temporalio/proto';
 import { Pool } from 'pg';
 import { DataLayout } from '../../src/common/layout';
 import type { RunManifest } from '../../src/domain/pipeline';
-import { REPORTS, SPARK_REPORTS, REPORTING_SCHEMA, type ReportSpec } from '../../src/domain/reports/catalog';
+import { SPARK_REPORTS, REPORTING_SCHEMA, type ReportSpec } from '../../src/domain/reports/catalog';
 import { generateFeeds, type GenerateFeedsOptions } from '../../demo/feeds/generate-feeds';
 import { localSparkDriver, LocalSparkOperator, type TimelineEntry } from '../../local-cluster';
 import { TemporalNightTriggers } from '../../src/triggers/temporal-triggers';
 import type { dailyPipeline } from '../../src/workflows/daily-pipeline';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../../src/workflows/search-attributes';
-import { requirePostgresUrl } from '../helpers/postgres';
+import { createDatabase, dropDatabase } from '../helpers/postgres';
 import { REPO_ROOT } from '../helpers/temporal';
 import { WorkerProcess, type LogLine } from '../helpers/worker-process';
 import { everyTenant, testTarget } from '../helpers/trigger-policy';
@@ -253,32 +253,7 @@ export class SimulatedCluster {
 
 // ---- PostgreSQL ------------------------------------------------------------------------------
 
-/** A fresh database per run, created through the admin URL (scripts/postgres.sh lets its role create databases). */
-export async function createDatabase(name: string): Promise<string> {
-  const admin = new URL(requirePostgresUrl());
-  const pool = new Pool({ connectionString: admin.toString(), max: 1 });
-  try {
-    await pool.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await pool.query(`CREATE DATABASE "${name}"`);
-  } catch (error) {
-    if ((error as { code?: string }).code === '42501') throw new Error(`role ${admin.username} may not create databases: run scripts/postgres.sh (it grants CREATEDB)`, { cause: error });
-    throw error;
-  } finally {
-    await pool.end();
-  }
-  const url = new URL(admin);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-export async function dropDatabase(name: string): Promise<void> {
-  const pool = new Pool({ connectionString: requirePostgresUrl(), max: 1 });
-  try {
-    await pool.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  } finally {
-    await pool.end();
-  }
-}
+export { createDatabase, dropDatabase, reportDigests } from '../helpers/postgres';
 
 /** The URL with its host and port replaced (to go through a proxy). */
 export function viaPort(url: string, port: number): string {
@@ -288,27 +263,7 @@ export function viaPort(url: string, port: number): string {
   return u.toString();
 }
 
-/** Columns that say when or how often something ran, not what the date's data is. */
-const RUN_SPECIFIC: Readonly<Record<string, readonly string[]>> = {
-  pipeline_step_metrics: ['attempts', 'started_at', 'finished_at', 'duration_ms'],
-};
-
 const qualified = (spec: ReportSpec) => `"${REPORTING_SCHEMA}"."${spec.table}"`;
-
-/** sha256 of each report table's rows of the date, ordered by primary key, run-specific columns left out. */
-export async function reportDigests(pool: Pool, businessDate: string): Promise<Record<string, string>> {
-  const digests: Record<string, string> = {};
-  for (const spec of REPORTS) {
-    const skip = RUN_SPECIFIC[spec.table] ?? [];
-    const columns = spec.columns.filter((c) => !skip.includes(c.name)).map((c) => `"${c.name}"::text AS "${c.name}"`);
-    const order = spec.primaryKey.map((k) => `"${k}"`).join(', ');
-    const { rows } = await pool.query(`SELECT ${columns.join(', ')} FROM ${qualified(spec)} WHERE business_date = $1::date ORDER BY ${order}`, [businessDate]);
-    const hash = createHash('sha256');
-    for (const row of rows) hash.update(`${JSON.stringify(row)}\n`);
-    digests[spec.table] = `${rows.length}:${hash.digest('hex').slice(0, 16)}`;
-  }
-  return digests;
-}
 
 /** Rows of the date per Spark report table, read in one snapshot. */
 export async function sparkReportCounts(pool: Pool, businessDate: string): Promise<Record<string, number>> {
