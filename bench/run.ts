@@ -17,7 +17,7 @@ import { benchKubernetes } from './kubernetes';
 import { benchOrchestration } from './orchestration';
 import { benchPlane } from './plane';
 import { benchScale } from './scale';
-import { benchSpark, benchSparkProfile, renderActions, renderDigestCheck, renderSparkProfile } from './spark';
+import { benchSpark, benchSparkProfile, currentArm, renderActions, renderDigestCheck, renderSparkProfile } from './spark';
 
 /**
  * The SDK's warnings and errors. Workflow code's own lines (benchmarked jobs narrating their OOM
@@ -110,7 +110,11 @@ async function main() {
     // `--before=DIR`: an older checkout's `spark/` jobs, run with no driver JVM options (the launcher
     // before they existed), interleaved with this checkout's in the same run.
     const beforeArg = process.argv.find((a) => a.startsWith('--before='));
-    const sparkBefore = beforeArg ? { before: { name: 'before', jobsDir: path.resolve(beforeArg.slice('--before='.length)), driverJavaOptions: [] } } : {};
+    // `--before-launcher=same`: the older jobs with this checkout's launcher settings (compares the jobs alone).
+    const sameLauncher = process.argv.includes('--before-launcher=same');
+    const sparkBefore = beforeArg
+      ? { before: { ...(sameLauncher ? currentArm(config) : { driverJavaOptions: [] }), name: 'before', jobsDir: path.resolve(beforeArg.slice('--before='.length)) } }
+      : {};
     if (!sizesArg) {
       // The demo's default night (`nightjar demo`: 20,000 transactions, seed 42, 0.5 % defects).
       const demo = await benchSparkProfile(config, { dir: path.join(scratch, 'spark-demo'), transactions: 20_000, seed: 42, defectRate: 0.005, driverMemoryMb: config.spark.defaults.normalize.driverMemoryMb, ...sparkBefore });

@@ -13,7 +13,8 @@ import type { SparkJobOutput } from '../src/domain/pipeline';
 
 export type SparkDigests = Record<string, string>;
 
-const RECORDED = path.join(__dirname, 'spark-digests.json');
+// The bench runs from the repository root (as it finds bench/spark-jobs).
+const RECORDED = path.join(process.cwd(), 'bench', 'spark-digests.json');
 
 /** The data lines of a CSV dataset (a directory of part files), in part order, header lines left out. */
 async function csvDataLines(uri: string): Promise<string[]> {
