@@ -87,7 +87,9 @@ export async function benchScale(opts: {
       activities: withSparkDuration(opts.fakes(), opts.sparkMs),
       ...workerTuning(opts.worker),
     });
-    const triggers = new TemporalNightTriggers(env.client, { namespace: env.namespace ?? 'default', taskQueue, policy: { tenants: ['default'], window: { pastDays: 36_600, futureDays: 366 }, caps: { normalize: DEFAULT_ESCALATION, transform: DEFAULT_ESCALATION }, today: () => new Date().toISOString().slice(0, 10) } });
+    // The tenants the backfill runs for; the trigger policy must serve each of them.
+    const tenants = Array.from({ length: opts.tenants }, (_, i) => `t${String(i + 1).padStart(2, '0')}`);
+    const triggers = new TemporalNightTriggers(env.client, { namespace: env.namespace ?? 'default', taskQueue, policy: { tenants: ['solo', ...tenants], window: { pastDays: 36_600, futureDays: 366 }, caps: { normalize: DEFAULT_ESCALATION, transform: DEFAULT_ESCALATION }, today: () => new Date().toISOString().slice(0, 10) } });
     // 30 business days from a Monday: six calendar weeks.
     const from = '2026-01-05';
     const dates = businessDatesBetween(CALENDAR, from, '2026-12-31').slice(0, opts.businessDays);
@@ -109,7 +111,6 @@ export async function benchScale(opts: {
 
       const nights: BackfillNight[] = [];
       const began = performance.now();
-      const tenants = Array.from({ length: opts.tenants }, (_, i) => `t${String(i + 1).padStart(2, '0')}`);
       const reports = await Promise.all(
         tenants.map((tenant) =>
           backfill({ client: env.client, triggers, calendar: CALENDAR, tenant, from, to, concurrency: opts.concurrencyPerTenant, onNight: (n) => nights.push(n) }),

@@ -65,6 +65,7 @@ export interface SparkArm {
   readonly name: string;
   readonly jobsDir: string;
   readonly driverJavaOptions: readonly string[];
+  readonly shortJob?: { readonly maxInputBytes: number; readonly javaOptions: readonly string[] };
   readonly classDataDir?: string;
 }
 
@@ -134,6 +135,7 @@ export function currentArm(config: NightjarConfig): SparkArm {
     name: 'after',
     jobsDir: config.spark.jobsDir,
     driverJavaOptions: config.spark.driverJavaOptions,
+    shortJob: config.spark.shortJob,
     ...(config.spark.classDataDir !== undefined ? { classDataDir: config.spark.classDataDir } : {}),
   };
 }
@@ -237,6 +239,7 @@ class SparkBench {
     private readonly layout: DataLayout,
     private readonly feeds: readonly { feed: string; path: string }[],
     readonly inputRows: number,
+    private readonly inputBytes: number,
   ) {}
 
   static async create(config: NightjarConfig, opts: BenchOptions): Promise<SparkBench> {
@@ -249,7 +252,8 @@ class SparkBench {
       defectRate: opts.defectRate ?? DEFAULT_DEFECT_RATE,
     });
     const inputRows = generated.feeds.reduce((a, f) => a + f.rows, 0);
-    return new SparkBench(config, opts, layout, generated.feeds, inputRows);
+    const inputBytes = (await Promise.all(generated.feeds.map((f) => fs.stat(f.path)))).reduce((a, st) => a + st.size, 0);
+    return new SparkBench(config, opts, layout, generated.feeds, inputRows, inputBytes);
   }
 
   private resources(job: SparkJobName): SparkResources {
@@ -265,6 +269,7 @@ class SparkBench {
       pollIntervalMs: POLL_MS,
       extraConf: { 'spark.eventLog.enabled': 'true', 'spark.eventLog.rolling.enabled': 'false', 'spark.eventLog.compress': 'false', 'spark.eventLog.dir': `file://${eventDir}` },
       driverJavaOptions: arm.driverJavaOptions,
+      ...(arm.shortJob !== undefined ? { shortJob: arm.shortJob } : {}),
       ...(arm.classDataDir !== undefined ? { classDataDir: arm.classDataDir } : {}),
       logger: this.logger,
     });
@@ -371,6 +376,8 @@ class SparkBench {
       mainFile: path.join(process.cwd(), 'bench', 'spark-jobs', script),
       args: args(resultFile),
       sparkConf: {},
+      // Launched as our jobs are at this size: the night's raw input decides the short-job options.
+      inputBytes: this.inputBytes,
     });
     const outcome = await platform.await(handle, { signal: new AbortController().signal, onProgress: () => undefined });
     const t1 = Date.now();

@@ -45,6 +45,7 @@ export function createSparkPlatform(config: NightjarConfig, layout: DataLayout, 
     pollIntervalMs: 1000,
     extraConf: config.spark.ui ? { 'spark.ui.enabled': 'true' } : {},
     driverJavaOptions: config.spark.driverJavaOptions,
+    shortJob: config.spark.shortJob,
     ...(config.spark.classDataDir !== undefined ? { classDataDir: config.spark.classDataDir } : {}),
     logger: logger.child({ component: 'spark-local' }),
   });

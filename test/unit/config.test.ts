@@ -205,10 +205,12 @@ test('the systemd example environment parses (deploy/systemd/worker.env.example)
   expect(config.temporal.tls?.certFile).toBe('/etc/nightjar/tls/client.crt');
 });
 
-test('the local driver JVM: start-up options by default, "none", and a malformed value named', () => {
-  expect(loadConfig({}, root).spark.driverJavaOptions).toEqual(['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC']);
+test('the local driver JVM: none by default, short-job options below a size, "none", and a malformed value named', () => {
+  const c = loadConfig({}, root).spark;
+  expect(c.driverJavaOptions).toEqual([]);
+  expect(c.shortJob).toEqual({ maxInputBytes: 32 * 2 ** 20, javaOptions: ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'] });
   expect(loadConfig({ NIGHTJAR_SPARK_DRIVER_JAVA_OPTIONS: ' -Xss4m   -XX:+UseParallelGC ' }, root).spark.driverJavaOptions).toEqual(['-Xss4m', '-XX:+UseParallelGC']);
-  expect(loadConfig({ NIGHTJAR_SPARK_DRIVER_JAVA_OPTIONS: 'none' }, root).spark.driverJavaOptions).toEqual([]);
+  expect(loadConfig({ NIGHTJAR_SPARK_SHORT_JOB_JAVA_OPTIONS: 'none', NIGHTJAR_SPARK_SHORT_JOB_MAX_INPUT_MB: '0.5' }, root).spark.shortJob).toEqual({ maxInputBytes: 524288, javaOptions: [] });
   expect(() => loadConfig({ NIGHTJAR_SPARK_DRIVER_JAVA_OPTIONS: '-Xss4m; rm' }, root)).toThrow(/NIGHTJAR_SPARK_DRIVER_JAVA_OPTIONS="-Xss4m; rm": expected JVM options/);
 });
 

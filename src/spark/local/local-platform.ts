@@ -25,8 +25,13 @@ export interface LocalSparkPlatformOptions {
   readonly killGraceMs?: number;
   /** Spark configuration for every attempt (over the platform's defaults, under the job's own). */
   readonly extraConf?: Readonly<Record<string, string>>;
-  /** JVM options of every attempt's driver (start-up and JIT settings). */
+  /** JVM options of every attempt's driver. */
   readonly driverJavaOptions?: readonly string[];
+  /**
+   * More JVM options for an attempt whose input is known and at most `maxInputBytes`: start-up
+   * and JIT settings right for a short job (e.g. the client compiler alone) but not for a long one.
+   */
+  readonly shortJob?: { readonly maxInputBytes: number; readonly javaOptions: readonly string[] };
   /**
    * Where the drivers' class-data sharing archive lives (a directory outside any checkout). The
    * first attempt that finds no archive for this spark-submit and these JVM options writes it
@@ -231,13 +236,16 @@ export class LocalSparkPlatform implements SparkPlatform {
     const tmpDir = path.join(workDir, 'tmp');
     await fs.mkdir(tmpDir, { recursive: true });
     await fs.mkdir(path.dirname(logFile), { recursive: true });
-    const classData = await this.classData(attemptId);
+    const { shortJob } = this.options;
+    const short = shortJob !== undefined && request.inputBytes !== undefined && request.inputBytes <= shortJob.maxInputBytes;
+    const javaOptions = [...(this.options.driverJavaOptions ?? []), ...(short ? shortJob.javaOptions : [])];
+    const classData = await this.classData(attemptId, javaOptions);
     const args = buildSparkSubmitArgs({
       request,
       workDir,
       master: (this.options.master ?? ((cores) => `local[${cores}]`))(request.resources.driverCores),
       extraConf: this.options.extraConf ?? {},
-      driverJavaOptions: [...(this.options.driverJavaOptions ?? []), ...classData.options],
+      driverJavaOptions: [...javaOptions, ...classData.options],
     });
     const env = {
       ...(this.options.env ?? process.env),
@@ -280,11 +288,11 @@ export class LocalSparkPlatform implements SparkPlatform {
    * exited cleanly, so a half-written archive is never mapped). The JVM checks an archive
    * against its own build and class path and runs without it when they differ.
    */
-  private async classData(attemptId: string): Promise<{ options: string[]; exited: (ok: boolean) => Promise<void> }> {
+  private async classData(attemptId: string, javaOptions: readonly string[]): Promise<{ options: string[]; exited: (ok: boolean) => Promise<void> }> {
     const none = { options: [], exited: async () => undefined };
     const dir = this.options.classDataDir;
     if (dir === undefined) return none;
-    const archive = path.join(dir, `driver-${await classDataKey(this.options.sparkSubmit, this.options.driverJavaOptions ?? [])}.jsa`);
+    const archive = path.join(dir, `driver-${await classDataKey(this.options.sparkSubmit, javaOptions)}.jsa`);
     if (await exists(archive)) return { ...none, options: [`-XX:SharedArchiveFile=${javaOptionValue(archive)}`] };
     await fs.mkdir(dir, { recursive: true });
     const claim = `${archive}.writing`;
