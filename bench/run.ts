@@ -1,6 +1,6 @@
 /**
  * Runs every benchmark once and prints Markdown for the README's "Measured results".
- * Usage: npm run bench [-- [--quick] [name ...]]   (needs `npm run bootstrap`; PostgreSQL via
+ * Usage: npm run bench [-- [--quick] [--sizes=N,...] [--before=SPARK_DIR] [name ...]]   (needs `npm run bootstrap`; PostgreSQL via
  * scripts/postgres.sh for `export`). Names select benchmarks, e.g. `npm run bench -- kubernetes`;
  * none runs them all.
  */
@@ -17,7 +17,7 @@ import { benchKubernetes } from './kubernetes';
 import { benchOrchestration } from './orchestration';
 import { benchPlane } from './plane';
 import { benchScale } from './scale';
-import { benchSpark, benchSparkProfile, renderSparkProfile } from './spark';
+import { benchSpark, benchSparkProfile, currentArm, renderActions, renderDigestCheck, renderSparkProfile } from './spark';
 import { benchSparkSubmit } from './spark-submit';
 
 /**
@@ -104,22 +104,44 @@ async function main() {
   }
 
   if (run.has('spark')) {
-    // The demo's default night (`nightjar demo`: 20,000 transactions, seed 42, 0.5 % defects).
-    const demo = await benchSparkProfile(config, { dir: path.join(scratch, 'spark-demo'), transactions: 20_000, seed: 42, defectRate: 0.005, driverMemoryMb: config.spark.defaults.normalize.driverMemoryMb });
-    say(`**Spark at the demo's default size** (${demo.inputRows.toLocaleString('en-US')} input rows; local[${config.spark.defaults.normalize.driverCores}], spark-submit, driver ${demo.driverMemoryMb} MiB; every attempt profiled from its event log, floors in the same run)\n`);
-    for (const line of renderSparkProfile(demo)) say(line);
-    say('');
-    const sizes = quick ? [] : [1_000_000, 5_000_000];
+    // `--sizes=1000000` runs only the sizes named (transactions) and not the demo's profile: one at a time on a busy machine.
+    const sizesArg = process.argv.find((a) => a.startsWith('--sizes='));
+    const sizes = sizesArg ? sizesArg.slice('--sizes='.length).split(',').map(Number) : quick ? [] : [1_000_000, 5_000_000];
+    if (sizes.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error(`--sizes takes transaction counts, e.g. --sizes=1000000,5000000`);
+    // `--before=DIR`: an older checkout's `spark/` jobs, run with no driver JVM options (the launcher
+    // before they existed), interleaved with this checkout's in the same run.
+    const beforeArg = process.argv.find((a) => a.startsWith('--before='));
+    // `--before-launcher=same`: the older jobs with this checkout's launcher settings (compares the jobs alone).
+    const sameLauncher = process.argv.includes('--before-launcher=same');
+    const sparkBefore = beforeArg
+      ? { before: { ...(sameLauncher ? currentArm(config) : { driverJavaOptions: [] }), name: 'before', jobsDir: path.resolve(beforeArg.slice('--before='.length)) } }
+      : {};
+    if (!sizesArg) {
+      // The demo's default night (`nightjar demo`: 20,000 transactions, seed 42, 0.5 % defects).
+      const demo = await benchSparkProfile(config, { dir: path.join(scratch, 'spark-demo'), transactions: 20_000, seed: 42, defectRate: 0.005, driverMemoryMb: config.spark.defaults.normalize.driverMemoryMb, ...sparkBefore });
+      say(`**Spark at the demo's default size** (${demo.inputRows.toLocaleString('en-US')} input rows; local[${config.spark.defaults.normalize.driverCores}], spark-submit, driver ${demo.driverMemoryMb} MiB; every attempt profiled from its event log, floors in the same run)\n`);
+      for (const line of renderSparkProfile(demo)) say(line);
+      say('');
+    }
     if (sizes.length > 0) {
       say('**Spark normalize + transform** (local[2], spark-submit, JVM start included; copy job over the same feeds in the same run)\n');
-      say('| transactions | input rows (5 feeds) | driver | normalize | transform | total | input rows/s | copy job | ratio |');
-      say('|---|---|---|---|---|---|---|---|---|');
+      say('| transactions | input rows (5 feeds) | driver | arm | normalize | transform | total | input rows/s | copy job | ratio |');
+      say('|---|---|---|---|---|---|---|---|---|---|');
     }
+    const checks: string[] = [];
+    const profiles: string[] = [];
     for (const transactions of sizes) {
-      const s = await benchSpark(config, { dir: path.join(scratch, `spark-${transactions}`), transactions, driverMemoryMb: 4096 });
-      say(`| ${s.transactions.toLocaleString('en-US')} | ${s.inputRows.toLocaleString('en-US')} | ${s.driverMemoryMb} MiB | ${s.normalizeSeconds} s | ${s.transformSeconds} s | ${s.totalSeconds} s | ${s.inputRowsPerSecond.toLocaleString('en-US')} | ${s.copySeconds} s | **${s.copyRatio}** |`);
+      const s = await benchSpark(config, { dir: path.join(scratch, `spark-${transactions}`), transactions, driverMemoryMb: 4096, ...sparkBefore });
+      checks.push(renderDigestCheck(s.digests));
+      for (const a of s.arms) {
+        profiles.push(...renderActions(a.profiles));
+        say(`| ${s.transactions.toLocaleString('en-US')} | ${s.inputRows.toLocaleString('en-US')} | ${s.driverMemoryMb} MiB | ${a.arm} | ${a.normalizeSeconds} s | ${a.transformSeconds} s | ${a.totalSeconds} s | ${a.inputRowsPerSecond.toLocaleString('en-US')} | ${a.copySeconds} s | **${a.copyRatio}** |`);
+      }
     }
     say('');
+    for (const line of profiles) say(line);
+    if (profiles.length > 0) say('');
+    for (const check of checks) say(`${check}\n`);
   }
 
   if (run.has('kubernetes')) {
@@ -161,7 +183,7 @@ async function main() {
 
   if (run.has('scale')) {
     const tenants = quick ? 4 : 20;
-    const r = await benchScale({ repoRoot, tenants, businessDays: quick ? 5 : 30, concurrencyPerTenant: 3, sparkMs: 2000, fakes: () => fakeActivities().activities });
+    const r = await benchScale({ repoRoot, tenants, businessDays: quick ? 5 : 30, concurrencyPerTenant: 3, sparkMs: 2000, fakes: () => fakeActivities().activities, worker: config.worker });
     say(`**Scale: backfill ${r.businessDays} business days × ${r.tenants} tenants** (dev server, one worker, real backfill and triggers, fake activities, Spark step ${r.sparkStepMs} ms, at most ${r.concurrency} nights at once)\n`);
     say('| nights | one night alone | wall | ideal (⌈nights / bound⌉ × one night) | wall / ideal | nights started / s | night p50 / p99 | peak RSS / heap | history events per night (median / max) | not completed |');
     say('|---|---|---|---|---|---|---|---|---|---|');

@@ -4,7 +4,13 @@
  * fixed time. Reports wall time against the ideal for the concurrency bound, starts per second,
  * the process's memory, and history events per night.
  */
-import { Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Worker } from '@temporalio/worker';
+import type { WorkerConfig } from '../src/config/worker';
+import { workerTuning } from '../src/worker/tuning';
 import type { Activities } from '../src/activities';
 import { businessDatesBetween, type BusinessCalendar } from '../src/domain/calendar';
 import { dailyWorkflowId } from '../src/domain/ids';
@@ -34,6 +40,16 @@ export interface ScaleResult {
   readonly failed: number;
 }
 
+const BUNDLE_SCRIPT = `
+const { bundleWorkflowCode } = require('@temporalio/worker');
+const fs = require('node:fs');
+const [workflowsPath, out] = process.argv.slice(1);
+const quiet = () => {};
+bundleWorkflowCode({ workflowsPath, logger: { log: quiet, trace: quiet, debug: quiet, info: quiet, warn: console.warn, error: console.error } })
+  .then(({ code }) => fs.writeFileSync(out, code))
+  .catch((err) => { console.error(err); process.exit(1); });
+`;
+
 const CALENDAR: BusinessCalendar = { region: 'bench', timeZone: 'UTC', weekend: [6, 7], holidays: [] };
 
 /** Fake activities whose `awaitSparkJob` takes `sparkMs` (heartbeat-free: the step is short). */
@@ -54,20 +70,26 @@ export async function benchScale(opts: {
   readonly concurrencyPerTenant: number;
   readonly sparkMs: number;
   readonly fakes: () => Activities;
+  /** The worker's tuning, from the configuration (NIGHTJAR_WORKER_*). */
+  readonly worker: WorkerConfig;
 }): Promise<ScaleResult> {
   const env = await benchDevServer(opts.repoRoot, ['--dynamic-config-value', 'frontend.rps=10000', '--dynamic-config-value', 'frontend.namespaceRPS=10000']);
   try {
-    const workflowBundle = await bundleWorkflowCode({ workflowsPath: benchWorkflowsPath(opts.repoRoot) });
+    // Bundled in another process, as a production worker loads a bundle prebuilt at image build
+    // time (NIGHTJAR_WORKFLOW_BUNDLE): webpack's memory is not the worker's.
+    const bundleFile = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'nightjar-scale-')), 'workflow-bundle.js');
+    execFileSync(process.execPath, ['-e', BUNDLE_SCRIPT, benchWorkflowsPath(opts.repoRoot), bundleFile], { stdio: ['ignore', 'ignore', 'inherit'] });
     const taskQueue = 'bench-scale';
     const worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
-      workflowBundle,
+      workflowBundle: { codePath: bundleFile },
       activities: withSparkDuration(opts.fakes(), opts.sparkMs),
-      maxConcurrentActivityTaskExecutions: 400,
-      maxCachedWorkflows: 2000,
+      ...workerTuning(opts.worker),
     });
-    const triggers = new TemporalNightTriggers(env.client, { namespace: env.namespace ?? 'default', taskQueue, policy: { tenants: ['default'], window: { pastDays: 36_600, futureDays: 366 }, caps: { normalize: DEFAULT_ESCALATION, transform: DEFAULT_ESCALATION }, today: () => new Date().toISOString().slice(0, 10) } });
+    // The tenants the backfill runs for; the trigger policy must serve each of them.
+    const tenants = Array.from({ length: opts.tenants }, (_, i) => `t${String(i + 1).padStart(2, '0')}`);
+    const triggers = new TemporalNightTriggers(env.client, { namespace: env.namespace ?? 'default', taskQueue, policy: { tenants: ['solo', ...tenants], window: { pastDays: 36_600, futureDays: 366 }, caps: { normalize: DEFAULT_ESCALATION, transform: DEFAULT_ESCALATION }, today: () => new Date().toISOString().slice(0, 10) } });
     // 30 business days from a Monday: six calendar weeks.
     const from = '2026-01-05';
     const dates = businessDatesBetween(CALENDAR, from, '2026-12-31').slice(0, opts.businessDays);
@@ -89,7 +111,6 @@ export async function benchScale(opts: {
 
       const nights: BackfillNight[] = [];
       const began = performance.now();
-      const tenants = Array.from({ length: opts.tenants }, (_, i) => `t${String(i + 1).padStart(2, '0')}`);
       const reports = await Promise.all(
         tenants.map((tenant) =>
           backfill({ client: env.client, triggers, calendar: CALENDAR, tenant, from, to, concurrency: opts.concurrencyPerTenant, onNight: (n) => nights.push(n) }),

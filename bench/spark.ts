@@ -21,11 +21,14 @@ import type { SparkAwaitResult, SparkSubmission } from '../src/domain/pipeline';
 import { generateFeeds } from '../demo/feeds/generate-feeds';
 import { LocalSparkPlatform } from '../src/spark/local/local-platform';
 import { JOB_RESULT_FILE } from '../src/spark/outcome';
+import { checkDigests, digestOutput, type SparkDigests } from './spark-digests';
 import { round } from './stats';
 
 const BUSINESS_DATE = '2026-11-20';
 /** How often the bench's platform looks at a running attempt; the same for every side. */
 const POLL_MS = 200;
+const DEFAULT_SEED = 3;
+const DEFAULT_DEFECT_RATE = 0.001;
 
 /** One SQL execution (one action or one write) of an attempt, from its event log. */
 export interface SparkAction {
@@ -52,24 +55,52 @@ export interface SparkAttemptProfile {
   readonly stopSeconds: number;
 }
 
-export interface SparkBenchResult {
-  transactions: number;
-  inputRows: number;
+/**
+ * One side of a comparison: the Spark jobs (a `spark/` directory: `jobs/` and the package) and
+ * the driver's JVM options they run with. `after` is this checkout with its configuration;
+ * `before` (optional) an older checkout's jobs with its launcher settings, run interleaved with
+ * `after` so both are measured under the same load.
+ */
+export interface SparkArm {
+  readonly name: string;
+  readonly jobsDir: string;
+  readonly driverJavaOptions: readonly string[];
+  readonly shortJob?: { readonly maxInputBytes: number; readonly javaOptions: readonly string[] };
+  readonly classDataDir?: string;
+}
+
+export interface SparkBenchArm {
+  arm: string;
   normalizeSeconds: number;
   transformSeconds: number;
   totalSeconds: number;
   inputRowsPerSecond: number;
-  driverMemoryMb: number;
-  /** The copy job over the same feeds, run in between. */
+  /** The copy job over the same feeds, run in between, with the arm's launcher settings. */
   copySeconds: number;
   /** (normalize + transform) / copy. */
   copyRatio: number;
+  profiles: readonly SparkAttemptProfile[];
 }
 
-export interface SparkProfileResult {
+export interface SparkBenchResult {
   transactions: number;
   inputRows: number;
   driverMemoryMb: number;
+  arms: readonly SparkBenchArm[];
+  digests: DigestCheck;
+}
+
+/** The outputs' digests against those recorded for the same night (see ./spark-digests). */
+export interface DigestCheck {
+  readonly night: string;
+  readonly recorded: boolean;
+  readonly checked: number;
+  /** Arms whose outputs were checked (every arm must produce the same). */
+  readonly arms: readonly string[];
+}
+
+export interface SparkProfileArm {
+  arm: string;
   normalize: SparkAttemptProfile;
   transform: SparkAttemptProfile;
   empty: readonly [SparkAttemptProfile, SparkAttemptProfile];
@@ -80,58 +111,116 @@ export interface SparkProfileResult {
   copyRatio: number;
 }
 
+export interface SparkProfileResult {
+  transactions: number;
+  inputRows: number;
+  driverMemoryMb: number;
+  arms: readonly SparkProfileArm[];
+  digests: DigestCheck;
+}
+
 interface BenchOptions {
   readonly dir: string;
   readonly transactions: number;
   readonly driverMemoryMb: number;
   readonly seed?: number;
   readonly defectRate?: number;
+  /** An older checkout to compare with, measured in the same run. */
+  readonly before?: SparkArm;
 }
+
+/** This checkout's jobs with its configured launcher settings. */
+export function currentArm(config: NightjarConfig): SparkArm {
+  return {
+    name: 'after',
+    jobsDir: config.spark.jobsDir,
+    driverJavaOptions: config.spark.driverJavaOptions,
+    shortJob: config.spark.shortJob,
+    ...(config.spark.classDataDir !== undefined ? { classDataDir: config.spark.classDataDir } : {}),
+  };
+}
+
+/**
+ * Runs `step` for every arm, the arms' order alternating from one step to the next, so neither
+ * side always runs first after the other's heavier step.
+ */
+async function interleaved<T>(arms: readonly SparkArm[], turn: number, step: (arm: SparkArm) => Promise<T>): Promise<Map<string, T>> {
+  const out = new Map<string, T>();
+  const order = turn % 2 === 0 ? arms : [...arms].reverse();
+  for (const arm of order) out.set(arm.name, await step(arm));
+  return out;
+}
+
+const got = <T>(m: Map<string, T>, arm: SparkArm): T => m.get(arm.name) as T;
 
 /** Normalize + transform at a size, with the copy job over the same feeds in the same run. */
 export async function benchSpark(config: NightjarConfig, opts: BenchOptions): Promise<SparkBenchResult> {
   const bench = await SparkBench.create(config, opts);
+  const arms = [...(opts.before ? [opts.before] : []), currentArm(config)];
   try {
-    const normalize = await bench.ours('normalize');
-    const copy = await bench.copy();
-    const transform = await bench.ours('transform');
-    const total = normalize.wallSeconds + transform.wallSeconds;
+    await bench.warmUp(arms);
+    const normalize = await interleaved(arms, 0, (a) => bench.ours('normalize', a));
+    const copy = await interleaved(arms, 1, (a) => bench.copy(a));
+    const transform = await interleaved(arms, 2, (a) => bench.ours('transform', a));
     return {
       transactions: opts.transactions,
       inputRows: bench.inputRows,
-      normalizeSeconds: round(normalize.wallSeconds),
-      transformSeconds: round(transform.wallSeconds),
-      totalSeconds: round(total),
-      inputRowsPerSecond: Math.round(bench.inputRows / total),
       driverMemoryMb: opts.driverMemoryMb,
-      copySeconds: round(copy.wallSeconds),
-      copyRatio: round(total / copy.wallSeconds),
+      arms: arms.map((a) => {
+        const n = got(normalize, a);
+        const t = got(transform, a);
+        const c = got(copy, a);
+        const total = n.wallSeconds + t.wallSeconds;
+        return {
+          arm: a.name,
+          normalizeSeconds: round(n.wallSeconds),
+          transformSeconds: round(t.wallSeconds),
+          totalSeconds: round(total),
+          inputRowsPerSecond: Math.round(bench.inputRows / total),
+          copySeconds: round(c.wallSeconds),
+          copyRatio: round(total / c.wallSeconds, 2),
+          profiles: [n, c, t],
+        };
+      }),
+      digests: await bench.checkDigests(),
     };
   } finally {
     await fs.rm(opts.dir, { recursive: true, force: true });
   }
 }
 
-/** Normalize + transform profiled, interleaved with two empty jobs and one copy job. */
+/** Normalize + transform profiled, interleaved with two empty jobs and one copy job (per arm). */
 export async function benchSparkProfile(config: NightjarConfig, opts: BenchOptions): Promise<SparkProfileResult> {
   const bench = await SparkBench.create(config, opts);
+  const arms = [...(opts.before ? [opts.before] : []), currentArm(config)];
   try {
-    const emptyA = await bench.empty(1);
-    const normalize = await bench.ours('normalize');
-    const copy = await bench.copy();
-    const transform = await bench.ours('transform');
-    const emptyB = await bench.empty(2);
-    const ours = normalize.wallSeconds + transform.wallSeconds;
+    await bench.warmUp(arms);
+    const emptyA = await interleaved(arms, 0, (a) => bench.empty(1, a));
+    const normalize = await interleaved(arms, 1, (a) => bench.ours('normalize', a));
+    const copy = await interleaved(arms, 0, (a) => bench.copy(a));
+    const transform = await interleaved(arms, 1, (a) => bench.ours('transform', a));
+    const emptyB = await interleaved(arms, 0, (a) => bench.empty(2, a));
     return {
       transactions: opts.transactions,
       inputRows: bench.inputRows,
       driverMemoryMb: opts.driverMemoryMb,
-      normalize,
-      transform,
-      empty: [emptyA, emptyB],
-      copy,
-      emptyRatio: round(ours / (emptyA.wallSeconds + emptyB.wallSeconds)),
-      copyRatio: round(ours / copy.wallSeconds),
+      arms: arms.map((a) => {
+        const n = got(normalize, a);
+        const t = got(transform, a);
+        const e: [SparkAttemptProfile, SparkAttemptProfile] = [got(emptyA, a), got(emptyB, a)];
+        const c = got(copy, a);
+        const ours = n.wallSeconds + t.wallSeconds;
+        return {
+          arm: a.name,
+          normalize: n,
+          transform: t,
+          empty: e,
+          copy: c,
+          emptyRatio: round(ours / (e[0].wallSeconds + e[1].wallSeconds), 2),
+          copyRatio: round(ours / c.wallSeconds, 2),
+        };
+      }),
+      digests: await bench.checkDigests(),
     };
   } finally {
     await fs.rm(opts.dir, { recursive: true, force: true });
@@ -139,9 +228,10 @@ export async function benchSparkProfile(config: NightjarConfig, opts: BenchOptio
 }
 
 class SparkBench {
-  private curated: Record<string, string> | undefined;
+  private readonly curated = new Map<string, Record<string, string>>();
   private readonly env = new MockActivityEnvironment();
   private readonly logger = pino({ level: 'warn' });
+  private readonly digests = new Map<string, SparkDigests>();
 
   private constructor(
     private readonly config: NightjarConfig,
@@ -149,6 +239,7 @@ class SparkBench {
     private readonly layout: DataLayout,
     private readonly feeds: readonly { feed: string; path: string }[],
     readonly inputRows: number,
+    private readonly inputBytes: number,
   ) {}
 
   static async create(config: NightjarConfig, opts: BenchOptions): Promise<SparkBench> {
@@ -156,26 +247,30 @@ class SparkBench {
     const generated = await generateFeeds({
       landingDir: layout.landingDir(BUSINESS_DATE),
       businessDate: BUSINESS_DATE,
-      seed: opts.seed ?? 3,
+      seed: opts.seed ?? DEFAULT_SEED,
       transactions: opts.transactions,
-      defectRate: opts.defectRate ?? 0.001,
+      defectRate: opts.defectRate ?? DEFAULT_DEFECT_RATE,
     });
     const inputRows = generated.feeds.reduce((a, f) => a + f.rows, 0);
-    return new SparkBench(config, opts, layout, generated.feeds, inputRows);
+    const inputBytes = (await Promise.all(generated.feeds.map((f) => fs.stat(f.path)))).reduce((a, st) => a + st.size, 0);
+    return new SparkBench(config, opts, layout, generated.feeds, inputRows, inputBytes);
   }
 
   private resources(job: SparkJobName): SparkResources {
     return { ...this.config.spark.defaults[job], driverMemoryMb: this.opts.driverMemoryMb };
   }
 
-  /** A platform whose attempts write their event log to `eventDir`. */
-  private platform(eventDir: string): LocalSparkPlatform {
+  /** A platform whose attempts write their event log to `eventDir`, with the arm's JVM options. */
+  private platform(eventDir: string, arm: SparkArm): LocalSparkPlatform {
     return new LocalSparkPlatform({
       sparkSubmit: this.config.spark.sparkSubmit,
       pythonPath: this.config.spark.python,
       layout: this.layout,
       pollIntervalMs: POLL_MS,
       extraConf: { 'spark.eventLog.enabled': 'true', 'spark.eventLog.rolling.enabled': 'false', 'spark.eventLog.compress': 'false', 'spark.eventLog.dir': `file://${eventDir}` },
+      driverJavaOptions: arm.driverJavaOptions,
+      ...(arm.shortJob !== undefined ? { shortJob: arm.shortJob } : {}),
+      ...(arm.classDataDir !== undefined ? { classDataDir: arm.classDataDir } : {}),
       logger: this.logger,
     });
   }
@@ -186,21 +281,22 @@ class SparkBench {
     return dir;
   }
 
-  /** normalize (over the raw feeds) or transform (over normalize's curated output). */
-  async ours(job: SparkJobName): Promise<SparkAttemptProfile> {
-    const name = `bench-${job}-${this.opts.transactions}`;
+  /** normalize (over the raw feeds) or transform (over the same arm's curated output). */
+  async ours(job: SparkJobName, arm: SparkArm): Promise<SparkAttemptProfile> {
+    const name = `bench-${job}-${arm.name}-${this.opts.transactions}`;
     const events = await this.eventDir(name);
     const spark = createSparkActivities({
-      platform: this.platform(events),
+      platform: this.platform(events, arm),
       layout: this.layout,
-      jobsDir: this.config.spark.jobsDir,
+      jobsDir: arm.jobsDir,
       reportingCurrency: this.config.reportingCurrency,
       thresholds: this.config.spark.thresholds,
       logger: this.logger,
     });
     let inputs: Record<string, string>;
+    const curated = this.curated.get(arm.name);
     if (job === 'normalize') inputs = Object.fromEntries(this.feeds.map((f) => [f.feed, `file://${f.path}`]));
-    else if (this.curated) inputs = this.curated;
+    else if (curated) inputs = curated;
     else throw new Error('transform before normalize');
     const t0 = Date.now();
     const submission = (await this.env.run((i: Parameters<typeof spark.submitSparkJob>[0]) => spark.submitSparkJob(i), {
@@ -215,30 +311,58 @@ class SparkBench {
     const result = (await this.env.run((s: typeof submission) => spark.awaitSparkJob(s), submission)) as SparkAwaitResult;
     const t1 = Date.now();
     await this.env.run(spark.cleanupSparkJob, { attemptId: name, job, businessDate: BUSINESS_DATE, keepOutput: true });
-    if (result.outcome.kind !== 'SUCCEEDED') throw new Error(`${job} ${result.outcome.kind}: ${result.outcome.reason}`);
+    if (result.outcome.kind !== 'SUCCEEDED') throw new Error(`${arm.name} ${job} ${result.outcome.kind}: ${result.outcome.reason}`);
     if (job === 'normalize') {
       if (result.output?.job !== 'normalize') throw new Error('normalize produced no output');
-      this.curated = Object.fromEntries(result.output.feeds.map((f) => [f.feed, f.curatedUri]));
+      this.curated.set(arm.name, Object.fromEntries(result.output.feeds.map((f) => [f.feed, f.curatedUri])));
     }
-    return profileAttempt(job, t0, t1, events);
+    if (result.output) this.digests.set(arm.name, { ...this.digests.get(arm.name), ...(await digestOutput(result.output)) });
+    return profileAttempt(`${job} (${arm.name})`, t0, t1, events);
+  }
+
+  /** Fails when any arm's outputs differ from those recorded for this night. */
+  async checkDigests(): Promise<DigestCheck> {
+    const { transactions, seed, defectRate } = this.opts;
+    const night = `${transactions} transactions, seed ${seed ?? DEFAULT_SEED}, defects ${defectRate ?? DEFAULT_DEFECT_RATE}`;
+    let recorded = false;
+    let checked = 0;
+    // The older side first: a night without recorded digests records the outputs of the code before the change.
+    for (const [arm, digests] of [...this.digests].sort(([a]) => (a === 'before' ? -1 : 1))) {
+      const check = await checkDigests(night, digests);
+      if (check.differing.length > 0) {
+        throw new Error(`the Spark jobs' outputs (${arm}) changed for the night of ${night}: ${check.differing.join('; ')} (see bench/spark-digests.json)`);
+      }
+      recorded ||= check.recorded;
+      checked = Object.keys(digests).length;
+    }
+    return { night, recorded, checked, arms: [...this.digests.keys()] };
+  }
+
+  /**
+   * One untimed empty job per arm before anything is measured: the page cache holds Spark's jars
+   * for both sides alike, and a class-data archive that does not exist yet is written now (once
+   * per machine and Spark install), not during a measured attempt.
+   */
+  async warmUp(arms: readonly SparkArm[]): Promise<void> {
+    for (const arm of arms) await this.empty(0, arm);
   }
 
   /** The empty job: Spark's floor for one attempt. */
-  async empty(n: number): Promise<SparkAttemptProfile> {
-    const name = `bench-empty${n}-${this.opts.transactions}`;
-    return this.floor(`empty ${n}`, name, 'empty_job.py', (result) => [name, result]);
+  async empty(n: number, arm: SparkArm): Promise<SparkAttemptProfile> {
+    const name = `bench-empty${n}-${arm.name}-${this.opts.transactions}`;
+    return this.floor(`empty ${n} (${arm.name})`, arm, name, 'empty_job.py', (result) => [name, result]);
   }
 
   /** The copy job over the raw feeds. */
-  async copy(): Promise<SparkAttemptProfile> {
-    const name = `bench-copy-${this.opts.transactions}`;
-    const out = path.join(this.opts.dir, 'copy');
-    return this.floor('copy', name, 'copy_job.py', (result) => [result, out, ...this.feeds.map((f) => f.path)]);
+  async copy(arm: SparkArm): Promise<SparkAttemptProfile> {
+    const name = `bench-copy-${arm.name}-${this.opts.transactions}`;
+    const out = path.join(this.opts.dir, 'copy', arm.name);
+    return this.floor(`copy (${arm.name})`, arm, name, 'copy_job.py', (result) => [result, out, ...this.feeds.map((f) => f.path)]);
   }
 
-  private async floor(label: string, attemptId: string, script: string, args: (resultFile: string) => string[]): Promise<SparkAttemptProfile> {
+  private async floor(label: string, arm: SparkArm, attemptId: string, script: string, args: (resultFile: string) => string[]): Promise<SparkAttemptProfile> {
     const events = await this.eventDir(attemptId);
-    const platform = this.platform(events);
+    const platform = this.platform(events, arm);
     const resultFile = path.join(this.layout.jobOutputDir(BUSINESS_DATE, 'normalize', attemptId), JOB_RESULT_FILE);
     await fs.mkdir(path.dirname(resultFile), { recursive: true });
     const t0 = Date.now();
@@ -252,6 +376,8 @@ class SparkBench {
       mainFile: path.join(process.cwd(), 'bench', 'spark-jobs', script),
       args: args(resultFile),
       sparkConf: {},
+      // Launched as our jobs are at this size: the night's raw input decides the short-job options.
+      inputBytes: this.inputBytes,
     });
     const outcome = await platform.await(handle, { signal: new AbortController().signal, onProgress: () => undefined });
     const t1 = Date.now();
@@ -352,30 +478,49 @@ export function profileEvents(name: string, t0: number, t1: number, events: read
   };
 }
 
-/** The profile as Markdown: one row per attempt, then each attempt's actions. */
+/** The profile as Markdown: one row per attempt, then each attempt's actions, then the ratios per arm. */
 export function renderSparkProfile(p: SparkProfileResult): string[] {
   const r = (v: number) => `${round(v)} s`;
-  const attempts = [p.empty[0], p.normalize, p.copy, p.transform, p.empty[1]];
   const lines = [
     '| attempt | wall | JVM + Python start | session start | actions (n) | writes (n) | driver between actions | result + stop + exit |',
     '|---|---|---|---|---|---|---|---|',
   ];
-  for (const a of attempts) {
-    const writes = a.actions.filter((x) => x.write);
-    const reads = a.actions.filter((x) => !x.write);
-    const sum = (xs: readonly SparkAction[]) => xs.reduce((t, x) => t + x.seconds, 0);
-    lines.push(
-      `| ${a.name} | **${r(a.wallSeconds)}** | ${r(a.startSeconds)} | ${r(a.sessionSeconds)} | ${r(sum(reads))} (${reads.length}) | ${r(sum(writes))} (${writes.length}) | ${r(a.betweenSeconds)} | ${r(a.stopSeconds)} |`,
-    );
+  for (const arm of p.arms) {
+    for (const a of [arm.empty[0], arm.normalize, arm.copy, arm.transform, arm.empty[1]]) {
+      const writes = a.actions.filter((x) => x.write);
+      const reads = a.actions.filter((x) => !x.write);
+      const sum = (xs: readonly SparkAction[]) => xs.reduce((t, x) => t + x.seconds, 0);
+      lines.push(
+        `| ${a.name} | **${r(a.wallSeconds)}** | ${r(a.startSeconds)} | ${r(a.sessionSeconds)} | ${r(sum(reads))} (${reads.length}) | ${r(sum(writes))} (${writes.length}) | ${r(a.betweenSeconds)} | ${r(a.stopSeconds)} |`,
+      );
+    }
   }
   lines.push('');
-  for (const a of [p.normalize, p.transform]) {
-    const parts = a.actions.map((x) => `${x.write ? 'write ' : ''}${x.label} ${round(x.seconds)} s (${x.jobs}j/${x.stages}s/${x.tasks}t)`);
-    lines.push(`- ${a.name}: ${parts.join(' · ')}`);
+  lines.push(...renderActions(p.arms.flatMap((a) => [a.normalize, a.transform])));
+  lines.push('');
+  lines.push('| arm | normalize + transform | two empty jobs | ratio (goal ≤ 2.0) | copy job | ratio to the copy job |');
+  lines.push('|---|---|---|---|---|---|');
+  for (const a of p.arms) {
+    const ours = a.normalize.wallSeconds + a.transform.wallSeconds;
+    const empty = a.empty[0].wallSeconds + a.empty[1].wallSeconds;
+    lines.push(`| ${a.arm} | ${r(ours)} | ${r(empty)} | **${a.emptyRatio}** | ${r(a.copy.wallSeconds)} | ${a.copyRatio} |`);
   }
   lines.push('');
-  const ours = p.normalize.wallSeconds + p.transform.wallSeconds;
-  const empty = p.empty[0].wallSeconds + p.empty[1].wallSeconds;
-  lines.push(`normalize + transform ${r(ours)} / two empty jobs ${r(empty)} = **${p.emptyRatio}** (goal ≤ 2.0); / copy job ${r(p.copy.wallSeconds)} = **${p.copyRatio}**`);
+  lines.push(renderDigestCheck(p.digests));
   return lines;
+}
+
+/** Each attempt's actions in order: label, seconds, Spark jobs / stages / tasks. */
+export function renderActions(attempts: readonly SparkAttemptProfile[]): string[] {
+  return attempts.map((a) => {
+    const parts = a.actions.map((x) => `${x.write ? 'write ' : ''}${x.label} ${round(x.seconds)} s (${x.jobs}j/${x.stages}s/${x.tasks}t)`);
+    return `- ${a.name} (${round(a.wallSeconds)} s; start ${round(a.startSeconds)} s, session ${round(a.sessionSeconds)} s, between actions ${round(a.betweenSeconds)} s, stop ${round(a.stopSeconds)} s): ${parts.join(' · ')}`;
+  });
+}
+
+export function renderDigestCheck(d: DigestCheck): string {
+  const what = `${d.checked} digests (per feed counts, reasons, money and rejects; per report rows and CSV)`;
+  return d.recorded
+    ? `Outputs of ${d.arms.join(', ')}: ${what} recorded for the night of ${d.night} in bench/spark-digests.json.`
+    : `Outputs unchanged: ${what} of ${d.arms.join(' and ')} equal those recorded for the night of ${d.night}.`;
 }

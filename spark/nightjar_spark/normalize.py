@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import csv
 from decimal import Decimal, localcontext
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 
 from pyspark import StorageLevel
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -15,8 +15,8 @@ from .frames import empty_frame, literal_frame
 from .lines import LINE_COLUMN, LINE_NO_COLUMN, TOTAL_COLUMN, numbered_lines
 from .money import exact_product, minor_unit, minor_units, rounded
 from .progress import progress
-from .spec import join_uri, spark_path
-from .validation import column_reason, control_value, malformed_reason, reason_code, typed_value
+from .spec import is_local, join_uri, local_path, spark_path
+from .validation import REASON_CODES, column_reason, control_value, malformed_reason, reason_code, typed_value
 
 REASON = "_nj_reason"
 CSV_OPTIONS = {"sep": ",", "quote": '"', "escape": '"'}
@@ -38,6 +38,19 @@ class ContractError(ValueError):
 
 def _raw(name: str) -> str:
     return f"_nj_raw_{name}"
+
+
+def _first_line(path: str) -> Optional[str]:
+    """A local file's first line as `spark.read.text` sees it (split on LF, CRLF or CR, UTF-8
+    with bad bytes replaced); None for an empty file."""
+    with open(local_path(path), "r", encoding="utf-8", errors="replace", newline=None) as fh:
+        line = fh.readline()
+    return None if line == "" else line.rstrip("\n")
+
+
+def _first_line_with_spark(spark: SparkSession, path: str) -> Optional[str]:
+    first = spark.read.text(spark_path(path)).limit(1).collect()
+    return first[0][0] if first else None
 
 
 def _header_fields(header: str) -> list[str]:
@@ -70,13 +83,14 @@ class FeedNormalizer:
     def read_lines(self, path: str) -> DataFrame:
         """The file's numbered lines (with the file's line count in each row); checks the header.
 
-        The header is the first line of the file's first split: one small job, so the numbered
-        lines are computed once, by the first action over the rows made from them."""
-        first = self.spark.read.text(spark_path(path)).limit(1).collect()
-        if first:
-            header = _header_fields(first[0][0])
-            if header != self.names:
-                raise ContractError(f"feed {self.name}: header {header} is not the catalog's columns {self.names}")
+        A local file's header is read here, without a Spark job; elsewhere it is the first line
+        of the file's first split (one small job). Either way the numbered lines are computed
+        once, by the first write over the rows made from them."""
+        header = _first_line(path) if is_local(path) else _first_line_with_spark(self.spark, path)
+        if header is not None:
+            fields = _header_fields(header)
+            if fields != self.names:
+                raise ContractError(f"feed {self.name}: header {fields} is not the catalog's columns {self.names}")
         return numbered_lines(self.spark, spark_path(path))
 
     # -- rules 1 to 3 ------------------------------------------------------------------------
@@ -225,12 +239,6 @@ class FeedNormalizer:
         )
 
 
-def exact_sum(values: Iterable[Any]) -> Decimal:
-    with localcontext() as ctx:
-        ctx.prec = 80
-        return sum((Decimal(v) for v in values), Decimal(0))
-
-
 def decimal_text(value: Any, scale: int) -> str:
     """An exact decimal written with exactly `scale` decimals, as the trailer writes its sum."""
     with localcontext() as ctx:
@@ -281,31 +289,34 @@ def run_normalize(spark: SparkSession, spec: dict[str, Any]) -> dict[str, Any]:
             rows = normalizer.convert_currency(
                 rows, fx_rates_table(spark, accepted.get(cat.FX_FEED), spec["reportingCurrency"])
             )
+        # Two writes read the rows: computed once (line numbers, rules, joins), kept for the second.
         rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
 
+        # Counted while written (Observations), not by a pass of their own: the accepted rows'
+        # count and money, the rejected rows' count per reason code and money, the line count.
         amount_accepted, amount_rejected, scale = normalizer.control_amounts()
-        by_code = rows.groupBy(reason_code(F.col(REASON)).alias("code")).agg(
-            F.count(F.lit(1)).alias("n"), amount_accepted.alias("accepted"), amount_rejected.alias("rejected"),
-            F.max(TOTAL_COLUMN).alias("lines"),
-        ).collect()
-        # Every row carries the file's line count; without data lines there are none to check.
-        rows_in = max(max((int(r["lines"]) for r in by_code), default=2) - 2, 0)
-        counts = {(r["code"] if r["code"] is not None else ""): int(r["n"]) for r in by_code}
-        sums = {key: exact_sum(r[key] for r in by_code) for key in ("accepted", "rejected")}
-        rows_accepted = counts.pop("", 0)
-        rows_rejected = sum(counts.values())
-        if rows_accepted + rows_rejected != rows_in:
-            raise AssertionError(
-                f"feed {name}: {rows_in} data lines but {rows_accepted} accepted + {rows_rejected} rejected"
-            )
-        progress("normalize", feed=name, step="validated", rowsIn=rows_in,
-                 rowsAccepted=rows_accepted, rowsRejected=rows_rejected)
-
+        accepted_seen = Observation(f"accepted-{name}")
+        rejected_seen = Observation(f"rejected-{name}")
+        code = reason_code(F.col(REASON))
         curated_uri = join_uri(output_uri, name)
         rejects_uri = join_uri(output_uri, "rejects", name)
-        normalizer.accepted_rows(rows).write.mode("overwrite").parquet(spark_path(curated_uri))
+        normalizer.accepted_rows(
+            rows.observe(
+                accepted_seen,
+                F.count_if(F.col(REASON).isNull()).alias("n"),
+                amount_accepted.alias("amount"),
+                F.max(TOTAL_COLUMN).alias("lines"),
+            )
+        ).write.mode("overwrite").parquet(spark_path(curated_uri))
         (
-            FeedNormalizer.rejected_rows(rows)
+            FeedNormalizer.rejected_rows(
+                rows.observe(
+                    rejected_seen,
+                    F.count_if(F.col(REASON).isNotNull()).alias("n"),
+                    amount_rejected.alias("amount"),
+                    *[F.count_if(code == F.lit(c)).alias(c) for c in REASON_CODES],
+                )
+            )
             .coalesce(1)
             .sortWithinPartitions("line_no")
             .write.mode("overwrite")
@@ -313,6 +324,21 @@ def run_normalize(spark: SparkSession, spec: dict[str, Any]) -> dict[str, Any]:
             .csv(spark_path(rejects_uri))
         )
         rows.unpersist()
+        accepted_metrics, rejected_metrics = accepted_seen.get, rejected_seen.get
+        # Every row carries the file's line count; without data lines there are none to check.
+        rows_in = max(int(accepted_metrics.get("lines") or 2) - 2, 0)
+        rows_accepted = int(accepted_metrics["n"])
+        rows_rejected = int(rejected_metrics["n"])
+        counts = {c: int(rejected_metrics[c]) for c in REASON_CODES if int(rejected_metrics[c]) > 0}
+        if sum(counts.values()) != rows_rejected:
+            raise AssertionError(f"feed {name}: {rows_rejected} rejected rows but reason codes {counts}")
+        if rows_accepted + rows_rejected != rows_in:
+            raise AssertionError(
+                f"feed {name}: {rows_in} data lines but {rows_accepted} accepted + {rows_rejected} rejected"
+            )
+        sums = {"accepted": accepted_metrics["amount"], "rejected": rejected_metrics["amount"]}
+        progress("normalize", feed=name, step="validated", rowsIn=rows_in,
+                 rowsAccepted=rows_accepted, rowsRejected=rows_rejected)
         # Later feeds check against what was written, which also keeps their plans short.
         accepted[name] = spark.read.schema(cat.curated_schema(feed)).parquet(spark_path(curated_uri))
         progress("normalize", feed=name, step="written", curatedUri=curated_uri, rejectsUri=rejects_uri)

@@ -130,6 +130,20 @@ def malformed_reason(line: Column, expected_fields: int) -> Column:
     )
 
 
+# Every reason code a rule can give (the part before the colon); normalize counts rejects per code.
+REASON_CODES = (
+    "MALFORMED_RECORD",
+    "MISSING_VALUE",
+    "INVALID_FORMAT",
+    "UNKNOWN_CURRENCY",
+    "OUT_OF_RANGE",
+    "WRONG_BUSINESS_DATE",
+    "DUPLICATE_KEY",
+    "UNKNOWN_REFERENCE",
+    "NO_FX_RATE",
+)
+
+
 def reason_code(reason: Column) -> Column:
     """`UNKNOWN_CURRENCY:currency` -> `UNKNOWN_CURRENCY`."""
     return F.substring_index(reason, ":", 1)

@@ -142,3 +142,18 @@ def test_quote_and_field_counts(spark):
         "MALFORMED_RECORD:field_count",
         "MALFORMED_RECORD:field_count",
     ]
+
+
+def test_every_reason_a_rule_gives_has_its_code_in_reason_codes():
+    # normalize counts rejects per code in REASON_CODES; a code missing there would fail the job.
+    import re
+    from pathlib import Path
+
+    from nightjar_spark.validation import REASON_CODES
+
+    package = Path(__file__).resolve().parents[1] / "nightjar_spark"
+    given = set()
+    for source in package.glob("*.py"):
+        given.update(re.findall(r'F\.lit\(f?"([A-Z_]+):', source.read_text(encoding="utf-8")))
+    assert given, "no reason literals found: the pattern no longer matches the rules' code"
+    assert given <= set(REASON_CODES), sorted(given - set(REASON_CODES))

@@ -97,6 +97,25 @@ const TransformResult = z.object({
 /** The `_result.json` a succeeded job wrote last. */
 export const JobResult = z.discriminatedUnion('job', [NormalizeResult, TransformResult]);
 
+/**
+ * `{ inputBytes }`: the size of every input (a file, or a directory's files) when all are local
+ * `file:` URIs that can be read; `{}` otherwise (the platform then treats the job as a long one).
+ */
+export async function localInputBytes(inputs: Readonly<Record<string, string>>): Promise<{ inputBytes?: number }> {
+  const sizeOf = async (p: string): Promise<number> => {
+    const st = await fs.stat(p);
+    if (!st.isDirectory()) return st.size;
+    const entries = await fs.readdir(p);
+    return (await Promise.all(entries.map((e) => sizeOf(path.join(p, e))))).reduce((a, b) => a + b, 0);
+  };
+  try {
+    const sizes = await Promise.all(Object.values(inputs).map((uri) => sizeOf(uriToPath(uri))));
+    return { inputBytes: sizes.reduce((a, b) => a + b, 0) };
+  } catch {
+    return {};
+  }
+}
+
 export function createSparkActivities(deps: SparkActivityDeps) {
   const { platform, layout } = deps;
   const logger = deps.logger ?? pino({ enabled: false });
@@ -144,6 +163,7 @@ export function createSparkActivities(deps: SparkActivityDeps) {
         mainFile,
         args: ['--spec', specFile],
         sparkConf,
+        ...(platform.kind === 'local' ? await localInputBytes(input.inputs) : {}),
       });
       logger.info({ businessDate, job, attempt: input.attempt, attemptId, handle: handle.handle }, 'spark job submitted');
       return {

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import type { EscalationPolicy } from '../domain/spark/escalation';
@@ -6,6 +7,20 @@ import type { SizingPolicy } from '../domain/spark/sizing';
 import { bool, mb, optionalPositive, perJob, positive } from './parsers';
 
 const positiveNumber = z.number().positive();
+
+/**
+ * The local driver JVM's options for a short job (small input): the client compiler alone (no C2
+ * warm-up competing for the two cores) and the serial collector (no parallel GC threads to start)
+ * were measured to start faster (README, "Spark at the demo's default size"). A long job keeps the
+ * JVM's default compilers: at 1 M transactions the C1-only driver fell far behind the copy job.
+ */
+export const DEFAULT_SHORT_JOB_JAVA_OPTIONS = '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC';
+
+/** Whitespace-separated JVM options, each starting with `-`; `none` for none. */
+const javaOptions = z
+  .string()
+  .transform((s) => (s.trim() === 'none' ? [] : s.split(/\s+/).filter((o) => o !== '')))
+  .refine((opts) => opts.every((o) => o.startsWith('-')), 'expected JVM options separated by spaces, each starting with "-" (e.g. -XX:+UseSerialGC), or "none"');
 const JobResources = z
   .strictObject({
     driverMemoryMb: z.number().int().min(256),
@@ -42,6 +57,10 @@ export const SparkEnv = z.object({
   NIGHTJAR_SPARK_EXECUTOR_INSTANCES: positive.default(2),
   NIGHTJAR_SPARK_SHUFFLE_PARTITIONS: positive.default(8),
   NIGHTJAR_SPARK_UI: bool.default(false),
+  NIGHTJAR_SPARK_DRIVER_JAVA_OPTIONS: z.string().default('none').pipe(javaOptions),
+  NIGHTJAR_SPARK_SHORT_JOB_JAVA_OPTIONS: z.string().default(DEFAULT_SHORT_JOB_JAVA_OPTIONS).pipe(javaOptions),
+  NIGHTJAR_SPARK_SHORT_JOB_MAX_INPUT_MB: z.coerce.number({ message: 'expected a number of MiB' }).nonnegative().default(32),
+  NIGHTJAR_SPARK_CDS_DIR: z.string().min(1).optional(),
   NIGHTJAR_OOM_MAX_ATTEMPTS: positive.default(4),
   NIGHTJAR_OOM_MEMORY_FACTOR: z.coerce.number().gt(1, 'must be greater than 1').default(2),
   NIGHTJAR_OOM_MAX_DRIVER_MEMORY_MB: mb.default(8192),
@@ -67,6 +86,12 @@ export interface SparkJobsConfig {
   readonly python: string;
   readonly jobsDir: string;
   readonly ui: boolean;
+  /** JVM options of each local attempt's driver. */
+  readonly driverJavaOptions: readonly string[];
+  /** More JVM options for a local attempt whose input is at most `maxInputBytes`. */
+  readonly shortJob: { readonly maxInputBytes: number; readonly javaOptions: readonly string[] };
+  /** Where local drivers keep their class-data sharing archive; absent when turned off. */
+  readonly classDataDir?: string;
   readonly defaults: Readonly<Record<SparkJobName, SparkResources>>;
   /** The default policy, and per job the policy with that job's settings over it. */
   readonly escalation: EscalationPolicy;
@@ -98,6 +123,10 @@ export function sparkJobsConfig(e: Env, repoRoot: string): SparkJobsConfig {
     python: e.NIGHTJAR_PYTHON ?? path.join(venvBin, 'python'),
     jobsDir: path.join(repoRoot, 'spark'),
     ui: e.NIGHTJAR_SPARK_UI,
+    driverJavaOptions: e.NIGHTJAR_SPARK_DRIVER_JAVA_OPTIONS,
+    shortJob: { maxInputBytes: Math.round(e.NIGHTJAR_SPARK_SHORT_JOB_MAX_INPUT_MB * 2 ** 20), javaOptions: e.NIGHTJAR_SPARK_SHORT_JOB_JAVA_OPTIONS },
+    // Outside the checkout, so every clone and worker of this machine shares one archive.
+    ...(e.NIGHTJAR_SPARK_CDS_DIR === 'off' ? {} : { classDataDir: path.resolve(e.NIGHTJAR_SPARK_CDS_DIR ?? path.join(os.homedir(), '.cache', 'nightjar', 'spark-cds')) }),
     defaults: {
       normalize: { ...resources, ...e.NIGHTJAR_SPARK_JOB_RESOURCES?.normalize },
       transform: { ...resources, ...e.NIGHTJAR_SPARK_JOB_RESOURCES?.transform },

@@ -11,6 +11,8 @@ export const WorkerEnv = z.object({
   NIGHTJAR_JANITOR_EVERY_SECONDS: interval.default(0),
   NIGHTJAR_JANITOR_MIN_AGE_SECONDS: positive.default(1800),
   NIGHTJAR_WORKER_MAX_ACTIVITIES: positive.default(200),
+  NIGHTJAR_WORKER_MAX_CACHED_WORKFLOWS: positive.default(500),
+  NIGHTJAR_WORKER_MAX_WORKFLOW_TASKS: positive.default(20),
   NIGHTJAR_METRICS_ADDRESS: listenAddress.default('127.0.0.1:9464'),
   NIGHTJAR_HEALTH_ADDRESS: listenAddress.optional(),
   NIGHTJAR_SHUTDOWN_GRACE_SECONDS: positive.default(30),
@@ -24,6 +26,14 @@ export type ReportingConfig = { readonly kind: 'pglite'; readonly dataDir: strin
 
 export interface WorkerConfig {
   readonly maxConcurrentActivities: number;
+  /**
+   * Workflows kept in memory between their tasks (sticky cache). A night holds two at a time
+   * (the night and its running Spark job); the SDK's default grows with the heap limit
+   * (about 2,300 with a 4 GiB heap), far past what a worker runs at once.
+   */
+  readonly maxCachedWorkflows: number;
+  /** Workflow tasks run at once (at most the cache size). */
+  readonly maxConcurrentWorkflowTasks: number;
   /** How long activities get to finish after SIGTERM before they are handed back to the server. */
   readonly shutdownGraceSeconds: number;
   /** A workflow bundle prebuilt at image build time; workflows are bundled from source when absent. */
@@ -50,6 +60,8 @@ export function workerConfig(e: Env, repoRoot: string, dataDir: string) {
     janitor: { everySeconds: e.NIGHTJAR_JANITOR_EVERY_SECONDS, minAgeSeconds: e.NIGHTJAR_JANITOR_MIN_AGE_SECONDS },
     worker: {
       maxConcurrentActivities: e.NIGHTJAR_WORKER_MAX_ACTIVITIES,
+      maxCachedWorkflows: e.NIGHTJAR_WORKER_MAX_CACHED_WORKFLOWS,
+      maxConcurrentWorkflowTasks: Math.min(e.NIGHTJAR_WORKER_MAX_WORKFLOW_TASKS, e.NIGHTJAR_WORKER_MAX_CACHED_WORKFLOWS),
       shutdownGraceSeconds: e.NIGHTJAR_SHUTDOWN_GRACE_SECONDS,
       ...(e.NIGHTJAR_WORKFLOW_BUNDLE !== undefined ? { workflowBundle: path.resolve(repoRoot, e.NIGHTJAR_WORKFLOW_BUNDLE) } : {}),
     } satisfies WorkerConfig,

@@ -44,6 +44,9 @@ export function createSparkPlatform(config: NightjarConfig, layout: DataLayout, 
     layout,
     pollIntervalMs: 1000,
     extraConf: config.spark.ui ? { 'spark.ui.enabled': 'true' } : {},
+    driverJavaOptions: config.spark.driverJavaOptions,
+    shortJob: config.spark.shortJob,
+    ...(config.spark.classDataDir !== undefined ? { classDataDir: config.spark.classDataDir } : {}),
     logger: logger.child({ component: 'spark-local' }),
   });
 }

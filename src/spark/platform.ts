@@ -15,6 +15,8 @@ export interface SparkAttemptRequest {
   readonly args: readonly string[];
   /** Extra Spark configuration for this job (merged over the platform's defaults). */
   readonly sparkConf: Readonly<Record<string, string>>;
+  /** Bytes of the attempt's input on this machine, when known: lets a platform start small jobs differently. */
+  readonly inputBytes?: number;
 }
 
 /** A handle to a submitted attempt, enough to find it again after a worker restart. */

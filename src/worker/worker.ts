@@ -14,6 +14,7 @@ import type { SparkPlatform } from '../spark/platform';
 import { ensureNightlySchedule } from '../schedules/nightly-schedule';
 import { TemporalNightTriggers, triggerTargetOf } from '../triggers/temporal-triggers';
 import { observeActivities } from '../observability/activity-interceptor';
+import { workerTuning } from './tuning';
 import { startHealthServer, type HealthServer } from '../observability/health';
 import { histogramBuckets, MeterMetrics, type NightjarMetrics } from '../observability/metrics';
 import { ensureJanitorSchedule } from './janitor-schedule';
@@ -200,8 +201,7 @@ export async function createNightjarWorker(
     interceptors: { activity: [guardTenant(config.tenant, config.temporal.taskQueue), observeActivities(services.metrics)] },
     // Activities get this long to finish after SIGTERM before they are cancelled (Spark waits detach and are adopted later).
     shutdownGraceTime: `${config.worker.shutdownGraceSeconds} seconds`,
-    // Awaiting Spark attempts is most of what runs at once: one slot per attempt being watched.
-    maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
+    ...workerTuning(config.worker),
     // Heartbeats reach the server at least every 5 s (not 80% of the 30 s timeout), so a
     // cancellation reaches a running export or Spark await within seconds.
     maxHeartbeatThrottleInterval: '5 seconds',

@@ -129,6 +129,21 @@ describe('buildSparkSubmitArgs', () => {
   });
 });
 
+describe('buildSparkSubmitArgs: driver JVM options', () => {
+  test('come before the attempt property, which stays last', () => {
+    const args = buildSparkSubmitArgs({
+      request: request({ attemptId: 'nj-a3' }),
+      workDir: '/w',
+      master: 'local[2]',
+      extraConf: {},
+      driverJavaOptions: ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'],
+    });
+    expect(args).toContain(
+      'spark.driver.extraJavaOptions=-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Dderby.system.home=/w -Djava.io.tmpdir=/w/tmp -XX:-UsePerfData -Dnightjar.attempt=nj-a3',
+    );
+  });
+});
+
 describe('LocalSparkPlatform', () => {
   test('runs an attempt to SUCCEEDED, forwarding progress, with the log kept in the run log dir', async () => {
     const p = platform({ FAKE_SPARK_STEPS: '6' });
@@ -317,5 +332,62 @@ describe('LocalSparkPlatform', () => {
   test('a spark-submit that cannot start fails the submit with the path', async () => {
     const p = platform({}, { sparkSubmit: path.join(dataDir, 'no-such-spark-submit') });
     await expect(p.submit(request())).rejects.toThrow(/cannot start .*no-such-spark-submit/);
+  });
+});
+
+describe('LocalSparkPlatform class-data sharing', () => {
+  test('the first attempt writes the archive at its clean exit; the next one maps it', async () => {
+    const cds = path.join(dataDir, 'cds cache');
+    const p = platform({}, { classDataDir: cds, driverJavaOptions: ['-XX:+UseSerialGC'] });
+
+    const first = request();
+    const firstOutcome = await p.await(await p.submit(first), { signal: neverAborted(), onProgress: () => undefined });
+    expect(firstOutcome.kind).toBe('SUCCEEDED');
+    const firstLog = await fs.readFile(layout.logFile(DATE, first.attemptId), 'utf8');
+    expect(firstLog).toMatch(/class data -XX:ArchiveClassesAtExit=.+\.jsa\..+\.tmp$/m);
+    const written = await fs.readdir(cds);
+    expect(written).toHaveLength(1);
+    expect(written[0]).toMatch(/^driver-[0-9a-f]{16}\.jsa$/);
+
+    const second = request();
+    await p.await(await p.submit(second), { signal: neverAborted(), onProgress: () => undefined });
+    const secondLog = await fs.readFile(layout.logFile(DATE, second.attemptId), 'utf8');
+    expect(secondLog).toContain(`class data -XX:SharedArchiveFile=${path.join(cds, written[0] as string)}`);
+  });
+
+  test('an attempt that fails leaves no archive behind, and the next attempt tries again', async () => {
+    const cds = path.join(dataDir, 'cds');
+    const failing = platform({ FAKE_SPARK_MODE: 'exit' }, { classDataDir: cds });
+    await failing.await(await failing.submit(request()), { signal: neverAborted(), onProgress: () => undefined });
+    expect(await fs.readdir(cds)).toEqual([]);
+
+    const next = request();
+    const p = platform({}, { classDataDir: cds });
+    await p.await(await p.submit(next), { signal: neverAborted(), onProgress: () => undefined });
+    expect(await fs.readFile(layout.logFile(DATE, next.attemptId), 'utf8')).toMatch(/ArchiveClassesAtExit/);
+    expect((await fs.readdir(cds)).filter((f) => f.endsWith('.jsa'))).toHaveLength(1);
+  });
+
+  test('short-job JVM options only for an attempt whose known input is small enough', async () => {
+    const shortJob = { maxInputBytes: 1000, javaOptions: ['-XX:TieredStopAtLevel=1'] };
+    const p = platform({}, { shortJob, driverJavaOptions: ['-XX:+UseSerialGC'] });
+    const options = async (inputBytes?: number) => {
+      const req = request(inputBytes === undefined ? {} : { inputBytes });
+      await p.await(await p.submit(req), { signal: neverAborted(), onProgress: () => undefined });
+      const log = await fs.readFile(layout.logFile(DATE, req.attemptId), 'utf8');
+      return /"spark\.driver\.extraJavaOptions":"([^"]*)"/.exec(log)?.[1]?.split(' -Dderby')[0];
+    };
+    expect(await options(1000)).toBe('-XX:+UseSerialGC -XX:TieredStopAtLevel=1');
+    expect(await options(1001)).toBe('-XX:+UseSerialGC');
+    expect(await options(undefined)).toBe('-XX:+UseSerialGC');
+  });
+
+  test('other JVM options make another archive (the archive depends on them)', async () => {
+    const cds = path.join(dataDir, 'cds');
+    for (const options of [['-XX:+UseSerialGC'], ['-XX:+UseParallelGC']]) {
+      const p = platform({}, { classDataDir: cds, driverJavaOptions: options });
+      await p.await(await p.submit(request()), { signal: neverAborted(), onProgress: () => undefined });
+    }
+    expect((await fs.readdir(cds)).filter((f) => f.endsWith('.jsa'))).toHaveLength(2);
   });
 });

@@ -204,3 +204,26 @@ test('the systemd example environment parses (deploy/systemd/worker.env.example)
   expect(config.encryption).toEqual({ keysDir: '/etc/nightjar/keys', activeKeyId: 'k2026-11', plaintext: 'accept' });
   expect(config.temporal.tls?.certFile).toBe('/etc/nightjar/tls/client.crt');
 });
+
+test('the local driver JVM: none by default, short-job options below a size, "none", and a malformed value named', () => {
+  const c = loadConfig({}, root).spark;
+  expect(c.driverJavaOptions).toEqual([]);
+  expect(c.shortJob).toEqual({ maxInputBytes: 32 * 2 ** 20, javaOptions: ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'] });
+  expect(loadConfig({ NIGHTJAR_SPARK_DRIVER_JAVA_OPTIONS: ' -Xss4m   -XX:+UseParallelGC ' }, root).spark.driverJavaOptions).toEqual(['-Xss4m', '-XX:+UseParallelGC']);
+  expect(loadConfig({ NIGHTJAR_SPARK_SHORT_JOB_JAVA_OPTIONS: 'none', NIGHTJAR_SPARK_SHORT_JOB_MAX_INPUT_MB: '0.5' }, root).spark.shortJob).toEqual({ maxInputBytes: 524288, javaOptions: [] });
+  expect(() => loadConfig({ NIGHTJAR_SPARK_DRIVER_JAVA_OPTIONS: '-Xss4m; rm' }, root)).toThrow(/NIGHTJAR_SPARK_DRIVER_JAVA_OPTIONS="-Xss4m; rm": expected JVM options/);
+});
+
+test('class-data sharing: a cache outside the checkout by default, a chosen directory, or off', () => {
+  expect(loadConfig({}, root).spark.classDataDir).toMatch(/\.cache\/nightjar\/spark-cds$/);
+  expect(loadConfig({}, root).spark.classDataDir?.startsWith(root)).toBe(false);
+  expect(loadConfig({ NIGHTJAR_SPARK_CDS_DIR: '/var/cache/nightjar-cds' }, root).spark.classDataDir).toBe('/var/cache/nightjar-cds');
+  expect(loadConfig({ NIGHTJAR_SPARK_CDS_DIR: 'off' }, root).spark.classDataDir).toBeUndefined();
+});
+
+test('the worker keeps a bounded workflow cache and never runs more workflow tasks than it caches', () => {
+  expect(loadConfig({}, root).worker).toMatchObject({ maxCachedWorkflows: 500, maxConcurrentWorkflowTasks: 20, maxConcurrentActivities: 200 });
+  const small = loadConfig({ NIGHTJAR_WORKER_MAX_CACHED_WORKFLOWS: '8', NIGHTJAR_WORKER_MAX_WORKFLOW_TASKS: '40' }, root).worker;
+  expect(small).toMatchObject({ maxCachedWorkflows: 8, maxConcurrentWorkflowTasks: 8 });
+  expect(() => loadConfig({ NIGHTJAR_WORKER_MAX_CACHED_WORKFLOWS: '0' }, root)).toThrow(/NIGHTJAR_WORKER_MAX_CACHED_WORKFLOWS/);
+});

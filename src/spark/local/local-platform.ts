@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { openSync, closeSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -24,6 +25,20 @@ export interface LocalSparkPlatformOptions {
   readonly killGraceMs?: number;
   /** Spark configuration for every attempt (over the platform's defaults, under the job's own). */
   readonly extraConf?: Readonly<Record<string, string>>;
+  /** JVM options of every attempt's driver. */
+  readonly driverJavaOptions?: readonly string[];
+  /**
+   * More JVM options for an attempt whose input is known and at most `maxInputBytes`: start-up
+   * and JIT settings right for a short job (e.g. the client compiler alone) but not for a long one.
+   */
+  readonly shortJob?: { readonly maxInputBytes: number; readonly javaOptions: readonly string[] };
+  /**
+   * Where the drivers' class-data sharing archive lives (a directory outside any checkout). The
+   * first attempt that finds no archive for this spark-submit and these JVM options writes it
+   * when it exits (a dynamic archive of the classes it loaded); later attempts map it instead of
+   * loading and verifying Spark's classes from the jars. Absent: no class-data sharing.
+   */
+  readonly classDataDir?: string;
   readonly logger?: Logger;
   /** Environment spark-submit starts from; the worker's own environment when absent. */
   readonly env?: Readonly<Record<string, string | undefined>>;
@@ -63,6 +78,8 @@ const MAX_PROGRESS_DETAIL = 500;
 /** A job that wrote its result but does not exit (a stuck non-daemon thread) is stopped after this. */
 const RESULT_EXIT_GRACE_MS = 60_000;
 const KILL_POLL_MS = 200;
+/** A claim to write the class-data archive older than this is from an attempt that never finished. */
+const CLASS_DATA_CLAIM_MS = 10 * 60_000;
 const SIGKILL_WAIT_MS = 5_000;
 
 /**
@@ -219,11 +236,16 @@ export class LocalSparkPlatform implements SparkPlatform {
     const tmpDir = path.join(workDir, 'tmp');
     await fs.mkdir(tmpDir, { recursive: true });
     await fs.mkdir(path.dirname(logFile), { recursive: true });
+    const { shortJob } = this.options;
+    const short = shortJob !== undefined && request.inputBytes !== undefined && request.inputBytes <= shortJob.maxInputBytes;
+    const javaOptions = [...(this.options.driverJavaOptions ?? []), ...(short ? shortJob.javaOptions : [])];
+    const classData = await this.classData(attemptId, javaOptions);
     const args = buildSparkSubmitArgs({
       request,
       workDir,
       master: (this.options.master ?? ((cores) => `local[${cores}]`))(request.resources.driverCores),
       extraConf: this.options.extraConf ?? {},
+      driverJavaOptions: [...javaOptions, ...classData.options],
     });
     const env = {
       ...(this.options.env ?? process.env),
@@ -238,6 +260,7 @@ export class LocalSparkPlatform implements SparkPlatform {
     const exited = new Promise<ExitRecord>((resolve) => {
       child.once('exit', (code, signal) => {
         const exit = { code, signal };
+        classData.exited(code === 0).catch((err: unknown) => this.logger.warn({ attemptId, err }, 'could not keep the class-data archive'));
         resolve(exit);
         writeJsonAtomic(exitFile, { ...exit, at: new Date().toISOString() }).catch((err: unknown) =>
           this.logger.warn({ attemptId, err }, 'could not record the spark-submit exit'),
@@ -257,6 +280,43 @@ export class LocalSparkPlatform implements SparkPlatform {
     await writeJsonAtomic(submissionFile, submitted);
     this.logger.info({ attemptId, pid, job, businessDate, logFile }, 'spark-submit started');
     return toHandle(submitted);
+  }
+
+  /**
+   * The class-data sharing options of an attempt: map the archive when there is one; else, when
+   * no other attempt is writing it, write it at exit (to a temporary name, renamed once the JVM
+   * exited cleanly, so a half-written archive is never mapped). The JVM checks an archive
+   * against its own build and class path and runs without it when they differ.
+   */
+  private async classData(attemptId: string, javaOptions: readonly string[]): Promise<{ options: string[]; exited: (ok: boolean) => Promise<void> }> {
+    const none = { options: [], exited: async () => undefined };
+    const dir = this.options.classDataDir;
+    if (dir === undefined) return none;
+    const archive = path.join(dir, `driver-${await classDataKey(this.options.sparkSubmit, javaOptions)}.jsa`);
+    if (await exists(archive)) return { ...none, options: [`-XX:SharedArchiveFile=${javaOptionValue(archive)}`] };
+    await fs.mkdir(dir, { recursive: true });
+    const claim = `${archive}.writing`;
+    const claimed = await fs.stat(claim).then(
+      (st) => Date.now() - st.mtimeMs > CLASS_DATA_CLAIM_MS,
+      () => true,
+    );
+    if (!claimed) return none;
+    await fs.writeFile(claim, `${attemptId}\n`);
+    const tmp = `${archive}.${attemptId}.tmp`;
+    return {
+      options: [`-XX:ArchiveClassesAtExit=${javaOptionValue(tmp)}`],
+      exited: async (ok) => {
+        try {
+          if (ok && (await exists(tmp))) {
+            await fs.rename(tmp, archive);
+            this.logger.info({ attemptId, archive }, 'class-data sharing archive written');
+          }
+        } finally {
+          await fs.rm(tmp, { force: true });
+          await fs.rm(claim, { force: true });
+        }
+      },
+    };
   }
 
   /** The exit as this process saw it, or unknown (null, null) when another process started it. */
@@ -336,6 +396,7 @@ export function buildSparkSubmitArgs(input: {
   readonly workDir: string;
   readonly master: string;
   readonly extraConf: Readonly<Record<string, string>>;
+  readonly driverJavaOptions?: readonly string[];
 }): string[] {
   const { request, workDir } = input;
   const tmpDir = path.join(workDir, 'tmp');
@@ -350,6 +411,7 @@ export function buildSparkSubmitArgs(input: {
   // Appended, never replaced: the attempt property is how a later call recognises the JVM.
   conf['spark.driver.extraJavaOptions'] = [
     conf['spark.driver.extraJavaOptions'],
+    ...(input.driverJavaOptions ?? []),
     `-Dderby.system.home=${javaOptionValue(workDir)}`,
     `-Djava.io.tmpdir=${javaOptionValue(tmpDir)}`,
     // No hsperfdata file under /tmp: a killed JVM would leave it behind, outside the work dir.
@@ -369,6 +431,19 @@ export function buildSparkSubmitArgs(input: {
     request.mainFile,
     ...request.args,
   ];
+}
+
+/**
+ * Names the archive after what it depends on: the spark-submit (its path and modification time,
+ * which an upgrade of Spark changes) and the driver's JVM options.
+ */
+async function classDataKey(sparkSubmit: string, javaOptions: readonly string[]): Promise<string> {
+  const real = await fs.realpath(sparkSubmit).catch(() => sparkSubmit);
+  const mtime = await fs.stat(real).then(
+    (st) => st.mtimeMs,
+    () => 0,
+  );
+  return createHash('sha256').update(JSON.stringify([real, mtime, javaOptions])).digest('hex').slice(0, 16);
 }
 
 /** Spark's launcher splits extraJavaOptions on whitespace and honours backslash escapes. */
