@@ -139,10 +139,14 @@ export function retriesOf(outcome: Outcome, activity: string): number {
   return (outcome.starts[activity] ?? []).reduce((n, attempt) => n + attempt - 1, 0);
 }
 
-/** The shared verdict of a run that must complete as if nothing happened; records its row. */
-export function verdict(fault: string, outcome: Outcome, baseline: Baseline | undefined, injected: number, notes?: string) {
+/**
+ * The shared verdict of a run that must complete as if nothing happened; records its row.
+ * `newAttempts`: SparkApplications the fault rightly added (a lost driver's job runs a new
+ * attempt, under a name of its own); every other one beyond the baseline's is a duplicate.
+ */
+export function verdict(fault: string, outcome: Outcome, baseline: Baseline | undefined, injected: number, notes?: string, newAttempts = 0) {
   const digestsEqual = baseline ? Number(JSON.stringify(outcome.digests) === JSON.stringify(baseline.digests)) : 1;
-  const duplicateSubmissions = baseline ? Math.max(0, outcome.creations.length - baseline.creations) : 0;
+  const duplicateSubmissions = baseline ? Math.max(0, outcome.creations.length - baseline.creations - newAttempts) : 0;
   const completed = Number(outcome.result.status === 'COMPLETED' && outcome.manifest.status === 'COMPLETED');
   const row = {
     fault,
