@@ -16,7 +16,7 @@ import { restartComponent, startComponent, stopComponent, testWithRestarts, type
 import { applicationsBeingDeleted, driverPods, nodeState, setNodeNotReady } from './plane-faults';
 import { retriesOf, runBaseline, runScenario, verdict, type Baseline, type Outcome } from './scenario';
 
-jest.setTimeout(10 * 60_000);
+jest.setTimeout(15 * 60_000);
 
 let world: MatrixWorld;
 let baseline: Promise<{ baseline: Baseline; outcome: Outcome }> | undefined;

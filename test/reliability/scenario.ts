@@ -69,6 +69,14 @@ export interface ScenarioOptions {
 
 const WORKFLOW_ID = dailyWorkflowId(BUSINESS_DATE, TENANT);
 
+/**
+ * How long a run waits for its night before calling it hung: a guard, not a speed check. On the
+ * 2-core machine, with the other test projects and the plane sharing it, an uninterrupted night
+ * took 52 s alone and 185–255 s under load; a row of the plane's faults adds its outage (up to a
+ * minute) and a new attempt.
+ */
+const NIGHT_GUARD_MS = 480_000;
+
 /** Runs one night with an optional fault and gathers everything the checks need. */
 export async function runScenario(world: MatrixWorld, name: string, options: ScenarioOptions = {}): Promise<Outcome> {
   const started = Date.now();
@@ -81,7 +89,7 @@ export async function runScenario(world: MatrixWorld, name: string, options: Sce
     handle = await startNight(world, run);
     const night = handle;
     if (options.inject) await options.inject({ run, worker, handle: night });
-    const result = await withTimeout(untilCrash(run, night.result()), options.resultTimeoutMs ?? 240_000, `${name}: the night's result`);
+    const result = await withTimeout(untilCrash(run, night.result()), options.resultTimeoutMs ?? NIGHT_GUARD_MS, `${name}: the night's result`);
     const leftovers = await until('the namespace to be empty', async () => ((await world.cluster.leftovers(run.namespace)).length === 0 ? [] : undefined), 20_000).catch(
       () => world.cluster.leftovers(run.namespace),
     );

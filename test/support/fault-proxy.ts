@@ -303,6 +303,11 @@ export class FaultProxy {
           upstream.destroy();
         });
       }
+      // An answer cut short upstream (the API server killed, its connection gone) is cut short
+      // for the client too: piping alone would leave the client's stream open, and silent.
+      answer.on('close', () => {
+        if (!answer.complete) res.socket?.destroy();
+      });
       answer.pipe(res);
     });
     upstream.on('error', () => {
