@@ -77,6 +77,15 @@ const WORKFLOW_ID = dailyWorkflowId(BUSINESS_DATE, TENANT);
  */
 const NIGHT_GUARD_MS = 480_000;
 
+/**
+ * The guard for a night under a fault, from the baseline's own pace on this machine: three times
+ * the uninterrupted night (a fault adds an outage, retries, or a whole new attempt of a job), and
+ * never under the default.
+ */
+export function nightGuardMs(baseline: Baseline): number {
+  return Math.max(NIGHT_GUARD_MS, Math.round(baseline.seconds * 3_000));
+}
+
 /** Runs one night with an optional fault and gathers everything the checks need. */
 export async function runScenario(world: MatrixWorld, name: string, options: ScenarioOptions = {}): Promise<Outcome> {
   const started = Date.now();
