@@ -4,6 +4,7 @@
  * `status` subresource (the way the spark-operator writes a SparkApplication's status and the
  * kubelet a pod's).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiException, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { SPARK_GROUP, SPARK_PLURAL, SPARK_VERSION } from '../src/spark/kubernetes/kube-api';
 
@@ -80,6 +81,28 @@ function wire<T>(value: T): StoredObject {
 
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
+/** Errors of a client that reached no API server, or none that answered in time. */
+const UNREACHABLE = /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|socket hang up|other side closed|fetch failed|network/i;
+
+/**
+ * Trouble a controller rides out by trying again (client-go's controllers requeue with a
+ * backoff): the API server restarting or overloaded (refused or reset connections, 429, 5xx —
+ * etcd away answers 500 or 503 from a running API server).
+ */
+export function isPassingTrouble(error: unknown): boolean {
+  const code = codeOf(error);
+  if (code !== undefined) return code === 429 || code >= 500;
+  if (!(error instanceof Error)) return false;
+  const cause = (error as { cause?: unknown }).cause;
+  const causeText = cause instanceof Error ? `${(cause as { code?: string }).code ?? ''} ${cause.message}` : '';
+  return UNREACHABLE.test(`${(error as { code?: string }).code ?? ''} ${error.message} ${causeText}`);
+}
+
+/** How long the stand-ins keep trying one call through passing trouble: longer than a restart of the plane's components takes. */
+export const PASSING_TROUBLE_BUDGET_MS = 120_000;
+const RETRY_FIRST_MS = 200;
+const RETRY_MAX_MS = 3_000;
+
 /** The calls of the stand-ins in one namespace. A 404 on anything but `get` throws {@link Gone}. */
 export class KubeWriter {
   private readonly core: CoreV1Api;
@@ -95,7 +118,7 @@ export class KubeWriter {
 
   async get(plural: Plural, name: string): Promise<StoredObject | undefined> {
     try {
-      return wire(await this.read(plural, name));
+      return wire(await this.retrying(() => this.read(plural, name)));
     } catch (error) {
       if (codeOf(error) === 404) return undefined;
       throw error;
@@ -105,7 +128,15 @@ export class KubeWriter {
   async create(plural: Plural, body: KubeObject): Promise<StoredObject> {
     const namespace = this.namespace;
     const full = { ...KIND[plural], ...body, metadata: { ...body.metadata, namespace } };
-    return this.gone(`${plural}/${body.metadata?.name ?? '?'}`, async () => {
+    const name = body.metadata?.name;
+    let tried = false;
+    return this.gone(`${plural}/${name ?? '?'}`, async () => {
+      // A create retried after a lost answer may find its own object: the first try went through.
+      if (tried && name !== undefined) {
+        const existing = await this.read(plural, name).catch(() => undefined);
+        if (existing !== undefined) return existing;
+      }
+      tried = true;
       switch (plural) {
         case 'sparkapplications':
           return this.custom.createNamespacedCustomObject({ group: SPARK_GROUP, version: SPARK_VERSION, plural: SPARK_PLURAL, namespace, body: full });
@@ -172,10 +203,23 @@ export class KubeWriter {
 
   private async gone(what: string, run: () => Promise<unknown>): Promise<StoredObject> {
     try {
-      return wire(await run());
+      return wire(await this.retrying(run));
     } catch (error) {
       if (codeOf(error) === 404) throw new Gone(what);
       throw error;
+    }
+  }
+
+  /** `call`, tried again through passing trouble with a capped backoff, up to {@link PASSING_TROUBLE_BUDGET_MS}. */
+  private async retrying<T>(call: () => Promise<T>): Promise<T> {
+    const giveUpAt = Date.now() + PASSING_TROUBLE_BUDGET_MS;
+    for (let pause = RETRY_FIRST_MS; ; pause = Math.min(RETRY_MAX_MS, pause * 2)) {
+      try {
+        return await call();
+      } catch (error) {
+        if (!isPassingTrouble(error) || Date.now() + pause > giveUpAt) throw error;
+        await sleep(pause);
+      }
     }
   }
 }

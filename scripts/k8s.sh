@@ -6,11 +6,19 @@
 #   bash scripts/k8s.sh down    stop what `up` started (by pid; the API server before etcd)
 #   bash scripts/k8s.sh build   build the binaries only (the test command runs this in the background)
 #   bash scripts/k8s.sh status  say whether it runs; the kubeconfig path last when it does
+#   bash scripts/k8s.sh stop|start|restart COMPONENT
+#                               one component of a running plane (etcd, kube-apiserver,
+#                               kube-controller-manager, kube-scheduler, kwok), by pid as `down`
+#                               does; `start` waits until it serves (the fault tests' restarts)
 #
 # Everything is built from the Go module proxy into a cache at a fixed path outside the clone
 # (NIGHTJAR_K8S_CACHE, default /var/cache/nightjar/k8s as root, else ~/.cache/nightjar/k8s), so a
 # fresh clone on the same machine reuses it. Progress goes to stderr. Ports (loopback only):
 # API 6443, etcd 2379/2380, kwok 10247 (NIGHTJAR_K8S_API_PORT, NIGHTJAR_K8S_ETCD_PORT, NIGHTJAR_K8S_KWOK_PORT).
+# A second, private plane (one whose components a test may restart) shares the binaries but has
+# its own state directory (NIGHTJAR_K8S_STATE: certificates, etcd data, pids, logs, kubeconfig)
+# and other ports. `up` records the plane's cache and ports in STATE/plane.env; every other
+# command given that state directory reads them from there, so it acts on that plane only.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -22,15 +30,20 @@ KUBEFLOW_SPARK_API=kubeflow-spark-api==2.4.0
 if [ -n "${NIGHTJAR_K8S_CACHE:-}" ]; then CACHE=$NIGHTJAR_K8S_CACHE
 elif [ "$(id -u)" = 0 ]; then CACHE=/var/cache/nightjar/k8s
 else CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/nightjar/k8s; fi
+STATE=${NIGHTJAR_K8S_STATE:-$CACHE/state}
+API_PORT=${NIGHTJAR_K8S_API_PORT:-6443}
+ETCD_PORT=${NIGHTJAR_K8S_ETCD_PORT:-2379}
+KWOK_PORT=${NIGHTJAR_K8S_KWOK_PORT:-10247}
+# A plane that runs keeps the cache and ports it was started with (`up` chooses them anew).
+if [ "${1:-}" != up ] && [ -f "$STATE/plane.env" ]; then
+  # shellcheck disable=SC1091
+  . "$STATE/plane.env"
+fi
 BIN=$CACHE/bin
-STATE=$CACHE/state
 PKI=$STATE/pki
 LOGS=$STATE/logs
 PIDS=$STATE/pids
-API_PORT=${NIGHTJAR_K8S_API_PORT:-6443}
-ETCD_PORT=${NIGHTJAR_K8S_ETCD_PORT:-2379}
 ETCD_PEER_PORT=$((ETCD_PORT + 1))
-KWOK_PORT=${NIGHTJAR_K8S_KWOK_PORT:-10247}
 SERVER=https://127.0.0.1:$API_PORT
 KUBECONFIG_OUT=$STATE/admin.kubeconfig
 # The nodes: two zones, two racks each (the rack label is the chart's `spark.locality.key` for racks).
@@ -155,23 +168,30 @@ build_kwok() {
 # Running and an address; a deleted pod is finalized. Nothing finishes a pod: that is the runtime's
 # (or the operator stand-in's) part, written through the API as a kubelet would. A pod labelled
 # nightjar.io/runtime=local belongs to the local container runtime, which reports its status itself.
+# kwok's chaos stage makes a node labelled node-not-ready.stage.kwok.x-k8s.io=true report
+# Ready=False (a kubelet that lost its runtime); node-initialize, which would make it Ready again at
+# once, waits until the label is gone.
 RUNTIME_LABEL=nightjar.io/runtime
+NOT_READY_LABEL=node-not-ready.stage.kwok.x-k8s.io
 kwok_stages() {
-  local out=$BIN/kwok-stages-$KWOK_VERSION-r2.yaml s f
+  local out=$BIN/kwok-stages-$KWOK_VERSION-r3.yaml s f
   if [ ! -s "$out" ]; then
     s=$GOMODCACHE/sigs.k8s.io/kwok@$KWOK_VERSION/kustomize/stage
     [ -d "$s" ] || (need_go && cd "$CACHE" && GOFLAGS=-mod=mod go mod download "sigs.k8s.io/kwok@$KWOK_VERSION" >&2)
-    for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+    unless_label() { # label file: the stage applies only to objects without the label
+      awk -v label="$1" '{ print } /^    matchExpressions:$/ && !done { print "    - key: \x27.metadata.labels[\"" label "\"]\x27"; print "      operator: \x27DoesNotExist\x27"; done = 1 }' "$2"
+    }
+    for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml node/chaos/node-not-ready.yaml \
       pod/fast/pod-ready.yaml pod/fast/pod-delete.yaml; do
       [ -f "$s/$f" ] || fail "kwok stage $f not found in $s"
       echo '---'
-      if [ "$f" = pod/fast/pod-ready.yaml ]; then
-        awk -v label="$RUNTIME_LABEL" '{ print } /^    matchExpressions:$/ && !done { print "    - key: \x27.metadata.labels[\"" label "\"]\x27"; print "      operator: \x27DoesNotExist\x27"; done = 1 }' "$s/$f"
-      else
-        cat "$s/$f"
-      fi
+      case "$f" in
+        pod/fast/pod-ready.yaml) unless_label "$RUNTIME_LABEL" "$s/$f" ;;
+        node/fast/node-initialize.yaml) unless_label "$NOT_READY_LABEL" "$s/$f" ;;
+        *) cat "$s/$f" ;;
+      esac
     done > "$out.tmp"
-    grep -q "$RUNTIME_LABEL" "$out.tmp" || fail "could not exclude $RUNTIME_LABEL pods from kwok's pod-ready stage"
+    [ "$(grep -c 'DoesNotExist' "$out.tmp")" -ge 2 ] || fail "could not add the label conditions to kwok's stages"
     mv "$out.tmp" "$out"
   fi
   echo "$out"
@@ -277,7 +297,15 @@ status:
   allocatable: {cpu: "16", memory: 64Gi, pods: "110"}
   capacity: {cpu: "16", memory: 64Gi, pods: "110"}
 EOF
-    # A restarted kwok would wait out the old lease (40 s) before it takes the node again.
+  done
+  release_leases
+}
+
+# A restarted kwok would wait out the old leases (40 s) before it takes the nodes again.
+release_leases() {
+  local n name
+  for n in "${NODES[@]}"; do
+    read -r name _ <<< "$n"
     kcurl -s -o /dev/null -X DELETE "$SERVER/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/$name" || true
   done
 }
@@ -298,6 +326,8 @@ start_etcd() {
   wait_for 30 etcd curl -sf "http://127.0.0.1:$ETCD_PORT/health"
 }
 
+# Pods tolerate a NotReady or unreachable node for 20 s instead of 300 s (the admission plugin's
+# default): a lost node's pods are evicted within a night's pace, as the fault tests expect.
 start_apiserver() {
   launch kube-apiserver "$BIN/kube-apiserver" \
     --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
@@ -306,17 +336,21 @@ start_apiserver() {
     --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" --client-ca-file="$PKI/ca.crt" \
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
     --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
-    --authorization-mode=Node,RBAC --allow-privileged=false --cert-dir="$STATE/apiserver-certs"
+    --authorization-mode=Node,RBAC --allow-privileged=false --cert-dir="$STATE/apiserver-certs" \
+    --default-not-ready-toleration-seconds=20 --default-unreachable-toleration-seconds=20
   wait_for 120 'kube-apiserver /readyz' kcurl -fs "$SERVER/readyz"
 }
 
-start_controllers() {
+start_controllers() { start_controller_manager; start_scheduler; }
+start_controller_manager() {
   launch kube-controller-manager "$BIN/kube-controller-manager" \
     --kubeconfig="$STATE/controller-manager.kubeconfig" \
     --authentication-kubeconfig="$STATE/controller-manager.kubeconfig" --authorization-kubeconfig="$STATE/controller-manager.kubeconfig" \
     --bind-address=127.0.0.1 --secure-port=0 --leader-elect=false \
     --service-account-private-key-file="$PKI/sa.key" --root-ca-file="$PKI/ca.crt" --use-service-account-credentials=true \
     --cluster-signing-cert-file="$PKI/ca.crt" --cluster-signing-key-file="$PKI/ca.key"
+}
+start_scheduler() {
   launch kube-scheduler "$BIN/kube-scheduler" \
     --kubeconfig="$STATE/scheduler.kubeconfig" \
     --authentication-kubeconfig="$STATE/scheduler.kubeconfig" --authorization-kubeconfig="$STATE/scheduler.kubeconfig" \
@@ -345,6 +379,7 @@ up() {
     port_free "$p" || fail "127.0.0.1:$p is in use by another program (set NIGHTJAR_K8S_API_PORT / NIGHTJAR_K8S_ETCD_PORT / NIGHTJAR_K8S_KWOK_PORT)"
   done
   mkdir -p "$LOGS" "$PIDS"
+  printf 'CACHE=%q\nAPI_PORT=%q\nETCD_PORT=%q\nKWOK_PORT=%q\n' "$CACHE" "$API_PORT" "$ETCD_PORT" "$KWOK_PORT" > "$STATE/plane.env"
   pki
   kubeconfig "$KUBECONFIG_OUT" nightjar-admin "$PKI/admin.crt" "$PKI/admin.key"
   kubeconfig "$STATE/controller-manager.kubeconfig" controller-manager "$PKI/controller-manager.crt" "$PKI/controller-manager.key"
@@ -365,8 +400,41 @@ up() {
   echo "$KUBECONFIG_OUT"
 }
 
+# ---------------------------------------------------------------------------------------- one component
+# For the fault tests: one component of a running plane stopped, started or restarted, the rest
+# left as they are. Stopping etcd under a running API server is what the etcd fault is; stopping
+# the API server is safe while etcd runs (it hangs on SIGTERM only when etcd is already gone).
+component() {
+  local action=$1 name=${2:-} c known=0
+  for c in "${COMPONENTS[@]}"; do [ "$c" = "$name" ] && known=1; done
+  [ "$known" = 1 ] || fail "unknown component '${name}': one of ${COMPONENTS[*]}"
+  [ -f "$PKI/.done" ] && [ -d "$PIDS" ] || fail "no plane in $STATE (bash scripts/k8s.sh up first)"
+  if [ "$action" = stop ] || [ "$action" = restart ]; then
+    ours "$name" || [ "$action" = restart ] || say "$name was not running"
+    stop_one "$name"
+  fi
+  [ "$action" = stop ] && return
+  if ours "$name"; then say "$name already running (pid $(pid_of "$name"))"; return; fi
+  case "$name" in
+    etcd) start_etcd ;;
+    kube-apiserver) start_apiserver ;;
+    kube-controller-manager | kube-scheduler)
+      if [ "$name" = kube-controller-manager ]; then start_controller_manager; else start_scheduler; fi
+      # Serving its health port is not offered (--secure-port=0): alive after a moment is what counts.
+      sleep 1
+      ours "$name" || fail "$name exited at start: $(tail -n 2 "$LOGS/$name.log" 2>/dev/null | tr '\n' ' ')" ;;
+    kwok)
+      running || fail "kwok needs the API server: start kube-apiserver first"
+      release_leases
+      start_kwok
+      wait_for 60 'kwok nodes Ready' nodes_ready ;;
+  esac
+  say "started $name (pid $(pid_of "$name"))"
+}
+
 case "${1:-}" in
   up) up ;;
+  stop | start | restart) component "$1" "${2:-}" ;;
   down)
     # The local container runtime first (its pods' processes die with it), then the plane.
     if [ -f "$ROOT/local-cluster/runtime/run.sh" ]; then bash "$ROOT/local-cluster/runtime/run.sh" stop || true; fi
@@ -374,5 +442,5 @@ case "${1:-}" in
     exit 0 ;;
   build) mkdir -p "$CACHE" && exec 9> "$CACHE/up.lock" && flock 9 && build && echo "$BIN" ;;
   status) if running; then say "running"; echo "$KUBECONFIG_OUT"; else say "not running"; exit 3; fi ;;
-  *) echo "usage: bash scripts/k8s.sh up|down|build|status" >&2; exit 2 ;;
+  *) echo "usage: bash scripts/k8s.sh up|down|build|status, or stop|start|restart COMPONENT" >&2; exit 2 ;;
 esac

@@ -32,9 +32,15 @@ export const AWAIT_FEEDS_ACTIVITY = {
   retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 10, nonRetryableErrorTypes },
 } as const satisfies ActivityOptions;
 
+/**
+ * A submission rides out an API server that is away for about five minutes (2 s doubling to
+ * 1 min, 10 attempts): a restart of a real control plane (a rolling upgrade, an etcd restart)
+ * takes from seconds to a minute or two; 5 attempts gave up after 30 s. Creates adopt on 409,
+ * so a retry after a lost answer never duplicates.
+ */
 export const SPARK_SUBMIT_ACTIVITY = {
   startToCloseTimeout: '5 minutes',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes },
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes },
 } as const satisfies ActivityOptions;
 
 /** A Spark job may run for hours; its heartbeat proves the worker still watches it. */

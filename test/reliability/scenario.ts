@@ -69,6 +69,23 @@ export interface ScenarioOptions {
 
 const WORKFLOW_ID = dailyWorkflowId(BUSINESS_DATE, TENANT);
 
+/**
+ * How long a run waits for its night before calling it hung: a guard, not a speed check. On the
+ * 2-core machine, with the other test projects and the plane sharing it, an uninterrupted night
+ * took 52 s alone and 185–255 s under load; a row of the plane's faults adds its outage (up to a
+ * minute) and a new attempt.
+ */
+const NIGHT_GUARD_MS = 480_000;
+
+/**
+ * The guard for a night under a fault, from the baseline's own pace on this machine: three times
+ * the uninterrupted night (a fault adds an outage, retries, or a whole new attempt of a job), and
+ * never under the default.
+ */
+export function nightGuardMs(baseline: Baseline): number {
+  return Math.max(NIGHT_GUARD_MS, Math.round(baseline.seconds * 3_000));
+}
+
 /** Runs one night with an optional fault and gathers everything the checks need. */
 export async function runScenario(world: MatrixWorld, name: string, options: ScenarioOptions = {}): Promise<Outcome> {
   const started = Date.now();
@@ -81,7 +98,7 @@ export async function runScenario(world: MatrixWorld, name: string, options: Sce
     handle = await startNight(world, run);
     const night = handle;
     if (options.inject) await options.inject({ run, worker, handle: night });
-    const result = await withTimeout(untilCrash(run, night.result()), options.resultTimeoutMs ?? 240_000, `${name}: the night's result`);
+    const result = await withTimeout(untilCrash(run, night.result()), options.resultTimeoutMs ?? NIGHT_GUARD_MS, `${name}: the night's result`);
     const leftovers = await until('the namespace to be empty', async () => ((await world.cluster.leftovers(run.namespace)).length === 0 ? [] : undefined), 20_000).catch(
       () => world.cluster.leftovers(run.namespace),
     );
@@ -139,10 +156,14 @@ export function retriesOf(outcome: Outcome, activity: string): number {
   return (outcome.starts[activity] ?? []).reduce((n, attempt) => n + attempt - 1, 0);
 }
 
-/** The shared verdict of a run that must complete as if nothing happened; records its row. */
-export function verdict(fault: string, outcome: Outcome, baseline: Baseline | undefined, injected: number, notes?: string) {
+/**
+ * The shared verdict of a run that must complete as if nothing happened; records its row.
+ * `newAttempts`: SparkApplications the fault rightly added (a lost driver's job runs a new
+ * attempt, under a name of its own); every other one beyond the baseline's is a duplicate.
+ */
+export function verdict(fault: string, outcome: Outcome, baseline: Baseline | undefined, injected: number, notes?: string, newAttempts = 0) {
   const digestsEqual = baseline ? Number(JSON.stringify(outcome.digests) === JSON.stringify(baseline.digests)) : 1;
-  const duplicateSubmissions = baseline ? Math.max(0, outcome.creations.length - baseline.creations) : 0;
+  const duplicateSubmissions = baseline ? Math.max(0, outcome.creations.length - baseline.creations - newAttempts) : 0;
   const completed = Number(outcome.result.status === 'COMPLETED' && outcome.manifest.status === 'COMPLETED');
   const row = {
     fault,

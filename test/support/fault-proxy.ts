@@ -98,6 +98,7 @@ export class FaultProxy {
   private upstream: URL | undefined;
   private tls: https.RequestOptions = {};
   private goneWatches = 0;
+  private rewoundWatches = 0;
   private peakWatches = 0;
 
   constructor(private readonly target: KubeConfig) {}
@@ -204,6 +205,17 @@ export class FaultProxy {
     return cut;
   }
 
+  /**
+   * Cuts the open watches and sends the next `times` watch requests that resume from a
+   * resourceVersion (default: as many as were open) on to the API server with resourceVersion 1,
+   * long compacted away: the real server answers them 410 Gone itself.
+   */
+  rewindWatches(times?: number): number {
+    const cut = this.cutWatches();
+    this.rewoundWatches += times ?? cut;
+    return cut;
+  }
+
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://proxy');
     const method = req.method ?? 'GET';
@@ -246,6 +258,10 @@ export class FaultProxy {
       res.end(`${JSON.stringify({ type: 'ERROR', object: JSON.parse(statusBody(410, 'Expired', `too old resource version: ${rv}`)) })}\n`);
       return;
     }
+    if (parsed.verb === 'watch' && this.rewoundWatches > 0 && url.searchParams.has('resourceVersion')) {
+      this.rewoundWatches -= 1;
+      url.searchParams.set('resourceVersion', '1');
+    }
     this.forward(req, res, url, entry, fault?.kind === 'reset');
   }
 
@@ -287,6 +303,11 @@ export class FaultProxy {
           upstream.destroy();
         });
       }
+      // An answer cut short upstream (the API server killed, its connection gone) is cut short
+      // for the client too: piping alone would leave the client's stream open, and silent.
+      answer.on('close', () => {
+        if (!answer.complete) res.socket?.destroy();
+      });
       answer.pipe(res);
     });
     upstream.on('error', () => {

@@ -7,7 +7,8 @@
  * stops for good on any other error, and sends no `timeoutSeconds` (its `Watch` has no
  * client-side timeout either, so a half-open connection would hang forever). Here:
  * - a watch that ends cleanly or is cut resumes from the last resourceVersion, at once when it
- *   was healthy, after a backoff when it ended before delivering anything;
+ *   was healthy, after a backoff when it ended within a second without delivering anything;
+ * - a successful list resets the backoff (the server is up);
  * - an ERROR event or 410 Gone means the resourceVersion is unusable: list again, replace the
  *   cache and tell listeners what changed meanwhile (synthetic ADDED, MODIFIED, DELETED);
  * - every other failure (429, 5xx, 403, refused or reset connections, a silent stream caught by
@@ -91,9 +92,11 @@ export function backoffDelayMs(failures: number, backoff: Required<ResourceWatch
 /**
  * A watch that ends without delivering anything counts as healthy only after this long open (or
  * half its server-side timeout, when shorter): a server or proxy that closes every watch at once
- * must not be reconnected in a tight loop.
+ * must not be reconnected in a tight loop. One second, as client-go's reflector ("very short
+ * watch"): a quiet collection's watch cut by the network after a few seconds is no failure, and
+ * counting it as one grew the backoff to its cap while the server was fine.
  */
-const HEALTHY_WATCH_MS = 5_000;
+const HEALTHY_WATCH_MS = 1_000;
 
 const DEFAULT_BACKOFF: Required<ResourceWatchBackoff> = { initialMs: 250, maxMs: 30_000, factor: 2, jitter: 0.2 };
 
@@ -355,6 +358,9 @@ export class ResourceWatch<T extends WatchedObject = WatchedObject> {
       return false;
     }
     this.counts.lists += 1;
+    // A server that answered a whole list is up: what failed before (a 410, cut watches) no
+    // longer says how long to wait, and the next failure starts the backoff again.
+    this.failures = 0;
     if (this.counts.lists > 1) {
       this.counts.relists += 1;
       this.log?.info({ resourceVersion: listed.resourceVersion, items: listed.items.length }, 'relisted');

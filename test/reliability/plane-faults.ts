@@ -1,0 +1,45 @@
+/**
+ * What the fault matrix's rows for the control plane itself look at and change: the Spark pods
+ * of a run's namespace (where the scheduler put them, whether they are being deleted), the
+ * SparkApplications under deletion, and a kwok node made NotReady through kwok's chaos stage
+ * (scripts/k8s.sh: a node labelled `node-not-ready.stage.kwok.x-k8s.io=true` reports Ready=False,
+ * as a node whose kubelet lost its runtime does; the controller-manager then taints it and evicts
+ * its pods once their toleration runs out).
+ */
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
+import { SPARK_GROUP, SPARK_PLURAL, SPARK_VERSION } from '../../src/spark/kubernetes/kube-api';
+import { planeKubeConfig } from '../support/local-plane';
+
+export const NOT_READY_LABEL = 'node-not-ready.stage.kwok.x-k8s.io';
+const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+const core = () => planeKubeConfig().makeApiClient(CoreV1Api);
+
+/** The driver pods of a job's attempts in the namespace (Spark's `spark-role=driver`). */
+export async function driverPods(namespace: string, job: 'normalize' | 'transform'): Promise<V1Pod[]> {
+  const pods = await core().listNamespacedPod({ namespace, labelSelector: 'spark-role=driver' });
+  return pods.items.filter((p) => p.metadata?.name?.includes(`-${job}-`));
+}
+
+/** SparkApplications of the namespace that wait to be deleted (a finalizer still holds them). */
+export async function applicationsBeingDeleted(namespace: string): Promise<string[]> {
+  const custom = planeKubeConfig().makeApiClient(CustomObjectsApi);
+  const list = (await custom.listNamespacedCustomObject({ group: SPARK_GROUP, version: SPARK_VERSION, plural: SPARK_PLURAL, namespace })) as {
+    items?: { metadata?: { name?: string; deletionTimestamp?: string; finalizers?: string[] } }[];
+  };
+  return (list.items ?? []).filter((a) => a.metadata?.deletionTimestamp !== undefined).map((a) => `${a.metadata?.name} (finalizers ${(a.metadata?.finalizers ?? []).join(',')})`);
+}
+
+/** Sets or removes the label of kwok's chaos stage: the node reports Ready=False while it is set. */
+export async function setNodeNotReady(node: string, notReady: boolean): Promise<void> {
+  await core().patchNode({ name: node, body: { metadata: { labels: { [NOT_READY_LABEL]: notReady ? 'true' : null } } } }, MERGE_PATCH);
+}
+
+/** The node's Ready condition ('True', 'False', 'Unknown') and its taints' keys. */
+export async function nodeState(node: string): Promise<{ ready: string | undefined; taints: string[] }> {
+  const n = await core().readNode({ name: node });
+  return {
+    ready: n.status?.conditions?.find((c) => c.type === 'Ready')?.status,
+    taints: (n.spec?.taints ?? []).map((t) => `${t.key}:${t.effect}`),
+  };
+}
