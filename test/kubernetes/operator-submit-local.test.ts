@@ -14,15 +14,14 @@ import * as k8s from '@kubernetes/client-node';
 import { LocalSparkOperator } from '../../local-cluster';
 import type { SparkResources } from '../../src/domain/spark/resources';
 import { SPARK_GROUP, SPARK_PLURAL, SPARK_VERSION } from '../../src/spark/kubernetes/kube-api';
-import { KubernetesSparkPlatform, type KubernetesPlatformSettings } from '../../src/spark/kubernetes/kubernetes-platform';
-import type { SparkAttemptRequest } from '../../src/spark/platform';
-import { createTestNamespace, deleteTestNamespace, describeOnPlane, planeKubeConfig, planeKubeConfigFile } from '../support/local-plane';
-import { grantSparkDriverRole, startTestRuntime, type TestRuntime } from '../support/local-runtime';
+import { KubernetesSparkPlatform } from '../../src/spark/kubernetes/kubernetes-platform';
+import { ensureSparkDriverRole } from '../../local-cluster/spark-driver-role';
+import { createTestNamespace, deleteTestNamespace, describeOnPlane, namespaceObjects, planeKubeConfig, planeKubeConfigFile, settle } from '../support/local-plane';
+import { startTestRuntime, testAttemptRequest, testImage, testPlatformSettings, type TestRuntime } from '../support/local-runtime';
 
 jest.setTimeout(480_000);
 
 const REPO = path.resolve(__dirname, '..', '..');
-const TEST_IMAGE_DIR = '/opt/nightjar/test-image';
 // This file's own runtime label value and log port: other runtimes on the plane leave these pods alone.
 const RUNTIME_VALUE = `operator-test-${process.pid}`;
 const LOG_PORT = Number(process.env.NIGHTJAR_TEST_LOG_PORT ?? 10253);
@@ -52,7 +51,7 @@ describeOnPlane('the operator stand-in with real Spark', () => {
     core = kc.makeApiClient(k8s.CoreV1Api);
     custom = kc.makeApiClient(k8s.CustomObjectsApi);
     namespace = await createTestNamespace(kc, 'operator-submit');
-    await grantSparkDriverRole(kc, namespace);
+    await ensureSparkDriverRole(kc, namespace);
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'nightjar-operator-submit-'));
     runtime = await startTestRuntime({
       kubeConfig: kc,
@@ -61,8 +60,7 @@ describeOnPlane('the operator stand-in with real Spark', () => {
       labelValue: RUNTIME_VALUE,
       namespaces: [namespace],
       logPort: LOG_PORT,
-      imagePaths: [{ containerPath: TEST_IMAGE_DIR, hostPath: path.join(REPO, 'test', 'fixtures', 'spark-image') }],
-      imageEnv: { PYTHONPATH: TEST_IMAGE_DIR },
+      ...testImage(REPO),
     });
     await fs.mkdir(path.join(dir, 'submissions'));
     operator = new LocalSparkOperator({
@@ -76,21 +74,7 @@ describeOnPlane('the operator stand-in with real Spark', () => {
       },
     });
     await operator.start();
-    const settings: KubernetesPlatformSettings = {
-      namespace,
-      image: 'nightjar-spark:local',
-      serviceAccount: 'nightjar-spark',
-      sparkVersion: '4.3.0',
-      imageJobsDir: TEST_IMAGE_DIR,
-      ttlSeconds: 3600,
-      executorOomLimit: 2,
-      stuckAfterMs: 5 * 60_000,
-      pollIntervalMs: 5_000,
-      fallbackPollMs: 1_000,
-      cleanupTimeoutMs: 60_000,
-      driverLogLines: 20,
-    };
-    platform = new KubernetesSparkPlatform({ kubeConfig: kc, settings });
+    platform = new KubernetesSparkPlatform({ kubeConfig: kc, settings: testPlatformSettings(namespace) });
   });
 
   afterAll(async () => {
@@ -101,53 +85,13 @@ describeOnPlane('the operator stand-in with real Spark', () => {
     if (dir !== undefined) await fs.rm(dir, { recursive: true, force: true });
   });
 
-  async function request(attemptId: string, mode: 'ok' | 'error' | 'executor-oom', resources = RESOURCES): Promise<{ req: SparkAttemptRequest; resultFile: string }> {
-    const resultFile = path.join(dir, 'out', attemptId, '_result.json');
-    const specFile = path.join(dir, 'work', attemptId, 'spec.json');
-    await fs.mkdir(path.dirname(specFile), { recursive: true });
-    await fs.writeFile(specFile, JSON.stringify({ attemptId, mode, resultUri: `file://${resultFile}` }));
-    return {
-      resultFile,
-      req: {
-        attemptId,
-        workflowId: `nightjar-daily-2026-12-04-${attemptId}`,
-        businessDate: '2026-12-04',
-        job: 'normalize',
-        attempt: 1,
-        resources,
-        mainFile: path.join(REPO, 'spark', 'jobs', 'normalize.py'),
-        args: ['--spec', specFile],
-        sparkConf: {
-          'spark.ui.enabled': 'false',
-          // Short-lived JVMs on a small machine: quick JIT start-up, one GC thread.
-          'spark.driver.extraJavaOptions': '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC',
-          'spark.executor.extraJavaOptions': '-XX:+UseSerialGC',
-        },
-      },
-    };
-  }
+  const request = (attemptId: string, mode: 'ok' | 'error' | 'executor-oom', resources = RESOURCES) => testAttemptRequest(dir, REPO, attemptId, mode, resources);
 
   async function application(name: string): Promise<{ metadata: { uid: string }; status: Record<string, unknown> }> {
     return (await custom.getNamespacedCustomObject({ group: SPARK_GROUP, version: SPARK_VERSION, plural: SPARK_PLURAL, namespace, name })) as never;
   }
 
-  async function left(): Promise<string[]> {
-    const [pods, services, maps] = await Promise.all([core.listNamespacedPod({ namespace }), core.listNamespacedService({ namespace }), core.listNamespacedConfigMap({ namespace })]);
-    return [
-      ...pods.items.map((o) => `Pod/${o.metadata?.name}`),
-      ...services.items.map((o) => `Service/${o.metadata?.name}`),
-      ...maps.items.filter((o) => o.metadata?.name !== 'kube-root-ca.crt').map((o) => `ConfigMap/${o.metadata?.name}`),
-    ];
-  }
-
-  async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await read();
-      if (done(value) || Date.now() > until) return value;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
+  const left = () => namespaceObjects(kc, namespace);
 
   test('a SparkApplication ends in a real driver with two real executors, its status as the operator writes it, and deleting it leaves nothing', async () => {
     const attemptId = `nj-20261204-normalize-${Date.now().toString(36)}-o1`;
@@ -195,8 +139,8 @@ describeOnPlane('the operator stand-in with real Spark', () => {
 
     const cleanup = await platform.cleanup(attemptId);
     expect(cleanup.remaining).toBe(0);
-    expect(await eventually(left, (objects) => objects.length === 0)).toEqual([]);
-    expect(await eventually(async () => runtime.kubelet.runningPods(), (running) => running.length === 0)).toEqual([]);
+    expect(await settle(left, (objects) => objects.length === 0)).toEqual([]);
+    expect(await settle(async () => runtime.kubelet.runningPods(), (running) => running.length === 0)).toEqual([]);
     expect(operator.failures).toBe(0);
   });
 
@@ -215,7 +159,7 @@ describeOnPlane('the operator stand-in with real Spark', () => {
 
     const cleanup = await platform.cleanup(attemptId);
     expect(cleanup.remaining).toBe(0);
-    expect(await eventually(left, (objects) => objects.length === 0)).toEqual([]);
+    expect(await settle(left, (objects) => objects.length === 0)).toEqual([]);
     expect(operator.failures).toBe(0);
   });
 
@@ -235,8 +179,8 @@ describeOnPlane('the operator stand-in with real Spark', () => {
 
     const cleanup = await platform.cleanup(attemptId);
     expect(cleanup.remaining).toBe(0);
-    expect(await eventually(left, (objects) => objects.length === 0)).toEqual([]);
-    expect(await eventually(async () => runtime.kubelet.runningPods(), (running) => running.length === 0)).toEqual([]);
+    expect(await settle(left, (objects) => objects.length === 0)).toEqual([]);
+    expect(await settle(async () => runtime.kubelet.runningPods(), (running) => running.length === 0)).toEqual([]);
     expect(operator.failures).toBe(0);
   });
 });

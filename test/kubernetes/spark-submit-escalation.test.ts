@@ -6,17 +6,13 @@
  * cgroup is available — stops the attempt after two lost executors, resubmits with twice the
  * executor memory, and succeeds. Needs the plane (NIGHTJAR_TEST_KUBECONFIG) and the .venv.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import pino from 'pino';
 import { ensureSparkDriverRole } from '../../local-cluster/spark-driver-role';
-import { LocalKubelet, RUNTIME_LABEL } from '../../local-cluster/runtime/local-kubelet';
-import { imageDefaults } from '../../local-cluster/runtime/spark-install';
 import { createSparkActivities } from '../../src/activities/spark';
 import { DataLayout } from '../../src/common/layout';
 import type { SparkResources } from '../../src/domain/spark/resources';
@@ -24,11 +20,11 @@ import { SparkSubmitKubernetesPlatform } from '../../src/spark/kubernetes/spark-
 import { DRIVER_CONTAINER } from '../../src/spark/kubernetes/spark-submit/submit-invocation';
 import { sparkJob } from '../../src/workflows/spark-job';
 import { createDevServerEnv, REPO_ROOT, uniqueId, workflowBundle } from '../helpers/temporal';
-import { createTestNamespace, deleteTestNamespace, describeOnPlane, planeKubeConfig, planeKubeConfigFile } from '../support/local-plane';
+import { createTestNamespace, deleteTestNamespace, describeOnPlane, namespaceObjects, planeKubeConfig, planeKubeConfigFile, settle } from '../support/local-plane';
+import { startTestRuntime, testImage, testPlatformSettings, type TestRuntime } from '../support/local-runtime';
 
 jest.setTimeout(900_000);
 
-const TEST_IMAGE_DIR = '/opt/nightjar/test-image';
 // This file's own runtime label value: no other runtime on the plane takes these pods.
 const RUNTIME_VALUE = `escalation-test-${process.pid}`;
 
@@ -51,33 +47,9 @@ let env: TestWorkflowEnvironment;
 let kc: k8s.KubeConfig;
 let namespace: string;
 let dir: string;
-let kubelet: LocalKubelet;
+let runtime: TestRuntime;
+let kubelet: TestRuntime['kubelet'];
 let platform: SparkSubmitKubernetesPlatform;
-
-async function namespaceObjects(): Promise<string[]> {
-  const core = kc.makeApiClient(k8s.CoreV1Api);
-  const [pods, services, maps, policies] = await Promise.all([
-    core.listNamespacedPod({ namespace }),
-    core.listNamespacedService({ namespace }),
-    core.listNamespacedConfigMap({ namespace }),
-    kc.makeApiClient(k8s.NetworkingV1Api).listNamespacedNetworkPolicy({ namespace }),
-  ]);
-  return [
-    ...pods.items.map((o) => `Pod/${o.metadata?.name}`),
-    ...services.items.map((o) => `Service/${o.metadata?.name}`),
-    ...maps.items.filter((o) => o.metadata?.name !== 'kube-root-ca.crt').map((o) => `ConfigMap/${o.metadata?.name}`),
-    ...policies.items.map((o) => `NetworkPolicy/${o.metadata?.name}`),
-  ];
-}
-
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > until) return value;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 describeOnPlane('spark-submit mode: real executor OOM recovered by escalation', () => {
   beforeAll(async () => {
@@ -86,51 +58,25 @@ describeOnPlane('spark-submit mode: real executor OOM recovered by escalation', 
     namespace = await createTestNamespace(kc, 'nj-escalate');
     await ensureSparkDriverRole(kc, namespace);
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'nightjar-escalation-'));
-    const image = imageDefaults(REPO_ROOT);
-    kubelet = new LocalKubelet({
-      kubeConfig: kc,
-      stateDir: path.join(dir, 'runtime'),
-      ...image,
-      imagePaths: [...image.imagePaths, { containerPath: TEST_IMAGE_DIR, hostPath: path.join(REPO_ROOT, 'test', 'fixtures', 'spark-image') }],
-      imageEnv: { ...image.imageEnv, PYTHONPATH: TEST_IMAGE_DIR },
-      labelValue: RUNTIME_VALUE,
-      namespaces: [namespace],
-      logger: pino({ enabled: false }),
-    });
-    await kubelet.start();
+    runtime = await startTestRuntime({ kubeConfig: kc, repoRoot: REPO_ROOT, stateDir: path.join(dir, 'runtime'), labelValue: RUNTIME_VALUE, namespaces: [namespace], ...testImage(REPO_ROOT) });
+    kubelet = runtime.kubelet;
     platform = new SparkSubmitKubernetesPlatform({
       kubeConfig: kc,
-      settings: {
-        namespace,
-        image: 'nightjar-spark:local',
-        serviceAccount: 'nightjar-spark',
-        sparkVersion: '4.3.0',
-        imageJobsDir: TEST_IMAGE_DIR,
-        ttlSeconds: 3600,
-        executorOomLimit: 2,
-        stuckAfterMs: 5 * 60_000,
-        pollIntervalMs: 5_000,
-        fallbackPollMs: 1_000,
-        cleanupTimeoutMs: 60_000,
-        driverLogLines: 20,
-      },
+      settings: testPlatformSettings(namespace),
       submit: {
         sparkSubmit: path.join(REPO_ROOT, '.venv', 'bin', 'spark-submit'),
         submitTimeoutMs: 180_000,
-        extraPodLabels: { [RUNTIME_LABEL]: RUNTIME_VALUE },
+        extraPodLabels: runtime.podLabels,
         kubeConfigPath: planeKubeConfigFile(),
         workDir: dir,
       },
-      driverLogTail: async (pod, lines) => {
-        const file = kubelet.logPath(namespace, pod, DRIVER_CONTAINER);
-        return existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n') : undefined;
-      },
+      driverLogTail: runtime.logTail(namespace, DRIVER_CONTAINER),
     });
   });
 
   afterAll(async () => {
     await platform?.close();
-    await kubelet?.stop();
+    await runtime?.stop();
     if (namespace !== undefined) await deleteTestNamespace(kc, namespace);
     await env?.teardown();
     if (dir !== undefined) await fs.rm(dir, { recursive: true, force: true });
@@ -175,7 +121,7 @@ describeOnPlane('spark-submit mode: real executor OOM recovered by escalation', 
     expect(second!.pods?.map((p) => p.role)).toEqual(['driver', 'executor', 'executor']);
     expect(second!.pods?.find((p) => p.role === 'driver')).toMatchObject({ phase: 'Succeeded', exitCode: 0 });
 
-    expect(await eventually(namespaceObjects, (left) => left.length === 0)).toEqual([]);
-    expect(await eventually(async () => kubelet.runningPods(), (running) => running.length === 0)).toEqual([]);
+    expect(await settle(() => namespaceObjects(kc, namespace), (left) => left.length === 0)).toEqual([]);
+    expect(await settle(async () => kubelet.runningPods(), (running) => running.length === 0)).toEqual([]);
   });
 });

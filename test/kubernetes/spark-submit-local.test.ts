@@ -4,26 +4,21 @@
  * container runtime runs each pod as its own JVM (plus Python workers). Needs the plane
  * (NIGHTJAR_TEST_KUBECONFIG or `npm run k8s:up`) and the checkout's .venv.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import pino from 'pino';
-import { LocalKubelet, RUNTIME_LABEL } from '../../local-cluster/runtime/local-kubelet';
-import { imageDefaults } from '../../local-cluster/runtime/spark-install';
+import { ensureSparkDriverRole } from '../../local-cluster/spark-driver-role';
 import type { SparkResources } from '../../src/domain/spark/resources';
-import type { KubernetesPlatformSettings } from '../../src/spark/kubernetes/settings';
 import { SparkSubmitKubernetesPlatform } from '../../src/spark/kubernetes/spark-submit/spark-submit-platform';
 import { DRIVER_CONTAINER, driverPodName } from '../../src/spark/kubernetes/spark-submit/submit-invocation';
-import type { SparkAttemptRequest } from '../../src/spark/platform';
-import { createTestNamespace, deleteTestNamespace, planeKubeConfig, planeKubeConfigFile } from '../support/local-plane';
+import { createTestNamespace, deleteTestNamespace, namespaceObjects, planeKubeConfig, planeKubeConfigFile, settle } from '../support/local-plane';
+import { startTestRuntime, testAttemptRequest, testImage, testPlatformSettings, type TestRuntime } from '../support/local-runtime';
 
 jest.setTimeout(480_000);
 
 const REPO = path.resolve(__dirname, '..', '..');
-const TEST_IMAGE_DIR = '/opt/nightjar/test-image';
-const SERVICE_ACCOUNT = 'nightjar-spark';
 // This file's own runtime label value: a runtime started for the demo leaves these pods alone.
 const RUNTIME_VALUE = `local-test-${process.pid}`;
 
@@ -31,25 +26,9 @@ let kc: k8s.KubeConfig;
 let core: k8s.CoreV1Api;
 let namespace: string;
 let dir: string;
-let kubelet: LocalKubelet;
+let runtime: TestRuntime;
+let kubelet: TestRuntime['kubelet'];
 let platform: SparkSubmitKubernetesPlatform;
-
-function settings(ns: string): KubernetesPlatformSettings {
-  return {
-    namespace: ns,
-    image: 'nightjar-spark:local',
-    serviceAccount: SERVICE_ACCOUNT,
-    sparkVersion: '4.3.0',
-    imageJobsDir: TEST_IMAGE_DIR,
-    ttlSeconds: 3600,
-    executorOomLimit: 2,
-    stuckAfterMs: 5 * 60_000,
-    pollIntervalMs: 5_000,
-    fallbackPollMs: 1_000,
-    cleanupTimeoutMs: 60_000,
-    driverLogLines: 20,
-  };
-}
 
 beforeAll(async () => {
   kc = planeKubeConfig();
@@ -57,58 +36,27 @@ beforeAll(async () => {
   // The namespace comes with the driver's ServiceAccount (nightjar-spark).
   namespace = await createTestNamespace(kc, 'spark-submit');
   // The chart's driver Role: what Spark's scheduler backend does with its executors.
-  const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
-  await rbac.createNamespacedRole({
-    namespace,
-    body: {
-      metadata: { name: 'spark-driver' },
-      rules: [
-        { apiGroups: [''], resources: ['pods', 'configmaps', 'persistentvolumeclaims'], verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'watch'] },
-        { apiGroups: [''], resources: ['services'], verbs: ['create', 'delete', 'deletecollection', 'get'] },
-      ],
-    },
-  });
-  await rbac.createNamespacedRoleBinding({
-    namespace,
-    body: {
-      metadata: { name: 'spark-driver' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'spark-driver' },
-      subjects: [{ kind: 'ServiceAccount', name: SERVICE_ACCOUNT, namespace }],
-    },
-  });
+  await ensureSparkDriverRole(kc, namespace);
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'nightjar-spark-submit-'));
-  const image = imageDefaults(REPO);
-  kubelet = new LocalKubelet({
-    kubeConfig: kc,
-    stateDir: path.join(dir, 'runtime'),
-    ...image,
-    imagePaths: [...image.imagePaths, { containerPath: TEST_IMAGE_DIR, hostPath: path.join(REPO, 'test', 'fixtures', 'spark-image') }],
-    imageEnv: { ...image.imageEnv, PYTHONPATH: TEST_IMAGE_DIR },
-    labelValue: RUNTIME_VALUE,
-    namespaces: [namespace],
-    logger: pino({ enabled: false }),
-  });
-  await kubelet.start();
+  runtime = await startTestRuntime({ kubeConfig: kc, repoRoot: REPO, stateDir: path.join(dir, 'runtime'), labelValue: RUNTIME_VALUE, namespaces: [namespace], ...testImage(REPO) });
+  kubelet = runtime.kubelet;
   platform = new SparkSubmitKubernetesPlatform({
     kubeConfig: kc,
-    settings: settings(namespace),
+    settings: testPlatformSettings(namespace),
     submit: {
       sparkSubmit: path.join(REPO, '.venv', 'bin', 'spark-submit'),
       submitTimeoutMs: 180_000,
-      extraPodLabels: { [RUNTIME_LABEL]: RUNTIME_VALUE },
+      extraPodLabels: runtime.podLabels,
       kubeConfigPath: planeKubeConfigFile(),
       workDir: dir,
     },
-    driverLogTail: async (pod, lines) => {
-      const file = kubelet.logPath(namespace, pod, DRIVER_CONTAINER);
-      return existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n') : undefined;
-    },
+    driverLogTail: runtime.logTail(namespace, DRIVER_CONTAINER),
   });
 });
 
 afterAll(async () => {
   await platform?.close();
-  await kubelet?.stop();
+  await runtime?.stop();
   if (namespace !== undefined) await deleteTestNamespace(kc, namespace);
   if (dir !== undefined) await fs.rm(dir, { recursive: true, force: true });
 });
@@ -123,56 +71,8 @@ const RESOURCES: SparkResources = {
   shufflePartitions: 4,
 };
 
-async function request(attemptId: string, mode: 'ok' | 'executor-oom', resources: SparkResources): Promise<{ req: SparkAttemptRequest; resultFile: string }> {
-  const resultFile = path.join(dir, 'out', attemptId, '_result.json');
-  const specFile = path.join(dir, 'work', attemptId, 'spec.json');
-  await fs.mkdir(path.dirname(specFile), { recursive: true });
-  await fs.writeFile(specFile, JSON.stringify({ attemptId, mode, resultUri: `file://${resultFile}` }));
-  return {
-    resultFile,
-    req: {
-      attemptId,
-      workflowId: `nightjar-daily-2026-12-04-${attemptId}`,
-      businessDate: '2026-12-04',
-      job: 'normalize',
-      attempt: 1,
-      resources,
-      mainFile: path.join(REPO, 'spark', 'jobs', 'normalize.py'),
-      args: ['--spec', specFile],
-      sparkConf: {
-        'spark.ui.enabled': 'false',
-        // Short-lived JVMs on a small machine: quick JIT start-up, one GC thread.
-        'spark.driver.extraJavaOptions': '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC',
-        'spark.executor.extraJavaOptions': '-XX:+UseSerialGC',
-      },
-    },
-  };
-}
-
-async function attemptObjects(): Promise<string[]> {
-  const [pods, services, maps, policies] = await Promise.all([
-    core.listNamespacedPod({ namespace }),
-    core.listNamespacedService({ namespace }),
-    core.listNamespacedConfigMap({ namespace }),
-    kc.makeApiClient(k8s.NetworkingV1Api).listNamespacedNetworkPolicy({ namespace }),
-  ]);
-  return [
-    ...pods.items.map((o) => `Pod/${o.metadata?.name}`),
-    ...services.items.map((o) => `Service/${o.metadata?.name}`),
-    ...maps.items.filter((o) => o.metadata?.name !== 'kube-root-ca.crt').map((o) => `ConfigMap/${o.metadata?.name}`),
-    // Spark 4's driver NetworkPolicy: owned by the driver pod, removed by garbage collection.
-    ...policies.items.map((o) => `NetworkPolicy/${o.metadata?.name}`),
-  ];
-}
-
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > until) return value;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+const request = (attemptId: string, mode: 'ok' | 'executor-oom', resources: SparkResources) => testAttemptRequest(dir, REPO, attemptId, mode, resources);
+const attemptObjects = () => namespaceObjects(kc, namespace);
 
 test('spark-submit mode runs a real driver and two executor JVMs as pods, adopts its own driver on a second submit, and leaves nothing', async () => {
   const attemptId = `nj-20261204-normalize-${Date.now().toString(36)}-a1`;
@@ -203,8 +103,8 @@ test('spark-submit mode runs a real driver and two executor JVMs as pods, adopts
 
   const cleanup = await platform.cleanup(attemptId);
   expect(cleanup.remaining).toBe(0);
-  expect(await eventually(attemptObjects, (left) => left.length === 0)).toEqual([]);
-  expect(await eventually(async () => kubelet.runningPods(), (running) => running.length === 0)).toEqual([]);
+  expect(await settle(attemptObjects, (left) => left.length === 0)).toEqual([]);
+  expect(await settle(async () => kubelet.runningPods(), (running) => running.length === 0)).toEqual([]);
 });
 
 test('executors that really run out of memory are seen on their pods, the attempt is stopped after N of them, and the janitor removes what it left', async () => {
@@ -230,9 +130,9 @@ test('executors that really run out of memory are seen on their pods, the attemp
   const swept = await platform.sweep(async () => 'CLOSED', { now: Date.now(), minAgeMs: 0 });
   expect(swept.failed).toEqual([]);
   expect(swept.removed.map((o) => `${o.kind}/${o.name}`)).toEqual(expect.arrayContaining([`ConfigMap/${attemptId}-spec`]));
-  expect(await eventually(attemptObjects, (left) => left.length === 0)).toEqual([]);
+  expect(await settle(attemptObjects, (left) => left.length === 0)).toEqual([]);
   const cleanup = await platform.cleanup(attemptId);
   expect(cleanup.remaining).toBe(0);
-  expect(await eventually(attemptObjects, (left) => left.length === 0)).toEqual([]);
-  expect(await eventually(async () => kubelet.runningPods(), (running) => running.length === 0)).toEqual([]);
+  expect(await settle(attemptObjects, (left) => left.length === 0)).toEqual([]);
+  expect(await settle(async () => kubelet.runningPods(), (running) => running.length === 0)).toEqual([]);
 });

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
 
 /** The node labels of the plane's kwok nodes (scripts/k8s.sh): two zones, four racks. */
 export const ZONE_LABEL = 'topology.kubernetes.io/zone';
@@ -79,6 +79,39 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(everyMs);
   }
+}
+
+/**
+ * Polls `read` every half second until `done` holds or `timeoutMs` passed, and returns the last
+ * value read, so the test's own assertion on it says what was left.
+ */
+export async function settle<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > end) return value;
+    await sleep(500);
+  }
+}
+
+/**
+ * What a Spark attempt can leave in a namespace, as `Kind/name`: pods, Services, ConfigMaps (but
+ * the controller-manager's kube-root-ca.crt) and Spark 4's driver NetworkPolicy.
+ */
+export async function namespaceObjects(kc: KubeConfig, namespace: string): Promise<string[]> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const [pods, services, maps, policies] = await Promise.all([
+    core.listNamespacedPod({ namespace }),
+    core.listNamespacedService({ namespace }),
+    core.listNamespacedConfigMap({ namespace }),
+    kc.makeApiClient(NetworkingV1Api).listNamespacedNetworkPolicy({ namespace }),
+  ]);
+  return [
+    ...pods.items.map((o) => `Pod/${o.metadata?.name}`),
+    ...services.items.map((o) => `Service/${o.metadata?.name}`),
+    ...maps.items.filter((o) => o.metadata?.name !== 'kube-root-ca.crt').map((o) => `ConfigMap/${o.metadata?.name}`),
+    ...policies.items.map((o) => `NetworkPolicy/${o.metadata?.name}`),
+  ];
 }
 
 /** The same cluster as `base`, authenticated by a bearer token (e.g. a ServiceAccount's). */

@@ -3,37 +3,81 @@
  * carry its own runtime label value (so it never takes another run's pods) in the namespaces it
  * is given, and serves their logs to the API server's `pods/log` on a port of its own.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import fs from 'node:fs/promises';
 import path from 'node:path';
-import { CoreV1Api, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { LocalKubelet, RUNTIME_LABEL } from '../../local-cluster/runtime/local-kubelet';
 import { LogServer } from '../../local-cluster/runtime/log-server';
 import { imageDefaults } from '../../local-cluster/runtime/spark-install';
+import type { SparkResources } from '../../src/domain/spark/resources';
+import type { KubernetesPlatformSettings } from '../../src/spark/kubernetes/settings';
+import type { SparkAttemptRequest } from '../../src/spark/platform';
 
 export { RUNTIME_LABEL };
 
-/** The chart's driver Role, bound to the driver's account: what Spark's scheduler backend does with its executors. */
-export async function grantSparkDriverRole(kc: KubeConfig, namespace: string, serviceAccount = 'nightjar-spark'): Promise<void> {
-  const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
-  await rbac.createNamespacedRole({
+/** Where the test image's jobs (test/fixtures/spark-image) appear inside the pods. */
+export const TEST_IMAGE_DIR = '/opt/nightjar/test-image';
+
+/** The test image's jobs mapped onto this machine, for `startTestRuntime`. */
+export function testImage(repoRoot: string): Pick<TestRuntimeOptions, 'imagePaths' | 'imageEnv'> {
+  return { imagePaths: [{ containerPath: TEST_IMAGE_DIR, hostPath: path.join(repoRoot, 'test', 'fixtures', 'spark-image') }], imageEnv: { PYTHONPATH: TEST_IMAGE_DIR } };
+}
+
+/** Either Kubernetes platform's settings for a test namespace on the plane, jobs from the test image. */
+export function testPlatformSettings(namespace: string): KubernetesPlatformSettings {
+  return {
     namespace,
-    body: {
-      metadata: { name: 'spark-driver' },
-      rules: [
-        { apiGroups: [''], resources: ['pods', 'configmaps', 'persistentvolumeclaims'], verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'watch'] },
-        { apiGroups: [''], resources: ['services'], verbs: ['create', 'delete', 'deletecollection', 'get'] },
-        { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['create', 'delete', 'get'] },
-      ],
+    image: 'nightjar-spark:local',
+    serviceAccount: 'nightjar-spark',
+    sparkVersion: '4.3.0',
+    imageJobsDir: TEST_IMAGE_DIR,
+    ttlSeconds: 3600,
+    executorOomLimit: 2,
+    stuckAfterMs: 5 * 60_000,
+    pollIntervalMs: 5_000,
+    fallbackPollMs: 1_000,
+    cleanupTimeoutMs: 60_000,
+    driverLogLines: 20,
+  };
+}
+
+/**
+ * An attempt of the test image's job (what `mode` says it does: succeed, raise, or grow a skewed
+ * group until executors run out of memory), with its spec written under `dir`; the job writes its
+ * result to `resultFile`.
+ */
+export async function testAttemptRequest(
+  dir: string,
+  repoRoot: string,
+  attemptId: string,
+  mode: 'ok' | 'error' | 'executor-oom',
+  resources: SparkResources,
+): Promise<{ req: SparkAttemptRequest; resultFile: string }> {
+  const resultFile = path.join(dir, 'out', attemptId, '_result.json');
+  const specFile = path.join(dir, 'work', attemptId, 'spec.json');
+  await fs.mkdir(path.dirname(specFile), { recursive: true });
+  await fs.writeFile(specFile, JSON.stringify({ attemptId, mode, resultUri: `file://${resultFile}` }));
+  return {
+    resultFile,
+    req: {
+      attemptId,
+      workflowId: `nightjar-daily-2026-12-04-${attemptId}`,
+      businessDate: '2026-12-04',
+      job: 'normalize',
+      attempt: 1,
+      resources,
+      mainFile: path.join(repoRoot, 'spark', 'jobs', 'normalize.py'),
+      args: ['--spec', specFile],
+      sparkConf: {
+        'spark.ui.enabled': 'false',
+        // Short-lived JVMs on a small machine: quick JIT start-up, one GC thread.
+        'spark.driver.extraJavaOptions': '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC',
+        'spark.executor.extraJavaOptions': '-XX:+UseSerialGC',
+      },
     },
-  });
-  await rbac.createNamespacedRoleBinding({
-    namespace,
-    body: {
-      metadata: { name: 'spark-driver' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'spark-driver' },
-      subjects: [{ kind: 'ServiceAccount', name: serviceAccount, namespace }],
-    },
-  });
+  };
 }
 
 export interface TestRuntimeOptions {
@@ -54,6 +98,8 @@ export interface TestRuntime {
   readonly kubelet: LocalKubelet;
   /** The label every pod this runtime should run must carry. */
   readonly podLabels: Readonly<Record<string, string>>;
+  /** The last lines of a container's log from this runtime's own files (a platform's driverLogTail without a log server). */
+  logTail(namespace: string, container: string): (pod: string, lines: number) => Promise<string | undefined>;
   stop(): Promise<void>;
 }
 
@@ -76,7 +122,7 @@ export async function startTestRuntime(options: TestRuntimeOptions): Promise<Tes
     logs = new LogServer({
       kubeConfig: options.kubeConfig,
       port: options.logPort,
-      stateDir: path.join(options.stateDir),
+      stateDir: options.stateDir,
       logPath: (namespace, pod, container) => kubelet.logPath(namespace, pod, container),
       nodes: async () => (await core.listNode()).items.filter((n) => n.metadata?.annotations?.['kwok.x-k8s.io/node'] === 'fake').map((n) => n.metadata?.name ?? ''),
     });
@@ -85,6 +131,10 @@ export async function startTestRuntime(options: TestRuntimeOptions): Promise<Tes
   return {
     kubelet,
     podLabels: { [RUNTIME_LABEL]: options.labelValue },
+    logTail: (namespace, container) => async (pod, lines) => {
+      const file = kubelet.logPath(namespace, pod, container);
+      return existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n') : undefined;
+    },
     async stop() {
       await logs?.stop();
       await kubelet.stop();
