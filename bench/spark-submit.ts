@@ -10,7 +10,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { CoreV1Api, NetworkingV1Api } from '@kubernetes/client-node';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import pino from 'pino';
 import { LocalKubelet, RUNTIME_LABEL } from '../local-cluster/runtime/local-kubelet';
@@ -27,7 +26,7 @@ import { SparkSubmitKubernetesPlatform } from '../src/spark/kubernetes/spark-sub
 import { DRIVER_CONTAINER } from '../src/spark/kubernetes/spark-submit/submit-invocation';
 import { LocalSparkPlatform } from '../src/spark/local/local-platform';
 import type { SparkPlatform } from '../src/spark/platform';
-import { createTestNamespace, deleteTestNamespace, planeKubeConfig, planeKubeConfigFile } from '../test/support/local-plane';
+import { createTestNamespace, deleteTestNamespace, namespaceObjects, planeKubeConfig, planeKubeConfigFile, settle } from '../test/support/local-plane';
 import { componentRss } from './plane';
 import { round } from './stats';
 
@@ -134,11 +133,7 @@ export async function benchSparkSubmit(config: NightjarConfig, opts: { dir: stri
     const measured = await withPeakRss(async () => ({ plane: await night(nightPlatform, config, layout, generated.feeds, 'plane'), oom: await oomRound(fixture, opts.dir) }));
     const { plane, oom } = measured.value;
     // Cleanup looked until nothing was left; garbage collection of what the driver owned may lag a moment.
-    let objectsLeft = await namespaceObjects(kc, namespace);
-    for (let i = 0; i < 60 && objectsLeft > 0; i++) {
-      await new Promise((r) => setTimeout(r, 500));
-      objectsLeft = await namespaceObjects(kc, namespace);
-    }
+    const objectsLeft = (await settle(() => namespaceObjects(kc, namespace), (left) => left.length === 0, 30_000)).length;
     const reportsEqual = JSON.stringify(Object.entries(local.rows).sort()) === JSON.stringify(Object.entries(plane.rows).sort());
     const planeRss = Object.values(componentRss(path.dirname(planeKubeConfigFile()))).reduce((a, b) => a + b, 0);
     return {
@@ -187,15 +182,4 @@ async function oomRound(platform: SparkSubmitKubernetesPlatform, dir: string): P
   if (outcome.kind !== 'OUT_OF_MEMORY') throw new Error(`the skewed job at 512 MiB executors ended ${outcome.kind}: ${outcome.reason}`);
   const lostExecutors = (outcome.pods ?? []).filter((p) => p.role === 'executor' && p.phase === 'Failed').length;
   return { submitToStoppedSeconds, lostExecutors, stoppedToResubmittedSeconds, secondAttemptSeconds, secondSucceeded: done.kind === 'SUCCEEDED' };
-}
-
-async function namespaceObjects(kc: ReturnType<typeof planeKubeConfig>, namespace: string): Promise<number> {
-  const core = kc.makeApiClient(CoreV1Api);
-  const [pods, services, maps, policies] = await Promise.all([
-    core.listNamespacedPod({ namespace }),
-    core.listNamespacedService({ namespace }),
-    core.listNamespacedConfigMap({ namespace }),
-    kc.makeApiClient(NetworkingV1Api).listNamespacedNetworkPolicy({ namespace }),
-  ]);
-  return pods.items.length + services.items.length + maps.items.filter((c) => c.metadata?.name !== 'kube-root-ca.crt').length + policies.items.length;
 }
