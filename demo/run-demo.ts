@@ -163,23 +163,18 @@ function demoAccounts(opts: DemoOptions): { accounts?: number } {
 /** What the demo says about its cluster before the night starts. */
 function clusterIntro(cluster: DemoCluster, choice: Extract<DemoSparkPlatform, { kind: 'local-kubernetes' }>): string[] {
   const plane = `Spark: the local Kubernetes control plane (real API server, scheduler and garbage collector; kwok nodes), namespace ${cluster.namespace}; `;
-  if (choice.submit === 'spark-submit') {
-    return [
-      plane + `spark-submit's own cluster mode: real driver and executor pods run as local JVMs by the local container runtime (scenario ${choice.scenario})`,
-      ...(cluster.sparkOverrides?.transform ? [`  scenario sizes for transform: ${JSON.stringify(cluster.sparkOverrides.transform)} — escalation grows them within the policy's caps`] : []),
-      `  kubeconfig: ${cluster.kubeconfig} — kubectl --kubeconfig ${cluster.kubeconfig} -n ${cluster.namespace} get pods`,
-    ];
-  }
-  if (runsRealSpark(choice.scenario)) {
-    return [
-      plane + `the operator stand-in runs spark-submit in cluster mode for each SparkApplication: real driver and executor pods run as local JVMs by the local container runtime (scenario ${choice.scenario})`,
-      ...(cluster.sparkOverrides?.transform ? [`  scenario sizes for transform: ${JSON.stringify(cluster.sparkOverrides.transform)} — escalation grows them within the policy's caps`] : []),
-      `  kubeconfig: ${cluster.kubeconfig} — kubectl --kubeconfig ${cluster.kubeconfig} -n ${cluster.namespace} get sparkapplications,pods`,
-    ];
-  }
+  const realPods = `real driver and executor pods run as local JVMs by the local container runtime (scenario ${choice.scenario})`;
+  const how =
+    choice.submit === 'spark-submit'
+      ? `spark-submit's own cluster mode: ${realPods}`
+      : runsRealSpark(choice.scenario)
+        ? `the operator stand-in runs spark-submit in cluster mode for each SparkApplication: ${realPods}`
+        : `the operator and kubelet are played (scenario ${choice.scenario}) and drivers run the jobs with local Spark`;
+  const look = choice.submit === 'spark-submit' ? 'pods' : 'sparkapplications,pods';
   return [
-    plane + `the operator and kubelet are played (scenario ${choice.scenario}) and drivers run the jobs with local Spark`,
-    `  kubeconfig: ${cluster.kubeconfig} — kubectl --kubeconfig ${cluster.kubeconfig} -n ${cluster.namespace} get sparkapplications,pods`,
+    plane + how,
+    ...(cluster.sparkOverrides?.transform ? [`  scenario sizes for transform: ${JSON.stringify(cluster.sparkOverrides.transform)} — escalation grows them within the policy's caps`] : []),
+    `  kubeconfig: ${cluster.kubeconfig} — kubectl --kubeconfig ${cluster.kubeconfig} -n ${cluster.namespace} get ${look}`,
   ];
 }
 
