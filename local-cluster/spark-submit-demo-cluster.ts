@@ -15,7 +15,7 @@ import type { NightjarConfig } from '../src/config/config';
 import type { SparkOverrides } from '../src/domain/pipeline';
 import { describePod } from '../src/domain/spark/attempt-pods';
 import type { KubernetesPlatformSettings } from '../src/spark/kubernetes/settings';
-import { attemptPodOf } from '../src/spark/kubernetes/spark-submit/driver-state';
+import { attemptPodOf } from '../src/spark/kubernetes/status';
 import { SparkSubmitKubernetesPlatform } from '../src/spark/kubernetes/spark-submit/spark-submit-platform';
 import { DRIVER_CONTAINER } from '../src/spark/kubernetes/spark-submit/submit-invocation';
 import { demoPlatformSettings, ensureNamespace, EXECUTOR_OOM_OVERRIDES, startPlane, type LocalClusterReport } from './demo-cluster';

@@ -26,8 +26,7 @@ import { Annotation, attemptLabels, attemptSelector, LabelKey, managedSelector, 
 import { ResourceWatch } from './resource-watch';
 import { buildSparkApplication, SparkApplicationSpecError, SPEC_FILE_KEY, type PlacementInput } from './spark-application';
 import type { KubeConfigSource, KubernetesPlatformSettings } from './settings';
-import { parseEvent, parsePod, parseSparkApplication, SparkPodLabel, sparkRole, type KubeEvent, type Pod, type SparkApplicationObject } from './status';
-import { attemptPodOf } from './spark-submit/driver-state';
+import { attemptPodOf, parseEvent, parsePod, parseSparkApplication, SparkPodLabel, sparkRole, type KubeEvent, type Pod, type SparkApplicationObject } from './status';
 
 export { DEFAULT_KUBERNETES_TIMINGS, type KubernetesPlatformSettings } from './settings';
 

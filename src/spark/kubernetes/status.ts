@@ -6,6 +6,7 @@
  * wrong type is an error, never a guess.
  */
 import { z } from 'zod';
+import type { AttemptPod } from '../../domain/spark/resources';
 
 /** spark-operator v1beta2 `ApplicationStateType` ("" is a new, not yet submitted application). */
 export const APPLICATION_STATES = [
@@ -179,4 +180,33 @@ export function parsePod(value: unknown): Pod {
 
 export function parseEvent(value: unknown): KubeEvent {
   return parseWith(EventSchema, 'Event', value);
+}
+
+/** The few fields of a pod the manifest records, read leniently (any pod object from a list or watch). */
+interface RawPod {
+  readonly metadata?: { readonly name?: string; readonly labels?: Readonly<Record<string, string>> };
+  readonly spec?: { readonly nodeName?: string };
+  readonly status?: {
+    readonly phase?: string;
+    readonly reason?: string;
+    readonly containerStatuses?: readonly { readonly state?: { readonly terminated?: { readonly exitCode?: number; readonly reason?: string } | null } | null }[] | null;
+  };
+}
+
+/** A Spark pod as the manifest records it; undefined for a pod that is not Spark's driver or executor. */
+export function attemptPodOf(raw: unknown): AttemptPod | undefined {
+  const pod = raw as RawPod;
+  const role = pod.metadata?.labels?.['spark-role'];
+  const name = pod.metadata?.name;
+  if ((role !== 'driver' && role !== 'executor') || name === undefined) return undefined;
+  const end = pod.status?.containerStatuses?.[0]?.state?.terminated ?? undefined;
+  const reason = end?.reason ?? pod.status?.reason;
+  return {
+    role,
+    name,
+    ...(pod.spec?.nodeName !== undefined ? { node: pod.spec.nodeName } : {}),
+    ...(pod.status?.phase !== undefined ? { phase: pod.status.phase } : {}),
+    ...(typeof end?.exitCode === 'number' ? { exitCode: end.exitCode } : {}),
+    ...(reason !== undefined ? { reason } : {}),
+  };
 }

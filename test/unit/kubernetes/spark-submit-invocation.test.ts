@@ -1,5 +1,6 @@
 import { buildSparkApplication } from '../../../src/spark/kubernetes/spark-application';
-import { applicationStateOf, attemptPodOf } from '../../../src/spark/kubernetes/spark-submit/driver-state';
+import { applicationStateOf } from '../../../src/spark/kubernetes/spark-submit/driver-state';
+import { attemptPodOf } from '../../../src/spark/kubernetes/status';
 import { submitFailureKind } from '../../../src/spark/kubernetes/spark-submit/spark-submit-platform';
 import { buildSubmitInvocation, SparkSubmitUnsupportedError } from '../../../src/spark/kubernetes/spark-submit/submit-invocation';
 import { parsePod } from '../../../src/spark/kubernetes/status';

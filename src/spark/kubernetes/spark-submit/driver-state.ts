@@ -3,7 +3,6 @@
  * and its container's end read as the operator would have written them, so one classifier
  * (`classifyApplication`) decides for both modes. Pure.
  */
-import type { AttemptPod } from '../../../domain/spark/resources';
 import type { ApplicationStateName, Pod } from '../status';
 import { DRIVER_CONTAINER } from './submit-invocation';
 
@@ -33,32 +32,4 @@ export function applicationStateOf(driver: Pod): DriverApplicationState {
     default:
       return { state: 'SUBMITTED' };
   }
-}
-
-interface RawPod {
-  readonly metadata?: { readonly name?: string; readonly labels?: Readonly<Record<string, string>> };
-  readonly spec?: { readonly nodeName?: string };
-  readonly status?: {
-    readonly phase?: string;
-    readonly reason?: string;
-    readonly containerStatuses?: readonly { readonly state?: { readonly terminated?: { readonly exitCode?: number; readonly reason?: string } | null } | null }[] | null;
-  };
-}
-
-/** A Spark pod as the manifest records it; undefined for a pod that is not Spark's driver or executor. */
-export function attemptPodOf(raw: unknown): AttemptPod | undefined {
-  const pod = raw as RawPod;
-  const role = pod.metadata?.labels?.['spark-role'];
-  const name = pod.metadata?.name;
-  if ((role !== 'driver' && role !== 'executor') || name === undefined) return undefined;
-  const end = pod.status?.containerStatuses?.[0]?.state?.terminated ?? undefined;
-  const reason = end?.reason ?? pod.status?.reason;
-  return {
-    role,
-    name,
-    ...(pod.spec?.nodeName !== undefined ? { node: pod.spec.nodeName } : {}),
-    ...(pod.status?.phase !== undefined ? { phase: pod.status.phase } : {}),
-    ...(typeof end?.exitCode === 'number' ? { exitCode: end.exitCode } : {}),
-    ...(reason !== undefined ? { reason } : {}),
-  };
 }

@@ -29,8 +29,8 @@ import { Annotation, attemptLabels, attemptSelector, LabelKey, managedSelector, 
 import { ResourceWatch } from '../resource-watch';
 import type { KubernetesPlatformSettings } from '../settings';
 import { buildSparkApplication, SparkApplicationSpecError, SPEC_FILE_KEY, type PlacementInput } from '../spark-application';
-import { parsePod, SparkPodLabel, sparkRole, type Pod } from '../status';
-import { applicationStateOf, attemptPodOf } from './driver-state';
+import { attemptPodOf, parsePod, SparkPodLabel, sparkRole, type Pod } from '../status';
+import { applicationStateOf } from './driver-state';
 import { buildSubmitInvocation, DRIVER_CONTAINER, driverPodName, SparkSubmitUnsupportedError } from './submit-invocation';
 
 export interface SparkSubmitSettings {
