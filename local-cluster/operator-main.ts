@@ -8,17 +8,10 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { LocalSparkOperator } from './spark-operator';
-
-class UsageError extends Error {}
+import { UsageError, optionPairs } from './runtime/option-pairs';
 
 function parseArgs(argv: readonly string[]): Map<string, string[]> {
-  const values = new Map<string, string[]>();
-  for (let i = 0; i < argv.length; i += 2) {
-    const key = argv[i] ?? '';
-    const value = argv[i + 1];
-    if (!key.startsWith('--') || value === undefined) throw new UsageError(`expected --option value pairs, got ${JSON.stringify(key)}`);
-    values.set(key, [...(values.get(key) ?? []), value]);
-  }
+  const values = optionPairs(argv);
   for (const required of ['--kubeconfig', '--namespace', '--spark-submit', '--work-dir']) {
     if (!values.has(required)) throw new UsageError(`${required} is required`);
   }

@@ -12,6 +12,7 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { LocalKubelet } from './local-kubelet';
 import { LogServer } from './log-server';
 import { imageDefaults } from './spark-install';
+import { UsageError, optionPairs } from './option-pairs';
 
 interface Args {
   kubeconfig: string;
@@ -23,16 +24,8 @@ interface Args {
   namespaces: string[];
 }
 
-class UsageError extends Error {}
-
 function parseArgs(argv: readonly string[]): Args {
-  const values = new Map<string, string[]>();
-  for (let i = 0; i < argv.length; i += 2) {
-    const key = argv[i] ?? '';
-    const value = argv[i + 1];
-    if (!key.startsWith('--') || value === undefined) throw new UsageError(`expected --option value pairs, got ${JSON.stringify(key)}`);
-    values.set(key, [...(values.get(key) ?? []), value]);
-  }
+  const values = optionPairs(argv);
   const one = (key: string): string | undefined => values.get(key)?.[0];
   const kubeconfig = one('--kubeconfig') ?? process.env.KUBECONFIG;
   if (kubeconfig === undefined) throw new UsageError('--kubeconfig (or KUBECONFIG) is required');
