@@ -35,19 +35,9 @@ server_installed() {
 
 install_server() {
   [[ $EUID -eq 0 ]] || die "PostgreSQL is not installed; run this script as root to install it"
-  export DEBIAN_FRONTEND=noninteractive
-  # Refresh the package index only when it cannot serve the install: no candidate at all, or a
-  # stale index whose files are gone from the mirror.
-  if ! apt-cache policy postgresql 2>/dev/null | grep -q 'Candidate: [0-9]'; then
-    log "refreshing the package index"
-    apt-get update -qq >&2
-  fi
-  log "installing postgresql"
-  if ! apt-get install -y -qq --no-install-recommends postgresql >&2; then
-    log "install failed; refreshing the package index and retrying"
-    apt-get update -qq >&2
-    apt-get install -y -qq --no-install-recommends postgresql >&2
-  fi
+  # shellcheck source=lib/apt-install.sh
+  . "$(dirname "${BASH_SOURCE[0]}")/lib/apt-install.sh"
+  apt_install postgresql
 }
 
 # The major version that holds the `nightjar` cluster, if it exists.
