@@ -4,71 +4,50 @@
  * on the server. The codec server gives it back to whoever holds the key; a client with another
  * key fails loudly instead of showing garbage.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Client, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { ENCRYPTED_ENCODING, KEY_ID_METADATA } from '../../src/codec/aes-gcm-codec';
 import { createCodecServer, type CodecServer } from '../../src/codec/codec-server';
 import { CodecErrorType, PayloadDecryptionError } from '../../src/codec/errors';
 import { createKey } from '../../src/codec/keys';
 import { FailureType } from '../../src/common/failures';
 import { loadConfig, type NightjarConfig } from '../../src/config/config';
-import { connectClient, dataConverter, payloadCodec, type TemporalClientSession } from '../../src/infra/temporal-connection';
+import { dataConverter, payloadCodec, type TemporalClientSession } from '../../src/infra/temporal-connection';
 import { createLogger } from '../../src/worker/logger';
 import { ABORTED_BY_OPERATOR, type dailyPipeline } from '../../src/workflows/daily-pipeline';
 import { resolveStepUpdate, statusQuery, type PipelineStatus } from '../../src/workflows/messages';
 import { fakeActivities } from '../helpers/fake-activities';
-import { createDevServerEnv, REPO_ROOT, uniqueId } from '../helpers/temporal';
+import { startEncryptedWorld, type EncryptedWorld } from '../helpers/encrypted-night';
+import { REPO_ROOT, uniqueId } from '../helpers/temporal';
 
 jest.setTimeout(5 * 60_000);
 
 const TOKEN = 'it-codec-token-0123456789';
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
+let world: EncryptedWorld;
 let env: TestWorkflowEnvironment;
 let dir: string;
 let config: NightjarConfig;
 let session: TemporalClientSession;
-let worker: Worker;
-let running: Promise<void>;
 let codecServer: CodecServer;
 let codecUrl: string;
 const taskQueue = uniqueId('encrypted');
 
 beforeAll(async () => {
-  env = await createDevServerEnv();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nightjar-encrypted-'));
-  createKey(path.join(dir, 'keys'), 'k1');
-  config = loadConfig(
-    {
-      NIGHTJAR_DATA_DIR: dir,
-      NIGHTJAR_TEMPORAL_ADDRESS: env.address,
-      NIGHTJAR_TEMPORAL_NAMESPACE: env.namespace ?? 'default',
-      NIGHTJAR_TASK_QUEUE: taskQueue,
-      NIGHTJAR_ENCRYPTION_KEYS_DIR: path.join(dir, 'keys'),
-      NIGHTJAR_ENCRYPTION_KEY_ID: 'k1',
-      NIGHTJAR_LOG_LEVEL: 'warn',
-    },
-    REPO_ROOT,
-  );
-  session = await connectClient(config);
+  world = await startEncryptedWorld('encrypted', taskQueue, { NIGHTJAR_LOG_LEVEL: 'warn' });
+  ({ env, dir, config, session } = world);
   codecServer = createCodecServer({ codec: payloadCodec(config)!, corsOrigins: [], tokens: [TOKEN], logger: createLogger({ level: 'silent', redact: true }) });
   codecUrl = (await codecServer.listen(0, '127.0.0.1')).url;
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await session?.close();
+  await world?.close();
   await codecServer?.close();
-  await env?.teardown();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 /** Every proto3-JSON payload (an object with metadata) anywhere in a JSON history. */
@@ -99,16 +78,8 @@ test('payloads and failure messages are ciphertext in the history, the codec ser
   const { activities } = fakeActivities({
     ingestErrors: { transactions: [ApplicationFailure.create({ type: FailureType.FeedRejected, message: `trailer count off for ${marker}`, nonRetryable: true })] },
   });
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    namespace: config.temporal.namespace,
-    taskQueue,
-    activities,
-    // Bundled here (not the shared helper's bundle) so the workflow code gets the encoding failure converter.
-    workflowsPath: require.resolve('../../src/workflows'),
-    dataConverter: dataConverter(config),
-  });
-  running = worker.run();
+  // Bundled from source (not the shared helper's bundle) so the workflow code gets the encoding failure converter.
+  await world.startWorker(activities);
 
   const client = session.client;
   const workflowId = uniqueId('encrypted-night');

@@ -6,76 +6,48 @@
  * and the CLI returns instead of retrying until its deadline.
  */
 import { execFile } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { AesGcmCodec } from '../../src/codec/aes-gcm-codec';
 import { createCodecServer, type CodecServer } from '../../src/codec/codec-server';
 import { createKey, loadKeyRing } from '../../src/codec/keys';
 import { FailureType } from '../../src/common/failures';
-import { loadConfig, type NightjarConfig } from '../../src/config/config';
-import { connectClient, dataConverter, payloadCodec, type TemporalClientSession } from '../../src/infra/temporal-connection';
+import type { NightjarConfig } from '../../src/config/config';
+import { payloadCodec, type TemporalClientSession } from '../../src/infra/temporal-connection';
 import { createLogger } from '../../src/worker/logger';
 import type { dailyPipeline } from '../../src/workflows/daily-pipeline';
 import { statusQuery, type PipelineStatus } from '../../src/workflows/messages';
 import { fakeActivities } from '../helpers/fake-activities';
-import { createDevServerEnv, REPO_ROOT, uniqueId } from '../helpers/temporal';
+import { startEncryptedWorld, type EncryptedWorld } from '../helpers/encrypted-night';
+import { REPO_ROOT, uniqueId } from '../helpers/temporal';
 
 jest.setTimeout(4 * 60_000);
 
 const TEMPORAL = path.join(REPO_ROOT, '.venv', 'bin', 'temporal');
 const logger = createLogger({ level: 'silent', redact: true });
 
+let world: EncryptedWorld;
 let env: TestWorkflowEnvironment;
 let dir: string;
 let config: NightjarConfig;
 let session: TemporalClientSession;
-let worker: Worker;
-let running: Promise<void>;
 const codecServers: CodecServer[] = [];
 const taskQueue = uniqueId('cli-interop');
 
 beforeAll(async () => {
-  env = await createDevServerEnv();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nightjar-cli-'));
-  createKey(path.join(dir, 'keys'), 'k1');
-  config = loadConfig(
-    {
-      NIGHTJAR_DATA_DIR: dir,
-      NIGHTJAR_TEMPORAL_ADDRESS: env.address,
-      NIGHTJAR_TEMPORAL_NAMESPACE: env.namespace ?? 'default',
-      NIGHTJAR_TASK_QUEUE: taskQueue,
-      NIGHTJAR_ENCRYPTION_KEYS_DIR: path.join(dir, 'keys'),
-      NIGHTJAR_ENCRYPTION_KEY_ID: 'k1',
-    },
-    REPO_ROOT,
-  );
-  session = await connectClient(config);
+  world = await startEncryptedWorld('cli', taskQueue);
+  ({ env, dir, config, session } = world);
   const { activities } = fakeActivities({
     ingestErrors: { payments: [ApplicationFailure.create({ type: FailureType.FeedRejected, message: 'trailer count off', nonRetryable: true })] },
   });
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    namespace: config.temporal.namespace,
-    taskQueue,
-    activities,
-    workflowsPath: require.resolve('../../src/workflows'),
-    dataConverter: dataConverter(config),
-  });
-  running = worker.run();
+  await world.startWorker(activities);
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await session?.close();
   for (const s of codecServers) await s.close();
-  await env?.teardown();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  await world?.close();
 });
 
 async function codecServerWith(codec: AesGcmCodec): Promise<string> {
