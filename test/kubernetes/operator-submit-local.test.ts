@@ -12,12 +12,11 @@ import os from 'node:os';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { LocalSparkOperator } from '../../local-cluster';
-import type { SparkResources } from '../../src/domain/spark/resources';
 import { SPARK_GROUP, SPARK_PLURAL, SPARK_VERSION } from '../../src/spark/kubernetes/kube-api';
 import { KubernetesSparkPlatform } from '../../src/spark/kubernetes/kubernetes-platform';
 import { ensureSparkDriverRole } from '../../local-cluster/spark-driver-role';
 import { createTestNamespace, deleteTestNamespace, describeOnPlane, namespaceObjects, planeKubeConfig, planeKubeConfigFile, settle } from '../support/local-plane';
-import { startTestRuntime, testAttemptRequest, testImage, testPlatformSettings, type TestRuntime } from '../support/local-runtime';
+import { startTestRuntime, TEST_RESOURCES, testAttemptRequest, testImage, testPlatformSettings, type TestRuntime } from '../support/local-runtime';
 
 jest.setTimeout(480_000);
 
@@ -26,15 +25,7 @@ const REPO = path.resolve(__dirname, '..', '..');
 const RUNTIME_VALUE = `operator-test-${process.pid}`;
 const LOG_PORT = Number(process.env.NIGHTJAR_TEST_LOG_PORT ?? 10253);
 
-const RESOURCES: SparkResources = {
-  driverMemoryMb: 768,
-  driverCores: 1,
-  executorMemoryMb: 512,
-  executorCores: 1,
-  executorInstances: 2,
-  memoryOverheadMb: null,
-  shufflePartitions: 4,
-};
+const RESOURCES = TEST_RESOURCES;
 
 describeOnPlane('the operator stand-in with real Spark', () => {
   let kc: k8s.KubeConfig;

@@ -17,11 +17,10 @@ import { createSparkActivities } from '../../src/activities/spark';
 import { DataLayout } from '../../src/common/layout';
 import type { SparkResources } from '../../src/domain/spark/resources';
 import { SparkSubmitKubernetesPlatform } from '../../src/spark/kubernetes/spark-submit/spark-submit-platform';
-import { DRIVER_CONTAINER } from '../../src/spark/kubernetes/spark-submit/submit-invocation';
 import { sparkJob } from '../../src/workflows/spark-job';
 import { createDevServerEnv, REPO_ROOT, uniqueId, workflowBundle } from '../helpers/temporal';
-import { createTestNamespace, deleteTestNamespace, describeOnPlane, namespaceObjects, planeKubeConfig, planeKubeConfigFile, settle } from '../support/local-plane';
-import { startTestRuntime, testImage, testPlatformSettings, type TestRuntime } from '../support/local-runtime';
+import { createTestNamespace, deleteTestNamespace, describeOnPlane, namespaceObjects, planeKubeConfig, settle } from '../support/local-plane';
+import { startTestRuntime, testImage, testSubmitPlatform, type TestRuntime } from '../support/local-runtime';
 
 jest.setTimeout(900_000);
 
@@ -60,18 +59,7 @@ describeOnPlane('spark-submit mode: real executor OOM recovered by escalation', 
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'nightjar-escalation-'));
     runtime = await startTestRuntime({ kubeConfig: kc, repoRoot: REPO_ROOT, stateDir: path.join(dir, 'runtime'), labelValue: RUNTIME_VALUE, namespaces: [namespace], ...testImage(REPO_ROOT) });
     kubelet = runtime.kubelet;
-    platform = new SparkSubmitKubernetesPlatform({
-      kubeConfig: kc,
-      settings: testPlatformSettings(namespace),
-      submit: {
-        sparkSubmit: path.join(REPO_ROOT, '.venv', 'bin', 'spark-submit'),
-        submitTimeoutMs: 180_000,
-        extraPodLabels: runtime.podLabels,
-        kubeConfigPath: planeKubeConfigFile(),
-        workDir: dir,
-      },
-      driverLogTail: runtime.logTail(namespace, DRIVER_CONTAINER),
-    });
+    platform = testSubmitPlatform(kc, namespace, runtime, REPO_ROOT, dir);
   });
 
   afterAll(async () => {

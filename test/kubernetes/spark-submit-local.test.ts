@@ -12,9 +12,9 @@ import * as k8s from '@kubernetes/client-node';
 import { ensureSparkDriverRole } from '../../local-cluster/spark-driver-role';
 import type { SparkResources } from '../../src/domain/spark/resources';
 import { SparkSubmitKubernetesPlatform } from '../../src/spark/kubernetes/spark-submit/spark-submit-platform';
-import { DRIVER_CONTAINER, driverPodName } from '../../src/spark/kubernetes/spark-submit/submit-invocation';
-import { createTestNamespace, deleteTestNamespace, namespaceObjects, planeKubeConfig, planeKubeConfigFile, settle } from '../support/local-plane';
-import { startTestRuntime, testAttemptRequest, testImage, testPlatformSettings, type TestRuntime } from '../support/local-runtime';
+import { driverPodName } from '../../src/spark/kubernetes/spark-submit/submit-invocation';
+import { createTestNamespace, deleteTestNamespace, namespaceObjects, planeKubeConfig, settle } from '../support/local-plane';
+import { startTestRuntime, TEST_RESOURCES, testAttemptRequest, testImage, testSubmitPlatform, type TestRuntime } from '../support/local-runtime';
 
 jest.setTimeout(480_000);
 
@@ -40,18 +40,7 @@ beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'nightjar-spark-submit-'));
   runtime = await startTestRuntime({ kubeConfig: kc, repoRoot: REPO, stateDir: path.join(dir, 'runtime'), labelValue: RUNTIME_VALUE, namespaces: [namespace], ...testImage(REPO) });
   kubelet = runtime.kubelet;
-  platform = new SparkSubmitKubernetesPlatform({
-    kubeConfig: kc,
-    settings: testPlatformSettings(namespace),
-    submit: {
-      sparkSubmit: path.join(REPO, '.venv', 'bin', 'spark-submit'),
-      submitTimeoutMs: 180_000,
-      extraPodLabels: runtime.podLabels,
-      kubeConfigPath: planeKubeConfigFile(),
-      workDir: dir,
-    },
-    driverLogTail: runtime.logTail(namespace, DRIVER_CONTAINER),
-  });
+  platform = testSubmitPlatform(kc, namespace, runtime, REPO, dir);
 });
 
 afterAll(async () => {
@@ -61,15 +50,7 @@ afterAll(async () => {
   if (dir !== undefined) await fs.rm(dir, { recursive: true, force: true });
 });
 
-const RESOURCES: SparkResources = {
-  driverMemoryMb: 768,
-  driverCores: 1,
-  executorMemoryMb: 512,
-  executorCores: 1,
-  executorInstances: 2,
-  memoryOverheadMb: null,
-  shufflePartitions: 4,
-};
+const RESOURCES = TEST_RESOURCES;
 
 const request = (attemptId: string, mode: 'ok' | 'executor-oom', resources: SparkResources) => testAttemptRequest(dir, REPO, attemptId, mode, resources);
 const attemptObjects = () => namespaceObjects(kc, namespace);

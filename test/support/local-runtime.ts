@@ -13,7 +13,10 @@ import { LogServer } from '../../local-cluster/runtime/log-server';
 import { imageDefaults } from '../../local-cluster/runtime/spark-install';
 import type { SparkResources } from '../../src/domain/spark/resources';
 import type { KubernetesPlatformSettings } from '../../src/spark/kubernetes/settings';
+import { SparkSubmitKubernetesPlatform } from '../../src/spark/kubernetes/spark-submit/spark-submit-platform';
+import { DRIVER_CONTAINER } from '../../src/spark/kubernetes/spark-submit/submit-invocation';
 import type { SparkAttemptRequest } from '../../src/spark/platform';
+import { planeKubeConfigFile } from './local-plane';
 
 export { RUNTIME_LABEL };
 
@@ -41,6 +44,36 @@ export function testPlatformSettings(namespace: string): KubernetesPlatformSetti
     cleanupTimeoutMs: 60_000,
     driverLogLines: 20,
   };
+}
+
+/** A small attempt of the test image's job: a driver and two executors of 512 MiB. */
+export const TEST_RESOURCES: SparkResources = {
+  driverMemoryMb: 768,
+  driverCores: 1,
+  executorMemoryMb: 512,
+  executorCores: 1,
+  executorInstances: 2,
+  memoryOverheadMb: null,
+  shufflePartitions: 4,
+};
+
+/**
+ * spark-submit mode on the plane for a test namespace: pyspark's spark-submit, pods labelled for
+ * `runtime`, the driver's log read from the runtime's files; submission files under `workDir`.
+ */
+export function testSubmitPlatform(kc: KubeConfig, namespace: string, runtime: TestRuntime, repoRoot: string, workDir: string): SparkSubmitKubernetesPlatform {
+  return new SparkSubmitKubernetesPlatform({
+    kubeConfig: kc,
+    settings: testPlatformSettings(namespace),
+    submit: {
+      sparkSubmit: path.join(repoRoot, '.venv', 'bin', 'spark-submit'),
+      submitTimeoutMs: 180_000,
+      extraPodLabels: runtime.podLabels,
+      kubeConfigPath: planeKubeConfigFile(),
+      workDir,
+    },
+    driverLogTail: runtime.logTail(namespace, DRIVER_CONTAINER),
+  });
 }
 
 /**
