@@ -116,17 +116,18 @@ export interface LocalClusterReport {
   readonly text: string;
 }
 
-export interface DemoCluster {
-  readonly platform: KubernetesSparkPlatform;
+/** The demo's Spark on the local plane, in either submit mode (`P`: that mode's platform). */
+export interface DemoCluster<P = KubernetesSparkPlatform> {
+  readonly platform: P;
   readonly namespace: string;
   /** The admin kubeconfig of the plane: `kubectl --kubeconfig <it> -n <namespace> get pods`. */
   readonly kubeconfig: string;
   /** What the night asks for on top of its plan (the real executor-oom scenario's sizes). */
   readonly sparkOverrides?: SparkOverrides;
-  /** Notable lines of the stand-in's timeline since the last call. */
+  /** What happened on the plane since the last call, one line each (the stand-in's timeline, or the pods' changes). */
   news(): string[];
   report(): Promise<LocalClusterReport>;
-  /** Stops the platform's watches and the stand-in (killing running drivers); the plane keeps running. */
+  /** Stops the platform's watches and what runs the pods (killing running drivers); the plane keeps running. */
   stop(): Promise<void>;
 }
 

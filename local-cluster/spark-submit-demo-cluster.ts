@@ -12,13 +12,12 @@ import { CoreV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node'
 import type { Logger } from 'pino';
 import type { ScenarioName } from '../src/cli/options';
 import type { NightjarConfig } from '../src/config/config';
-import type { SparkOverrides } from '../src/domain/pipeline';
 import { describePod } from '../src/domain/spark/attempt-pods';
 import type { KubernetesPlatformSettings } from '../src/spark/kubernetes/settings';
 import { attemptPodOf } from '../src/spark/kubernetes/status';
 import { SparkSubmitKubernetesPlatform } from '../src/spark/kubernetes/spark-submit/spark-submit-platform';
 import { DRIVER_CONTAINER } from '../src/spark/kubernetes/spark-submit/submit-invocation';
-import { demoPlatformSettings, ensureNamespace, EXECUTOR_OOM_OVERRIDES, startPlane, type LocalClusterReport } from './demo-cluster';
+import { demoPlatformSettings, ensureNamespace, EXECUTOR_OOM_OVERRIDES, startPlane, type DemoCluster, type LocalClusterReport } from './demo-cluster';
 import { LocalKubelet, RUNTIME_LABEL } from './runtime/local-kubelet';
 import { IMAGE_JOBS_DIR, imageDefaults } from './runtime/spark-install';
 import { ensureSparkDriverRole } from './spark-driver-role';
@@ -68,18 +67,7 @@ class PodNews {
   }
 }
 
-export interface SparkSubmitDemoCluster {
-  readonly platform: SparkSubmitKubernetesPlatform;
-  readonly namespace: string;
-  readonly kubeconfig: string;
-  /** What the night asks for on top of its plan (the scenario's sizes). */
-  readonly sparkOverrides?: SparkOverrides;
-  /** The pods whose state changed since the last call, one line each. */
-  news(): string[];
-  report(): Promise<LocalClusterReport>;
-  /** Stops the platform's watch and the runtime (killing every pod process); the plane keeps running. */
-  stop(): Promise<void>;
-}
+export type SparkSubmitDemoCluster = DemoCluster<SparkSubmitKubernetesPlatform>;
 
 export async function startSparkSubmitDemoCluster(config: NightjarConfig, options: SparkSubmitDemoClusterOptions): Promise<SparkSubmitDemoCluster> {
   const { logger } = options;
