@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkerProcess } from '../helpers/worker-process';
 import { dailyWorkflowId, sparkJobWorkflowId } from '../../src/domain/ids';
 import { activityRunning, BUSINESS_DATE, holdExportMidway, sparkReportCounts, startWorld, TcpProxy, until, viaPort, type MatrixWorld } from './harness';
-import { restartComponent, startComponent, stopComponent, testWithRestarts, type ComponentChange } from '../support/plane-control';
+import { ensurePlaneWhole, restartComponent, restartsRefused, startComponent, stopComponent, testWithRestarts, type ComponentChange } from '../support/plane-control';
 import { applicationsBeingDeleted, driverPods, nodeState, setNodeNotReady } from './plane-faults';
 import { nightGuardMs, retriesOf, runBaseline, runScenario, verdict, type Baseline, type Outcome } from './scenario';
 
@@ -25,6 +25,10 @@ const baselineOf = () => (baseline ??= runBaseline(world));
 
 beforeAll(async () => {
   world = await startWorld();
+});
+afterEach(async () => {
+  // A row that stopped a component and failed before starting it again must not sink the others.
+  if (restartsRefused() === undefined) await ensurePlaneWhole();
 });
 afterAll(async () => {
   const b = await baseline?.catch(() => undefined);
