@@ -69,9 +69,15 @@ ours() {
     && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q -- "^$BIN/$1 "
 }
 launch() { # name command...: detached, in its own session; pid and log in the state directory
-  local name=$1; shift
-  setsid "$@" > "$LOGS/$name.log" 2>&1 < /dev/null 9>&- & # 9: the lock of `up`, not theirs to hold
-  echo $! > "$PIDS/$name.pid"
+  local name=$1 pid; shift
+  # Appended, so a restarted component's log keeps what it said before.
+  echo "---- $(date -u +%FT%TZ) starting $name" >> "$LOGS/$name.log"
+  setsid "$@" >> "$LOGS/$name.log" 2>&1 < /dev/null 9>&- & # 9: the lock of `up`, not theirs to hold
+  pid=$!
+  echo "$pid" > "$PIDS/$name.pid"
+  # Until setsid has exec'd the binary the pid's command line is not yet the component's, and
+  # `ours` would take a component that is still starting for one that died (seen under load).
+  for _ in $(seq 1 100); do ours "$name" || [ ! -d "/proc/$pid" ] && break; sleep 0.05; done
 }
 stop_one() {
   local name=$1 pid
