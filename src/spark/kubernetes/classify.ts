@@ -276,7 +276,7 @@ function executorEvidence(observation: ApplicationObservation): ExecutorEvidence
 function executorOomExit(exitCode: number, reason: string | undefined): boolean {
   const why = (reason ?? '').trim();
   if (why === 'OOMKilled' || exitCode === EXIT_JVM_OOM) return true;
-  return exitCode === EXIT_SIGKILL && (why === '' || /^unknown\b/i.test(why));
+  return exitCode === EXIT_SIGKILL && why === '';
 }
 
 function namedExecutors(ooms: ReadonlyMap<string, string>): string {
