@@ -424,7 +424,9 @@ component() {
       sleep 1
       ours "$name" || fail "$name exited at start: $(tail -n 2 "$LOGS/$name.log" 2>/dev/null | tr '\n' ' ')" ;;
     kwok)
-      running || fail "kwok needs the API server: start kube-apiserver first"
+      # Just after an API server or etcd restart /readyz may still say no for a few seconds.
+      ours kube-apiserver || fail "kwok needs the API server: start kube-apiserver first"
+      wait_for 60 'the API server to be ready (/readyz)' running
       release_leases
       start_kwok
       wait_for 60 'kwok nodes Ready' nodes_ready ;;

@@ -75,16 +75,18 @@ echo "== schemathesis (the OpenAPI fuzzer, pinned, for the trigger API's contrac
 NIGHTJAR_SCHEMATHESIS=$(bash scripts/api-tools.sh | tail -n1)
 export NIGHTJAR_SCHEMATHESIS
 
+# --forceExit on the projects that start servers and processes: a failed test can leave a timer or
+# a socket of its world open, and the run must still end (and report) rather than wait for the CI limit.
 echo "== jest: integration (real dev server, Spark, PostgreSQL, PGlite, worker processes)"
 # PGlite loads its WASM build with import(), which jest allows only with VM modules; the other
 # projects run without them, since that flag makes jest refuse the ES-module-only Kubernetes client.
-NODE_OPTIONS=--experimental-vm-modules npx jest --selectProjects integration --runInBand --json --outputFile=.cache/jest-integration.json || status=1
+NODE_OPTIONS=--experimental-vm-modules npx jest --selectProjects integration --runInBand --forceExit --json --outputFile=.cache/jest-integration.json || status=1
 echo "== jest: reliability (the fault matrix: worker processes, the dev server, PostgreSQL, the local Kubernetes plane)"
 # Its rows for the plane's own faults restart the plane's components: only a plane this run
 # started (not one found running, which others may be using); otherwise they are skipped, saying why.
-NIGHTJAR_TEST_PLANE_RESTARTS=$k8s_started_here npx jest --selectProjects reliability --runInBand --json --outputFile=.cache/jest-reliability.json || status=1
+NIGHTJAR_TEST_PLANE_RESTARTS=$k8s_started_here npx jest --selectProjects reliability --runInBand --forceExit --json --outputFile=.cache/jest-reliability.json || status=1
 echo "== jest: browser (the night report pages, the Temporal UI's update dialog, in Chromium)"
-npx jest --selectProjects browser --runInBand --json --outputFile=.cache/jest-browser.json || status=1
+npx jest --selectProjects browser --runInBand --forceExit --json --outputFile=.cache/jest-browser.json || status=1
 
 node scripts/test-summary.js .cache/pytest.xml .cache/jest-fast.json .cache/jest-integration.json .cache/jest-reliability.json .cache/jest-browser.json || status=1
 exit $status

@@ -10,7 +10,7 @@ import { CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client
 import { ResourceWatch, type ResourceWatchEvent } from '../../src/spark/kubernetes/resource-watch';
 import { FaultProxy } from '../support/fault-proxy';
 import { createTestNamespace, deleteTestNamespace, eventually, planeKubeConfig, planeKubeConfigPath } from '../support/local-plane';
-import { changeComponent, restartComponent, restartsRefused, startComponent, stopComponent, testWithRestarts } from '../support/plane-control';
+import { changeComponent, ensurePlaneWhole, restartComponent, restartsRefused, startComponent, stopComponent, testWithRestarts } from '../support/plane-control';
 
 jest.setTimeout(240_000);
 
@@ -26,6 +26,9 @@ beforeAll(async () => {
   namespace = await createTestNamespace(admin, 'plane-restarts');
   proxy = new FaultProxy(admin);
   await proxy.start();
+});
+afterEach(async () => {
+  if (restartsRefused() === undefined) await ensurePlaneWhole();
 });
 afterAll(async () => {
   if (restartsRefused() !== undefined) return;

@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkerProcess } from '../helpers/worker-process';
 import { dailyWorkflowId, sparkJobWorkflowId } from '../../src/domain/ids';
 import { activityRunning, BUSINESS_DATE, holdExportMidway, sparkReportCounts, startWorld, TcpProxy, until, viaPort, type MatrixWorld } from './harness';
-import { restartComponent, startComponent, stopComponent, testWithRestarts, type ComponentChange } from '../support/plane-control';
+import { ensurePlaneWhole, restartComponent, restartsRefused, startComponent, stopComponent, testWithRestarts, type ComponentChange } from '../support/plane-control';
 import { applicationsBeingDeleted, containerPid, driverPods, executorPods, nodeState, setNodeNotReady } from './plane-faults';
 import { EXECUTOR_CONTAINER } from '../../local-cluster/operator-submission';
 import type { AttemptPod } from '../../src/domain/spark/resources';
@@ -30,6 +30,10 @@ const baselineOf = () => (baseline ??= runBaseline(world));
 
 beforeAll(async () => {
   world = await startWorld();
+});
+afterEach(async () => {
+  // A row that stopped a component and failed before starting it again must not sink the others.
+  if (restartsRefused() === undefined) await ensurePlaneWhole();
 });
 afterAll(async () => {
   const b = await baseline?.catch(() => undefined);

@@ -34,7 +34,7 @@ import { everyTenant, testTarget } from '../helpers/trigger-policy';
 import { leftoversIn } from '../kubernetes/harness';
 import { ensureSparkDriverRole } from '../../local-cluster/spark-driver-role';
 import { FaultProxy } from '../support/fault-proxy';
-import { createTestNamespace, deleteTestNamespace, planeKubeConfig, planeKubeConfigFile } from '../support/local-plane';
+import { createTestNamespace, deleteTestNamespace, planeKubeConfig, planeKubeConfigFile, planeSchedulable } from '../support/local-plane';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime';
 
 export const BUSINESS_DATE = '2026-11-19';
@@ -612,6 +612,8 @@ export async function newRun(world: MatrixWorld, name: string, options: RunOptio
 
 /** Starts (forced: the date may have run before on this server) the night through the project's triggers. */
 export async function startNight(world: MatrixWorld, run: RunContext, options: { businessDate?: string; force?: boolean } = {}): Promise<WorkflowHandle<typeof dailyPipeline>> {
+  // A plane left unable to place pods (a component or node not back) fails the night here, not after its guard.
+  await planeSchedulable(planeKubeConfig());
   const client = await world.client();
   const triggers = new TemporalNightTriggers(client, testTarget(run.taskQueue, everyTenant()));
   const started = await triggers.startNight({ businessDate: options.businessDate ?? BUSINESS_DATE, tenant: TENANT, force: options.force ?? true });

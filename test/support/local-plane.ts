@@ -82,6 +82,29 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
 }
 
 /**
+ * Waits until the plane can place pods: every node Ready and free of the not-ready/unreachable
+ * taints (a node made NotReady by a test, or kwok away, leaves them for a while). Throws naming
+ * the nodes that are not, so a night on a broken plane fails at once instead of waiting for pods
+ * that are never placed.
+ */
+export async function planeSchedulable(kc: KubeConfig, timeoutMs = 90_000): Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  let trouble: string[] = [];
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const nodes = (await core.listNode()).items;
+    trouble = nodes.flatMap((n) => {
+      const ready = n.status?.conditions?.find((c) => c.type === 'Ready')?.status;
+      const taints = (n.spec?.taints ?? []).map((t) => t.key).filter((k) => /not-ready|unreachable/.test(k));
+      return ready === 'True' && taints.length === 0 ? [] : [`${n.metadata?.name} (Ready=${ready ?? 'none'}${taints.length ? `, tainted ${taints.join(',')}` : ''})`];
+    });
+    if (nodes.length > 0 && trouble.length === 0) return;
+    if (Date.now() > end) throw new Error(`the plane cannot place pods after ${timeoutMs} ms: ${nodes.length === 0 ? 'no nodes' : trouble.join('; ')}`);
+    await sleep(500);
+  }
+}
+
+/**
  * Polls `read` every half second until `done` holds or `timeoutMs` passed, and returns the last
  * value read, so the test's own assertion on it says what was left.
  */

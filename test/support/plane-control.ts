@@ -64,3 +64,13 @@ export async function changeComponent(action: ComponentChange['action'], compone
 export const stopComponent = (component: PlaneComponent) => changeComponent('stop', component);
 export const startComponent = (component: PlaneComponent) => changeComponent('start', component);
 export const restartComponent = (component: PlaneComponent) => changeComponent('restart', component);
+
+/**
+ * Starts every component of the plane that is not running, in the order `up` starts them (a start
+ * of a running component says so and changes nothing). Called after each test that stops or
+ * restarts components, so one failed restart does not leave the rest of the run on a plane without
+ * its scheduler or its nodes (every later night would wait for pods that are never placed).
+ */
+export async function ensurePlaneWhole(): Promise<void> {
+  for (const component of PLANE_COMPONENTS) await startComponent(component);
+}
