@@ -32,6 +32,8 @@ const ORDER = [
   'kube-scheduler down',
   'kube-controller-manager down',
   'driver node NotReady',
+  'executor SIGKILL mid-job',
+  'driver node lost',
   'cancel: waiting for feeds',
   'cancel: ingest',
   'cancel: normalize',

@@ -8,6 +8,11 @@
  * Running → Succeeded/Failed with the exit code and `terminated.reason` (Completed, Error,
  * OOMKilled). Deleting a pod kills its process group; stopping the runtime kills them all.
  *
+ * A node can be lost (`loseNode`), as a machine that goes down: the processes of its pods die
+ * with SIGKILL and its kubelet goes silent — nothing more is written about those pods and no new
+ * pod bound to it starts. The control plane learns of it only as of a real lost node, from the
+ * node's status and the eviction of its pods; `restoreNode` brings a machine back for new pods.
+ *
  * Names: there is no cluster DNS. Every JVM gets `-Djdk.net.hosts.file=<state>/hosts`, a hosts file
  * this runtime keeps with each Service of a namespace it serves (`name`, `name.ns`, `name.ns.svc`,
  * `name.ns.svc.cluster.local`) pointing at the address of the local pod its selector matches, so
@@ -83,10 +88,13 @@ interface RunningPod {
   readonly labels: Readonly<Record<string, string>>;
   readonly podDir: string;
   readonly containerName: string;
+  readonly node: string;
   child?: ChildProcess;
   cgroup?: MemoryCgroup;
   exited?: Promise<void>;
   deleted: boolean;
+  /** Its node was lost: its kubelet reports nothing more about it. */
+  lost: boolean;
   startedAt?: Date;
   killTimer?: NodeJS.Timeout;
 }
@@ -101,6 +109,7 @@ export class LocalKubelet {
   private readonly core: CoreV1Api;
   private readonly pods = new Map<string, RunningPod>();
   private readonly usedAddresses = new Set<string>();
+  private readonly lostNodes = new Set<string>();
   private readonly memoryRoot: string | undefined;
   private informer?: Informer<V1Pod> & ObjectCache<V1Pod>;
   private stopped = false;
@@ -137,6 +146,30 @@ export class LocalKubelet {
   /** The pods whose processes run now, as `namespace/name`. */
   runningPods(): string[] {
     return [...this.pods.values()].filter((p) => p.child !== undefined && p.child.exitCode === null && p.child.signalCode === null).map((p) => `${p.namespace}/${p.name}`);
+  }
+
+  /**
+   * The node's machine goes down: every process of its pods is killed with SIGKILL and its kubelet
+   * stops reporting (their pods stay as last written until the control plane evicts them), and no
+   * pod bound to it starts until `restoreNode`. Returns the pods whose processes were killed, as
+   * `namespace/name`.
+   */
+  loseNode(node: string): string[] {
+    this.lostNodes.add(node);
+    const killed: string[] = [];
+    for (const entry of this.pods.values()) {
+      if (entry.node !== node) continue;
+      entry.lost = true;
+      if (entry.child !== undefined && entry.child.exitCode === null && entry.child.signalCode === null) killed.push(`${entry.namespace}/${entry.name}`);
+      this.signal(entry, 'SIGKILL');
+    }
+    this.options.logger.warn({ node, killed }, 'node lost: its pods\' processes killed, its kubelet silent');
+    return killed;
+  }
+
+  /** A lost node's machine is back: pods bound to it from now on run again. */
+  restoreNode(node: string): void {
+    this.lostNodes.delete(node);
   }
 
   async start(): Promise<void> {
@@ -204,6 +237,8 @@ export class LocalKubelet {
       return;
     }
     if (known !== undefined) return;
+    // A lost machine's kubelet starts nothing (the pod stays Pending until the plane evicts it).
+    if (this.lostNodes.has(pod.spec?.nodeName ?? '')) return;
     const phase = pod.status?.phase;
     // A pod that ended, or that ran under an earlier runtime process (its processes died with it).
     if (phase === 'Succeeded' || phase === 'Failed') return;
@@ -246,7 +281,9 @@ export class LocalKubelet {
       labels: meta.labels ?? {},
       podDir: path.join(this.options.stateDir, 'pods', `${namespace}_${name}_${meta.uid ?? ''}`),
       containerName: container.name,
+      node: pod.spec?.nodeName ?? '',
       deleted: false,
+      lost: false,
     };
     this.pods.set(entry.uid, entry);
     mkdirSync(entry.podDir, { recursive: true });
@@ -257,7 +294,7 @@ export class LocalKubelet {
     }
     let lastWaiting = '';
     for (;;) {
-      if (entry.deleted || this.stopped) return;
+      if (entry.deleted || entry.lost || this.stopped) return;
       try {
         await this.startContainer(pod, entry, log);
         return;
@@ -316,6 +353,7 @@ export class LocalKubelet {
       driverConf,
     );
     await this.refreshHosts(entry.namespace);
+    if (entry.lost || entry.deleted) return;
     const limit = quantityToBytes(container.resources?.limits?.memory);
     if (this.memoryRoot !== undefined && limit !== undefined) entry.cgroup = MemoryCgroup.create(this.memoryRoot, path.join(CGROUP_PARENT, this.labelValue), entry.uid, limit);
     const logFile = this.logPath(entry.namespace, entry.name, container.name);
@@ -350,7 +388,7 @@ export class LocalKubelet {
     // The container's children (Python workers) go with it.
     this.signal(entry, 'SIGKILL');
     log.info({ exitCode, reason, deleted: entry.deleted }, 'container exited');
-    if (!entry.deleted) {
+    if (!entry.deleted && !entry.lost) {
       await this.patchStatus(pod, this.terminatedStatus(pod, entry, exitCode, reason, oomKilled ? 'the container exceeded its memory limit' : undefined)).catch((error: unknown) =>
         log.warn({ err: error }, 'could not report the container exit'),
       );

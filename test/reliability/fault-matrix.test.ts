@@ -4,16 +4,21 @@
  * of the export (each time replaced by a new worker process); a forced re-run of the completed
  * date; the Temporal server killed and restarted on its database file mid-run; PostgreSQL
  * unreachable mid-export for longer than one attempt; the Kubernetes API misbehaving (429, 5xx,
- * connection resets, cut watches, 410 Gone on resume) while the Spark jobs run. Every night must
- * complete with the baseline's report digests, no second Spark submission and nothing left.
- * One world (dev server, simulated cluster) and one baseline serve every run.
+ * connection resets, cut watches, 410 Gone on resume) while the Spark jobs run; and, with real
+ * Spark pods (a driver and executor JVMs run by the local container runtime), one executor JVM
+ * killed mid-job and the driver's node lost. Every night must complete with the baseline's report
+ * digests, no second Spark submission (but the one new attempt a lost driver rightly adds) and
+ * nothing left. One world (dev server, simulated cluster) and one baseline serve every run.
  */
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkerProcess } from '../helpers/worker-process';
 import { dailyWorkflowId, sparkJobWorkflowId } from '../../src/domain/ids';
 import { activityRunning, BUSINESS_DATE, holdExportMidway, sparkReportCounts, startWorld, TcpProxy, until, viaPort, type MatrixWorld } from './harness';
 import { ensurePlaneWhole, restartComponent, restartsRefused, startComponent, stopComponent, testWithRestarts, type ComponentChange } from '../support/plane-control';
-import { applicationsBeingDeleted, driverPods, nodeState, setNodeNotReady } from './plane-faults';
+import { applicationsBeingDeleted, containerPid, driverPods, executorPods, nodeState, setNodeNotReady } from './plane-faults';
+import { EXECUTOR_CONTAINER } from '../../local-cluster/operator-submission';
+import type { AttemptPod } from '../../src/domain/spark/resources';
 import { nightGuardMs, retriesOf, runBaseline, runScenario, verdict, type Baseline, type Outcome } from './scenario';
 
 jest.setTimeout(30 * 60_000);
@@ -450,6 +455,132 @@ testWithRestarts('the driver\'s node goes NotReady: the driver is evicted, the j
     if (lostNode !== undefined) {
       const node = lostNode;
       await setNodeNotReady(node, false);
+      await until(`${node} to be Ready again`, async () => (await nodeState(node)).ready === 'True' || undefined, 60_000, 500);
+    }
+  }
+});
+
+// ---- real Spark pods (the stand-in submits with spark-submit, the local runtime runs the JVMs) ----
+
+/** The attempts of a Spark step in the night's manifest. */
+function attemptsOf(outcome: Outcome, step: 'normalize' | 'transform') {
+  return outcome.manifest.steps.find((s) => s.step === step)?.attempts ?? [];
+}
+
+const podLine = (p: AttemptPod) => `${p.role} ${p.name} on ${p.node ?? '?'}: ${p.phase ?? '?'}${p.exitCode !== undefined ? ` ${p.exitCode}` : ''}${p.reason ? ` ${p.reason}` : ''}`;
+
+// A kubelet reports a container killed by SIGKILL from outside as exit 137, reason Error; only the
+// memory limit's kill reads OOMKilled. With the executor OOM limit at 1, a kill counted as an OOM
+// would stop the attempt at once and resubmit it with more memory: a second SparkApplication.
+test('an executor JVM SIGKILLed mid-job (real Spark pods): Spark asks for a replacement, the same attempt succeeds, the kill is no OOM, same reports', async () => {
+  const { baseline: b } = await baselineOf();
+  const { runtime } = await world.cluster.real();
+  let victim: { name: string; node: string; pid: number } | undefined;
+  const outcome = await runScenario(world, 'executor-killed', {
+    fault: 'executor SIGKILL mid-job (real Spark pods)',
+    run: { realSpark: true, env: { NIGHTJAR_K8S_EXECUTOR_OOM_LIMIT: '1' } },
+    complete: b.counts,
+    resultTimeoutMs: nightGuardMs(b),
+    inject: async ({ run }) => {
+      await normalizeRunning(run);
+      // An executor that has started a task: the kill lands in the middle of the job's work.
+      victim = await until('a normalize executor to run a task', async () => {
+        for (const pod of await executorPods(run.namespace, 'normalize')) {
+          const name = pod.metadata?.name ?? '';
+          const pid = containerPid(pod);
+          if (pod.status?.phase !== 'Running' || pid === undefined) continue;
+          const log = runtime.kubelet.logPath(run.namespace, name, EXECUTOR_CONTAINER);
+          if (/Running task/.test(readFileSync(log, 'utf8'))) return { name, node: pod.spec?.nodeName ?? '', pid };
+        }
+        return undefined;
+      }, 300_000, 200);
+      process.kill(victim.pid, 'SIGKILL');
+    },
+  });
+  const [attempt, ...more] = attemptsOf(outcome, 'normalize');
+  const pods = attempt?.pods ?? [];
+  const killed = pods.find((p) => p.name === victim?.name);
+  const executors = pods.filter((p) => p.role === 'executor');
+  const row = verdict(
+    'executor SIGKILL mid-job (real Spark pods)',
+    outcome,
+    b,
+    1,
+    `${victim?.name} on ${victim?.node} killed; normalize's one attempt ${attempt?.outcome} with ${executors.length} executors (${killed ? podLine(killed) : 'killed executor not recorded'}); SparkApplications created ${outcome.creations.length}`,
+  );
+  expect(victim).toBeDefined();
+  expect(killed).toMatchObject({ role: 'executor', phase: 'Failed', exitCode: 137, reason: 'Error' });
+  // The replacement Spark asked for: more executors than the two it started with.
+  expect(executors.length).toBeGreaterThanOrEqual(3);
+  expect(more).toEqual([]);
+  expect(attempt).toMatchObject({ outcome: 'SUCCEEDED', leftovers: 0 });
+  expect(outcome.creations).toHaveLength(b.creations);
+  expect(row).toMatchObject({ completed: 1, digestsEqual: 1, duplicateSubmissions: 0, leftovers: 0 });
+});
+
+// What a lost node looks like from the platform: the machine is gone, so its processes die at
+// once and its kubelet writes nothing more (the driver pod still reads Running); the node stops
+// being Ready, the controller-manager taints it and, once the pods' toleration ran out (20 s on
+// this plane), evicts them. The node's status comes from kwok's chaos stage (Ready=False rather
+// than a lease running out: the same taint, the same eviction, a minute sooner).
+testWithRestarts('the driver\'s node is lost (real Spark pods): its JVMs die, its kubelet falls silent, the plane evicts the driver, a new attempt on another node, same reports', async () => {
+  const { baseline: b } = await baselineOf();
+  const { runtime } = await world.cluster.real();
+  let lostNode: string | undefined;
+  let firstDriver: string | undefined;
+  let secondNode: string | undefined;
+  let killed: string[] = [];
+  let taints: string[] = [];
+  try {
+    const outcome = await runScenario(world, 'node-lost', {
+      fault: 'driver node lost (real Spark pods)',
+      run: { realSpark: true },
+      complete: b.counts,
+      resultTimeoutMs: nightGuardMs(b),
+      inject: async ({ run }) => {
+        await normalizeRunning(run);
+        const [driver] = await driverPods(run.namespace, 'normalize');
+        lostNode = driver?.spec?.nodeName;
+        firstDriver = driver?.metadata?.name;
+        if (lostNode === undefined || firstDriver === undefined) throw new Error('the running normalize driver has no node');
+        const node = lostNode;
+        killed = runtime.kubelet.loseNode(node);
+        await setNodeNotReady(node, true);
+        taints = await until(`${node} to be NotReady and tainted`, async () => {
+          const state = await nodeState(node);
+          return state.ready === 'False' && state.taints.includes('node.kubernetes.io/not-ready:NoExecute') ? state.taints : undefined;
+        }, 60_000, 500);
+        const next = await until('the normalize job to run a new driver', async () => (await driverPods(run.namespace, 'normalize')).find((p) => p.metadata?.name !== firstDriver && p.spec?.nodeName), 300_000, 500);
+        secondNode = next.spec?.nodeName;
+      },
+    });
+    const [lost, second, ...more] = attemptsOf(outcome, 'normalize');
+    const lostDriver = lost?.pods?.find((p) => p.role === 'driver');
+    const row = verdict(
+      'driver node lost (real Spark pods)',
+      outcome,
+      b,
+      1,
+      `${lostNode} lost: ${killed.length} pod(s) killed there, NotReady (taints ${taints.join(', ')}); attempt 1 ${lost?.outcome} (${lost?.reason}), ${lostDriver ? podLine(lostDriver) : 'no driver recorded'}; attempt 2 ${second?.outcome} on ${secondNode}; SparkApplications created ${outcome.creations.length}`,
+      1,
+    );
+    expect(killed).toContain(`${outcome.run.namespace}/${firstDriver}`);
+    expect(lost).toMatchObject({ outcome: 'TRANSIENT', leftovers: 0 });
+    // The lost driver as its silent kubelet left it (no exit code: nothing reported its death), on the lost node.
+    expect(lostDriver).toMatchObject({ name: firstDriver, node: lostNode });
+    expect(lostDriver?.exitCode).toBeUndefined();
+    expect(second).toMatchObject({ outcome: 'SUCCEEDED', leftovers: 0 });
+    expect(second?.pods?.find((p) => p.role === 'driver')?.node).toBe(secondNode);
+    expect(more).toEqual([]);
+    expect(secondNode).toBeDefined();
+    expect(secondNode).not.toBe(lostNode);
+    expect(outcome.creations).toHaveLength(b.creations + 1);
+    expect(row).toMatchObject({ completed: 1, digestsEqual: 1, duplicateSubmissions: 0, leftovers: 0 });
+  } finally {
+    if (lostNode !== undefined) {
+      const node = lostNode;
+      await setNodeNotReady(node, false);
+      runtime.kubelet.restoreNode(node);
       await until(`${node} to be Ready again`, async () => (await nodeState(node)).ready === 'True' || undefined, 60_000, 500);
     }
   }

@@ -2,7 +2,9 @@
  * The fault matrix's world: a Temporal dev server the test can kill and restart (file-backed),
  * the real local Kubernetes control plane (scripts/k8s.sh; NIGHTJAR_TEST_KUBECONFIG) with the
  * operator/kubelet stand-in of local-cluster/ in this process, whose drivers run the real PySpark
- * jobs, and a fault proxy in front of the API server for the workers, real PostgreSQL with a fresh database per run
+ * jobs — or, for the runs that need real pods, a second stand-in submitting with spark-submit in
+ * cluster mode and a local container runtime running the driver and executor pods as JVMs —
+ * and a fault proxy in front of the API server for the workers, real PostgreSQL with a fresh database per run
  * (optionally behind a TCP proxy the test can cut), real worker processes, and the checks:
  * report digests, a reader that must never see half a business date, objects left behind.
  */
@@ -30,8 +32,10 @@ import { REPO_ROOT } from '../helpers/temporal';
 import { WorkerProcess, type LogLine } from '../helpers/worker-process';
 import { everyTenant, testTarget } from '../helpers/trigger-policy';
 import { leftoversIn } from '../kubernetes/harness';
+import { ensureSparkDriverRole } from '../../local-cluster/spark-driver-role';
 import { FaultProxy } from '../support/fault-proxy';
-import { createTestNamespace, deleteTestNamespace, planeKubeConfig, planeSchedulable } from '../support/local-plane';
+import { createTestNamespace, deleteTestNamespace, planeKubeConfig, planeKubeConfigFile, planeSchedulable } from '../support/local-plane';
+import { startTestRuntime, type TestRuntime } from '../support/local-runtime';
 
 export const BUSINESS_DATE = '2026-11-19';
 export const TENANT = 'default';
@@ -156,19 +160,38 @@ export class DevServer {
 // ---- the cluster ---------------------------------------------------------------------------
 
 /**
+ * Real Spark pods for the runs that need them: a local container runtime with a label value of
+ * this process's own (so it runs no one else's pods) and a second operator stand-in that submits
+ * every SparkApplication with spark-submit in cluster mode, as the spark-operator does. Spark
+ * creates the driver pod, the driver its executor pods, the runtime runs each as a JVM.
+ */
+export interface RealSpark {
+  readonly operator: LocalSparkOperator;
+  readonly runtime: TestRuntime;
+}
+
+/**
  * The local control plane seen from the matrix: the operator stand-in and a fault proxy live in
  * this process, so a killed worker does not take the "cluster" with it, and running drivers go
  * on as they would in a real cluster. Workers reach the API server through the proxy.
  */
 export class SimulatedCluster {
-  /** SparkApplications created, per namespace (the stand-in's view of the API's writes). */
+  /** SparkApplications created, per namespace (the stand-ins' view of the API's writes). */
   private readonly creations = new Map<string, string[]>();
+  /** The namespaces whose pods the real-Spark runtime runs (it reads this list on every pod). */
+  private readonly realNamespaces: string[] = [];
+  private realSpark: Promise<RealSpark> | undefined;
   private constructor(
     readonly proxy: FaultProxy,
     readonly simulator: LocalSparkOperator,
     readonly kubeconfigFile: string,
+    private readonly dir: string,
   ) {
-    simulator.waitFor((entry) => {
+    this.recordCreations(simulator);
+  }
+
+  private recordCreations(operator: LocalSparkOperator): void {
+    operator.waitFor((entry) => {
       // Every `created` entry, never resolving: a listener on the timeline.
       if (entry.what === 'created' && entry.namespace !== undefined) {
         const list = this.creations.get(entry.namespace) ?? [];
@@ -177,6 +200,31 @@ export class SimulatedCluster {
       }
       return false;
     }, 2 ** 31 - 1).catch(() => undefined);
+  }
+
+  /** The runtime and the submitting stand-in, started on first use. */
+  real(): Promise<RealSpark> {
+    this.realSpark ??= (async () => {
+      const admin = planeKubeConfig();
+      const runtime = await startTestRuntime({
+        kubeConfig: admin,
+        repoRoot: REPO_ROOT,
+        stateDir: path.join(this.dir, 'runtime'),
+        labelValue: `reliability-${process.pid}`,
+        namespaces: this.realNamespaces,
+      });
+      const submissions = path.join(this.dir, 'submissions');
+      await fsp.mkdir(submissions, { recursive: true });
+      const operator = new LocalSparkOperator({
+        kubeConfig: admin,
+        namespaces: [],
+        realSpark: { sparkSubmit: path.join(REPO_ROOT, '.venv', 'bin', 'spark-submit'), kubeConfigPath: planeKubeConfigFile(), podLabels: runtime.podLabels, workDir: submissions },
+      });
+      await operator.start();
+      this.recordCreations(operator);
+      return { operator, runtime };
+    })();
+    return this.realSpark;
   }
 
   static async start(dir: string): Promise<SimulatedCluster> {
@@ -201,14 +249,36 @@ export class SimulatedCluster {
     // A kubeconfig file, as a deployment would mount one (JSON is YAML).
     const kubeconfigFile = path.join(dir, 'kubeconfig.json');
     await fsp.writeFile(kubeconfigFile, proxy.kubeConfig().exportConfig());
-    return new SimulatedCluster(proxy, simulator, kubeconfigFile);
+    return new SimulatedCluster(proxy, simulator, kubeconfigFile, dir);
   }
 
-  /** A namespace of the run's own on the plane, reconciled by the stand-in. */
-  async createNamespace(prefix: string): Promise<string> {
-    const namespace = await createTestNamespace(planeKubeConfig(), prefix);
-    await this.simulator.addNamespace(namespace);
+  /**
+   * A namespace of the run's own on the plane, reconciled by the stand-in — with `realSpark`, by
+   * the one that submits for real, its pods run by the local runtime (the driver's Role granted).
+   */
+  async createNamespace(prefix: string, options: { realSpark?: boolean } = {}): Promise<string> {
+    const admin = planeKubeConfig();
+    const namespace = await createTestNamespace(admin, prefix);
+    if (options.realSpark) {
+      const real = await this.real();
+      await ensureSparkDriverRole(admin, namespace);
+      this.realNamespaces.push(namespace);
+      await real.operator.addNamespace(namespace);
+    } else {
+      await this.simulator.addNamespace(namespace);
+    }
     return namespace;
+  }
+
+  /** The stand-in that reconciles the namespace's SparkApplications. */
+  private async operatorOf(namespace: string): Promise<LocalSparkOperator> {
+    return this.realNamespaces.includes(namespace) ? (await this.real()).operator : this.simulator;
+  }
+
+  /** The namespace's pods whose processes the local runtime still runs (real-Spark runs), as `namespace/name`. */
+  async podProcesses(namespace: string): Promise<string[]> {
+    if (!this.realNamespaces.includes(namespace)) return [];
+    return (await this.real()).runtime.kubelet.runningPods().filter((p) => p.startsWith(`${namespace}/`));
   }
 
   async deleteNamespace(namespace: string): Promise<void> {
@@ -225,8 +295,9 @@ export class SimulatedCluster {
   }
 
   /** The first timeline entry of this step of a job's application created in the namespace. */
-  waitForDriver(namespace: string, job: 'normalize' | 'transform', what: TimelineEntry['what'], timeoutMs = 300_000): Promise<TimelineEntry> {
-    return this.simulator.waitFor((e) => e.app.includes(`-${job}-`) && e.what === what && this.sparkApplicationsCreated(namespace).includes(e.app), timeoutMs);
+  async waitForDriver(namespace: string, job: 'normalize' | 'transform', what: TimelineEntry['what'], timeoutMs = 300_000): Promise<TimelineEntry> {
+    const operator = await this.operatorOf(namespace);
+    return operator.waitFor((e) => e.app.includes(`-${job}-`) && e.what === what && this.sparkApplicationsCreated(namespace).includes(e.app), timeoutMs);
   }
 
   /** Local spark-submit processes still running for these applications (drivers not stopped). */
@@ -246,6 +317,9 @@ export class SimulatedCluster {
   }
 
   async stop(): Promise<void> {
+    const real = await this.realSpark?.catch(() => undefined);
+    await real?.operator.stop().catch(() => undefined);
+    await real?.runtime.stop().catch(() => undefined);
     await this.simulator.stop().catch(() => undefined);
     await this.proxy.stop().catch(() => undefined);
   }
@@ -469,14 +543,24 @@ export interface RunContext {
   close(): Promise<void>;
 }
 
-export async function newRun(world: MatrixWorld, name: string): Promise<RunContext> {
+/**
+ * `realSpark`: the run's Spark jobs run as real pods (a driver and executor JVMs run by the local
+ * runtime, submitted with spark-submit by the stand-in), not as local drivers behind played pods.
+ * `env`: worker settings of this run over the matrix's.
+ */
+export interface RunOptions {
+  readonly realSpark?: boolean;
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export async function newRun(world: MatrixWorld, name: string, options: RunOptions = {}): Promise<RunContext> {
   const suffix = randomBytes(3).toString('hex');
   const database = `nightjar_rel_${name.replace(/[^a-z0-9]/g, '_')}_${suffix}`;
   const pgUrl = await createDatabase(database);
   const pool = new Pool({ connectionString: pgUrl, max: 3 });
   pool.on('error', () => undefined); // an idle connection ended by the faults (or the drop) is not the test's failure
   const dataDir = await world.dataDir(`${name}-${suffix}`);
-  const namespace = await world.cluster.createNamespace(`rel-${name}`.slice(0, 40).replace(/-+$/, ''));
+  const namespace = await world.cluster.createNamespace(`rel-${name}`.slice(0, 40).replace(/-+$/, ''), { realSpark: options.realSpark === true });
   const taskQueue = `reliability-${name}-${suffix}`;
   const workers: WorkerProcess[] = [];
   const workerEnv = (reportingUrl = pgUrl): Record<string, string> => ({
@@ -499,6 +583,7 @@ export async function newRun(world: MatrixWorld, name: string): Promise<RunConte
     NIGHTJAR_FEED_POLL_SECONDS: '1',
     NIGHTJAR_METRICS_ADDRESS: 'off',
     NIGHTJAR_LOG_LEVEL: 'info',
+    ...options.env,
   });
   return {
     name,

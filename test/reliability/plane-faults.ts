@@ -21,6 +21,19 @@ export async function driverPods(namespace: string, job: 'normalize' | 'transfor
   return pods.items.filter((p) => p.metadata?.name?.includes(`-${job}-`));
 }
 
+/** The executor pods of a job's attempts in the namespace (Spark's `spark-role=executor`). */
+export async function executorPods(namespace: string, job: 'normalize' | 'transform'): Promise<V1Pod[]> {
+  const pods = await core().listNamespacedPod({ namespace, labelSelector: 'spark-role=executor' });
+  return pods.items.filter((p) => p.metadata?.name?.includes(`-${job}-`));
+}
+
+/** The pid of a running container the local runtime started (its container id is `local://<pid>`). */
+export function containerPid(pod: V1Pod): number | undefined {
+  const id = pod.status?.containerStatuses?.[0]?.containerID;
+  const match = id === undefined ? null : /^local:\/\/(\d+)$/.exec(id);
+  return match === null ? undefined : Number(match[1]);
+}
+
 /** SparkApplications of the namespace that wait to be deleted (a finalizer still holds them). */
 export async function applicationsBeingDeleted(namespace: string): Promise<string[]> {
   const custom = planeKubeConfig().makeApiClient(CustomObjectsApi);

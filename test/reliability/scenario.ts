@@ -24,6 +24,7 @@ import {
   until,
   type MatrixWorld,
   type RunContext,
+  type RunOptions,
 } from './harness';
 
 export interface Baseline {
@@ -41,6 +42,7 @@ export interface Outcome {
   readonly manifest: RunManifest;
   readonly digests: Record<string, string>;
   readonly creations: readonly string[];
+  /** Objects left in the namespace, and (real-Spark runs) pods whose processes still run, as `process <ns>/<pod>`. */
   readonly leftovers: readonly string[];
   readonly partialLooks: readonly Record<string, number>[];
   readonly readerLooks: number;
@@ -56,6 +58,8 @@ export interface ScenarioOptions {
   readonly firstWorker?: (run: RunContext) => Promise<WorkerProcess>;
   /** The fault: runs while the night runs, given its first worker. */
   readonly inject?: (ctx: { run: RunContext; worker: WorkerProcess; handle: WorkflowHandle<typeof dailyPipeline> }) => Promise<void>;
+  /** How the fresh run is set up: real Spark pods, worker settings of its own. */
+  readonly run?: RunOptions;
   /** Run an existing context again (the forced re-run) instead of a fresh one. */
   readonly reuse?: RunContext;
   /** The date is complete before the run (a re-run): the reader must never find it empty. */
@@ -89,7 +93,7 @@ export function nightGuardMs(baseline: Baseline): number {
 /** Runs one night with an optional fault and gathers everything the checks need. */
 export async function runScenario(world: MatrixWorld, name: string, options: ScenarioOptions = {}): Promise<Outcome> {
   const started = Date.now();
-  const run = options.reuse ?? (await newRun(world, name));
+  const run = options.reuse ?? (await newRun(world, name, options.run));
   const worker = options.firstWorker ? await options.firstWorker(run) : run.workers.find((w) => w.running) ?? (await run.startWorker());
   const reader = options.complete ? new PartialDateReader(run.pool, BUSINESS_DATE, options.complete, !options.completeBefore) : undefined;
   const createdBefore = world.cluster.sparkApplicationsCreated(run.namespace).length;
@@ -99,9 +103,8 @@ export async function runScenario(world: MatrixWorld, name: string, options: Sce
     const night = handle;
     if (options.inject) await options.inject({ run, worker, handle: night });
     const result = await withTimeout(untilCrash(run, night.result()), options.resultTimeoutMs ?? NIGHT_GUARD_MS, `${name}: the night's result`);
-    const leftovers = await until('the namespace to be empty', async () => ((await world.cluster.leftovers(run.namespace)).length === 0 ? [] : undefined), 20_000).catch(
-      () => world.cluster.leftovers(run.namespace),
-    );
+    const left = async () => [...(await world.cluster.leftovers(run.namespace)), ...(await world.cluster.podProcesses(run.namespace)).map((p) => `process ${p}`)];
+    const leftovers = await until('the namespace to be empty and its processes gone', async () => ((await left()).length === 0 ? [] : undefined), 20_000).catch(left);
     await reader?.stop();
     const starts = await activityStarts(world, [WORKFLOW_ID, sparkJobWorkflowId(WORKFLOW_ID, 'normalize'), sparkJobWorkflowId(WORKFLOW_ID, 'transform')]);
     return {

@@ -10,7 +10,12 @@
  * 4. A driver that exited 137 or 52 without being evicted ran out of memory.
  * 5. A container that cannot start (bad image, missing Secret key) will never start.
  * 6. Executors keep dying of OOM while Spark replaces them: the operator never reports this, so
- *    the attempt is stopped once `executorOomLimit` distinct executors were lost to it.
+ *    the attempt is stopped once `executorOomLimit` distinct executors were lost to it. An executor
+ *    counts as lost to OOM when its container was OOMKilled, exited 52 (the JVM's own
+ *    OutOfMemoryError), or exited 137 with no reason given. A 137 with another reason (`Error`) is
+ *    a SIGKILL from outside — a process killed by hand, its machine going down — which Spark
+ *    replaces like any lost executor: counting it would stop a healthy attempt and escalate
+ *    memory for nothing.
  * 7. Only then the terminal states: submission failures, then failed applications.
  * 8. An attempt waiting too long before it runs is stuck: retry it.
  */
@@ -227,7 +232,7 @@ function executorEvidence(observation: ApplicationObservation): ExecutorEvidence
     const name = pod.metadata.name;
     const end = terminatedOf(mainContainer(pod, EXECUTOR_CONTAINERS));
     const disrupted = isDisrupted(pod);
-    if (end?.reason === 'OOMKilled' || (!disrupted && end !== undefined && OOM_EXIT_CODES.has(end.exitCode))) {
+    if (end !== undefined && (end.reason === 'OOMKilled' || (!disrupted && executorOomExit(end.exitCode, end.reason)))) {
       ooms.set(name, `exit code ${end.exitCode}${end.reason ? ` (${end.reason})` : ''}`);
     } else if (disrupted) {
       disruptions.add(name);
@@ -246,7 +251,7 @@ function executorEvidence(observation: ApplicationObservation): ExecutorEvidence
         const exit = Number(code);
         const oomKilled = /OOMKilled/i.test(why);
         const disrupted = DISRUPTION_MESSAGE.test(podMessage) || DISRUPTION_POD_REASONS.has(why.trim());
-        if (oomKilled || (!disrupted && OOM_EXIT_CODES.has(exit))) {
+        if (oomKilled || (!disrupted && executorOomExit(exit, why))) {
           if (!ooms.has(pod)) ooms.set(pod, `exit code ${exit}${why.trim() ? ` (${why.trim()})` : ''}`);
           disruptions.delete(pod);
         } else if (disrupted && !ooms.has(pod)) {
@@ -261,6 +266,17 @@ function executorEvidence(observation: ApplicationObservation): ExecutorEvidence
     }
   }
   return { ooms, disruptions };
+}
+
+/**
+ * Whether an executor's container end reads as out of memory: OOMKilled, the JVM's OOM exit (52),
+ * or 137 with no reason (a runtime that does not say why). 137 with a reason of its own (`Error`:
+ * killed by someone, not by the memory limit) is not.
+ */
+function executorOomExit(exitCode: number, reason: string | undefined): boolean {
+  const why = (reason ?? '').trim();
+  if (why === 'OOMKilled' || exitCode === EXIT_JVM_OOM) return true;
+  return exitCode === EXIT_SIGKILL && why === '';
 }
 
 function namedExecutors(ooms: ReadonlyMap<string, string>): string {

@@ -193,17 +193,33 @@ describe('classifyApplication', () => {
       expect(outcome.kind !== 'RUNNING' && outcome.reason).toContain(executorName(1));
     });
 
-    test('executor pods still present count too: OOMKilled, exit 137 and exit 52', () => {
+    test('executor pods still present count too: OOMKilled, exit 137 without a reason and exit 52', () => {
       const outcome = classify({
         executorPods: [
           executor(1, { terminated: { exitCode: 137, reason: 'OOMKilled' } }),
-          executor(2, { terminated: { exitCode: 137, reason: 'Error' } }),
+          executor(2, { terminated: { exitCode: 137 } }),
           executor(3, { terminated: { exitCode: 52, reason: 'Error' } }),
           executor(4, { terminated: { exitCode: 1, reason: 'Error' } }),
           executor(5, {}),
         ],
       });
       expect(outcome).toMatchObject({ kind: 'OUT_OF_MEMORY', oomSide: 'executor', reason: expect.stringMatching(/^3 executors/) });
+    });
+
+    // A SIGKILL from outside (a process killed by hand, its machine gone) reads 137 with reason
+    // Error, as a kubelet reports it: Spark replaces the executor, the attempt goes on.
+    test('an executor killed from outside (exit 137, reason Error) is no OOM, as a pod or as the operator\'s event', () => {
+      const outcome = classify({
+        executorPods: [executor(1, { terminated: { exitCode: 137, reason: 'Error' } })],
+        events: [executorFailed(2, 137, 'Error')],
+        executorOomLimit: 1,
+      });
+      expect(outcome).toMatchObject({ kind: 'RUNNING', executorOoms: 0 });
+    });
+
+    test('after a killed executor the application completes as a success, not an OOM', () => {
+      const outcome = classify({ app: { state: 'COMPLETED' }, executorPods: [executor(1, { terminated: { exitCode: 137, reason: 'Error' } })], executorOomLimit: 1 });
+      expect(outcome.kind).toBe('SUCCEEDED');
     });
 
     test('duplicate events, an aggregated event and the pod itself count one executor once', () => {
