@@ -6,7 +6,7 @@ from decimal import Decimal, localcontext
 from typing import Any, Optional
 
 from pyspark import StorageLevel
-from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -150,16 +150,32 @@ class FeedNormalizer:
 
     # -- rule 4 ---------------------------------------------------------------------------------
     def reject_duplicates(self, rows: DataFrame) -> DataFrame:
+        """Every candidate line (no reason yet) whose key an earlier candidate line holds.
+
+        Only the keys held by more than one candidate, with their first line, are computed (a
+        grouping of the key and line number, partially aggregated before its shuffle) and
+        broadcast back to the rows: the rows themselves are never shuffled or sorted. The driver
+        holds the duplicated keys, a handful on a real night."""
         pk = list(self.feed["primaryKey"])
         if not pk:
             return rows
-        candidate = F.col(REASON).isNull()
-        first_line = F.min(F.when(candidate, F.col(LINE_NO_COLUMN))).over(Window.partitionBy(*pk))
-        duplicate = candidate & (F.col(LINE_NO_COLUMN) != first_line)
-        return rows.withColumn(
+        keys = [f"_nj_dupkey{i}" for i in range(len(pk))]
+        first = "_nj_dup_first"
+        duplicated = (
+            rows.filter(F.col(REASON).isNull())
+            .groupBy(*[F.col(c).alias(k) for c, k in zip(pk, keys)])
+            .agg(F.min(LINE_NO_COLUMN).alias(first), F.count(F.lit(1)).alias("_nj_dup_n"))
+            .filter(F.col("_nj_dup_n") > 1)
+            .drop("_nj_dup_n")
+        )
+        # Null-safe: the grouping puts null keys together, so the join must too.
+        on = [rows[c].eqNullSafe(duplicated[k]) for c, k in zip(pk, keys)]
+        joined = rows.join(F.broadcast(duplicated), on, "left")
+        duplicate = F.col(REASON).isNull() & F.col(first).isNotNull() & (F.col(LINE_NO_COLUMN) != F.col(first))
+        return joined.withColumn(
             REASON,
             F.when(duplicate, F.lit("DUPLICATE_KEY:" + "+".join(pk))).otherwise(F.col(REASON)),
-        )
+        ).drop(*keys, first)
 
     # -- rule 5 ---------------------------------------------------------------------------------
     def reject_unknown_references(self, rows: DataFrame, accepted: dict[str, DataFrame]) -> DataFrame:
@@ -282,15 +298,16 @@ def run_normalize(spark: SparkSession, spec: dict[str, Any]) -> dict[str, Any]:
         progress("normalize", feed=name, step="read", feedIndex=index, feeds=len(order))
         lines = normalizer.read_lines(inputs[name])
 
-        rows = normalizer.classify_rows(lines)
-        rows = normalizer.reject_duplicates(rows)
+        # The per-row work (line numbers, CSV parsing, rules 1-3) is done once, in one scan of the
+        # file, and kept: the duplicate keys' grouping and both writes read it, each adding only
+        # broadcast joins (duplicate keys, references, FX rates).
+        classified = normalizer.classify_rows(lines).persist(StorageLevel.MEMORY_AND_DISK)
+        rows = normalizer.reject_duplicates(classified)
         rows = normalizer.reject_unknown_references(rows, accepted)
         if cat.is_monetary(feed):
             rows = normalizer.convert_currency(
                 rows, fx_rates_table(spark, accepted.get(cat.FX_FEED), spec["reportingCurrency"])
             )
-        # Two writes read the rows: computed once (line numbers, rules, joins), kept for the second.
-        rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
 
         # Counted while written (Observations), not by a pass of their own: the accepted rows'
         # count and money, the rejected rows' count per reason code and money, the line count.
@@ -323,7 +340,7 @@ def run_normalize(spark: SparkSession, spec: dict[str, Any]) -> dict[str, Any]:
             .options(**REJECTS_WRITE_OPTIONS)
             .csv(spark_path(rejects_uri))
         )
-        rows.unpersist()
+        classified.unpersist()
         accepted_metrics, rejected_metrics = accepted_seen.get, rejected_seen.get
         # Every row carries the file's line count; without data lines there are none to check.
         rows_in = max(int(accepted_metrics.get("lines") or 2) - 2, 0)
