@@ -57,6 +57,10 @@ def _header_fields(header: str) -> list[str]:
     return next(csv.reader([header.lstrip("\ufeff")]))
 
 
+def _typed(name: str) -> str:
+    return f"_nj_typed_{name}"
+
+
 def _first_reason(*reasons: Optional[Column]) -> Column:
     present = [r for r in reasons if r is not None]
     return F.coalesce(*present) if len(present) > 1 else present[0]
@@ -107,19 +111,25 @@ class FeedNormalizer:
             F.col(TOTAL_COLUMN),
             *[parsed.getField(n).alias(_raw(n)) for n in self.names],
         )
+        # The typed values in a projection of their own, referenced by the rules and the output:
+        # Spark keeps a projection apart when its expressions are costly and used more than once,
+        # so each date, timestamp and decimal is parsed once per row.
+        data = data.select(
+            "*", *[typed_value(c, F.col(_raw(c["name"]))).alias(_typed(c["name"])) for c in self.columns]
+        )
         reasons: list[Optional[Column]] = [malformed_reason(line, len(self.names))]
         for col in self.columns:
-            reasons.append(column_reason(col, F.col(_raw(col["name"])), self.known_currencies))
+            name = col["name"]
+            reasons.append(column_reason(col, F.col(_raw(name)), self.known_currencies, F.col(_typed(name))))
         reasons.extend(self._minor_unit_reasons())
         for name in cat.BUSINESS_DATE_COLUMNS.get(self.name, ()):
             if name in self.names:
                 reasons.append(self._business_date_reason(cat.column(self.feed, name)))
-        typed = [typed_value(c, F.col(_raw(c["name"]))).alias(c["name"]) for c in self.columns]
         return data.select(
             F.col(LINE_NO_COLUMN),
             F.col(LINE_COLUMN),
             F.col(TOTAL_COLUMN),
-            *typed,
+            *[F.col(_typed(c["name"])).alias(c["name"]) for c in self.columns],
             _first_reason(*reasons).alias(REASON),
         )
 
@@ -143,7 +153,7 @@ class FeedNormalizer:
         return reasons
 
     def _business_date_reason(self, col: dict[str, Any]) -> Column:
-        value = typed_value(col, F.col(_raw(col["name"])))
+        value = F.col(_typed(col["name"]))
         on_date = F.to_date(value) if col["type"]["kind"] == "timestamp" else value
         wrong = F.coalesce(on_date != F.lit(self.business_date).cast(T.DateType()), F.lit(False))
         return F.when(wrong, F.lit(f"WRONG_BUSINESS_DATE:{col['name']}"))
