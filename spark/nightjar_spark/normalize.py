@@ -6,7 +6,7 @@ from decimal import Decimal, localcontext
 from typing import Any, Optional
 
 from pyspark import StorageLevel
-from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -55,6 +55,10 @@ def _first_line_with_spark(spark: SparkSession, path: str) -> Optional[str]:
 
 def _header_fields(header: str) -> list[str]:
     return next(csv.reader([header.lstrip("\ufeff")]))
+
+
+def _typed(name: str) -> str:
+    return f"_nj_typed_{name}"
 
 
 def _first_reason(*reasons: Optional[Column]) -> Column:
@@ -107,19 +111,25 @@ class FeedNormalizer:
             F.col(TOTAL_COLUMN),
             *[parsed.getField(n).alias(_raw(n)) for n in self.names],
         )
+        # The typed values in a projection of their own, referenced by the rules and the output:
+        # Spark keeps a projection apart when its expressions are costly and used more than once,
+        # so each date, timestamp and decimal is parsed once per row.
+        data = data.select(
+            "*", *[typed_value(c, F.col(_raw(c["name"]))).alias(_typed(c["name"])) for c in self.columns]
+        )
         reasons: list[Optional[Column]] = [malformed_reason(line, len(self.names))]
         for col in self.columns:
-            reasons.append(column_reason(col, F.col(_raw(col["name"])), self.known_currencies))
+            name = col["name"]
+            reasons.append(column_reason(col, F.col(_raw(name)), self.known_currencies, F.col(_typed(name))))
         reasons.extend(self._minor_unit_reasons())
         for name in cat.BUSINESS_DATE_COLUMNS.get(self.name, ()):
             if name in self.names:
                 reasons.append(self._business_date_reason(cat.column(self.feed, name)))
-        typed = [typed_value(c, F.col(_raw(c["name"]))).alias(c["name"]) for c in self.columns]
         return data.select(
             F.col(LINE_NO_COLUMN),
             F.col(LINE_COLUMN),
             F.col(TOTAL_COLUMN),
-            *typed,
+            *[F.col(_typed(c["name"])).alias(c["name"]) for c in self.columns],
             _first_reason(*reasons).alias(REASON),
         )
 
@@ -143,23 +153,39 @@ class FeedNormalizer:
         return reasons
 
     def _business_date_reason(self, col: dict[str, Any]) -> Column:
-        value = typed_value(col, F.col(_raw(col["name"])))
+        value = F.col(_typed(col["name"]))
         on_date = F.to_date(value) if col["type"]["kind"] == "timestamp" else value
         wrong = F.coalesce(on_date != F.lit(self.business_date).cast(T.DateType()), F.lit(False))
         return F.when(wrong, F.lit(f"WRONG_BUSINESS_DATE:{col['name']}"))
 
     # -- rule 4 ---------------------------------------------------------------------------------
     def reject_duplicates(self, rows: DataFrame) -> DataFrame:
+        """Every candidate line (no reason yet) whose key an earlier candidate line holds.
+
+        Only the keys held by more than one candidate, with their first line, are computed (a
+        grouping of the key and line number, partially aggregated before its shuffle) and
+        broadcast back to the rows: the rows themselves are never shuffled or sorted. The driver
+        holds the duplicated keys, a handful on a real night."""
         pk = list(self.feed["primaryKey"])
         if not pk:
             return rows
-        candidate = F.col(REASON).isNull()
-        first_line = F.min(F.when(candidate, F.col(LINE_NO_COLUMN))).over(Window.partitionBy(*pk))
-        duplicate = candidate & (F.col(LINE_NO_COLUMN) != first_line)
-        return rows.withColumn(
+        keys = [f"_nj_dupkey{i}" for i in range(len(pk))]
+        first = "_nj_dup_first"
+        duplicated = (
+            rows.filter(F.col(REASON).isNull())
+            .groupBy(*[F.col(c).alias(k) for c, k in zip(pk, keys)])
+            .agg(F.min(LINE_NO_COLUMN).alias(first), F.count(F.lit(1)).alias("_nj_dup_n"))
+            .filter(F.col("_nj_dup_n") > 1)
+            .drop("_nj_dup_n")
+        )
+        # Null-safe: the grouping puts null keys together, so the join must too.
+        on = [rows[c].eqNullSafe(duplicated[k]) for c, k in zip(pk, keys)]
+        joined = rows.join(F.broadcast(duplicated), on, "left")
+        duplicate = F.col(REASON).isNull() & F.col(first).isNotNull() & (F.col(LINE_NO_COLUMN) != F.col(first))
+        return joined.withColumn(
             REASON,
             F.when(duplicate, F.lit("DUPLICATE_KEY:" + "+".join(pk))).otherwise(F.col(REASON)),
-        )
+        ).drop(*keys, first)
 
     # -- rule 5 ---------------------------------------------------------------------------------
     def reject_unknown_references(self, rows: DataFrame, accepted: dict[str, DataFrame]) -> DataFrame:
@@ -282,15 +308,16 @@ def run_normalize(spark: SparkSession, spec: dict[str, Any]) -> dict[str, Any]:
         progress("normalize", feed=name, step="read", feedIndex=index, feeds=len(order))
         lines = normalizer.read_lines(inputs[name])
 
-        rows = normalizer.classify_rows(lines)
-        rows = normalizer.reject_duplicates(rows)
+        # The per-row work (line numbers, CSV parsing, rules 1-3) is done once, in one scan of the
+        # file, and kept: the duplicate keys' grouping and both writes read it, each adding only
+        # broadcast joins (duplicate keys, references, FX rates).
+        classified = normalizer.classify_rows(lines).persist(StorageLevel.MEMORY_AND_DISK)
+        rows = normalizer.reject_duplicates(classified)
         rows = normalizer.reject_unknown_references(rows, accepted)
         if cat.is_monetary(feed):
             rows = normalizer.convert_currency(
                 rows, fx_rates_table(spark, accepted.get(cat.FX_FEED), spec["reportingCurrency"])
             )
-        # Two writes read the rows: computed once (line numbers, rules, joins), kept for the second.
-        rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
 
         # Counted while written (Observations), not by a pass of their own: the accepted rows'
         # count and money, the rejected rows' count per reason code and money, the line count.
@@ -323,7 +350,7 @@ def run_normalize(spark: SparkSession, spec: dict[str, Any]) -> dict[str, Any]:
             .options(**REJECTS_WRITE_OPTIONS)
             .csv(spark_path(rejects_uri))
         )
-        rows.unpersist()
+        classified.unpersist()
         accepted_metrics, rejected_metrics = accepted_seen.get, rejected_seen.get
         # Every row carries the file's line count; without data lines there are none to check.
         rows_in = max(int(accepted_metrics.get("lines") or 2) - 2, 0)

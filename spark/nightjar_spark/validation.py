@@ -64,10 +64,12 @@ def typed_value(col: dict[str, Any], value: Column) -> Column:
     raise ValueError(f"column {col['name']}: unknown kind '{kind}'")
 
 
-def format_ok(col: dict[str, Any], value: Column) -> Optional[Column]:
-    """True when a non-empty value has the column's format; None when the kind has no format rule."""
+def format_ok(col: dict[str, Any], value: Column, typed: Optional[Column] = None) -> Optional[Column]:
+    """True when a non-empty value has the column's format; None when the kind has no format rule.
+    `typed` is `typed_value(col, value)` when the caller has it already (parsed once per row)."""
     t = col["type"]
     kind = t["kind"]
+    typed = typed if typed is not None else typed_value(col, value)
     if kind == "string":
         ok = F.length(value) <= F.lit(int(t["maxLength"]))
         if t.get("pattern"):
@@ -76,11 +78,9 @@ def format_ok(col: dict[str, Any], value: Column) -> Optional[Column]:
         ok = value.isin(list(t["values"]))
     elif kind == "date":
         # The round trip rejects anything the parser would resolve leniently (e.g. 2026-02-30).
-        ok = value.rlike(DATE_REGEX) & (F.date_format(parse_date(value), DATE_FORMAT) == value)
+        ok = value.rlike(DATE_REGEX) & (F.date_format(typed, DATE_FORMAT) == value)
     elif kind == "timestamp":
-        ok = value.rlike(TIMESTAMP_REGEX) & (
-            F.date_format(parse_timestamp(value), TIMESTAMP_OUTPUT_FORMAT) == value
-        )
+        ok = value.rlike(TIMESTAMP_REGEX) & (F.date_format(typed, TIMESTAMP_OUTPUT_FORMAT) == value)
     elif kind == "decimal":
         ok = value.rlike(decimal_regex(int(t["precision"]), int(t["scale"])))
     elif kind == "currency":
@@ -90,8 +90,13 @@ def format_ok(col: dict[str, Any], value: Column) -> Optional[Column]:
     return F.coalesce(ok, F.lit(False))
 
 
-def column_reason(col: dict[str, Any], value: Column, known_currencies: Iterable[str]) -> Column:
-    """The reject reason of one column's value, or null when it passes every rule."""
+def column_reason(
+    col: dict[str, Any], value: Column, known_currencies: Iterable[str], typed: Optional[Column] = None
+) -> Column:
+    """The reject reason of one column's value, or null when it passes every rule. `typed` is
+    `typed_value(col, value)` when the caller has it already: a column projected before the rules
+    is computed once per row, where the rules' conditional branches would parse it again."""
+    typed = typed if typed is not None else typed_value(col, value)
     name = col["name"]
     t = col["type"]
     no_reason = F.lit(None).cast(T.StringType())
@@ -100,13 +105,13 @@ def column_reason(col: dict[str, Any], value: Column, known_currencies: Iterable
         chain = F.when(empty, no_reason)
     else:
         chain = F.when(empty, F.lit(f"MISSING_VALUE:{name}"))
-    ok = format_ok(col, value)
+    ok = format_ok(col, value, typed)
     if ok is not None:
         chain = chain.when(~ok, F.lit(f"INVALID_FORMAT:{name}"))
     if t["kind"] == "currency":
         chain = chain.when(~value.isin(list(known_currencies)), F.lit(f"UNKNOWN_CURRENCY:{name}"))
     if t["kind"] == "decimal" and t.get("min") is not None:
-        typed, minimum = typed_value(col, value), decimal_literal(t["min"])
+        minimum = decimal_literal(t["min"])
         below = typed <= minimum if t.get("minExclusive") else typed < minimum
         chain = chain.when(F.coalesce(below, F.lit(False)), F.lit(f"OUT_OF_RANGE:{name}"))
     return chain.otherwise(no_reason)
