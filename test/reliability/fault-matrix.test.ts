@@ -16,7 +16,7 @@ import type { WorkerProcess } from '../helpers/worker-process';
 import { dailyWorkflowId, sparkJobWorkflowId } from '../../src/domain/ids';
 import { activityRunning, BUSINESS_DATE, holdExportMidway, sparkReportCounts, startWorld, TcpProxy, until, viaPort, type MatrixWorld } from './harness';
 import { ensurePlaneWhole, restartComponent, restartsRefused, startComponent, stopComponent, testWithRestarts, type ComponentChange } from '../support/plane-control';
-import { applicationsBeingDeleted, containerPid, driverPods, executorPods, nodeState, setNodeNotReady } from './plane-faults';
+import { applicationsBeingDeleted, containerPid, driverPods, executorPods, nodeState, restoreNodeReady, setNodeNotReady } from './plane-faults';
 import { EXECUTOR_CONTAINER } from '../../local-cluster/operator-submission';
 import type { AttemptPod } from '../../src/domain/spark/resources';
 import { nightGuardMs, retriesOf, runBaseline, runScenario, verdict, type Baseline, type Outcome } from './scenario';
@@ -452,11 +452,7 @@ testWithRestarts('the driver\'s node goes NotReady: the driver is evicted, the j
     expect(outcome.creations).toHaveLength(b.creations + 1);
     expect(row).toMatchObject({ completed: 1, digestsEqual: 1, duplicateSubmissions: 0, leftovers: 0 });
   } finally {
-    if (lostNode !== undefined) {
-      const node = lostNode;
-      await setNodeNotReady(node, false);
-      await until(`${node} to be Ready again`, async () => (await nodeState(node)).ready === 'True' || undefined, 60_000, 500);
-    }
+    if (lostNode !== undefined) await restoreNodeReady(lostNode);
   }
 });
 
@@ -578,10 +574,8 @@ testWithRestarts('the driver\'s node is lost (real Spark pods): its JVMs die, it
     expect(row).toMatchObject({ completed: 1, digestsEqual: 1, duplicateSubmissions: 0, leftovers: 0 });
   } finally {
     if (lostNode !== undefined) {
-      const node = lostNode;
-      await setNodeNotReady(node, false);
-      runtime.kubelet.restoreNode(node);
-      await until(`${node} to be Ready again`, async () => (await nodeState(node)).ready === 'True' || undefined, 60_000, 500);
+      runtime.kubelet.restoreNode(lostNode);
+      await restoreNodeReady(lostNode);
     }
   }
 });

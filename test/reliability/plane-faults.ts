@@ -8,7 +8,7 @@
  */
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { SPARK_GROUP, SPARK_PLURAL, SPARK_VERSION } from '../../src/spark/kubernetes/kube-api';
-import { planeKubeConfig } from '../support/local-plane';
+import { eventually, planeKubeConfig } from '../support/local-plane';
 
 export const NOT_READY_LABEL = 'node-not-ready.stage.kwok.x-k8s.io';
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -55,4 +55,10 @@ export async function nodeState(node: string): Promise<{ ready: string | undefin
     ready: n.status?.conditions?.find((c) => c.type === 'Ready')?.status,
     taints: (n.spec?.taints ?? []).map((t) => `${t.key}:${t.effect}`),
   };
+}
+
+/** Takes kwok's chaos label off the node and waits until it reports Ready again. */
+export async function restoreNodeReady(node: string): Promise<void> {
+  await setNodeNotReady(node, false);
+  await eventually(`${node} to be Ready again`, async () => ((await nodeState(node)).ready === 'True' ? true : undefined), 60_000, 500);
 }
