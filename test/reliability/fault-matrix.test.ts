@@ -16,7 +16,7 @@ import type { WorkerProcess } from '../helpers/worker-process';
 import { dailyWorkflowId, sparkJobWorkflowId } from '../../src/domain/ids';
 import { activityRunning, BUSINESS_DATE, holdExportMidway, sparkReportCounts, startWorld, TcpProxy, until, viaPort, type MatrixWorld } from './harness';
 import { ensurePlaneWhole, restartComponent, restartsRefused, startComponent, stopComponent, testWithRestarts, type ComponentChange } from '../support/plane-control';
-import { applicationsBeingDeleted, containerPid, driverPods, executorPods, nodeState, restoreNodeReady, setNodeNotReady } from './plane-faults';
+import { applicationsBeingDeleted, containerPid, driverPods, executorPods, makeNodeNotReady, restoreNodeReady } from './plane-faults';
 import { EXECUTOR_CONTAINER } from '../../local-cluster/operator-submission';
 import type { AttemptPod } from '../../src/domain/spark/resources';
 import { nightGuardMs, retriesOf, runBaseline, runScenario, verdict, type Baseline, type Outcome } from './scenario';
@@ -426,11 +426,7 @@ testWithRestarts('the driver\'s node goes NotReady: the driver is evicted, the j
         lostNode = driver?.spec?.nodeName;
         if (lostNode === undefined || driver?.metadata?.name === undefined) throw new Error('the running normalize driver has no node');
         const first = driver.metadata.name;
-        await setNodeNotReady(lostNode, true);
-        taints = await until(`${lostNode} to be NotReady and tainted`, async () => {
-          const state = await nodeState(lostNode as string);
-          return state.ready === 'False' && state.taints.includes('node.kubernetes.io/not-ready:NoExecute') ? state.taints : undefined;
-        }, 60_000, 500);
+        taints = await makeNodeNotReady(lostNode);
         // The pods' default toleration of a NotReady node (20 s on this plane), then the eviction.
         const next = await until('the normalize job to run a new driver', async () => {
           const again = (await driverPods(run.namespace, 'normalize')).find((p) => p.metadata?.name !== first && p.spec?.nodeName);
@@ -541,11 +537,7 @@ testWithRestarts('the driver\'s node is lost (real Spark pods): its JVMs die, it
         if (lostNode === undefined || firstDriver === undefined) throw new Error('the running normalize driver has no node');
         const node = lostNode;
         killed = runtime.kubelet.loseNode(node);
-        await setNodeNotReady(node, true);
-        taints = await until(`${node} to be NotReady and tainted`, async () => {
-          const state = await nodeState(node);
-          return state.ready === 'False' && state.taints.includes('node.kubernetes.io/not-ready:NoExecute') ? state.taints : undefined;
-        }, 60_000, 500);
+        taints = await makeNodeNotReady(node);
         const next = await until('the normalize job to run a new driver', async () => (await driverPods(run.namespace, 'normalize')).find((p) => p.metadata?.name !== firstDriver && p.spec?.nodeName), 300_000, 500);
         secondNode = next.spec?.nodeName;
       },

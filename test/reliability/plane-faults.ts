@@ -62,3 +62,15 @@ export async function restoreNodeReady(node: string): Promise<void> {
   await setNodeNotReady(node, false);
   await eventually(`${node} to be Ready again`, async () => ((await nodeState(node)).ready === 'True' ? true : undefined), 60_000, 500);
 }
+
+/**
+ * Gives the node kwok's chaos label and waits until it reports Ready=False and the
+ * controller-manager has tainted it NoExecute (the eviction's clock starts there); its taints.
+ */
+export async function makeNodeNotReady(node: string): Promise<string[]> {
+  await setNodeNotReady(node, true);
+  return eventually(`${node} to be NotReady and tainted`, async () => {
+    const state = await nodeState(node);
+    return state.ready === 'False' && state.taints.includes('node.kubernetes.io/not-ready:NoExecute') ? state.taints : undefined;
+  }, 60_000, 500);
+}
