@@ -303,6 +303,16 @@ async function normalizeRunning(run: Outcome['run']): Promise<void> {
   await activityRunning(world, sparkJobWorkflowId(dailyWorkflowId(BUSINESS_DATE), 'normalize'), 'awaitSparkJob');
 }
 
+/** Once normalize's driver runs: its pod's name and node. */
+async function runningNormalizeDriver(run: Outcome['run']): Promise<{ name: string; node: string }> {
+  await normalizeRunning(run);
+  const [driver] = await driverPods(run.namespace, 'normalize');
+  const name = driver?.metadata?.name;
+  const node = driver?.spec?.nodeName;
+  if (name === undefined || node === undefined) throw new Error('the running normalize driver has no node');
+  return { name, node };
+}
+
 /** Requests the proxy answered 502 (the API server unreachable) or 5xx from a server without etcd. */
 const serverTrouble = () => world.cluster.proxy.requests().filter((r) => r.fault === undefined && (r.status === 0 || r.status >= 500)).length;
 
@@ -421,11 +431,8 @@ testWithRestarts('the driver\'s node goes NotReady: the driver is evicted, the j
       complete: b.counts,
       resultTimeoutMs: nightGuardMs(b),
       inject: async ({ run }) => {
-        await normalizeRunning(run);
-        const [driver] = await driverPods(run.namespace, 'normalize');
-        lostNode = driver?.spec?.nodeName;
-        if (lostNode === undefined || driver?.metadata?.name === undefined) throw new Error('the running normalize driver has no node');
-        const first = driver.metadata.name;
+        const { name: first, node } = await runningNormalizeDriver(run);
+        lostNode = node;
         taints = await makeNodeNotReady(lostNode);
         // The pods' default toleration of a NotReady node (20 s on this plane), then the eviction.
         const next = await until('the normalize job to run a new driver', async () => {
@@ -530,12 +537,9 @@ testWithRestarts('the driver\'s node is lost (real Spark pods): its JVMs die, it
       complete: b.counts,
       resultTimeoutMs: nightGuardMs(b),
       inject: async ({ run }) => {
-        await normalizeRunning(run);
-        const [driver] = await driverPods(run.namespace, 'normalize');
-        lostNode = driver?.spec?.nodeName;
-        firstDriver = driver?.metadata?.name;
-        if (lostNode === undefined || firstDriver === undefined) throw new Error('the running normalize driver has no node');
-        const node = lostNode;
+        const { name, node } = await runningNormalizeDriver(run);
+        lostNode = node;
+        firstDriver = name;
         killed = runtime.kubelet.loseNode(node);
         taints = await makeNodeNotReady(node);
         const next = await until('the normalize job to run a new driver', async () => (await driverPods(run.namespace, 'normalize')).find((p) => p.metadata?.name !== firstDriver && p.spec?.nodeName), 300_000, 500);
