@@ -13,6 +13,9 @@ export const WorkerEnv = z.object({
   NIGHTJAR_WORKER_MAX_ACTIVITIES: positive.default(200),
   NIGHTJAR_WORKER_MAX_CACHED_WORKFLOWS: positive.default(500),
   NIGHTJAR_WORKER_MAX_WORKFLOW_TASKS: positive.default(20),
+  NIGHTJAR_WORKER_WORKFLOW_TASK_POLLS: positive.default(10),
+  NIGHTJAR_WORKER_ACTIVITY_TASK_POLLS: positive.default(10),
+  NIGHTJAR_WORKER_WORKFLOW_THREADS: positive.default(1),
   NIGHTJAR_METRICS_ADDRESS: listenAddress.default('127.0.0.1:9464'),
   NIGHTJAR_HEALTH_ADDRESS: listenAddress.optional(),
   NIGHTJAR_SHUTDOWN_GRACE_SECONDS: positive.default(30),
@@ -34,6 +37,12 @@ export interface WorkerConfig {
   readonly maxCachedWorkflows: number;
   /** Workflow tasks run at once (at most the cache size). */
   readonly maxConcurrentWorkflowTasks: number;
+  /** Long polls for workflow tasks held open at once (at least 2, at most the workflow tasks at once). */
+  readonly maxWorkflowTaskPolls: number;
+  /** Long polls for activity tasks held open at once (at most the activities at once). */
+  readonly maxActivityTaskPolls: number;
+  /** Threads running workflow code (each with its own V8 heap and reused context). */
+  readonly workflowThreads: number;
   /** How long activities get to finish after SIGTERM before they are handed back to the server. */
   readonly shutdownGraceSeconds: number;
   /** A workflow bundle prebuilt at image build time; workflows are bundled from source when absent. */
@@ -47,6 +56,8 @@ export function checkWorkerEnv(env: Env, ctx: z.RefinementCtx): void {
 }
 
 export function workerConfig(e: Env, repoRoot: string, dataDir: string) {
+  // The SDK needs at least two workflow task slots when it caches workflows.
+  const workflowTasks = Math.max(2, Math.min(e.NIGHTJAR_WORKER_MAX_WORKFLOW_TASKS, e.NIGHTJAR_WORKER_MAX_CACHED_WORKFLOWS));
   return {
     observability: {
       ...(e.NIGHTJAR_METRICS_ADDRESS !== undefined ? { metricsAddress: e.NIGHTJAR_METRICS_ADDRESS } : {}),
@@ -61,7 +72,10 @@ export function workerConfig(e: Env, repoRoot: string, dataDir: string) {
     worker: {
       maxConcurrentActivities: e.NIGHTJAR_WORKER_MAX_ACTIVITIES,
       maxCachedWorkflows: e.NIGHTJAR_WORKER_MAX_CACHED_WORKFLOWS,
-      maxConcurrentWorkflowTasks: Math.min(e.NIGHTJAR_WORKER_MAX_WORKFLOW_TASKS, e.NIGHTJAR_WORKER_MAX_CACHED_WORKFLOWS),
+      maxConcurrentWorkflowTasks: workflowTasks,
+      maxWorkflowTaskPolls: Math.max(2, Math.min(e.NIGHTJAR_WORKER_WORKFLOW_TASK_POLLS, workflowTasks)),
+      maxActivityTaskPolls: Math.min(e.NIGHTJAR_WORKER_ACTIVITY_TASK_POLLS, e.NIGHTJAR_WORKER_MAX_ACTIVITIES),
+      workflowThreads: e.NIGHTJAR_WORKER_WORKFLOW_THREADS,
       shutdownGraceSeconds: e.NIGHTJAR_SHUTDOWN_GRACE_SECONDS,
       ...(e.NIGHTJAR_WORKFLOW_BUNDLE !== undefined ? { workflowBundle: path.resolve(repoRoot, e.NIGHTJAR_WORKFLOW_BUNDLE) } : {}),
     } satisfies WorkerConfig,
