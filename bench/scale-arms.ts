@@ -3,10 +3,11 @@ import type { ScaleArm } from './scale';
 
 /**
  * The worker set-ups the scale bench can compare (`--scale-arms=a,b,…`): the configured tuning,
- * the defaults before the worker's weight was measured apart, and one knob moved at a time.
+ * the defaults before the worker's weight was measured apart (no workflow heap limit: 0), and one
+ * knob moved at a time.
  */
 export function scaleArms(configured: WorkerConfig, names: readonly string[]): ScaleArm[] {
-  const before: WorkerConfig = { ...configured, maxCachedWorkflows: 500, maxConcurrentWorkflowTasks: 20, maxWorkflowTaskPolls: 10, maxConcurrentActivities: 200, maxActivityTaskPolls: 10, workflowThreads: 1 };
+  const before: WorkerConfig = { ...configured, maxCachedWorkflows: 500, maxConcurrentWorkflowTasks: 20, maxWorkflowTaskPolls: 10, maxConcurrentActivities: 200, maxActivityTaskPolls: 10, workflowThreads: 1, workflowHeapMb: 0 };
   const arms: Record<string, ScaleArm> = {
     configured: { name: 'configured', tuning: configured },
     before: { name: 'before', tuning: before },
@@ -15,7 +16,8 @@ export function scaleArms(configured: WorkerConfig, names: readonly string[]): S
     'threads-2': { name: 'threads-2', tuning: { ...before, workflowThreads: 2 } },
     'wft-40': { name: 'wft-40', tuning: { ...before, maxConcurrentWorkflowTasks: 40, maxWorkflowTaskPolls: 20 } },
     'wft-8': { name: 'wft-8', tuning: { ...before, maxConcurrentWorkflowTasks: 8, maxWorkflowTaskPolls: 4 } },
-    'heap-256': { name: 'heap-256', tuning: before, execArgv: ['--max-old-space-size=256'] },
+    'heap-256': { name: 'heap-256', tuning: { ...before, workflowHeapMb: 256 } },
+    'heap-192': { name: 'heap-192', tuning: { ...configured, workflowHeapMb: 192, maxCachedWorkflows: 200 } },
     'semi-4': { name: 'semi-4', tuning: before, execArgv: ['--max-semi-space-size=4'] },
     'arena-2': { name: 'arena-2', tuning: before, env: { MALLOC_ARENA_MAX: '2' } },
   };

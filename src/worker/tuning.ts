@@ -1,3 +1,4 @@
+import v8 from 'node:v8';
 import type { WorkerOptions } from '@temporalio/worker';
 import type { WorkerConfig } from '../config/worker';
 
@@ -24,4 +25,14 @@ export function workerTuning(worker: WorkerConfig): Pick<WorkerOptions, TuningOp
     // default, stated so that no one runs the per-workflow-context model by accident).
     reuseV8Context: true,
   };
+}
+
+/**
+ * Caps the old generation of every V8 heap created from now on: the SDK's workflow threads, made
+ * by Worker.create without resource limits, take their heap size from V8's flags. The main
+ * thread's heap is already sized (by NODE_OPTIONS, if at all) and keeps its limit. Call it
+ * before Worker.create.
+ */
+export function limitWorkflowThreadHeap(worker: WorkerConfig): void {
+  v8.setFlagsFromString(`--max-old-space-size=${worker.workflowHeapMb}`);
 }
