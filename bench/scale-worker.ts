@@ -27,6 +27,9 @@ export interface ScaleWorkerArgs {
 /** What the worker process says about itself (peaks over the run, in bytes; CPU in ms). */
 export interface ScaleWorkerReport {
   readonly peakMainHeap: number;
+  /** Heap pages V8 holds (used or not), which is what the RSS sees. */
+  readonly peakMainHeapCommitted: number;
+  readonly peakWorkflowHeapCommitted: number;
   /** The sum over the workflow threads, at the sample where it peaked. */
   readonly peakWorkflowHeap: number;
   readonly workflowThreads: number;
@@ -60,30 +63,36 @@ function withSparkDuration(fakes: Activities, sparkMs: number): Activities {
   };
 }
 
+interface HeapUsage {
+  readonly usedSize: number;
+  readonly totalSize: number;
+}
+
 /** The used heap of every worker thread of this process (the SDK's workflow threads), via the inspector's NodeWorker domain. */
 function workerThreadHeaps() {
   const session = new inspector.Session();
   session.connect();
   const threads = new Set<string>();
-  const pending = new Map<number, (usedSize: number) => void>();
+  const pending = new Map<number, (usage: HeapUsage) => void>();
   let nextId = 0;
   session.on('NodeWorker.attachedToWorker', ({ params }) => threads.add(params.sessionId));
   session.on('NodeWorker.detachedFromWorker', ({ params }) => threads.delete(params.sessionId));
   session.on('NodeWorker.receivedMessageFromWorker', ({ params }) => {
-    const message = JSON.parse(params.message) as { id?: number; result?: { usedSize?: number } };
+    const message = JSON.parse(params.message) as { id?: number; result?: Partial<HeapUsage> };
     const resolve = message.id === undefined ? undefined : pending.get(message.id);
     if (resolve === undefined || message.id === undefined) return;
     pending.delete(message.id);
-    resolve(message.result?.usedSize ?? 0);
+    resolve({ usedSize: message.result?.usedSize ?? 0, totalSize: message.result?.totalSize ?? 0 });
   });
   session.post('NodeWorker.enable', { waitForDebuggerOnStart: false });
   const call = (sessionId: string, method: string) =>
-    new Promise<number>((resolve) => {
+    new Promise<HeapUsage>((resolve) => {
       const id = ++nextId;
       pending.set(id, resolve);
       session.post('NodeWorker.sendMessageToWorker', { sessionId, message: JSON.stringify({ id, method }) });
     });
-  const sample = async (): Promise<number> => (await Promise.all([...threads].map((t) => call(t, 'Runtime.getHeapUsage')))).reduce((a, b) => a + b, 0);
+  const sample = async (): Promise<HeapUsage> =>
+    (await Promise.all([...threads].map((t) => call(t, 'Runtime.getHeapUsage')))).reduce((a, b) => ({ usedSize: a.usedSize + b.usedSize, totalSize: a.totalSize + b.totalSize }), { usedSize: 0, totalSize: 0 });
   return {
     threads: () => threads.size,
     sample,
@@ -91,7 +100,7 @@ function workerThreadHeaps() {
     async collect(): Promise<{ mainHeap: number; workflowHeap: number }> {
       await Promise.all([...threads].map((t) => call(t, 'HeapProfiler.collectGarbage')));
       await new Promise<void>((resolve) => session.post('HeapProfiler.collectGarbage', () => resolve()));
-      return { mainHeap: process.memoryUsage().heapUsed, workflowHeap: await sample() };
+      return { mainHeap: process.memoryUsage().heapUsed, workflowHeap: (await sample()).usedSize };
     },
     close: () => session.disconnect(),
   };
@@ -112,11 +121,12 @@ async function main(args: ScaleWorkerArgs): Promise<void> {
     ...workerTuning(args.tuning),
   });
   const heaps = workerThreadHeaps();
-  const peak = { mainHeap: 0, workflowHeap: 0, workflowThreads: 0, external: 0, arrayBuffers: 0 };
+  const peak = { mainHeap: 0, mainHeapCommitted: 0, workflowHeap: 0, workflowHeapCommitted: 0, workflowThreads: 0, external: 0, arrayBuffers: 0 };
   let sampling = false;
   const sampler = setInterval(() => {
     const m = process.memoryUsage();
     peak.mainHeap = Math.max(peak.mainHeap, m.heapUsed);
+    peak.mainHeapCommitted = Math.max(peak.mainHeapCommitted, m.heapTotal);
     peak.external = Math.max(peak.external, m.external);
     peak.arrayBuffers = Math.max(peak.arrayBuffers, m.arrayBuffers);
     peak.workflowThreads = Math.max(peak.workflowThreads, heaps.threads());
@@ -124,7 +134,10 @@ async function main(args: ScaleWorkerArgs): Promise<void> {
     sampling = true;
     void heaps
       .sample()
-      .then((used) => (peak.workflowHeap = Math.max(peak.workflowHeap, used)))
+      .then((usage) => {
+        peak.workflowHeap = Math.max(peak.workflowHeap, usage.usedSize);
+        peak.workflowHeapCommitted = Math.max(peak.workflowHeapCommitted, usage.totalSize);
+      })
       .finally(() => (sampling = false));
   }, 250);
   process.on('message', (message) => {
@@ -139,6 +152,8 @@ async function main(args: ScaleWorkerArgs): Promise<void> {
   const report: ScaleWorkerReport = {
     peakMainHeap: peak.mainHeap,
     peakWorkflowHeap: peak.workflowHeap,
+    peakMainHeapCommitted: peak.mainHeapCommitted,
+    peakWorkflowHeapCommitted: peak.workflowHeapCommitted,
     workflowThreads: peak.workflowThreads,
     peakExternal: peak.external,
     peakArrayBuffers: peak.arrayBuffers,

@@ -43,6 +43,9 @@ export interface ScaleArmResult {
   readonly workerPeakRssMiB: number;
   readonly workerMainHeapMiB: number;
   readonly workflowHeapMiB: number;
+  /** Peak heap pages held by V8 (used or garbage), main and workflow threads. */
+  readonly workerMainHeapCommittedMiB: number;
+  readonly workflowHeapCommittedMiB: number;
   readonly workflowThreads: number;
   readonly workerExternalMiB: number;
   /** Mid-run (half the nights settled), after a full collection: what the heaps really hold, and the RSS then. */
@@ -259,6 +262,8 @@ async function runArm(
       workerPeakRssMiB: MiB(workerPeakRss),
       workerMainHeapMiB: MiB(report.peakMainHeap),
       workflowHeapMiB: MiB(report.peakWorkflowHeap),
+      workerMainHeapCommittedMiB: MiB(report.peakMainHeapCommitted),
+      workflowHeapCommittedMiB: MiB(report.peakWorkflowHeapCommitted),
       workflowThreads: report.workflowThreads,
       workerExternalMiB: MiB(report.peakExternal),
       ...retainedMiB(mid),
