@@ -293,12 +293,18 @@ export async function benchScale(opts: {
   readonly sparkMs: number;
   /** The set-ups to compare, one after the other in this run. */
   readonly arms: readonly ScaleArm[];
+  /** Told as each arm ends (a long run leaves its figures behind even if a later arm fails). */
+  readonly onArm?: (result: ScaleArmResult) => void;
 }): Promise<ScaleResult> {
   // Bundled in another process, as a production worker loads a bundle prebuilt at image build
   // time (NIGHTJAR_WORKFLOW_BUNDLE): webpack's memory is not the worker's.
   const bundleFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'nightjar-scale-')), 'workflow-bundle.js');
   execFileSync(process.execPath, ['-e', BUNDLE_SCRIPT, benchWorkflowsPath(opts.repoRoot), bundleFile], { stdio: ['ignore', 'ignore', 'inherit'] });
   const arms: ScaleArmResult[] = [];
-  for (const arm of opts.arms) arms.push(await runArm(arm, { ...opts, bundleFile }));
+  for (const arm of opts.arms) {
+    const result = await runArm(arm, { ...opts, bundleFile });
+    opts.onArm?.(result);
+    arms.push(result);
+  }
   return { tenants: opts.tenants, businessDays: opts.businessDays, concurrency: opts.tenants * opts.concurrencyPerTenant, sparkStepMs: opts.sparkMs, arms };
 }
