@@ -58,7 +58,20 @@ export interface WorkerConfig {
   readonly workflowBundle?: string;
 }
 
+/** What a workflow thread's heap holds, measured (README, "The worker's own weight"): idle, and per cached workflow. */
+const WORKFLOW_HEAP_IDLE_MB = 32;
+const WORKFLOW_HEAP_PER_CACHED_MB = 0.7;
+
+/** The smallest workflow-thread heap that holds a full cache of this size, MiB. */
+export function workflowHeapNeededMb(cachedWorkflows: number): number {
+  return Math.ceil(WORKFLOW_HEAP_IDLE_MB + WORKFLOW_HEAP_PER_CACHED_MB * cachedWorkflows);
+}
+
 export function checkWorkerEnv(env: Env, ctx: z.RefinementCtx): void {
+  const needed = workflowHeapNeededMb(env.NIGHTJAR_WORKER_MAX_CACHED_WORKFLOWS);
+  if (env.NIGHTJAR_WORKER_WORKFLOW_HEAP_MB < needed) {
+    problem(ctx, 'NIGHTJAR_WORKER_WORKFLOW_HEAP_MB', `a cache of ${env.NIGHTJAR_WORKER_MAX_CACHED_WORKFLOWS} workflows needs about ${needed} MiB: raise it or lower NIGHTJAR_WORKER_MAX_CACHED_WORKFLOWS`);
+  }
   if (env.NIGHTJAR_REPORTING_STORE === 'postgres' && !env.NIGHTJAR_REPORTING_PG_URL) {
     problem(ctx, 'NIGHTJAR_REPORTING_PG_URL', 'required when NIGHTJAR_REPORTING_STORE=postgres (e.g. postgres://user:pass@host:5432/db)');
   }

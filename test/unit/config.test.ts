@@ -244,6 +244,11 @@ test('poll counts stay within what the SDK accepts: workflow polls 2 to the work
   expect(() => loadConfig({ NIGHTJAR_WORKER_WORKFLOW_THREADS: '0' }, root)).toThrow(/NIGHTJAR_WORKER_WORKFLOW_THREADS/);
 });
 
+test('the workflow heap limit must hold a full cache (26 MiB idle + 0.7 MiB per cached workflow, measured)', () => {
+  expect(() => loadConfig({ NIGHTJAR_WORKER_MAX_CACHED_WORKFLOWS: '500' }, root)).toThrow(/NIGHTJAR_WORKER_WORKFLOW_HEAP_MB=.*a cache of 500 workflows needs about 382 MiB/);
+  expect(loadConfig({ NIGHTJAR_WORKER_MAX_CACHED_WORKFLOWS: '500', NIGHTJAR_WORKER_WORKFLOW_HEAP_MB: '400' }, root).worker).toMatchObject({ maxCachedWorkflows: 500, workflowHeapMb: 400 });
+});
+
 test('the workflow heap limit is a number of MiB, at least 64', () => {
   expect(loadConfig({ NIGHTJAR_WORKER_WORKFLOW_HEAP_MB: '512' }, root).worker.workflowHeapMb).toBe(512);
   expect(() => loadConfig({ NIGHTJAR_WORKER_WORKFLOW_HEAP_MB: '32' }, root)).toThrow(/NIGHTJAR_WORKER_WORKFLOW_HEAP_MB=.*at least 64 MiB/);
