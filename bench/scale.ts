@@ -41,6 +41,9 @@ export interface ScaleArmResult {
   readonly nightP99Ms: number;
   /** The worker process's peak RSS (VmHWM), MiB. */
   readonly workerPeakRssMiB: number;
+  /** At the highest sampled RSS: anonymous memory (heaps, native allocations) and file-backed pages (node, the core's library). */
+  readonly workerRssAnonMiB: number;
+  readonly workerRssFileMiB: number;
   readonly workerMainHeapMiB: number;
   readonly workflowHeapMiB: number;
   /** Peak heap pages held by V8 (used or garbage), main and workflow threads. */
@@ -200,7 +203,13 @@ async function runArm(
     const to = dates[dates.length - 1] as string;
 
     let clientPeakRss = 0;
-    const sampler = setInterval(() => (clientPeakRss = Math.max(clientPeakRss, process.memoryUsage().rss)), 250);
+    // The worker's RSS split as the kernel counts it, at the sample where it was highest.
+    let workerRssSplit = { rss: 0, anon: 0, file: 0 };
+    const sampler = setInterval(() => {
+      clientPeakRss = Math.max(clientPeakRss, process.memoryUsage().rss);
+      const rss = statusKb(workerPid, 'VmRSS');
+      if (rss > workerRssSplit.rss) workerRssSplit = { rss, anon: statusKb(workerPid, 'RssAnon'), file: statusKb(workerPid, 'RssFile') };
+    }, 250);
 
     // One night alone: the ideal's unit.
     const t0 = performance.now();
@@ -260,6 +269,8 @@ async function runArm(
       nightP50Ms: round(percentile(durations, 50), 0),
       nightP99Ms: round(percentile(durations, 99), 0),
       workerPeakRssMiB: MiB(workerPeakRss),
+      workerRssAnonMiB: MiB(workerRssSplit.anon),
+      workerRssFileMiB: MiB(workerRssSplit.file),
       workerMainHeapMiB: MiB(report.peakMainHeap),
       workflowHeapMiB: MiB(report.peakWorkflowHeap),
       workerMainHeapCommittedMiB: MiB(report.peakMainHeapCommitted),
