@@ -17,6 +17,7 @@ import { benchKubernetes } from './kubernetes';
 import { benchOrchestration } from './orchestration';
 import { benchPlane } from './plane';
 import { benchScale } from './scale';
+import { scaleArms } from './scale-arms';
 import { benchSpark, benchSparkProfile, currentArm, renderActions, renderDigestCheck, renderSparkProfile } from './spark';
 import { benchSparkSubmit } from './spark-submit';
 
@@ -182,12 +183,26 @@ async function main() {
   }
 
   if (run.has('scale')) {
-    const tenants = quick ? 4 : 20;
-    const r = await benchScale({ repoRoot, tenants, businessDays: quick ? 5 : 30, concurrencyPerTenant: 3, sparkMs: 2000, fakes: () => fakeActivities().activities, worker: config.worker });
-    say(`**Scale: backfill ${r.businessDays} business days × ${r.tenants} tenants** (dev server, one worker, real backfill and triggers, fake activities, Spark step ${r.sparkStepMs} ms, at most ${r.concurrency} nights at once)\n`);
-    say('| nights | one night alone | wall | ideal (⌈nights / bound⌉ × one night) | wall / ideal | nights started / s | night p50 / p99 | peak RSS / heap | history events per night (median / max) | not completed |');
-    say('|---|---|---|---|---|---|---|---|---|---|');
-    say(`| ${r.nights} | ${r.singleNightMs.toLocaleString('en-US')} ms | ${r.wallMs.toLocaleString('en-US')} ms | ${r.idealWallMs.toLocaleString('en-US')} ms | **${r.wallOverIdeal}** | ${r.startsPerSecond} | ${r.nightP50Ms.toLocaleString('en-US')} / ${r.nightP99Ms.toLocaleString('en-US')} ms | ${r.peakRssMiB} / ${r.peakHeapMiB} MiB | ${r.historyEventsMedian} / ${r.historyEventsMax} | ${r.failed} |\n`);
+    // `--scale-size=TENANTSxDAYS` (e.g. 10x6) for a quicker look; `--scale-arms=a,b` picks the set-ups (SCALE_ARMS).
+    const sizeArg = process.argv.find((a) => a.startsWith('--scale-size='))?.slice('--scale-size='.length);
+    const [tenants, businessDays] = sizeArg ? sizeArg.split('x').map(Number) : quick ? [4, 5] : [20, 30];
+    if (!Number.isInteger(tenants) || !Number.isInteger(businessDays)) throw new Error('--scale-size takes TENANTSxDAYS, e.g. --scale-size=10x6');
+    const armsArg = process.argv.find((a) => a.startsWith('--scale-arms='))?.slice('--scale-arms='.length);
+    const arms = scaleArms(config.worker, armsArg ? armsArg.split(',') : ['before', 'configured']);
+    const r = await benchScale({ repoRoot, tenants: tenants as number, businessDays: businessDays as number, concurrencyPerTenant: 3, sparkMs: 2000, arms, onArm: (a) => console.error(`scale arm ${a.arm} done: ${JSON.stringify(a)}`) });
+    say(`**Scale: backfill ${r.businessDays} business days × ${r.tenants} tenants** (dev server, one worker process per arm, real backfill and triggers, fake activities, Spark step ${r.sparkStepMs} ms, at most ${r.concurrency} nights at once; arms one after the other, each with a fresh dev server)\n`);
+    say(`| arm | tuning | nights | one night alone | wall | ideal | wall / ideal | night p50 / p99 | worker peak RSS (sampled highest: anonymous + file-backed) | worker heaps, peak used (committed): main / workflow threads (count); main's external memory | after a full GC, idle → mid-run: main / workflow heap, RSS | client peak RSS | CPU s: dev server / worker / client | CPU per night (all of it over ${os.cpus().length} cores / ideal) | load avg (start → end) | history events (median / max) | not completed |`);
+    say('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const a of r.arms) {
+      const arm = arms.find((x) => x.name === a.arm);
+      const t = arm?.tuning;
+      const tuning = t ? `cache ${t.maxCachedWorkflows}, wft ${t.maxConcurrentWorkflowTasks}/${t.maxWorkflowTaskPolls} polls, act ${t.maxConcurrentActivities}/${t.maxActivityTaskPolls} polls, ${t.workflowThreads} thread, workflow heap ${t.workflowHeapMb > 0 ? `${t.workflowHeapMb} MiB` : 'V8 default'}${Object.entries(arm?.env ?? {}).map(([k, v]) => `, ${k}=${v}`).join('')}${(arm?.execArgv ?? []).map((f) => `, ${f}`).join('')}` : '';
+      say(
+        `| ${a.arm} | ${tuning} | ${a.nights} | ${a.singleNightMs.toLocaleString('en-US')} ms | ${a.wallMs.toLocaleString('en-US')} ms | ${a.idealWallMs.toLocaleString('en-US')} ms | **${a.wallOverIdeal}** | ${a.nightP50Ms.toLocaleString('en-US')} / ${a.nightP99Ms.toLocaleString('en-US')} ms | **${a.workerPeakRssMiB} MiB** (${a.workerRssAnonMiB} + ${a.workerRssFileMiB}) | ${a.workerMainHeapMiB} (${a.workerMainHeapCommittedMiB}) / ${a.workflowHeapMiB} (${a.workflowHeapCommittedMiB}) MiB (${a.workflowThreads}); ${a.workerExternalMiB} MiB | ${[a.idle, a.retained].map((m) => (m ? `${m.mainHeapMiB} / ${m.workflowHeapMiB} MiB, ${m.rssMiB} MiB` : '—')).join(' → ')} | ${a.clientPeakRssMiB} MiB | ${a.cpuSeconds.devServer} / ${a.cpuSeconds.worker} / ${a.cpuSeconds.client} | ${a.cpuMsPerNight} ms (floor ${a.cpuFloorOverIdeal} × ideal) | ${a.loadAverage[0]} → ${a.loadAverage[1]} | ${a.historyEventsMedian} / ${a.historyEventsMax} | ${a.failed} |`,
+      );
+    }
+    say('');
+    say(`The worker's busiest threads (CPU s over its life): ${r.arms.map((a) => `${a.arm}: ${a.workerThreads.map((t) => `${t.name} ${t.seconds}`).join(', ')}; main event loop busy ${Math.round(a.mainEventLoopUtilization * 100)} %`).join(' — ')}\n`);
   }
 }
 

@@ -222,8 +222,35 @@ test('class-data sharing: a cache outside the checkout by default, a chosen dire
 });
 
 test('the worker keeps a bounded workflow cache and never runs more workflow tasks than it caches', () => {
-  expect(loadConfig({}, root).worker).toMatchObject({ maxCachedWorkflows: 500, maxConcurrentWorkflowTasks: 20, maxConcurrentActivities: 200 });
+  expect(loadConfig({}, root).worker).toMatchObject({
+    maxCachedWorkflows: 250,
+    maxConcurrentWorkflowTasks: 20,
+    maxWorkflowTaskPolls: 10,
+    maxConcurrentActivities: 200,
+    maxActivityTaskPolls: 10,
+    workflowThreads: 1,
+    workflowHeapMb: 256,
+  });
   const small = loadConfig({ NIGHTJAR_WORKER_MAX_CACHED_WORKFLOWS: '8', NIGHTJAR_WORKER_MAX_WORKFLOW_TASKS: '40' }, root).worker;
-  expect(small).toMatchObject({ maxCachedWorkflows: 8, maxConcurrentWorkflowTasks: 8 });
+  expect(small).toMatchObject({ maxCachedWorkflows: 8, maxConcurrentWorkflowTasks: 8, maxWorkflowTaskPolls: 8 });
   expect(() => loadConfig({ NIGHTJAR_WORKER_MAX_CACHED_WORKFLOWS: '0' }, root)).toThrow(/NIGHTJAR_WORKER_MAX_CACHED_WORKFLOWS/);
+});
+
+test('poll counts stay within what the SDK accepts: workflow polls 2 to the workflow tasks, activity polls up to the activities', () => {
+  const one = loadConfig({ NIGHTJAR_WORKER_MAX_CACHED_WORKFLOWS: '1', NIGHTJAR_WORKER_WORKFLOW_TASK_POLLS: '1' }, root).worker;
+  expect(one).toMatchObject({ maxConcurrentWorkflowTasks: 2, maxWorkflowTaskPolls: 2 });
+  expect(loadConfig({ NIGHTJAR_WORKER_MAX_WORKFLOW_TASKS: '6', NIGHTJAR_WORKER_WORKFLOW_TASK_POLLS: '30' }, root).worker.maxWorkflowTaskPolls).toBe(6);
+  expect(loadConfig({ NIGHTJAR_WORKER_MAX_ACTIVITIES: '4', NIGHTJAR_WORKER_ACTIVITY_TASK_POLLS: '10' }, root).worker.maxActivityTaskPolls).toBe(4);
+  expect(() => loadConfig({ NIGHTJAR_WORKER_WORKFLOW_THREADS: '0' }, root)).toThrow(/NIGHTJAR_WORKER_WORKFLOW_THREADS/);
+});
+
+test('the workflow heap limit must hold a full cache (26 MiB idle + 0.7 MiB per cached workflow, measured)', () => {
+  expect(() => loadConfig({ NIGHTJAR_WORKER_MAX_CACHED_WORKFLOWS: '500' }, root)).toThrow(/NIGHTJAR_WORKER_WORKFLOW_HEAP_MB=.*a cache of 500 workflows needs about 382 MiB/);
+  expect(loadConfig({ NIGHTJAR_WORKER_MAX_CACHED_WORKFLOWS: '500', NIGHTJAR_WORKER_WORKFLOW_HEAP_MB: '400' }, root).worker).toMatchObject({ maxCachedWorkflows: 500, workflowHeapMb: 400 });
+});
+
+test('the workflow heap limit is a number of MiB, at least 64', () => {
+  expect(loadConfig({ NIGHTJAR_WORKER_WORKFLOW_HEAP_MB: '512' }, root).worker.workflowHeapMb).toBe(512);
+  expect(() => loadConfig({ NIGHTJAR_WORKER_WORKFLOW_HEAP_MB: '32' }, root)).toThrow(/NIGHTJAR_WORKER_WORKFLOW_HEAP_MB=.*at least 64 MiB/);
+  expect(() => loadConfig({ NIGHTJAR_WORKER_WORKFLOW_HEAP_MB: 'lots' }, root)).toThrow(/NIGHTJAR_WORKER_WORKFLOW_HEAP_MB=.*expected a number of MiB/);
 });
