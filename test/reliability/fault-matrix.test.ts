@@ -425,6 +425,7 @@ testWithRestarts('the driver\'s node goes NotReady: the driver is evicted, the j
   let lostNode: string | undefined;
   let secondNode: string | undefined;
   let taints: string[] = [];
+  let frozen: number[] = [];
   try {
     const outcome = await runScenario(world, 'node-not-ready', {
       fault: 'driver node NotReady',
@@ -433,6 +434,14 @@ testWithRestarts('the driver\'s node goes NotReady: the driver is evicted, the j
       inject: async ({ run }) => {
         const { name: first, node } = await runningNormalizeDriver(run);
         lostNode = node;
+        // The node hangs: its processes stop where they are (else a quick driver could finish within
+        // the taint's 20 s toleration and nothing would be evicted), and its status goes NotReady.
+        const normalizeApps = world.cluster.sparkApplicationsCreated(run.namespace).filter((app) => app.includes('-normalize-'));
+        frozen = await until(`a driver process of ${normalizeApps.join(', ')} to freeze`, async () => {
+          const pids = world.cluster.runningDrivers(normalizeApps);
+          return pids.length > 0 ? pids : undefined;
+        }, 30_000, 100);
+        signalAll(frozen, 'SIGSTOP');
         taints = await makeNodeNotReady(lostNode);
         // The pods' default toleration of a NotReady node (20 s on this plane), then the eviction.
         const next = await until('the normalize job to run a new driver', async () => {
@@ -447,7 +456,7 @@ testWithRestarts('the driver\'s node goes NotReady: the driver is evicted, the j
       outcome,
       b,
       1,
-      `${lostNode} NotReady (taints ${taints.join(', ')}); driver evicted, new attempt on ${secondNode}; SparkApplications created ${outcome.creations.length}`,
+      `${lostNode} hung (${frozen.length} driver processes stopped) and NotReady (taints ${taints.join(', ')}); driver evicted, new attempt on ${secondNode}; SparkApplications created ${outcome.creations.length}`,
       1,
     );
     expect(secondNode).toBeDefined();
@@ -455,9 +464,21 @@ testWithRestarts('the driver\'s node goes NotReady: the driver is evicted, the j
     expect(outcome.creations).toHaveLength(b.creations + 1);
     expect(row).toMatchObject({ completed: 1, digestsEqual: 1, duplicateSubmissions: 0, leftovers: 0 });
   } finally {
+    signalAll(frozen, 'SIGCONT'); // the eviction killed them; in case it did not, none stays stopped
     if (lostNode !== undefined) await restoreNodeReady(lostNode);
   }
 });
+
+/** Sends the signal to each process that still exists. */
+function signalAll(pids: readonly number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
 
 // ---- real Spark pods (the stand-in submits with spark-submit, the local runtime runs the JVMs) ----
 
