@@ -15,17 +15,17 @@ const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 const core = () => planeKubeConfig().makeApiClient(CoreV1Api);
 
-/** The driver pods of a job's attempts in the namespace (Spark's `spark-role=driver`). */
-export async function driverPods(namespace: string, job: 'normalize' | 'transform'): Promise<V1Pod[]> {
-  const pods = await core().listNamespacedPod({ namespace, labelSelector: 'spark-role=driver' });
+/** The pods of one Spark role (Spark's `spark-role` label) of a job's attempts in the namespace. */
+async function sparkPods(namespace: string, job: 'normalize' | 'transform', role: 'driver' | 'executor'): Promise<V1Pod[]> {
+  const pods = await core().listNamespacedPod({ namespace, labelSelector: `spark-role=${role}` });
   return pods.items.filter((p) => p.metadata?.name?.includes(`-${job}-`));
 }
 
-/** The executor pods of a job's attempts in the namespace (Spark's `spark-role=executor`). */
-export async function executorPods(namespace: string, job: 'normalize' | 'transform'): Promise<V1Pod[]> {
-  const pods = await core().listNamespacedPod({ namespace, labelSelector: 'spark-role=executor' });
-  return pods.items.filter((p) => p.metadata?.name?.includes(`-${job}-`));
-}
+/** The driver pods of a job's attempts in the namespace. */
+export const driverPods = (namespace: string, job: 'normalize' | 'transform') => sparkPods(namespace, job, 'driver');
+
+/** The executor pods of a job's attempts in the namespace. */
+export const executorPods = (namespace: string, job: 'normalize' | 'transform') => sparkPods(namespace, job, 'executor');
 
 /** The pid of a running container the local runtime started (its container id is `local://<pid>`). */
 export function containerPid(pod: V1Pod): number | undefined {
