@@ -12,7 +12,15 @@ from .result import write_result
 from .session import build_session
 from .spec import load_spec
 
-JOB_CONF = {"spark.sql.session.timeZone": "UTC"}
+JOB_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    # PySpark records the Python call site of every DataFrame function for error messages (three
+    # calls into the JVM each); the jobs build thousands of expressions and report their own errors.
+    "spark.python.sql.dataFrameDebugging.enabled": "false",
+    # normalize keeps each feed's rows in memory for minutes and reads them once or twice: the
+    # columnar cache's compression (per-column statistics and encoding) cost a fifth of its CPU.
+    "spark.sql.inMemoryColumnarStorage.compressed": "false",
+}
 
 Runner = Callable[[Any, dict], dict]
 

@@ -1,24 +1,103 @@
 """A text file as rows of physical lines with exact 1-based line numbers (DataFrame API only)."""
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
+from typing import Optional
+
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 LINE_COLUMN = "_nj_line"
 LINE_NO_COLUMN = "_nj_line_no"
 TOTAL_COLUMN = "_nj_total"
 
+# File names Hadoop decompresses when it reads them (its codecs are chosen by suffix): their bytes
+# are not their lines, so such a file is never counted here.
+_COMPRESSED_SUFFIXES = (".gz", ".bz2", ".deflate", ".lz4", ".snappy", ".zst", ".zstd", ".br", ".xz", ".lzo")
+_CHUNK = 1 << 20
 
-def numbered_lines(spark: SparkSession, path: str) -> DataFrame:
+
+class LineCountMismatch(ValueError):
+    """The file changed between the count of its lines and the end of its reading."""
+
+
+def count_lines(path: str) -> int:
+    """Physical lines of a local file as Spark's text reader splits them: LF, CRLF and CR each end
+    a line; a last line without a terminator counts; an empty file has none."""
+    lines = 0
+    pending_cr = False
+    last = b""
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            # A CRLF is counted by its LF and its CR: take one back, also when split by the chunk.
+            lines += chunk.count(b"\n") + chunk.count(b"\r") - chunk.count(b"\r\n")
+            if pending_cr and chunk.startswith(b"\n"):
+                lines -= 1
+            pending_cr = chunk.endswith(b"\r")
+            last = chunk[-1:]
+    if last not in (b"", b"\n", b"\r"):
+        lines += 1
+    return lines
+
+
+def _identity(path: str) -> tuple[int, int, int, int]:
+    st = os.stat(path)
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+@dataclass
+class NumberedLines:
+    """The numbered lines and, when their count came from the file's bytes rather than from
+    Spark, the file it was counted in and the file's identity (device, inode, size, mtime) then."""
+
+    frame: DataFrame
+    counted_in: Optional[str] = None
+    counted: Optional[int] = None
+    identity: Optional[tuple[int, int, int, int]] = None
+
+    def check(self) -> None:
+        """After the last read of the rows: raises `LineCountMismatch` when the counted file is
+        no longer the file that was counted (then Spark may have read other lines)."""
+        if self.counted_in is None:
+            return
+        now = _identity(self.counted_in) if os.path.exists(self.counted_in) else None
+        if now != self.identity:
+            raise LineCountMismatch(
+                f"the file changed while it was read ({self.counted} lines counted; size, time or inode differ now)"
+            )
+
+
+def numbered_lines(spark: SparkSession, path: str, local_file: Optional[str] = None) -> NumberedLines:
     """Rows `(_nj_line, _nj_line_no, _nj_total)`: every physical line of `path`, its number, and
     the file's line count.
 
     `spark.read.text` splits on LF, CRLF and CR, so a line never carries its terminator.
     `monotonically_increasing_id` is the partition index in the upper bits plus the row's
-    position inside its partition; counting the rows of each partition and ordering the
-    partitions by the byte offset of their file split gives every line its exact position.
+    position inside its partition. A file read as one partition (a local, uncompressed file of
+    up to one split) is numbered by that position alone and its lines are counted from its bytes,
+    as Spark splits them: no Spark job. The caller checks (`NumberedLines.check`) after its last
+    read that the file is still the one counted. Otherwise counting the rows of each partition
+    and ordering the partitions by the byte offset of their file split gives every line its
+    exact position (two small jobs).
     """
-    raw = spark.read.text(path).select(
+    text = spark.read.text(path)
+    if local_file is not None and not local_file.lower().endswith(_COMPRESSED_SUFFIXES):
+        identity = _identity(local_file)
+        if text.rdd.getNumPartitions() <= 1:
+            total = count_lines(local_file)
+            frame = text.select(
+                F.col("value").alias(LINE_COLUMN),
+                (F.monotonically_increasing_id() + F.lit(1)).alias(LINE_NO_COLUMN),
+                F.lit(total).cast(T.LongType()).alias(TOTAL_COLUMN),
+            )
+            return NumberedLines(frame, local_file, total, identity)
+    return NumberedLines(_numbered_by_partition(text))
+
+
+def _numbered_by_partition(text: DataFrame) -> DataFrame:
+    raw = text.select(
         F.col("value").alias(LINE_COLUMN),
         F.monotonically_increasing_id().alias("_nj_mid"),
         F.spark_partition_id().alias("_nj_pid"),

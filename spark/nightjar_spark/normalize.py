@@ -12,7 +12,7 @@ from pyspark.sql import types as T
 
 from . import catalog as cat
 from .frames import empty_frame, literal_frame
-from .lines import LINE_COLUMN, LINE_NO_COLUMN, TOTAL_COLUMN, numbered_lines
+from .lines import LINE_COLUMN, LINE_NO_COLUMN, TOTAL_COLUMN, LineCountMismatch, NumberedLines, numbered_lines
 from .money import exact_product, minor_unit, minor_units, rounded
 from .progress import progress
 from .spec import is_local, join_uri, local_path, spark_path
@@ -84,18 +84,20 @@ class FeedNormalizer:
         self.known_currencies = cat.known_currencies(spec)
 
     # -- reading -------------------------------------------------------------------------------
-    def read_lines(self, path: str) -> DataFrame:
+    def read_lines(self, path: str) -> NumberedLines:
         """The file's numbered lines (with the file's line count in each row); checks the header.
 
-        A local file's header is read here, without a Spark job; elsewhere it is the first line
-        of the file's first split (one small job). Either way the numbered lines are computed
-        once, by the first write over the rows made from them."""
-        header = _first_line(path) if is_local(path) else _first_line_with_spark(self.spark, path)
+        A local file's header is read here, without a Spark job, and a local file of one split
+        is numbered without one (`numbered_lines`); elsewhere the header is the first line of the
+        file's first split (one small job). Either way the numbered lines are computed once, by
+        the first write over the rows made from them."""
+        local = is_local(path)
+        header = _first_line(path) if local else _first_line_with_spark(self.spark, path)
         if header is not None:
             fields = _header_fields(header)
             if fields != self.names:
                 raise ContractError(f"feed {self.name}: header {fields} is not the catalog's columns {self.names}")
-        return numbered_lines(self.spark, spark_path(path))
+        return numbered_lines(self.spark, spark_path(path), local_path(path) if local else None)
 
     # -- rules 1 to 3 ------------------------------------------------------------------------
     def classify_rows(self, lines: DataFrame) -> DataFrame:
@@ -297,90 +299,101 @@ def run_normalize(spark: SparkSession, spec: dict[str, Any]) -> dict[str, Any]:
     unknown = [name for name in inputs if name not in {f["name"] for f in catalog}]
     if unknown:
         raise ContractError(f"inputs name feeds that are not in the catalog: {unknown}")
-    output_uri = spec["outputUri"]
     order = [name for name in cat.processing_order(catalog) if name in inputs]
     accepted: dict[str, DataFrame] = {}
     results: dict[str, dict[str, Any]] = {}
-
     for index, name in enumerate(order, start=1):
-        feed = cat.feed_by_name(catalog, name)
-        normalizer = FeedNormalizer(spark, spec, feed)
         progress("normalize", feed=name, step="read", feedIndex=index, feeds=len(order))
-        lines = normalizer.read_lines(inputs[name])
-
-        # The per-row work (line numbers, CSV parsing, rules 1-3) is done once, in one scan of the
-        # file, and kept: the duplicate keys' grouping and both writes read it, each adding only
-        # broadcast joins (duplicate keys, references, FX rates).
-        classified = normalizer.classify_rows(lines).persist(StorageLevel.MEMORY_AND_DISK)
-        rows = normalizer.reject_duplicates(classified)
-        rows = normalizer.reject_unknown_references(rows, accepted)
-        if cat.is_monetary(feed):
-            rows = normalizer.convert_currency(
-                rows, fx_rates_table(spark, accepted.get(cat.FX_FEED), spec["reportingCurrency"])
-            )
-
-        # Counted while written (Observations), not by a pass of their own: the accepted rows'
-        # count and money, the rejected rows' count per reason code and money, the line count.
-        amount_accepted, amount_rejected, scale = normalizer.control_amounts()
-        accepted_seen = Observation(f"accepted-{name}")
-        rejected_seen = Observation(f"rejected-{name}")
-        code = reason_code(F.col(REASON))
-        curated_uri = join_uri(output_uri, name)
-        rejects_uri = join_uri(output_uri, "rejects", name)
-        normalizer.accepted_rows(
-            rows.observe(
-                accepted_seen,
-                F.count_if(F.col(REASON).isNull()).alias("n"),
-                amount_accepted.alias("amount"),
-                F.max(TOTAL_COLUMN).alias("lines"),
-            )
-        ).write.mode("overwrite").parquet(spark_path(curated_uri))
-        (
-            FeedNormalizer.rejected_rows(
-                rows.observe(
-                    rejected_seen,
-                    F.count_if(F.col(REASON).isNotNull()).alias("n"),
-                    amount_rejected.alias("amount"),
-                    *[F.count_if(code == F.lit(c)).alias(c) for c in REASON_CODES],
-                )
-            )
-            .coalesce(1)
-            .sortWithinPartitions("line_no")
-            .write.mode("overwrite")
-            .options(**REJECTS_WRITE_OPTIONS)
-            .csv(spark_path(rejects_uri))
-        )
-        classified.unpersist()
-        accepted_metrics, rejected_metrics = accepted_seen.get, rejected_seen.get
-        # Every row carries the file's line count; without data lines there are none to check.
-        rows_in = max(int(accepted_metrics.get("lines") or 2) - 2, 0)
-        rows_accepted = int(accepted_metrics["n"])
-        rows_rejected = int(rejected_metrics["n"])
-        counts = {c: int(rejected_metrics[c]) for c in REASON_CODES if int(rejected_metrics[c]) > 0}
-        if sum(counts.values()) != rows_rejected:
-            raise AssertionError(f"feed {name}: {rows_rejected} rejected rows but reason codes {counts}")
-        if rows_accepted + rows_rejected != rows_in:
-            raise AssertionError(
-                f"feed {name}: {rows_in} data lines but {rows_accepted} accepted + {rows_rejected} rejected"
-            )
-        sums = {"accepted": accepted_metrics["amount"], "rejected": rejected_metrics["amount"]}
-        progress("normalize", feed=name, step="validated", rowsIn=rows_in,
-                 rowsAccepted=rows_accepted, rowsRejected=rows_rejected)
+        normalizer = FeedNormalizer(spark, spec, cat.feed_by_name(catalog, name))
+        results[name] = normalize_feed(normalizer, inputs[name], spec["outputUri"], accepted)
         # Later feeds check against what was written, which also keeps their plans short.
-        accepted[name] = spark.read.schema(cat.curated_schema(feed)).parquet(spark_path(curated_uri))
-        progress("normalize", feed=name, step="written", curatedUri=curated_uri, rejectsUri=rejects_uri)
-
-        results[name] = {
-            "feed": name,
-            "rowsIn": rows_in,
-            "rowsAccepted": rows_accepted,
-            "rowsRejected": rows_rejected,
-            "rejectReasons": dict(sorted(counts.items())),
-            "amountAccepted": decimal_text(sums["accepted"], scale),
-            "amountRejected": decimal_text(sums["rejected"], scale),
-            "curatedUri": curated_uri,
-            "rejectsUri": rejects_uri,
-        }
-
+        accepted[name] = spark.read.schema(cat.curated_schema(normalizer.feed)).parquet(
+            spark_path(results[name]["curatedUri"])
+        )
     feeds = [results[f["name"]] for f in catalog if f["name"] in results]
     return {"job": "normalize", "feeds": feeds}
+
+
+def normalize_feed(
+    normalizer: FeedNormalizer, path: str, output_uri: str, accepted: dict[str, DataFrame]
+) -> dict[str, Any]:
+    """One feed: its curated Parquet and its rejects written, its counts and money checked."""
+    spark, feed, name = normalizer.spark, normalizer.feed, normalizer.name
+    lines = normalizer.read_lines(path)
+    # The per-row work (line numbers, CSV parsing, rules 1-3) is done once, in one scan of the
+    # file, and kept: the duplicate keys' grouping and the rows read it. The rows (every rule
+    # applied: broadcast joins of the duplicate keys, references and FX rates) are kept too,
+    # computed by the first write, so the rejects write is one job over them.
+    classified = normalizer.classify_rows(lines.frame).persist(StorageLevel.MEMORY_AND_DISK)
+    rows = normalizer.reject_duplicates(classified)
+    rows = normalizer.reject_unknown_references(rows, accepted)
+    if cat.is_monetary(feed):
+        rows = normalizer.convert_currency(
+            rows, fx_rates_table(spark, accepted.get(cat.FX_FEED), normalizer.spec["reportingCurrency"])
+        )
+    rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
+
+    # Counted while written (Observations), not by a pass of their own: the accepted rows'
+    # count and money, the rejected rows' count per reason code and money, the line count.
+    amount_accepted, amount_rejected, scale = normalizer.control_amounts()
+    accepted_seen = Observation(f"accepted-{name}")
+    rejected_seen = Observation(f"rejected-{name}")
+    code = reason_code(F.col(REASON))
+    curated_uri = join_uri(output_uri, name)
+    rejects_uri = join_uri(output_uri, "rejects", name)
+    normalizer.accepted_rows(
+        rows.observe(
+            accepted_seen,
+            F.count_if(F.col(REASON).isNull()).alias("n"),
+            amount_accepted.alias("amount"),
+            F.max(TOTAL_COLUMN).alias("lines"),
+        )
+    ).write.mode("overwrite").parquet(spark_path(curated_uri))
+    classified.unpersist()
+    (
+        FeedNormalizer.rejected_rows(
+            rows.observe(
+                rejected_seen,
+                F.count_if(F.col(REASON).isNotNull()).alias("n"),
+                amount_rejected.alias("amount"),
+                *[F.count_if(code == F.lit(c)).alias(c) for c in REASON_CODES],
+            )
+        )
+        .coalesce(1)
+        .sortWithinPartitions("line_no")
+        .write.mode("overwrite")
+        .options(**REJECTS_WRITE_OPTIONS)
+        .csv(spark_path(rejects_uri))
+    )
+    rows.unpersist()
+    try:
+        lines.check()
+    except LineCountMismatch as exc:
+        raise ContractError(f"feed {name}: {exc}") from None
+    result = _checked_counts(name, accepted_seen.get, rejected_seen.get, scale)
+    progress("normalize", feed=name, step="written", curatedUri=curated_uri, rejectsUri=rejects_uri)
+    return {**result, "curatedUri": curated_uri, "rejectsUri": rejects_uri}
+
+
+def _checked_counts(name: str, accepted: dict[str, Any], rejected: dict[str, Any], scale: int) -> dict[str, Any]:
+    """The feed's counts, reasons and money from the writes' observations, checked to add up."""
+    # Every row carries the file's line count; without data lines there are none to check.
+    rows_in = max(int(accepted.get("lines") or 2) - 2, 0)
+    rows_accepted = int(accepted["n"])
+    rows_rejected = int(rejected["n"])
+    counts = {c: int(rejected[c]) for c in REASON_CODES if int(rejected[c]) > 0}
+    if sum(counts.values()) != rows_rejected:
+        raise AssertionError(f"feed {name}: {rows_rejected} rejected rows but reason codes {counts}")
+    if rows_accepted + rows_rejected != rows_in:
+        raise AssertionError(f"feed {name}: {rows_in} data lines but {rows_accepted} accepted + {rows_rejected} rejected")
+    progress("normalize", feed=name, step="validated", rowsIn=rows_in,
+             rowsAccepted=rows_accepted, rowsRejected=rows_rejected)
+    return {
+        "feed": name,
+        "rowsIn": rows_in,
+        "rowsAccepted": rows_accepted,
+        "rowsRejected": rows_rejected,
+        "rejectReasons": dict(sorted(counts.items())),
+        "amountAccepted": decimal_text(accepted["amount"], scale),
+        "amountRejected": decimal_text(rejected["amount"], scale),
+    }

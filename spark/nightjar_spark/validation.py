@@ -117,19 +117,26 @@ def column_reason(
     return chain.otherwise(no_reason)
 
 
+def _count_of(value: Column, char: str) -> Column:
+    """How often `char` (no regular-expression meaning) occurs in `value`."""
+    return F.length(value) - F.length(F.regexp_replace(value, char, ""))
+
+
 def quote_count(line: Column) -> Column:
-    return F.length(line) - F.length(F.regexp_replace(line, '"', ""))
+    return _count_of(line, '"')
 
 
 def field_count(line: Column) -> Column:
-    """Fields of a CSV line: commas outside quoted sections, plus one."""
-    outside = F.regexp_replace(line, '"[^"]*"', "")
-    return F.length(outside) - F.length(F.regexp_replace(outside, ",", "")) + F.lit(1)
+    """Fields of a CSV line: commas outside quoted sections, plus one. A line without quotes (the
+    most of them) skips the quoted sections' regular expression."""
+    outside = F.when(F.instr(line, '"') == F.lit(0), line).otherwise(F.regexp_replace(line, '"[^"]*"', ""))
+    return _count_of(outside, ",") + F.lit(1)
 
 
 def malformed_reason(line: Column, expected_fields: int) -> Column:
+    quoted = F.instr(line, '"') > F.lit(0)
     return (
-        F.when((quote_count(line) % 2) == 1, F.lit("MALFORMED_RECORD:quoting"))
+        F.when(quoted & ((quote_count(line) % 2) == 1), F.lit("MALFORMED_RECORD:quoting"))
         .when(field_count(line) != F.lit(expected_fields), F.lit("MALFORMED_RECORD:field_count"))
         .otherwise(F.lit(None).cast(T.StringType()))
     )

@@ -1,7 +1,17 @@
 """Exact 1-based line numbers, also across many partitions, and positional header/trailer."""
 from __future__ import annotations
 
-from nightjar_spark.lines import LINE_COLUMN, LINE_NO_COLUMN, TOTAL_COLUMN, numbered_lines
+import pytest
+
+from nightjar_spark import lines as lines_module
+from nightjar_spark.lines import (
+    LINE_COLUMN,
+    LINE_NO_COLUMN,
+    TOTAL_COLUMN,
+    LineCountMismatch,
+    count_lines,
+    numbered_lines,
+)
 
 
 def test_line_numbers_are_exact_across_partitions(spark, tmp_path):
@@ -12,8 +22,9 @@ def test_line_numbers_are_exact_across_partitions(spark, tmp_path):
     spark.conf.set("spark.sql.files.maxPartitionBytes", "2048")
     try:
         assert spark.read.text(path.as_uri()).rdd.getNumPartitions() >= 4
-        df = numbered_lines(spark, path.as_uri())
-        rows = df.select(LINE_COLUMN, LINE_NO_COLUMN, TOTAL_COLUMN).collect()
+        numbered = numbered_lines(spark, path.as_uri(), str(path))
+        assert numbered.counted is None  # several splits: numbered by partition, not counted
+        rows = numbered.frame.select(LINE_COLUMN, LINE_NO_COLUMN, TOTAL_COLUMN).collect()
     finally:
         spark.conf.set("spark.sql.files.maxPartitionBytes", previous)
     assert len(rows) == 800
@@ -26,14 +37,16 @@ def test_line_numbers_are_exact_across_partitions(spark, tmp_path):
 def test_crlf_lines_lose_their_terminator(spark, tmp_path):
     path = tmp_path / "crlf.csv"
     path.write_bytes(b"h1,h2\r\na,b\r\n\"c\",d\r\nTRL,2,0\r\n")
-    rows = numbered_lines(spark, str(path)).orderBy(LINE_NO_COLUMN).collect()
+    rows = numbered_lines(spark, str(path)).frame.orderBy(LINE_NO_COLUMN).collect()
     assert [(r[LINE_NO_COLUMN], r[LINE_COLUMN]) for r in rows] == [(1, "h1,h2"), (2, "a,b"), (3, '"c",d'), (4, "TRL,2,0")]
 
 
 def test_empty_file(spark, tmp_path):
     path = tmp_path / "empty.csv"
     path.write_bytes(b"")
-    assert numbered_lines(spark, str(path)).count() == 0
+    numbered = numbered_lines(spark, str(path), str(path))
+    assert numbered.frame.count() == 0
+    numbered.check()
 
 
 def test_trailer_found_by_position_not_content(spark, catalog, tmp_path):
@@ -79,3 +92,80 @@ def test_header_and_trailer_only(spark, catalog, tmp_path):
     assert spark.read.parquet(str(out / "payments")).count() == 0
     parts = [p for p in (out / "rejects" / "payments").iterdir() if p.name.startswith("part-")]
     assert "".join(p.read_text() for p in parts) == "line_no,reason,record\n"
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (b"", 0),
+        (b"a", 1),
+        (b"a\n", 1),
+        (b"a\nb", 2),
+        (b"a\r\nb\r\n", 2),
+        (b"a\rb\rc", 3),
+        (b"a\n\nb\n", 3),
+        (b"a\r\n\r\n", 2),
+        (b"\n", 1),
+        (b"\r\n\r", 2),
+    ],
+)
+def test_count_lines_splits_as_spark_does(tmp_path, content, expected):
+    path = tmp_path / "f.csv"
+    path.write_bytes(content)
+    assert count_lines(str(path)) == expected
+
+
+def test_count_lines_across_chunk_boundaries(tmp_path, monkeypatch):
+    """Every split of CR, LF and CRLF across chunk boundaries, against bytes.splitlines (the
+    same three terminators, no empty line after a final terminator)."""
+    import random
+
+    monkeypatch.setattr(lines_module, "_CHUNK", 3)
+    rnd = random.Random(7)
+    path = tmp_path / "f.csv"
+    for _ in range(300):
+        content = bytes(rnd.choice(b"a\r\n") for _ in range(rnd.randrange(0, 14)))
+        path.write_bytes(content)
+        assert count_lines(str(path)) == len(content.splitlines()), content
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"])
+def test_one_split_file_is_counted_and_numbered_like_many_splits(spark, tmp_path, ending):
+    path = tmp_path / "one.csv"
+    lines = [f"row {i}," + "y" * (i % 11) for i in range(1, 301)]
+    path.write_bytes((ending.join(lines) + ending).encode())
+    counted = numbered_lines(spark, path.as_uri(), str(path))
+    assert counted.counted == 300
+    rows = counted.frame.select(LINE_COLUMN, LINE_NO_COLUMN, TOTAL_COLUMN).collect()
+    counted.check()
+    assert sorted((r[1], r[0], r[2]) for r in rows) == [(i, line, 300) for i, line in enumerate(lines, start=1)]
+    previous = spark.conf.get("spark.sql.files.maxPartitionBytes")
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "512")
+    try:
+        by_partition = numbered_lines(spark, path.as_uri(), str(path))
+        assert by_partition.counted is None
+        other = by_partition.frame.select(LINE_COLUMN, LINE_NO_COLUMN, TOTAL_COLUMN).collect()
+    finally:
+        spark.conf.set("spark.sql.files.maxPartitionBytes", previous)
+    assert sorted(tuple(r) for r in other) == sorted(tuple(r) for r in rows)
+
+
+def test_a_file_that_changed_after_its_count_fails_the_check(spark, tmp_path):
+    path = tmp_path / "changing.csv"
+    path.write_text("h\na\nb\nT\n")
+    numbered = numbered_lines(spark, str(path), str(path))
+    numbered.frame.collect()
+    numbered.check()  # unchanged
+    path.write_text("h\na\nb\nc\nT\n")  # a line appended after the count
+    with pytest.raises(LineCountMismatch, match="changed while it was read"):
+        numbered.check()
+
+
+def test_a_compressed_file_is_numbered_by_spark(spark, tmp_path):
+    import gzip
+
+    path = tmp_path / "feed.csv.gz"
+    path.write_bytes(gzip.compress(b"h\na\nT\n"))
+    numbered = numbered_lines(spark, str(path), str(path))
+    assert numbered.counted is None
+    assert sorted(tuple(r) for r in numbered.frame.collect()) == [("T", 3, 3), ("a", 2, 3), ("h", 1, 3)]
