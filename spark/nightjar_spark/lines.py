@@ -82,17 +82,18 @@ def numbered_lines(spark: SparkSession, path: str, local_file: Optional[str] = N
     and ordering the partitions by the byte offset of their file split gives every line its
     exact position (two small jobs).
     """
+    countable = local_file is not None and not local_file.lower().endswith(_COMPRESSED_SUFFIXES)
+    # Before Spark lists the file: a change after this, even before Spark plans its splits, is caught.
+    identity = _identity(local_file) if countable else None
     text = spark.read.text(path)
-    if local_file is not None and not local_file.lower().endswith(_COMPRESSED_SUFFIXES):
-        identity = _identity(local_file)
-        if text.rdd.getNumPartitions() <= 1:
-            total = count_lines(local_file)
-            frame = text.select(
-                F.col("value").alias(LINE_COLUMN),
-                (F.monotonically_increasing_id() + F.lit(1)).alias(LINE_NO_COLUMN),
-                F.lit(total).cast(T.LongType()).alias(TOTAL_COLUMN),
-            )
-            return NumberedLines(frame, local_file, total, identity)
+    if countable and text.rdd.getNumPartitions() <= 1:
+        total = count_lines(local_file)
+        frame = text.select(
+            F.col("value").alias(LINE_COLUMN),
+            (F.monotonically_increasing_id() + F.lit(1)).alias(LINE_NO_COLUMN),
+            F.lit(total).cast(T.LongType()).alias(TOTAL_COLUMN),
+        )
+        return NumberedLines(frame, local_file, total, identity)
     return NumberedLines(_numbered_by_partition(text))
 
 

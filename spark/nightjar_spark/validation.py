@@ -122,22 +122,28 @@ def _count_of(value: Column, char: str) -> Column:
     return F.length(value) - F.length(F.regexp_replace(value, char, ""))
 
 
+def has_quote(line: Column) -> Column:
+    return F.instr(line, '"') > F.lit(0)
+
+
 def quote_count(line: Column) -> Column:
     return _count_of(line, '"')
 
 
-def field_count(line: Column) -> Column:
+def field_count(line: Column, quoted: Optional[Column] = None) -> Column:
     """Fields of a CSV line: commas outside quoted sections, plus one. A line without quotes (the
-    most of them) skips the quoted sections' regular expression."""
-    outside = F.when(F.instr(line, '"') == F.lit(0), line).otherwise(F.regexp_replace(line, '"[^"]*"', ""))
+    most of them) skips the quoted sections' regular expression. `quoted` is `has_quote(line)`
+    when the caller has it already."""
+    quoted = quoted if quoted is not None else has_quote(line)
+    outside = F.when(quoted, F.regexp_replace(line, '"[^"]*"', "")).otherwise(line)
     return _count_of(outside, ",") + F.lit(1)
 
 
 def malformed_reason(line: Column, expected_fields: int) -> Column:
-    quoted = F.instr(line, '"') > F.lit(0)
+    quoted = has_quote(line)
     return (
         F.when(quoted & ((quote_count(line) % 2) == 1), F.lit("MALFORMED_RECORD:quoting"))
-        .when(field_count(line) != F.lit(expected_fields), F.lit("MALFORMED_RECORD:field_count"))
+        .when(field_count(line, quoted) != F.lit(expected_fields), F.lit("MALFORMED_RECORD:field_count"))
         .otherwise(F.lit(None).cast(T.StringType()))
     )
 
