@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { procStatusBytes } from './stats';
 
 export interface PlaneBench {
   readonly startSeconds: number;
@@ -29,9 +30,7 @@ export function componentRss(stateDir: string): Record<string, number> {
   const pids = path.join(stateDir, 'pids');
   for (const file of fs.readdirSync(pids).filter((f) => f.endsWith('.pid'))) {
     const pid = fs.readFileSync(path.join(pids, file), 'utf8').trim();
-    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    out[file.replace(/\.pid$/, '')] = Math.round(kb / 1024);
+    out[file.replace(/\.pid$/, '')] = Math.round(procStatusBytes(pid, 'VmRSS') / 2 ** 20);
   }
   return out;
 }

@@ -15,7 +15,7 @@ import { businessDatesBetween, type BusinessCalendar } from '../src/domain/calen
 import { dailyWorkflowId } from '../src/domain/ids';
 import { backfill, type BackfillNight } from '../src/triggers/backfill';
 import { TemporalNightTriggers } from '../src/triggers/temporal-triggers';
-import { percentile, round } from './stats';
+import { percentile, procStatusBytes, round } from './stats';
 import { benchDevServer, benchWorkflowsPath } from './dev-server';
 import { DEFAULT_ESCALATION } from '../src/domain/spark/escalation';
 import type { ScaleWorkerArgs, ScaleWorkerMessage, ScaleWorkerReport } from './scale-worker';
@@ -110,12 +110,6 @@ function cpuSecondsOf(statPath: string): number {
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
 
-/** A line of /proc/<pid>/status in bytes (VmRSS, VmHWM). */
-function statusKb(pid: number, key: string): number {
-  const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${key}:`));
-  return Number(line?.split(/\s+/)[1] ?? 0) * 1024;
-}
-
 /** The dev server this process started (a child named `temporal`). */
 function devServerPid(): number | undefined {
   const children = fs
@@ -207,8 +201,8 @@ async function runArm(
     let workerRssSplit = { rss: 0, anon: 0, file: 0 };
     const sampler = setInterval(() => {
       clientPeakRss = Math.max(clientPeakRss, process.memoryUsage().rss);
-      const rss = statusKb(workerPid, 'VmRSS');
-      if (rss > workerRssSplit.rss) workerRssSplit = { rss, anon: statusKb(workerPid, 'RssAnon'), file: statusKb(workerPid, 'RssFile') };
+      const rss = procStatusBytes(workerPid, 'VmRSS');
+      if (rss > workerRssSplit.rss) workerRssSplit = { rss, anon: procStatusBytes(workerPid, 'RssAnon'), file: procStatusBytes(workerPid, 'RssFile') };
     }, 250);
 
     // One night alone: the ideal's unit.
@@ -245,7 +239,7 @@ async function runArm(
     };
     const load1 = os.loadavg()[0] as number;
     clearInterval(sampler);
-    const workerPeakRss = statusKb(workerPid, 'VmHWM');
+    const workerPeakRss = procStatusBytes(workerPid, 'VmHWM');
     const workerThreads = threadCpu(workerPid, threadsBefore);
     const mid = await retained;
 
