@@ -49,7 +49,8 @@ export interface WorkerConfig {
    * The old-generation limit of each workflow thread's V8 heap, MiB. Without it V8 sizes the
    * limit from the machine's memory and collects lazily: the heap fills with garbage long before
    * a collection (436 MiB used, 106 MiB live, in the 600-night bench). It must hold the cache:
-   * about 26 MiB idle plus 0.7 MiB per cached workflow, measured.
+   * 26 MiB idle and 0.5–0.7 MiB per cached workflow were measured; the start check asks for
+   * 32 + 0.7 MiB per cached workflow (workflowHeapNeededMb).
    */
   readonly workflowHeapMb: number;
   /** How long activities get to finish after SIGTERM before they are handed back to the server. */
@@ -58,7 +59,7 @@ export interface WorkerConfig {
   readonly workflowBundle?: string;
 }
 
-/** What a workflow thread's heap holds, measured (README, "The worker's own weight"): idle, and per cached workflow. */
+/** What a workflow thread's heap must hold: idle (26 MiB measured, with room) and per cached workflow (0.5–0.7 MiB measured; README, "The worker's own weight"). */
 const WORKFLOW_HEAP_IDLE_MB = 32;
 const WORKFLOW_HEAP_PER_CACHED_MB = 0.7;
 

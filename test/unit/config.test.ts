@@ -244,7 +244,7 @@ test('poll counts stay within what the SDK accepts: workflow polls 2 to the work
   expect(() => loadConfig({ NIGHTJAR_WORKER_WORKFLOW_THREADS: '0' }, root)).toThrow(/NIGHTJAR_WORKER_WORKFLOW_THREADS/);
 });
 
-test('the workflow heap limit must hold a full cache (26 MiB idle + 0.7 MiB per cached workflow, measured)', () => {
+test('the workflow heap limit must hold a full cache (32 MiB + 0.7 MiB per cached workflow)', () => {
   expect(() => loadConfig({ NIGHTJAR_WORKER_MAX_CACHED_WORKFLOWS: '500' }, root)).toThrow(/NIGHTJAR_WORKER_WORKFLOW_HEAP_MB=.*a cache of 500 workflows needs about 382 MiB/);
   expect(loadConfig({ NIGHTJAR_WORKER_MAX_CACHED_WORKFLOWS: '500', NIGHTJAR_WORKER_WORKFLOW_HEAP_MB: '400' }, root).worker).toMatchObject({ maxCachedWorkflows: 500, workflowHeapMb: 400 });
 });
