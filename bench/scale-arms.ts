@@ -8,7 +8,7 @@ import type { ScaleArm } from './scale';
  * memory settings: malloc arenas, V8's young generation).
  */
 export function scaleArms(configured: WorkerConfig, names: readonly string[]): ScaleArm[] {
-  const before: WorkerConfig = { ...configured, maxCachedWorkflows: 500, maxConcurrentWorkflowTasks: 20, maxWorkflowTaskPolls: 10, maxConcurrentActivities: 200, maxActivityTaskPolls: 10, workflowThreads: 1, workflowHeapMb: 0 };
+  const before: WorkerConfig = { ...configured, maxCachedWorkflows: 500, maxConcurrentWorkflowTasks: 20, maxWorkflowTaskPolls: 10, maxConcurrentActivities: 200, maxActivityTaskPolls: 10, workflowThreads: 1, workflowHeapMb: 0, v8EscapeAnalysis: true };
   const arms: Record<string, ScaleArm> = {
     configured: { name: 'configured', tuning: configured },
     before: { name: 'before', tuning: before },
@@ -21,6 +21,7 @@ export function scaleArms(configured: WorkerConfig, names: readonly string[]): S
     'heap-192': { name: 'heap-192', tuning: { ...configured, workflowHeapMb: 192, maxCachedWorkflows: 200 } },
     'arena-2': { name: 'arena-2', tuning: configured, env: { MALLOC_ARENA_MAX: '2' } },
     'semi-8': { name: 'semi-8', tuning: configured, execArgv: ['--max-semi-space-size=8'] },
+    'escape-on': { name: 'escape-on', tuning: { ...configured, v8EscapeAnalysis: true } },
   };
   return names.map((name) => {
     const arm = arms[name];

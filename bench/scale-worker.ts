@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Activities } from '../src/activities';
 import type { WorkerConfig } from '../src/config/worker';
-import { limitWorkflowThreadHeap, workerTuning } from '../src/worker/tuning';
+import { applyV8Flags, workerTuning } from '../src/worker/tuning';
 import { fakeActivities } from '../test/helpers/fake-activities';
 
 export interface ScaleWorkerArgs {
@@ -110,8 +110,8 @@ async function main(args: ScaleWorkerArgs): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const threadsBefore = fs.readdirSync('/proc/self/task').map(Number);
   const connection = await NativeConnection.connect({ address: args.address });
-  // As the worker does (src/worker/worker.ts); the 'before' arm leaves V8's own limit.
-  if (args.tuning.workflowHeapMb > 0) limitWorkflowThreadHeap(args.tuning);
+  // As the worker does (src/worker/worker.ts); the 'before' arm leaves V8's own heap limit and escape analysis.
+  applyV8Flags(args.tuning);
   const worker = await Worker.create({
     connection,
     namespace: args.namespace,

@@ -132,8 +132,13 @@ function threadCpu(pid: number, threadsBefore: ReadonlySet<number>): { name: str
     return comm;
   };
   for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-    const name = nameOf(Number(tid));
-    byName.set(name, (byName.get(name) ?? 0) + cpuSecondsOf(`/proc/${pid}/task/${tid}/stat`));
+    try {
+      const name = nameOf(Number(tid));
+      byName.set(name, (byName.get(name) ?? 0) + cpuSecondsOf(`/proc/${pid}/task/${tid}/stat`));
+    } catch (err) {
+      // A thread that ended after the listing (the SDK's and libuv's come and go): its CPU is gone with it.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
   }
   return [...byName].map(([name, seconds]) => ({ name, seconds: round(seconds, 1) })).sort((a, b) => b.seconds - a.seconds);
 }

@@ -28,11 +28,22 @@ export function workerTuning(worker: WorkerConfig): Pick<WorkerOptions, TuningOp
 }
 
 /**
- * Caps the old generation of every V8 heap created from now on: the SDK's workflow threads, made
- * by Worker.create without resource limits, take their heap size from V8's flags. The main
- * thread's heap is already sized (by NODE_OPTIONS, if at all) and keeps its limit. Call it
- * before Worker.create.
+ * The V8 flags the worker sets before Worker.create (README, "The worker's own weight"):
+ * - `--max-old-space-size`: caps the old generation of every V8 heap created from then on: the
+ *   SDK's workflow threads, made by Worker.create without resource limits, take their heap size
+ *   from V8's flags. The main thread's heap is already sized (by NODE_OPTIONS, if at all) and
+ *   keeps its limit. 0 (the bench's "before" arm) leaves V8's own sizing.
+ * - `--no-turbo-escape` unless escape analysis is asked for: the optimizing compiler's escape
+ *   analysis over the bundle's largest module functions held hundreds of MiB (see WorkerConfig).
  */
-export function limitWorkflowThreadHeap(worker: WorkerConfig): void {
-  v8.setFlagsFromString(`--max-old-space-size=${worker.workflowHeapMb}`);
+export function v8Flags(worker: Pick<WorkerConfig, 'workflowHeapMb' | 'v8EscapeAnalysis'>): string[] {
+  return [
+    ...(worker.workflowHeapMb > 0 ? [`--max-old-space-size=${worker.workflowHeapMb}`] : []),
+    ...(worker.v8EscapeAnalysis ? [] : ['--no-turbo-escape']),
+  ];
+}
+
+/** Sets `v8Flags(worker)`; call it before Worker.create. */
+export function applyV8Flags(worker: Pick<WorkerConfig, 'workflowHeapMb' | 'v8EscapeAnalysis'>): void {
+  for (const flag of v8Flags(worker)) v8.setFlagsFromString(flag);
 }

@@ -14,7 +14,7 @@ import type { SparkPlatform } from '../spark/platform';
 import { ensureNightlySchedule } from '../schedules/nightly-schedule';
 import { TemporalNightTriggers, triggerTargetOf } from '../triggers/temporal-triggers';
 import { observeActivities } from '../observability/activity-interceptor';
-import { limitWorkflowThreadHeap, workerTuning } from './tuning';
+import { applyV8Flags, workerTuning } from './tuning';
 import { startHealthServer, type HealthServer } from '../observability/health';
 import { histogramBuckets, MeterMetrics, type NightjarMetrics } from '../observability/metrics';
 import { ensureJanitorSchedule } from './janitor-schedule';
@@ -191,7 +191,7 @@ export async function createNightjarWorker(
   const services = await createServices(config, logger, options.overrides);
   const connection = options.connection ?? (await NativeConnection.connect(nativeConnectionOptions(config)));
   if (config.encryption === undefined) logger.warn('payloads are not encrypted: set NIGHTJAR_ENCRYPTION_KEYS_DIR');
-  limitWorkflowThreadHeap(config.worker);
+  applyV8Flags(config.worker);
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
