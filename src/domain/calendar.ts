@@ -29,14 +29,22 @@ const MAX_DAYS_WITHOUT_BUSINESS_DAY = 366;
 // Offsets such as '+01:00' are refused: the Temporal server only loads zone names.
 const IANA_NAME = /^[A-Za-z][A-Za-z0-9_+-]*(?:\/[A-Za-z0-9_+-]+)*$/;
 
+// Zone names already resolved (only zones the runtime knows: a few hundred at most). A formatter
+// holds several KiB of native memory until it is collected, and every date computation checks its zone.
+const resolvedZones = new Map<string, string>();
+
 /**
  * The zone name the runtime resolves `name` to, or undefined when it does not know the zone.
  * `Intl.supportedValuesOf` may be missing in the workflow sandbox; constructing a formatter is not.
  */
 function resolveTimeZone(name: string): string | undefined {
+  const known = resolvedZones.get(name);
+  if (known !== undefined) return known;
   if (!IANA_NAME.test(name)) return undefined;
   try {
-    return new Intl.DateTimeFormat('en', { timeZone: name }).resolvedOptions().timeZone;
+    const resolved = new Intl.DateTimeFormat('en', { timeZone: name }).resolvedOptions().timeZone;
+    resolvedZones.set(name, resolved);
+    return resolved;
   } catch {
     return undefined;
   }

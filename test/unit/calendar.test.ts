@@ -252,6 +252,22 @@ describe('localDate', () => {
   });
 });
 
+test('a zone is looked up once, however many dates are computed in it (a formatter holds native memory until collected)', () => {
+  localDate(TARGET, '2026-01-15T12:00:00Z');
+  wallTimeToInstant('2026-01-15', '06:00', 'Europe/Brussels');
+  const formatters = jest.spyOn(Intl, 'DateTimeFormat');
+  try {
+    for (let day = 1; day <= 28; day += 1) {
+      localDate(TARGET, `2026-02-${String(day).padStart(2, '0')}T12:00:00Z`);
+      wallTimeToInstant(`2026-02-${String(day).padStart(2, '0')}`, '06:00', 'Europe/Brussels');
+    }
+    expect(formatters).not.toHaveBeenCalled();
+  } finally {
+    formatters.mockRestore();
+  }
+  expect(() => wallTimeToInstant('2026-02-01', '06:00', 'Europe/Nowhere')).toThrow(/not an IANA time zone name/);
+});
+
 describe('BusinessCalendarSchema', () => {
   const valid: BusinessCalendarInput = { region: 'UK', timeZone: 'Europe/London', holidays: ['2026-12-28', '2026-12-25', '2026-12-25'] };
 
