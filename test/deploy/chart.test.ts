@@ -232,6 +232,7 @@ const BAD_VALUES: { what: string; values: Record<string, unknown>; message: RegE
   { what: 'an unknown log level', values: { log: { level: 'verbose' } }, message: /\/log\/level/ },
   { what: 'a misspelt top-level key', values: { replicas: 3 }, message: /replicas/ },
   { what: 'a misspelt worker key', values: { worker: { replica: 3 } }, message: /replica/ },
+  { what: 'escape analysis neither true nor false', values: { worker: { v8EscapeAnalysis: 'maybe' } }, message: /\/worker\/v8EscapeAnalysis/ },
   { what: 'an OOM memory factor of 1', values: { oom: { memoryFactor: 1 } }, message: /\/oom\/memoryFactor/ },
   { what: 'an unknown batch scheduler', values: { spark: { batchScheduler: { name: 'kueue' } } }, message: /\/spark\/batchScheduler\/name/ },
   { what: 'a per-job size for an unknown job', values: { spark: { jobResources: { ingest: { executorMemoryMb: 4096 } } } }, message: /\/spark\/jobResources/ },
