@@ -5,7 +5,7 @@ import type { ScaleArm } from './scale';
  * The worker set-ups the scale bench can compare (`--scale-arms=a,b,…`): the configured tuning,
  * the defaults before the worker's weight was measured apart (no workflow heap limit: 0), and one
  * knob moved at a time (from `before` for the SDK's options, from `configured` for the process's
- * memory settings: malloc arenas, V8's young generation).
+ * memory settings: malloc arenas, V8's young generation, the optimizing compiler's escape analysis).
  */
 export function scaleArms(configured: WorkerConfig, names: readonly string[]): ScaleArm[] {
   const before: WorkerConfig = { ...configured, maxCachedWorkflows: 500, maxConcurrentWorkflowTasks: 20, maxWorkflowTaskPolls: 10, maxConcurrentActivities: 200, maxActivityTaskPolls: 10, workflowThreads: 1, workflowHeapMb: 0, v8EscapeAnalysis: true };
