@@ -5,6 +5,7 @@
  * none runs them all.
  */
 import { execFileSync } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DefaultLogger, Runtime, type LogLevel, type LogMetadata } from '@temporalio/worker';
@@ -43,13 +44,16 @@ function selected(args: readonly string[]): ReadonlySet<BenchmarkName> {
   return new Set(names.length > 0 ? (names as BenchmarkName[]) : BENCHMARKS);
 }
 
+/** This run's working files; removed when it ends, however it ends. */
+const SCRATCH = path.join(os.tmpdir(), `nightjar-bench-${process.pid}`);
+
 async function main() {
   Runtime.install({ logger: new BenchLogger('WARN') });
   const quick = process.argv.includes('--quick');
   const run = selected(process.argv.slice(2));
   const repoRoot = process.cwd();
   const config = loadConfig(process.env, repoRoot);
-  const scratch = path.join(os.tmpdir(), `nightjar-bench-${process.pid}`);
+  const scratch = SCRATCH;
   const pgUrl = () => process.env.NIGHTJAR_TEST_PG_URL ?? execFileSync('bash', ['scripts/postgres.sh'], { encoding: 'utf8' }).trim().split('\n').pop()!;
   const out: string[] = [];
   const say = (s: string) => {
@@ -206,7 +210,9 @@ async function main() {
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+main()
+  .finally(() => rm(SCRATCH, { recursive: true, force: true }))
+  .catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });

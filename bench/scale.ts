@@ -308,13 +308,18 @@ export async function benchScale(opts: {
 }): Promise<ScaleResult> {
   // Bundled in another process, as a production worker loads a bundle prebuilt at image build
   // time (NIGHTJAR_WORKFLOW_BUNDLE): webpack's memory is not the worker's.
-  const bundleFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'nightjar-scale-')), 'workflow-bundle.js');
-  execFileSync(process.execPath, ['-e', BUNDLE_SCRIPT, benchWorkflowsPath(opts.repoRoot), bundleFile], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const arms: ScaleArmResult[] = [];
-  for (const arm of opts.arms) {
-    const result = await runArm(arm, { ...opts, bundleFile });
-    opts.onArm?.(result);
-    arms.push(result);
+  const bundleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nightjar-scale-'));
+  try {
+    const bundleFile = path.join(bundleDir, 'workflow-bundle.js');
+    execFileSync(process.execPath, ['-e', BUNDLE_SCRIPT, benchWorkflowsPath(opts.repoRoot), bundleFile], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const arms: ScaleArmResult[] = [];
+    for (const arm of opts.arms) {
+      const result = await runArm(arm, { ...opts, bundleFile });
+      opts.onArm?.(result);
+      arms.push(result);
+    }
+    return { tenants: opts.tenants, businessDays: opts.businessDays, concurrency: opts.tenants * opts.concurrencyPerTenant, sparkStepMs: opts.sparkMs, arms };
+  } finally {
+    fs.rmSync(bundleDir, { recursive: true, force: true });
   }
-  return { tenants: opts.tenants, businessDays: opts.businessDays, concurrency: opts.tenants * opts.concurrencyPerTenant, sparkStepMs: opts.sparkMs, arms };
 }
