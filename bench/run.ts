@@ -53,7 +53,6 @@ async function main() {
   const run = selected(process.argv.slice(2));
   const repoRoot = process.cwd();
   const config = loadConfig(process.env, repoRoot);
-  const scratch = SCRATCH;
   const pgUrl = () => process.env.NIGHTJAR_TEST_PG_URL ?? execFileSync('bash', ['scripts/postgres.sh'], { encoding: 'utf8' }).trim().split('\n').pop()!;
   const out: string[] = [];
   const say = (s: string) => {
@@ -63,7 +62,7 @@ async function main() {
   say(`Machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}\n`);
 
   if (run.has('generate')) {
-    const gen = await benchGenerate({ dir: scratch, transactions: quick ? 200_000 : 1_000_000 });
+    const gen = await benchGenerate({ dir: SCRATCH, transactions: quick ? 200_000 : 1_000_000 });
     say('**Feed generation and ingest check**\n');
     say('| transactions | generate (all 5 feeds) | rows/s | inspect transactions file | lines/s | ingest pass (inspect + row screen + quarantine + raw copy) | lines/s | ratio | peak RSS |');
     say('|---|---|---|---|---|---|---|---|---|');
@@ -71,7 +70,7 @@ async function main() {
   }
 
   if (run.has('export')) {
-    const exp = await benchExport({ pgUrl: pgUrl(), rows: quick ? 200_000 : 1_000_000, dir: scratch });
+    const exp = await benchExport({ pgUrl: pgUrl(), rows: quick ? 200_000 : 1_000_000, dir: SCRATCH });
     say('**Export into PostgreSQL** (same CSV, same run)\n');
     say('| rows | Nightjar store (one transaction, COPY, checks) | `psql \\copy` | ratio | PGlite (embedded) |');
     say('|---|---|---|---|---|');
@@ -123,7 +122,7 @@ async function main() {
       : {};
     if (!sizesArg) {
       // The demo's default night (`nightjar demo`: 20,000 transactions, seed 42, 0.5 % defects).
-      const demo = await benchSparkProfile(config, { dir: path.join(scratch, 'spark-demo'), transactions: 20_000, seed: 42, defectRate: 0.005, driverMemoryMb: config.spark.defaults.normalize.driverMemoryMb, ...sparkBefore });
+      const demo = await benchSparkProfile(config, { dir: path.join(SCRATCH, 'spark-demo'), transactions: 20_000, seed: 42, defectRate: 0.005, driverMemoryMb: config.spark.defaults.normalize.driverMemoryMb, ...sparkBefore });
       say(`**Spark at the demo's default size** (${demo.inputRows.toLocaleString('en-US')} input rows; local[${config.spark.defaults.normalize.driverCores}], spark-submit, driver ${demo.driverMemoryMb} MiB; every attempt profiled from its event log, floors in the same run)\n`);
       for (const line of renderSparkProfile(demo)) say(line);
       say('');
@@ -136,7 +135,7 @@ async function main() {
     const checks: string[] = [];
     const profiles: string[] = [];
     for (const transactions of sizes) {
-      const s = await benchSpark(config, { dir: path.join(scratch, `spark-${transactions}`), transactions, driverMemoryMb: 4096, ...sparkBefore });
+      const s = await benchSpark(config, { dir: path.join(SCRATCH, `spark-${transactions}`), transactions, driverMemoryMb: 4096, ...sparkBefore });
       checks.push(renderDigestCheck(s.digests));
       for (const a of s.arms) {
         profiles.push(...renderActions(a.profiles));
@@ -176,7 +175,7 @@ async function main() {
   }
 
   if (run.has('spark-submit')) {
-    const r = await benchSparkSubmit(config, { dir: path.join(scratch, 'spark-submit'), transactions: 3_000, repoRoot });
+    const r = await benchSparkSubmit(config, { dir: path.join(SCRATCH, 'spark-submit'), transactions: 3_000, repoRoot });
     say(`**Spark on the local plane, spark-submit mode, against local[2]** (${r.transactions.toLocaleString('en-US')} transactions, ${r.inputRows.toLocaleString('en-US')} input rows; the configured sizes; pods as real JVMs of the local container runtime; one run)\n`);
     say('| local[2] normalize + transform | plane normalize + transform | ratio | pods | reports equal | executor OOM: submit → stopped (executors lost) | stopped → cleaned + resubmitted | attempt 2 (1 GiB executors) | objects left | worker + runtime peak RSS | plane RSS |');
     say('|---|---|---|---|---|---|---|---|---|---|---|');
