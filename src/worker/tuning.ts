@@ -27,6 +27,9 @@ export function workerTuning(worker: WorkerConfig): Pick<WorkerOptions, TuningOp
   };
 }
 
+/** What the V8 flags are made from. */
+type V8Settings = Pick<WorkerConfig, 'workflowHeapMb' | 'v8EscapeAnalysis'>;
+
 /**
  * The V8 flags the worker sets before Worker.create (README, "The worker's own weight"):
  * - `--max-old-space-size`: caps the old generation of every V8 heap created from then on: the
@@ -36,7 +39,7 @@ export function workerTuning(worker: WorkerConfig): Pick<WorkerOptions, TuningOp
  * - `--no-turbo-escape` unless escape analysis is asked for: the optimizing compiler's escape
  *   analysis over the bundle's largest module functions held hundreds of MiB (see WorkerConfig).
  */
-export function v8Flags(worker: Pick<WorkerConfig, 'workflowHeapMb' | 'v8EscapeAnalysis'>): string[] {
+export function v8Flags(worker: V8Settings): string[] {
   return [
     ...(worker.workflowHeapMb > 0 ? [`--max-old-space-size=${worker.workflowHeapMb}`] : []),
     ...(worker.v8EscapeAnalysis ? [] : ['--no-turbo-escape']),
@@ -44,6 +47,6 @@ export function v8Flags(worker: Pick<WorkerConfig, 'workflowHeapMb' | 'v8EscapeA
 }
 
 /** Sets `v8Flags(worker)`; call it before Worker.create. */
-export function applyV8Flags(worker: Pick<WorkerConfig, 'workflowHeapMb' | 'v8EscapeAnalysis'>): void {
+export function applyV8Flags(worker: V8Settings): void {
   for (const flag of v8Flags(worker)) v8.setFlagsFromString(flag);
 }
