@@ -38,7 +38,7 @@ export function createActivities(deps: ActivityDeps) {
   const activities = {
     ...createPlanActivities(deps.plan),
     ...createIngestActivities({ layout: deps.layout, logger: deps.logger, ...(deps.feedRoots ? { feedRoots: deps.feedRoots } : {}) }),
-    ...createSparkActivities({ ...deps.spark, layout: deps.layout, logger: deps.logger }),
+    ...createSparkActivities({ ...deps.spark, layout: deps.layout, logger: deps.logger, workflowState: deps.workflowState }),
     ...createExportActivities({ store: deps.store, logger: deps.logger }),
     ...createFinalizeActivities({ layout: deps.layout, store: deps.store, logger: deps.logger }),
     ...createSizingActivities({ ...deps.sizing, logger: deps.logger }),

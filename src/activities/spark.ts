@@ -19,7 +19,7 @@ import type {
 import { recordedPods } from '../domain/spark/attempt-pods';
 import type { SparkAttemptOutcome } from '../domain/spark/resources';
 import { JOB_RESULT_FILE } from '../spark/outcome';
-import type { SparkAttemptHandle, SparkPlatform, SparkProgress } from '../spark/platform';
+import type { SparkAttemptHandle, SparkPlatform, SparkProgress, WorkflowState } from '../spark/platform';
 
 /** Parameters of the transform job's risk alerts (docs/spark-jobs.md). */
 export interface TransformThresholds {
@@ -37,6 +37,12 @@ export interface SparkActivityDeps {
   readonly reportingCurrency: string;
   readonly thresholds: TransformThresholds;
   readonly logger?: Logger;
+  /**
+   * Whether a workflow is still open. The server answers a heartbeat of a wait it has already timed
+   * out with "not found", as it does when the workflow has closed: only this tells the two apart.
+   * Without it a not-found cancellation stops the attempt.
+   */
+  readonly workflowState?: (workflowId: string) => Promise<WorkflowState>;
 }
 
 /** What `awaitSparkJob` heartbeats; a retry finds the attempt it was watching here. */
@@ -193,8 +199,10 @@ export function createSparkActivities(deps: SparkActivityDeps) {
       const stop = new AbortController();
       const detach = new AbortController();
       const onCancel = () => {
-        if (leavesAttemptRunning(ctx)) detach.abort(ctx.cancellationSignal.reason ?? new CancelledFailure('cancelled'));
-        else stop.abort(ctx.cancellationSignal.reason);
+        void leavesAttemptRunning(ctx, deps.workflowState, log).then((leave) => {
+          if (leave) detach.abort(ctx.cancellationSignal.reason ?? new CancelledFailure('cancelled'));
+          else stop.abort(ctx.cancellationSignal.reason);
+        });
       };
       if (ctx.cancellationSignal.aborted) onCancel();
       else ctx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
@@ -256,14 +264,45 @@ export function createSparkActivities(deps: SparkActivityDeps) {
  * Cancellations that are not a decision about the job: the worker is going away (the server
  * retries the activity sooner when it fails with the cancellation), the activity timed out
  * (a retry is coming) or it was paused. The Spark attempt keeps running and is adopted later.
+ *
+ * "Not found" is ambiguous: the server says it of a wait whose heartbeat came too late (it has
+ * timed the activity out and will retry it) and of a wait whose workflow has closed. Stopping the
+ * attempt in the first case throws away a running job and submits it again, so the workflow is
+ * asked: still running means a retry (or its own clean-up) is coming. When the server cannot be
+ * asked either, the attempt is left running too: the workflow's clean-up or the janitor collects it.
  */
-function leavesAttemptRunning(ctx: Context): boolean {
+async function leavesAttemptRunning(
+  ctx: Context,
+  workflowState: SparkActivityDeps['workflowState'],
+  log: Logger,
+): Promise<boolean> {
   const details = ctx.cancellationDetails;
-  if (details?.cancelRequested || details?.notFound || details?.reset) return false;
-  if (details?.workerShutdown || details?.timedOut || details?.paused) return true;
   const reason: unknown = ctx.cancellationSignal.reason;
   const message = reason instanceof Error ? reason.message : String(reason);
+  if (details?.cancelRequested || details?.reset) return false;
+  if (details?.notFound || message === 'NOT_FOUND') return workflowStillOpen(ctx.info.workflowExecution?.workflowId, workflowState, log);
+  if (details?.workerShutdown || details?.timedOut || details?.paused) return true;
   return message === 'WORKER_SHUTDOWN' || message === 'TIMED_OUT' || message === 'PAUSED';
+}
+
+async function workflowStillOpen(
+  workflowId: string | undefined,
+  workflowState: SparkActivityDeps['workflowState'],
+  log: Logger,
+): Promise<boolean> {
+  if (workflowState === undefined || workflowId === undefined) return false;
+  try {
+    const state = await workflowState(workflowId);
+    const open = state === 'RUNNING';
+    log.info(
+      { workflowId, workflowState: state },
+      open ? 'the server timed the wait out; the spark attempt is left running for the retry' : 'the workflow has closed; stopping the spark attempt',
+    );
+    return open;
+  } catch (error) {
+    log.warn({ workflowId, err: error }, 'the wait is unknown to the server and the workflow could not be asked; the spark attempt is left running');
+    return true;
+  }
 }
 
 async function readJobOutput(submission: SparkSubmission): Promise<SparkJobOutput> {

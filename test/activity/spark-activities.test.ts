@@ -13,7 +13,7 @@ import type { SparkSubmitInput } from '../../src/domain/pipeline';
 import { SPARK_REPORTS } from '../../src/domain/reports/catalog';
 import { MAX_RECORDED_PODS } from '../../src/domain/spark/attempt-pods';
 import type { AttemptPod } from '../../src/domain/spark/resources';
-import type { SparkPlatform } from '../../src/spark/platform';
+import type { SparkPlatform, WorkflowState } from '../../src/spark/platform';
 import { findAttemptProcesses, LocalSparkPlatform } from '../../src/spark/local/local-platform';
 import { SMALL_RESOURCES } from '../helpers/resources';
 
@@ -51,7 +51,7 @@ afterEach(async () => {
 });
 
 /** The activities over a local platform whose spark-submit is the fake, told what to do by `env`. */
-function activities(env: Record<string, string> = {}) {
+function activities(env: Record<string, string> = {}, workflowState?: (workflowId: string) => Promise<WorkflowState>) {
   const platform = new LocalSparkPlatform({
     sparkSubmit: path.join(FIXTURES, 'spark-submit'),
     pythonPath: PYTHON,
@@ -66,6 +66,7 @@ function activities(env: Record<string, string> = {}) {
     jobsDir: path.join(FIXTURES, 'spark'),
     reportingCurrency: 'EUR',
     thresholds: THRESHOLDS,
+    ...(workflowState ? { workflowState } : {}),
   });
 }
 
@@ -289,6 +290,66 @@ describe('awaitSparkJob', () => {
     const result = await retry.call(activities().awaitSparkJob, submission);
     expect(result.outcome.kind).toBe('SUCCEEDED');
     expect(result.output).toEqual({ job: 'normalize', feeds: [] });
+  });
+});
+
+describe('awaitSparkJob cancelled as not found (a late heartbeat, or a closed workflow)', () => {
+  const NOT_FOUND = new ActivityCancellationDetails({ notFound: true });
+
+  /** Submits a long fake attempt and cancels its wait as "not found" at the first RUNNING heartbeat. */
+  async function cancelledAsNotFound(workflowState?: (workflowId: string) => Promise<WorkflowState>) {
+    const input = submitInput();
+    const acts = activities({ FAKE_SPARK_STEPS: '30' }, workflowState);
+    const submission = await new MockActivityEnvironment().call(acts.submitSparkJob, input);
+    const env = new MockActivityEnvironment();
+    let last: SparkAwaitHeartbeat | undefined;
+    env.on('heartbeat', (d: SparkAwaitHeartbeat) => {
+      last = d;
+      if (d.state === 'RUNNING') env.cancel('NOT_FOUND', NOT_FOUND);
+    });
+    await expect(env.call(acts.awaitSparkJob, submission)).rejects.toBeInstanceOf(CancelledFailure);
+    return { input, submission, last, workflowId: env.context.info.workflowExecution?.workflowId };
+  }
+
+  test('the workflow still runs (the server timed the wait out): the attempt keeps running and the retry adopts it', async () => {
+    const asked: string[] = [];
+    const { input, submission, last, workflowId } = await cancelledAsNotFound(async (id) => {
+      asked.push(id);
+      return 'RUNNING';
+    });
+    expect(asked).toEqual([workflowId]);
+    expect(await findAttemptProcesses(input.attemptId)).not.toEqual([]);
+
+    const retry = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: last });
+    const result = await retry.call(activities().awaitSparkJob, submission);
+    expect(result.outcome.kind).toBe('SUCCEEDED');
+  });
+
+  test.each<[string, WorkflowState]>([
+    ['closed', 'CLOSED'],
+    ['unknown to the server', 'UNKNOWN'],
+  ])('the workflow is %s: the attempt is stopped', async (_, state) => {
+    const { input } = await cancelledAsNotFound(async () => state);
+    expect(await findAttemptProcesses(input.attemptId)).toEqual([]);
+  });
+
+  test('the workflow cannot be asked: the attempt is left for the clean-up or the janitor', async () => {
+    const { input } = await cancelledAsNotFound(async () => {
+      throw new Error('connection refused');
+    });
+    expect(await findAttemptProcesses(input.attemptId)).not.toEqual([]);
+    await new MockActivityEnvironment().call(activities().cleanupSparkJob, {
+      attemptId: input.attemptId,
+      businessDate: DATE,
+      job: input.job,
+      keepOutput: false,
+    });
+    expect(await findAttemptProcesses(input.attemptId)).toEqual([]);
+  });
+
+  test('without a way to ask, the attempt is stopped (nothing is left behind unasked)', async () => {
+    const { input } = await cancelledAsNotFound();
+    expect(await findAttemptProcesses(input.attemptId)).toEqual([]);
   });
 });
 
