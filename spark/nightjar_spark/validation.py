@@ -42,12 +42,19 @@ def is_empty(value: Column) -> Column:
     return value.isNull() | (value == F.lit(""))
 
 
+# The typed values are read by the cast's parser, not by a pattern's formatter: both are strict
+# (no 30 February, no hour 24, no second 60) and agree on every value of the contract's shape,
+# and the cast's is two to three times faster. The cast also reads lenient forms (a date alone
+# as a timestamp, a space for the T); `format_ok` rejects those by the shape and the round trip
+# through the pattern, so what is accepted and its value do not depend on the parser.
+
+
 def parse_date(value: Column) -> Column:
-    return F.try_to_date(value, DATE_FORMAT)
+    return value.try_cast(T.DateType())
 
 
 def parse_timestamp(value: Column) -> Column:
-    return F.try_to_timestamp(value, F.lit(TIMESTAMP_PARSE_FORMAT))
+    return value.try_cast(T.TimestampType())
 
 
 def typed_value(col: dict[str, Any], value: Column) -> Column:
@@ -118,8 +125,12 @@ def column_reason(
 
 
 def _count_of(value: Column, char: str) -> Column:
-    """How often `char` (no regular-expression meaning) occurs in `value`."""
-    return F.length(value) - F.length(F.regexp_replace(value, char, ""))
+    """How often `char`, one ASCII character, occurs in `value`: the bytes its removal takes away.
+    No byte of another character's UTF-8 encoding is ASCII, so the count is exact; a plain
+    replace over the bytes costs a tenth of a regular expression's (which decodes the line)."""
+    if len(char.encode("utf-8")) != 1:
+        raise ValueError(f"not one ASCII character: {char!r}")
+    return F.octet_length(value) - F.octet_length(F.replace(value, F.lit(char), F.lit("")))
 
 
 def has_quote(line: Column) -> Column:

@@ -5,10 +5,14 @@ import pytest
 from pyspark.sql import functions as F
 
 from nightjar_spark.validation import (
+    DATE_FORMAT,
+    TIMESTAMP_PARSE_FORMAT,
     column_reason,
     decimal_regex,
     field_count,
     malformed_reason,
+    parse_date,
+    parse_timestamp,
     quote_count,
     typed_value,
 )
@@ -142,6 +146,54 @@ def test_quote_and_field_counts(spark):
         "MALFORMED_RECORD:field_count",
         "MALFORMED_RECORD:field_count",
     ]
+
+
+def test_counts_are_of_characters_not_bytes_of_other_characters(spark):
+    # Multi-byte characters beside, inside and between quoted sections: the counts are taken over
+    # the bytes and must be the characters' (the rule: commas outside quoted sections, plus one).
+    import re
+
+    lines = ['é,€,𝄞', '"é,€",ü', '€"€,"€,€', 'ñ,,', '"a""é",ü,ß', '日本,"語,"', '€', '"€']
+    df = spark.createDataFrame([(v,) for v in lines], "v string")
+    rows = df.select(quote_count(F.col("v")), field_count(F.col("v"))).collect()
+    assert [r[0] for r in rows] == [v.count('"') for v in lines]
+    assert [r[1] for r in rows] == [re.sub('"[^"]*"', "", v).count(",") + 1 for v in lines]
+
+
+def _shaped_dates(seed: int, n: int) -> list[str]:
+    """Strings of the contract's date shape, many of them not dates (month 13, day 31 of a 30-day
+    month, 29 February of common years, years 0000, 1582 and 9999)."""
+    import random
+
+    rnd = random.Random(seed)
+    years = [0, 1, 4, 100, 400, 1582, 1900, 2000, 2024, 2026, 9999]
+    out = []
+    for _ in range(n):
+        year = rnd.choice(years) if rnd.random() < 0.5 else rnd.randint(0, 9999)
+        out.append(f"{year:04d}-{rnd.randint(0, 13):02d}-{rnd.randint(0, 32):02d}")
+    return out
+
+
+def test_the_cast_parser_reads_every_shaped_date_as_the_pattern_does(spark):
+    values = _shaped_dates(7, 3000)
+    df = spark.createDataFrame([(v,) for v in values], "v string")
+    differ = df.filter(~parse_date(F.col("v")).eqNullSafe(F.try_to_date(F.col("v"), DATE_FORMAT)))
+    assert differ.count() == 0
+    assert 0 < df.filter(parse_date(F.col("v")).isNull()).count() < len(values)
+
+
+def test_the_cast_parser_reads_every_shaped_timestamp_as_the_pattern_does(spark):
+    import random
+
+    rnd = random.Random(11)
+    values = [
+        f"{d}T{rnd.randint(0, 25):02d}:{rnd.randint(0, 61):02d}:{rnd.randint(0, 61):02d}Z"
+        for d in _shaped_dates(13, 3000)
+    ]
+    df = spark.createDataFrame([(v,) for v in values], "v string")
+    pattern = F.try_to_timestamp(F.col("v"), F.lit(TIMESTAMP_PARSE_FORMAT))
+    assert df.filter(~parse_timestamp(F.col("v")).eqNullSafe(pattern)).count() == 0
+    assert 0 < df.filter(parse_timestamp(F.col("v")).isNull()).count() < len(values)
 
 
 def test_every_reason_a_rule_gives_has_its_code_in_reason_codes():
