@@ -57,6 +57,11 @@ class NumberedLines:
     counted: Optional[int] = None
     identity: Optional[tuple[int, int, int, int]] = None
 
+    @property
+    def one_partition(self) -> bool:
+        """Numbered as one partition: a local file small enough for one split."""
+        return self.counted_in is not None
+
     def check(self) -> None:
         """After the last read of the rows: raises `LineCountMismatch` when the counted file is
         no longer the file that was counted (then Spark may have read other lines)."""

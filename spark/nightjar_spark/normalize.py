@@ -82,6 +82,13 @@ class FeedNormalizer:
         self.names = cat.column_names(feed)
         self.business_date = spec["businessDate"]
         self.known_currencies = cat.known_currencies(spec)
+        # Small results kept for the feed's two writes (`release` drops them).
+        self.kept: list[DataFrame] = []
+
+    def release(self) -> None:
+        for frame in self.kept:
+            frame.unpersist()
+        self.kept.clear()
 
     # -- reading -------------------------------------------------------------------------------
     def read_lines(self, path: str) -> NumberedLines:
@@ -180,6 +187,9 @@ class FeedNormalizer:
             .filter(F.col("_nj_dup_n") > 1)
             .drop("_nj_dup_n")
         )
+        # Kept: both writes join it, and it is the one aggregation their plans would repeat.
+        duplicated = duplicated.persist(StorageLevel.MEMORY_AND_DISK)
+        self.kept.append(duplicated)
         # Null-safe: the grouping puts null keys together, so the join must too.
         on = [rows[c].eqNullSafe(duplicated[k]) for c, k in zip(pk, keys)]
         joined = rows.join(F.broadcast(duplicated), on, "left")
@@ -321,9 +331,11 @@ def normalize_feed(
     spark, feed, name = normalizer.spark, normalizer.feed, normalizer.name
     lines = normalizer.read_lines(path)
     # The per-row work (line numbers, CSV parsing, rules 1-3) is done once, in one scan of the
-    # file, and kept: the duplicate keys' grouping and the rows read it. The rows (every rule
-    # applied: broadcast joins of the duplicate keys, references and FX rates) are kept too,
-    # computed by the first write, so the rejects write is one job over them.
+    # file, and kept: the duplicate keys' grouping and both writes read it. Rules 4-6 are
+    # broadcast joins with small tables (the duplicated keys, kept too; the referenced keys; the
+    # FX rates). A file Spark reads as one partition (a few MB) keeps its rows with every rule
+    # applied as well, so its rejects write is one job; a larger file's rejects write joins
+    # again: a second copy of every row costs more than the joins and three more small jobs.
     classified = normalizer.classify_rows(lines.frame).persist(StorageLevel.MEMORY_AND_DISK)
     rows = normalizer.reject_duplicates(classified)
     rows = normalizer.reject_unknown_references(rows, accepted)
@@ -331,7 +343,9 @@ def normalize_feed(
         rows = normalizer.convert_currency(
             rows, fx_rates_table(spark, accepted.get(cat.FX_FEED), normalizer.spec["reportingCurrency"])
         )
-    rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
+    if lines.one_partition:
+        rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
+        normalizer.kept.append(rows)
 
     # Counted while written (Observations), not by a pass of their own: the accepted rows'
     # count and money, the rejected rows' count per reason code and money, the line count.
@@ -349,7 +363,6 @@ def normalize_feed(
             F.max(TOTAL_COLUMN).alias("lines"),
         )
     ).write.mode("overwrite").parquet(spark_path(curated_uri))
-    classified.unpersist()
     (
         FeedNormalizer.rejected_rows(
             rows.observe(
@@ -365,7 +378,8 @@ def normalize_feed(
         .options(**REJECTS_WRITE_OPTIONS)
         .csv(spark_path(rejects_uri))
     )
-    rows.unpersist()
+    classified.unpersist()
+    normalizer.release()
     try:
         lines.check()
     except LineCountMismatch as exc:
