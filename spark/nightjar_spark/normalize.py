@@ -82,8 +82,14 @@ class FeedNormalizer:
         self.names = cat.column_names(feed)
         self.business_date = spec["businessDate"]
         self.known_currencies = cat.known_currencies(spec)
-        # Small results kept for the feed's two writes (`release` drops them).
+        # Every frame persisted for this feed's writes; `release` drops them after the last one.
         self.kept: list[DataFrame] = []
+
+    def keep(self, frame: DataFrame) -> DataFrame:
+        """`frame` persisted (memory, then disk) until `release`."""
+        kept = frame.persist(StorageLevel.MEMORY_AND_DISK)
+        self.kept.append(kept)
+        return kept
 
     def release(self) -> None:
         for frame in self.kept:
@@ -188,8 +194,7 @@ class FeedNormalizer:
             .drop("_nj_dup_n")
         )
         # Kept: both writes join it, and it is the one aggregation their plans would repeat.
-        duplicated = duplicated.persist(StorageLevel.MEMORY_AND_DISK)
-        self.kept.append(duplicated)
+        duplicated = self.keep(duplicated)
         # Null-safe: the grouping puts null keys together, so the join must too.
         on = [rows[c].eqNullSafe(duplicated[k]) for c, k in zip(pk, keys)]
         joined = rows.join(F.broadcast(duplicated), on, "left")
@@ -336,7 +341,7 @@ def normalize_feed(
     # FX rates). A file Spark reads as one partition (a few MB) keeps its rows with every rule
     # applied as well, so its rejects write is one job; a larger file's rejects write joins
     # again: a second copy of every row costs more than the joins and three more small jobs.
-    classified = normalizer.classify_rows(lines.frame).persist(StorageLevel.MEMORY_AND_DISK)
+    classified = normalizer.keep(normalizer.classify_rows(lines.frame))
     rows = normalizer.reject_duplicates(classified)
     rows = normalizer.reject_unknown_references(rows, accepted)
     if cat.is_monetary(feed):
@@ -344,8 +349,7 @@ def normalize_feed(
             rows, fx_rates_table(spark, accepted.get(cat.FX_FEED), normalizer.spec["reportingCurrency"])
         )
     if lines.one_partition:
-        rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
-        normalizer.kept.append(rows)
+        rows = normalizer.keep(rows)
 
     # Counted while written (Observations), not by a pass of their own: the accepted rows'
     # count and money, the rejected rows' count per reason code and money, the line count.
@@ -378,7 +382,6 @@ def normalize_feed(
         .options(**REJECTS_WRITE_OPTIONS)
         .csv(spark_path(rejects_uri))
     )
-    classified.unpersist()
     normalizer.release()
     try:
         lines.check()
