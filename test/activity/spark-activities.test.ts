@@ -6,7 +6,7 @@ import path from 'node:path';
 import { ActivityCancellationDetails, ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment as SdkMockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { createSparkActivities, zipDirectory, type SparkAwaitHeartbeat } from '../../src/activities/spark';
+import { createSparkActivities, zipDirectory, type SparkActivityDeps, type SparkAwaitHeartbeat } from '../../src/activities/spark';
 import { DataLayout, uriToPath } from '../../src/common/layout';
 import { CURRENCY_MINOR_UNITS, FEEDS, KNOWN_CURRENCIES } from '../../src/domain/feeds/catalog';
 import type { SparkSubmitInput } from '../../src/domain/pipeline';
@@ -51,7 +51,7 @@ afterEach(async () => {
 });
 
 /** The activities over a local platform whose spark-submit is the fake, told what to do by `env`. */
-function activities(env: Record<string, string> = {}, workflowState?: (workflowId: string) => Promise<WorkflowState>) {
+function activities(env: Record<string, string> = {}, workflowState?: SparkActivityDeps['workflowState']) {
   const platform = new LocalSparkPlatform({
     sparkSubmit: path.join(FIXTURES, 'spark-submit'),
     pythonPath: PYTHON,
@@ -297,7 +297,7 @@ describe('awaitSparkJob cancelled as not found (a late heartbeat, or a closed wo
   const NOT_FOUND = new ActivityCancellationDetails({ notFound: true });
 
   /** Submits a long fake attempt and cancels its wait as "not found" at the first RUNNING heartbeat. */
-  async function cancelledAsNotFound(workflowState?: (workflowId: string) => Promise<WorkflowState>) {
+  async function cancelledAsNotFound(workflowState?: SparkActivityDeps['workflowState']) {
     const input = submitInput();
     const acts = activities({ FAKE_SPARK_STEPS: '30' }, workflowState);
     const submission = await new MockActivityEnvironment().call(acts.submitSparkJob, input);
