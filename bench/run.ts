@@ -19,7 +19,7 @@ import { benchOrchestration } from './orchestration';
 import { benchPlane } from './plane';
 import { benchScale } from './scale';
 import { scaleArms } from './scale-arms';
-import { benchSpark, benchSparkProfile, currentArm, renderActions, renderDigestCheck, renderSparkProfile } from './spark';
+import { benchSpark, benchSparkProfile, currentArm, renderActions, type SparkArm, renderDigestCheck, renderSparkProfile } from './spark';
 import { benchSparkSubmit } from './spark-submit';
 
 /**
@@ -117,8 +117,18 @@ async function main() {
     const beforeArg = process.argv.find((a) => a.startsWith('--before='));
     // `--before-launcher=same`: the older jobs with this checkout's launcher settings (compares the jobs alone).
     const sameLauncher = process.argv.includes('--before-launcher=same');
+    // `--before-launcher-json={"longJob": {"javaOptions": []}}`: launcher settings of the older side over the
+    // above (compares launcher settings, e.g. the JVM options of an earlier default).
+    const beforeJson = process.argv.find((a) => a.startsWith('--before-launcher-json='))?.slice('--before-launcher-json='.length);
     const sparkBefore = beforeArg
-      ? { before: { ...(sameLauncher ? currentArm(config) : { driverJavaOptions: [] }), name: 'before', jobsDir: path.resolve(beforeArg.slice('--before='.length)) } }
+      ? {
+          before: {
+            ...(sameLauncher ? currentArm(config) : { driverJavaOptions: [] }),
+            ...(beforeJson !== undefined ? (JSON.parse(beforeJson) as Partial<SparkArm>) : {}),
+            name: 'before',
+            jobsDir: path.resolve(beforeArg.slice('--before='.length)),
+          },
+        }
       : {};
     if (!sizesArg) {
       // The demo's default night (`nightjar demo`: 20,000 transactions, seed 42, 0.5 % defects).

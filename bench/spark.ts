@@ -65,7 +65,8 @@ export interface SparkArm {
   readonly name: string;
   readonly jobsDir: string;
   readonly driverJavaOptions: readonly string[];
-  readonly shortJob?: { readonly maxInputBytes: number; readonly javaOptions: readonly string[] };
+  readonly shortJob?: { readonly maxInputBytes: Readonly<Record<SparkJobName, number>>; readonly javaOptions: readonly string[] };
+  readonly longJob?: { readonly javaOptions: readonly string[] };
   readonly classDataDir?: string;
 }
 
@@ -136,6 +137,7 @@ export function currentArm(config: NightjarConfig): SparkArm {
     jobsDir: config.spark.jobsDir,
     driverJavaOptions: config.spark.driverJavaOptions,
     shortJob: config.spark.shortJob,
+    longJob: config.spark.longJob,
     ...(config.spark.classDataDir !== undefined ? { classDataDir: config.spark.classDataDir } : {}),
   };
 }
@@ -270,6 +272,7 @@ class SparkBench {
       extraConf: { 'spark.eventLog.enabled': 'true', 'spark.eventLog.rolling.enabled': 'false', 'spark.eventLog.compress': 'false', 'spark.eventLog.dir': `file://${eventDir}` },
       driverJavaOptions: arm.driverJavaOptions,
       ...(arm.shortJob !== undefined ? { shortJob: arm.shortJob } : {}),
+      ...(arm.longJob !== undefined ? { longJob: arm.longJob } : {}),
       ...(arm.classDataDir !== undefined ? { classDataDir: arm.classDataDir } : {}),
       logger: this.logger,
     });
@@ -339,12 +342,19 @@ class SparkBench {
   }
 
   /**
-   * One untimed empty job per arm before anything is measured: the page cache holds Spark's jars
-   * for both sides alike, and a class-data archive that does not exist yet is written now (once
-   * per machine and Spark install), not during a measured attempt.
+   * Two untimed empty jobs per arm before anything is measured, one launched as a short job and
+   * one as a long job: the page cache holds Spark's jars for both sides alike, and the class-data
+   * archive of each set of JVM options the arm's jobs may get (normalize's and transform's inputs
+   * differ in size) is written now (once per machine and Spark install), not during a measured
+   * attempt.
    */
   async warmUp(arms: readonly SparkArm[]): Promise<void> {
-    for (const arm of arms) await this.empty(0, arm);
+    for (const arm of arms) {
+      for (const [size, inputBytes] of [['short', 0], ['long', Number.MAX_SAFE_INTEGER]] as const) {
+        const name = `bench-warm-${size}-${arm.name}-${this.opts.transactions}`;
+        await this.floor(`warm-up ${size} (${arm.name})`, arm, name, 'empty_job.py', (result) => [name, result], inputBytes);
+      }
+    }
   }
 
   /** The empty job: Spark's floor for one attempt. */
@@ -360,7 +370,7 @@ class SparkBench {
     return this.floor(`copy (${arm.name})`, arm, name, 'copy_job.py', (result) => [result, out, ...this.feeds.map((f) => f.path)]);
   }
 
-  private async floor(label: string, arm: SparkArm, attemptId: string, script: string, args: (resultFile: string) => string[]): Promise<SparkAttemptProfile> {
+  private async floor(label: string, arm: SparkArm, attemptId: string, script: string, args: (resultFile: string) => string[], inputBytes = this.inputBytes): Promise<SparkAttemptProfile> {
     const events = await this.eventDir(attemptId);
     const platform = this.platform(events, arm);
     const resultFile = path.join(this.layout.jobOutputDir(BUSINESS_DATE, 'normalize', attemptId), JOB_RESULT_FILE);
@@ -377,7 +387,7 @@ class SparkBench {
       args: args(resultFile),
       sparkConf: {},
       // Launched as our jobs are at this size: the night's raw input decides the short-job options.
-      inputBytes: this.inputBytes,
+      inputBytes,
     });
     const outcome = await platform.await(handle, { signal: new AbortController().signal, onProgress: () => undefined });
     const t1 = Date.now();

@@ -7,7 +7,7 @@ import { ConfigError } from './config-error';
 import { checkKubernetesEnv, kubernetesConfig, KubernetesEnv, type KubernetesConfig } from './kubernetes';
 import { checkNightsEnv, nightsConfig, NightsEnv, type FeedsConfig, type ScheduleConfig } from './nights';
 import { isSecretVariable, readSecretFile, resolveFileVariables, type ReadSecretFile } from './secret-files';
-import { sparkJobsConfig, SparkEnv, type SparkJobsConfig } from './spark';
+import { checkSparkEnv, sparkJobsConfig, SparkEnv, type SparkJobsConfig } from './spark';
 import { checkTemporalEnv, codecServerConfig, encryptionConfig, temporalConfig, TemporalEnv, type CodecServerConfig, type EncryptionConfig, type TemporalConfig } from './temporal';
 import { triggersConfig, TriggersEnv, type HttpConfig, type KafkaConfig } from './triggers';
 import { checkWorkerEnv, workerConfig, WorkerEnv, type ReportingConfig, type WorkerConfig } from './worker';
@@ -26,6 +26,7 @@ export const ConfigSchema = z
   .superRefine((env, ctx) => {
     checkWorkerEnv(env, ctx);
     checkKubernetesEnv(env, ctx);
+    checkSparkEnv(env, ctx);
     checkTemporalEnv(env, ctx);
     checkNightsEnv(env, ctx);
   });

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { EscalationPolicy } from '../domain/spark/escalation';
 import type { SparkJobName, SparkResources } from '../domain/spark/resources';
 import type { SizingPolicy } from '../domain/spark/sizing';
-import { bool, mb, optionalPositive, perJob, positive } from './parsers';
+import { bool, mb, mibPerJob, optionalPositive, perJob, positive, problem } from './parsers';
 
 const positiveNumber = z.number().positive();
 
@@ -15,6 +15,21 @@ const positiveNumber = z.number().positive();
  * JVM's default compilers: at 1 M transactions the C1-only driver fell far behind the copy job.
  */
 export const DEFAULT_SHORT_JOB_JAVA_OPTIONS = '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC';
+
+/**
+ * The largest input (MiB) that makes a local job short, per job: normalize's input is the raw CSV
+ * (3.5 MB on the demo's night, 138 MB at 1 M transactions, where the client compiler alone was
+ * 20 % slower); transform's is the curated Parquet, a quarter of that (40 MB at 1 M, where the
+ * client compiler alone was 17 % faster; 206 MB at 5 M, where both were even).
+ */
+export const SHORT_JOB_MAX_INPUT_MIB = { normalize: 32, transform: 128 } as const;
+
+/**
+ * The local driver JVM's options for every other job (a larger or unknown input): the throughput
+ * collector. At 1 M transactions the JVM's default collector (G1) and its concurrent threads cost a
+ * tenth of each job's wall time on two cores (README, "Spark speed: the driver's JVM").
+ */
+export const DEFAULT_LONG_JOB_JAVA_OPTIONS = '-XX:+UseParallelGC';
 
 /** Whitespace-separated JVM options, each starting with `-`; `none` for none. */
 const javaOptions = z
@@ -59,7 +74,8 @@ export const SparkEnv = z.object({
   NIGHTJAR_SPARK_UI: bool.default(false),
   NIGHTJAR_SPARK_DRIVER_JAVA_OPTIONS: z.string().default('none').pipe(javaOptions),
   NIGHTJAR_SPARK_SHORT_JOB_JAVA_OPTIONS: z.string().default(DEFAULT_SHORT_JOB_JAVA_OPTIONS).pipe(javaOptions),
-  NIGHTJAR_SPARK_SHORT_JOB_MAX_INPUT_MB: z.coerce.number({ message: 'expected a number of MiB' }).nonnegative().default(32),
+  NIGHTJAR_SPARK_LONG_JOB_JAVA_OPTIONS: z.string().default(DEFAULT_LONG_JOB_JAVA_OPTIONS).pipe(javaOptions),
+  NIGHTJAR_SPARK_SHORT_JOB_MAX_INPUT_MB: mibPerJob(SHORT_JOB_MAX_INPUT_MIB).optional(),
   NIGHTJAR_SPARK_CDS_DIR: z.string().min(1).optional(),
   NIGHTJAR_OOM_MAX_ATTEMPTS: positive.default(4),
   NIGHTJAR_OOM_MEMORY_FACTOR: z.coerce.number().gt(1, 'must be greater than 1').default(2),
@@ -79,6 +95,24 @@ export const SparkEnv = z.object({
 });
 type Env = z.output<typeof SparkEnv>;
 
+/** A JVM option that selects a garbage collector (`-XX:+UseSerialGC`, `-XX:+UseParallelGC`, …). */
+const COLLECTOR = /^-XX:\+Use\w+GC$/;
+
+/**
+ * The driver's own options and the short- or long-job options are given together: the JVM refuses
+ * to start with two collectors, so they must not both choose one.
+ */
+export function checkSparkEnv(env: Env, ctx: z.RefinementCtx): void {
+  const chosen = env.NIGHTJAR_SPARK_DRIVER_JAVA_OPTIONS.find((o) => COLLECTOR.test(o));
+  if (chosen === undefined) return;
+  for (const variable of ['NIGHTJAR_SPARK_SHORT_JOB_JAVA_OPTIONS', 'NIGHTJAR_SPARK_LONG_JOB_JAVA_OPTIONS'] as const) {
+    const other = env[variable].find((o) => COLLECTOR.test(o));
+    if (other !== undefined) {
+      problem(ctx, 'NIGHTJAR_SPARK_DRIVER_JAVA_OPTIONS', `chooses a collector (${chosen}) and ${variable} chooses another (${other}): the JVM refuses two; set ${variable}=none or drop ${chosen}`);
+    }
+  }
+}
+
 /** The Spark settings without the Kubernetes platform's (see ./kubernetes). */
 export interface SparkJobsConfig {
   readonly platform: 'local' | 'kubernetes';
@@ -89,7 +123,9 @@ export interface SparkJobsConfig {
   /** JVM options of each local attempt's driver. */
   readonly driverJavaOptions: readonly string[];
   /** More JVM options for a local attempt whose input is at most `maxInputBytes`. */
-  readonly shortJob: { readonly maxInputBytes: number; readonly javaOptions: readonly string[] };
+  readonly shortJob: { readonly maxInputBytes: Readonly<Record<SparkJobName, number>>; readonly javaOptions: readonly string[] };
+  /** More JVM options for every other local attempt (larger or unknown input). */
+  readonly longJob: { readonly javaOptions: readonly string[] };
   /** Where local drivers keep their class-data sharing archive; absent when turned off. */
   readonly classDataDir?: string;
   readonly defaults: Readonly<Record<SparkJobName, SparkResources>>;
@@ -124,7 +160,11 @@ export function sparkJobsConfig(e: Env, repoRoot: string): SparkJobsConfig {
     jobsDir: path.join(repoRoot, 'spark'),
     ui: e.NIGHTJAR_SPARK_UI,
     driverJavaOptions: e.NIGHTJAR_SPARK_DRIVER_JAVA_OPTIONS,
-    shortJob: { maxInputBytes: Math.round(e.NIGHTJAR_SPARK_SHORT_JOB_MAX_INPUT_MB * 2 ** 20), javaOptions: e.NIGHTJAR_SPARK_SHORT_JOB_JAVA_OPTIONS },
+    shortJob: {
+      maxInputBytes: e.NIGHTJAR_SPARK_SHORT_JOB_MAX_INPUT_MB ?? { normalize: SHORT_JOB_MAX_INPUT_MIB.normalize * 2 ** 20, transform: SHORT_JOB_MAX_INPUT_MIB.transform * 2 ** 20 },
+      javaOptions: e.NIGHTJAR_SPARK_SHORT_JOB_JAVA_OPTIONS,
+    },
+    longJob: { javaOptions: e.NIGHTJAR_SPARK_LONG_JOB_JAVA_OPTIONS },
     // Outside the checkout, so every clone and worker of this machine shares one archive.
     ...(e.NIGHTJAR_SPARK_CDS_DIR === 'off' ? {} : { classDataDir: path.resolve(e.NIGHTJAR_SPARK_CDS_DIR ?? path.join(os.homedir(), '.cache', 'nightjar', 'spark-cds')) }),
     defaults: {

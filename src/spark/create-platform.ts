@@ -46,6 +46,7 @@ export function createSparkPlatform(config: NightjarConfig, layout: DataLayout, 
     extraConf: config.spark.ui ? { 'spark.ui.enabled': 'true' } : {},
     driverJavaOptions: config.spark.driverJavaOptions,
     shortJob: config.spark.shortJob,
+    longJob: config.spark.longJob,
     ...(config.spark.classDataDir !== undefined ? { classDataDir: config.spark.classDataDir } : {}),
     logger: logger.child({ component: 'spark-local' }),
   });

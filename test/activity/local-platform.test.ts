@@ -368,18 +368,21 @@ describe('LocalSparkPlatform class-data sharing', () => {
     expect((await fs.readdir(cds)).filter((f) => f.endsWith('.jsa'))).toHaveLength(1);
   });
 
-  test('short-job JVM options only for an attempt whose known input is small enough', async () => {
-    const shortJob = { maxInputBytes: 1000, javaOptions: ['-XX:TieredStopAtLevel=1'] };
-    const p = platform({}, { shortJob, driverJavaOptions: ['-XX:+UseSerialGC'] });
-    const options = async (inputBytes?: number) => {
-      const req = request(inputBytes === undefined ? {} : { inputBytes });
+  test("short-job JVM options only for an attempt whose known input is small enough for its job, long-job options for any other", async () => {
+    const shortJob = { maxInputBytes: { normalize: 1000, transform: 4000 }, javaOptions: ['-XX:TieredStopAtLevel=1'] };
+    const longJob = { javaOptions: ['-XX:+UseParallelGC'] };
+    const p = platform({}, { shortJob, longJob, driverJavaOptions: ['-Xss4m'] });
+    const options = async (inputBytes?: number, job: 'normalize' | 'transform' = 'normalize') => {
+      const req = request({ job, ...(inputBytes === undefined ? {} : { inputBytes }) });
       await p.await(await p.submit(req), { signal: neverAborted(), onProgress: () => undefined });
       const log = await fs.readFile(layout.logFile(DATE, req.attemptId), 'utf8');
       return /"spark\.driver\.extraJavaOptions":"([^"]*)"/.exec(log)?.[1]?.split(' -Dderby')[0];
     };
-    expect(await options(1000)).toBe('-XX:+UseSerialGC -XX:TieredStopAtLevel=1');
-    expect(await options(1001)).toBe('-XX:+UseSerialGC');
-    expect(await options(undefined)).toBe('-XX:+UseSerialGC');
+    expect(await options(1000)).toBe('-Xss4m -XX:TieredStopAtLevel=1');
+    expect(await options(1001)).toBe('-Xss4m -XX:+UseParallelGC');
+    expect(await options(undefined)).toBe('-Xss4m -XX:+UseParallelGC');
+    expect(await options(4000, 'transform')).toBe('-Xss4m -XX:TieredStopAtLevel=1');
+    expect(await options(4001, 'transform')).toBe('-Xss4m -XX:+UseParallelGC');
   });
 
   test('other JVM options make another archive (the archive depends on them)', async () => {

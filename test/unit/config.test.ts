@@ -205,12 +205,32 @@ test('the systemd example environment parses (deploy/systemd/worker.env.example)
   expect(config.temporal.tls?.certFile).toBe('/etc/nightjar/tls/client.crt');
 });
 
-test('the local driver JVM: none by default, short-job options below a size, "none", and a malformed value named', () => {
+test('the local driver JVM: none for every job by default, short-job options below a size, long-job options above, "none", and a malformed value named', () => {
   const c = loadConfig({}, root).spark;
   expect(c.driverJavaOptions).toEqual([]);
-  expect(c.shortJob).toEqual({ maxInputBytes: 32 * 2 ** 20, javaOptions: ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'] });
-  expect(loadConfig({ NIGHTJAR_SPARK_DRIVER_JAVA_OPTIONS: ' -Xss4m   -XX:+UseParallelGC ' }, root).spark.driverJavaOptions).toEqual(['-Xss4m', '-XX:+UseParallelGC']);
-  expect(loadConfig({ NIGHTJAR_SPARK_SHORT_JOB_JAVA_OPTIONS: 'none', NIGHTJAR_SPARK_SHORT_JOB_MAX_INPUT_MB: '0.5' }, root).spark.shortJob).toEqual({ maxInputBytes: 524288, javaOptions: [] });
+  expect(c.shortJob).toEqual({ maxInputBytes: { normalize: 32 * 2 ** 20, transform: 128 * 2 ** 20 }, javaOptions: ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'] });
+  expect(c.longJob).toEqual({ javaOptions: ['-XX:+UseParallelGC'] });
+  expect(loadConfig({ NIGHTJAR_SPARK_LONG_JOB_JAVA_OPTIONS: 'none' }, root).spark.longJob).toEqual({ javaOptions: [] });
+  expect(() => loadConfig({ NIGHTJAR_SPARK_LONG_JOB_JAVA_OPTIONS: 'UseParallelGC' }, root)).toThrow(/NIGHTJAR_SPARK_LONG_JOB_JAVA_OPTIONS="UseParallelGC": expected JVM options/);
+  expect(loadConfig({ NIGHTJAR_SPARK_DRIVER_JAVA_OPTIONS: ' -Xss4m   -XX:+AlwaysPreTouch ' }, root).spark.driverJavaOptions).toEqual(['-Xss4m', '-XX:+AlwaysPreTouch']);
+  expect(loadConfig({ NIGHTJAR_SPARK_SHORT_JOB_JAVA_OPTIONS: 'none', NIGHTJAR_SPARK_SHORT_JOB_MAX_INPUT_MB: '0.5' }, root).spark.shortJob).toEqual({ maxInputBytes: { normalize: 524288, transform: 524288 }, javaOptions: [] });
+  expect(loadConfig({ NIGHTJAR_SPARK_SHORT_JOB_MAX_INPUT_MB: '{"transform": 64}' }, root).spark.shortJob.maxInputBytes).toEqual({ normalize: 32 * 2 ** 20, transform: 64 * 2 ** 20 });
+  for (const [value, message] of [
+    ['-1', 'must not be negative'],
+    ['lots', 'expected a number of MiB, or JSON such as {"normalize": 32, "transform": 128}'],
+    ['{"transform": "64"}', 'transform: expected a number of MiB'],
+    ['{"export": 1}', '(root): unexpected export'],
+    ['{"transform": 64', 'expected JSON such as {"normalize": 32, "transform": 128}'],
+  ]) {
+    expect(() => loadConfig({ NIGHTJAR_SPARK_SHORT_JOB_MAX_INPUT_MB: value }, root)).toThrow(`NIGHTJAR_SPARK_SHORT_JOB_MAX_INPUT_MB=${JSON.stringify(value)}: ${message}`);
+  }
+  // The JVM refuses two collectors: the driver's own options choose one only when neither job size does.
+  expect(() => loadConfig({ NIGHTJAR_SPARK_DRIVER_JAVA_OPTIONS: '-XX:+UseG1GC' }, root)).toThrow(
+    'NIGHTJAR_SPARK_DRIVER_JAVA_OPTIONS="-XX:+UseG1GC": chooses a collector (-XX:+UseG1GC) and NIGHTJAR_SPARK_SHORT_JOB_JAVA_OPTIONS chooses another (-XX:+UseSerialGC)',
+  );
+  expect(() => loadConfig({ NIGHTJAR_SPARK_DRIVER_JAVA_OPTIONS: '-XX:+UseG1GC', NIGHTJAR_SPARK_SHORT_JOB_JAVA_OPTIONS: 'none' }, root)).toThrow(/NIGHTJAR_SPARK_LONG_JOB_JAVA_OPTIONS chooses another \(-XX:\+UseParallelGC\)/);
+  const g1 = { NIGHTJAR_SPARK_DRIVER_JAVA_OPTIONS: '-XX:+UseG1GC', NIGHTJAR_SPARK_SHORT_JOB_JAVA_OPTIONS: '-XX:TieredStopAtLevel=1', NIGHTJAR_SPARK_LONG_JOB_JAVA_OPTIONS: 'none' };
+  expect(loadConfig(g1, root).spark.driverJavaOptions).toEqual(['-XX:+UseG1GC']);
   expect(() => loadConfig({ NIGHTJAR_SPARK_DRIVER_JAVA_OPTIONS: '-Xss4m; rm' }, root)).toThrow(/NIGHTJAR_SPARK_DRIVER_JAVA_OPTIONS="-Xss4m; rm": expected JVM options/);
 });
 
