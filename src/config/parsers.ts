@@ -68,22 +68,27 @@ export function perJob<T extends z.ZodType>(schema: T, example: string) {
 
 /**
  * A number of MiB for both jobs, or per job as JSON (`{"normalize": 32, "transform": 128}`; a job
- * left out keeps its default): the result in bytes, per job.
+ * left out keeps its value in `defaults`): the result in bytes, per job.
  */
 export function mibPerJob(defaults: Readonly<Record<SparkJobName, number>>) {
   const mib = z.number({ message: 'expected a number of MiB' }).nonnegative('must not be negative');
   const json = perJob(mib, '{"normalize": 32, "transform": 128}');
-  const both = z.coerce.number({ message: 'expected a number of MiB, or JSON such as {"normalize": 32, "transform": 128}' }).pipe(mib);
-  const given = z.string().transform((s, ctx): Partial<Record<SparkJobName, number>> => {
-    const parsed = s.trim().startsWith('{') ? json.safeParse(s) : both.transform((v) => ({ normalize: v, transform: v })).safeParse(s.trim() === '' ? Number.NaN : s);
-    if (parsed.success) return parsed.data;
-    for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message });
-    return z.NEVER;
-  });
-  return given.transform((g) => ({
-    normalize: Math.round((g.normalize ?? defaults.normalize) * 2 ** 20),
-    transform: Math.round((g.transform ?? defaults.transform) * 2 ** 20),
-  }));
+  const both = z
+    .string()
+    .regex(/^\s*[^{\s]/, 'expected a number of MiB, or JSON such as {"normalize": 32, "transform": 128}')
+    .pipe(z.coerce.number({ message: 'expected a number of MiB, or JSON such as {"normalize": 32, "transform": 128}' }))
+    .pipe(mib)
+    .transform((v) => ({ normalize: v, transform: v }));
+  const bytes = (given: Partial<Record<SparkJobName, number>>, job: SparkJobName) => Math.round((given[job] ?? defaults[job]) * 2 ** 20);
+  return z
+    .string()
+    .transform((s, ctx): Partial<Record<SparkJobName, number>> => {
+      const parsed = s.trim().startsWith('{') ? json.safeParse(s) : both.safeParse(s);
+      if (parsed.success) return parsed.data;
+      for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message });
+      return z.NEVER;
+    })
+    .transform((given) => ({ normalize: bytes(given, 'normalize'), transform: bytes(given, 'transform') }));
 }
 
 /** Adds a configuration problem on one variable (for the checks across variables). */
