@@ -19,7 +19,7 @@ import type { NightjarConfig } from '../src/config/config';
 import type { SparkJobName, SparkResources } from '../src/domain/spark/resources';
 import type { SparkAwaitResult, SparkSubmission } from '../src/domain/pipeline';
 import { generateFeeds } from '../demo/feeds/generate-feeds';
-import { LocalSparkPlatform } from '../src/spark/local/local-platform';
+import { LocalSparkPlatform, type LocalSparkPlatformOptions } from '../src/spark/local/local-platform';
 import { JOB_RESULT_FILE } from '../src/spark/outcome';
 import { checkDigests, digestOutput, type SparkDigests } from './spark-digests';
 import { round } from './stats';
@@ -65,8 +65,8 @@ export interface SparkArm {
   readonly name: string;
   readonly jobsDir: string;
   readonly driverJavaOptions: readonly string[];
-  readonly shortJob?: { readonly maxInputBytes: Readonly<Record<SparkJobName, number>>; readonly javaOptions: readonly string[] };
-  readonly longJob?: { readonly javaOptions: readonly string[] };
+  readonly shortJob?: LocalSparkPlatformOptions['shortJob'];
+  readonly longJob?: LocalSparkPlatformOptions['longJob'];
   readonly classDataDir?: string;
 }
 

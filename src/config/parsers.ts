@@ -71,12 +71,14 @@ export function perJob<T extends z.ZodType>(schema: T, example: string) {
  * left out keeps its value in `defaults`): the result in bytes, per job.
  */
 export function mibPerJob(defaults: Readonly<Record<SparkJobName, number>>) {
+  const example = '{"normalize": 32, "transform": 128}';
   const mib = z.number({ message: 'expected a number of MiB' }).nonnegative('must not be negative');
-  const json = perJob(mib, '{"normalize": 32, "transform": 128}');
+  const json = perJob(mib, example);
+  const notANumber = `expected a number of MiB, or JSON such as ${example}`;
   const both = z
     .string()
-    .regex(/^\s*[^{\s]/, 'expected a number of MiB, or JSON such as {"normalize": 32, "transform": 128}')
-    .pipe(z.coerce.number({ message: 'expected a number of MiB, or JSON such as {"normalize": 32, "transform": 128}' }))
+    .regex(/^\s*[^{\s]/, notANumber)
+    .pipe(z.coerce.number({ message: notANumber }))
     .pipe(mib)
     .transform((v) => ({ normalize: v, transform: v }));
   const bytes = (given: Partial<Record<SparkJobName, number>>, job: SparkJobName) => Math.round((given[job] ?? defaults[job]) * 2 ** 20);
