@@ -18,6 +18,7 @@ import type { NightjarConfig } from '../src/config/config';
 import type { SparkOverrides } from '../src/domain/pipeline';
 import { SPARK_GROUP, SPARK_PLURAL, SPARK_VERSION } from '../src/spark/kubernetes/kube-api';
 import { DEFAULT_KUBERNETES_TIMINGS, KubernetesSparkPlatform, type KubernetesPlatformSettings } from '../src/spark/kubernetes/kubernetes-platform';
+import { sparkJavaOptions } from '../src/spark/create-platform';
 import { localSparkDriver } from './local-spark-driver';
 import type { NamedScenario } from './scenarios';
 import { RUNTIME_LABEL, RUNTIME_LABEL_VALUE } from './runtime/local-kubelet';
@@ -226,6 +227,7 @@ export async function startDemoCluster(config: NightjarConfig, options: DemoClus
       jobsDir: config.spark.jobsDir,
       imageJobsDir: settings.imageJobsDir,
       workDir: path.join(config.dataDir, 'work', 'local-kubernetes'),
+      ...(config.spark.classDataDir !== undefined ? { classDataDir: config.spark.classDataDir } : {}),
       logger: logger.child({ component: 'local-driver' }),
     }),
     ...(realSpark
@@ -236,6 +238,7 @@ export async function startDemoCluster(config: NightjarConfig, options: DemoClus
   const platform = new KubernetesSparkPlatform({
     kubeConfig,
     settings,
+    javaOptions: sparkJavaOptions(config),
     logger: logger.child({ component: 'spark-kubernetes', namespace: settings.namespace }),
   });
   const core = kubeConfig.makeApiClient(CoreV1Api);

@@ -30,5 +30,5 @@ export {
 export { DEFAULT_TIMING, type SimulatorTiming } from './timing';
 export type { SimulatorStats, TimelineEntry, TimelineWhat } from './timeline';
 export { DRIVER_CONTAINER, EXECUTOR_CONTAINER, OperatorLabel, SparkLabel } from './spark-objects';
-export { driverExitFor, jobFileFor, localAttemptId, localSparkDriver, type LocalSparkDriverOptions } from './local-spark-driver';
+export { driverExitFor, driverJavaOptions, jobFileFor, localAttemptId, localSparkDriver, type LocalSparkDriverOptions } from './local-spark-driver';
 export { Gone, KubeWriter, type KubeObject, type StoredObject } from './kube';

@@ -33,6 +33,11 @@ export interface LocalSparkDriverOptions {
   /** Between SIGTERM and SIGKILL when the driver is killed. Default 5 s. */
   readonly killGraceMs?: number;
   readonly extraConf?: Readonly<Record<string, string>>;
+  /**
+   * The class-data sharing archive's directory, standing in for an archive built into the image
+   * (the drivers start faster; nothing they do changes). Absent: none.
+   */
+  readonly classDataDir?: string;
   /** Environment spark-submit starts from; this process's own when absent. */
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly logger?: Logger;
@@ -93,8 +98,8 @@ export function driverExitFor(outcome: Pick<SparkAttemptOutcome, 'kind'>): Drive
 /**
  * A driver runtime that runs the job for real, with the local `spark-submit` in `local[N]`
  * mode: the job spec comes from the ConfigMap the platform created, the entry point is the
- * repository's copy of the file the image would hold, and the driver's memory and cores are the
- * application's (local mode has no executors: their pods stay the simulator's). The local log
+ * repository's copy of the file the image would hold, and the driver's memory, cores and JVM
+ * options are the application's (local mode has no executors: their pods stay the simulator's). The local log
  * becomes the driver pod's log; killing the driver kills the local process group.
  */
 export function localSparkDriver(options: LocalSparkDriverOptions): DriverRuntime {
@@ -102,17 +107,22 @@ export function localSparkDriver(options: LocalSparkDriverOptions): DriverRuntim
   const pollIntervalMs = options.pollIntervalMs ?? 500;
   const layout = new DataLayout(options.workDir);
   const baseEnv = options.env ?? process.env;
-  const platform = new LocalSparkPlatform({
-    sparkSubmit: options.sparkSubmit,
-    pythonPath: options.pythonPath,
-    layout,
-    pollIntervalMs,
-    killGraceMs: options.killGraceMs ?? 5_000,
-    extraConf: options.extraConf ?? {},
-    logger,
-    // The image has the `nightjar_spark` package on its Python path.
-    env: { ...baseEnv, PYTHONPATH: [options.jobsDir, baseEnv.PYTHONPATH].filter((p) => p !== undefined && p !== '').join(path.delimiter) },
-  });
+  // The image has the `nightjar_spark` package on its Python path.
+  const env = { ...baseEnv, PYTHONPATH: [options.jobsDir, baseEnv.PYTHONPATH].filter((p) => p !== undefined && p !== '').join(path.delimiter) };
+  /** A platform per attempt: the driver's JVM options are the application's. */
+  const platformFor = (driverJavaOptions: readonly string[]) =>
+    new LocalSparkPlatform({
+      sparkSubmit: options.sparkSubmit,
+      pythonPath: options.pythonPath,
+      layout,
+      pollIntervalMs,
+      killGraceMs: options.killGraceMs ?? 5_000,
+      extraConf: options.extraConf ?? {},
+      driverJavaOptions,
+      ...(options.classDataDir !== undefined ? { classDataDir: options.classDataDir } : {}),
+      logger,
+      env,
+    });
 
   return {
     async run(ctx: DriverContext): Promise<DriverExit> {
@@ -128,6 +138,7 @@ export function localSparkDriver(options: LocalSparkDriverOptions): DriverRuntim
 
       const specFile = path.join(layout.sparkWorkDir(attemptId), 'spec.json');
       const sparkConf = sqlConf(ctx.app.spec);
+      const platform = platformFor(driverJavaOptions(ctx.app.spec));
       const request: SparkAttemptRequest = {
         attemptId,
         workflowId: app.object.metadata.annotations?.[Annotation.workflowId] ?? app.name,
@@ -181,10 +192,19 @@ export function localSparkDriver(options: LocalSparkDriverOptions): DriverRuntim
   };
 }
 
+function sparkConfOf(spec: unknown): Record<string, string> {
+  const raw = typeof spec === 'object' && spec !== null ? (spec as { sparkConf?: unknown }).sparkConf : undefined;
+  return SparkConf.parse(raw ?? {});
+}
+
 /** The application's `spark.sql.*` configuration: what still means something in local mode. */
 function sqlConf(spec: unknown): Record<string, string> {
-  const raw = typeof spec === 'object' && spec !== null ? (spec as { sparkConf?: unknown }).sparkConf : undefined;
-  return Object.fromEntries(Object.entries(SparkConf.parse(raw ?? {})).filter(([key]) => key.startsWith('spark.sql.')));
+  return Object.fromEntries(Object.entries(sparkConfOf(spec)).filter(([key]) => key.startsWith('spark.sql.')));
+}
+
+/** The driver's JVM options the application asks for (`spark.driver.extraJavaOptions`). */
+export function driverJavaOptions(spec: unknown): string[] {
+  return (sparkConfOf(spec)['spark.driver.extraJavaOptions'] ?? '').split(/\s+/).filter((o) => o !== '');
 }
 
 function resourcesOf(app: SimulatedApplication, sparkConf: Readonly<Record<string, string>>): SparkResources {

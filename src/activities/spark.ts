@@ -169,7 +169,8 @@ export function createSparkActivities(deps: SparkActivityDeps) {
         mainFile,
         args: ['--spec', specFile],
         sparkConf,
-        ...(platform.kind === 'local' ? await localInputBytes(input.inputs) : {}),
+        // On Kubernetes too: the shared data volume is mounted at the same path on the worker.
+        ...(await localInputBytes(input.inputs)),
       });
       logger.info({ businessDate, job, attempt: input.attempt, attemptId, handle: handle.handle }, 'spark job submitted');
       return {

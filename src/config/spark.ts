@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import type { EscalationPolicy } from '../domain/spark/escalation';
+import type { LongJobJavaOptions, ShortJobJavaOptions } from '../domain/spark/java-options';
 import type { SparkJobName, SparkResources } from '../domain/spark/resources';
 import type { SizingPolicy } from '../domain/spark/sizing';
 import { bool, mb, mibPerJob, optionalPositive, perJob, positive, problem } from './parsers';
@@ -9,15 +10,15 @@ import { bool, mb, mibPerJob, optionalPositive, perJob, positive, problem } from
 const positiveNumber = z.number().positive();
 
 /**
- * The local driver JVM's options for a short job (small input): the client compiler alone (no C2
- * warm-up competing for the two cores) and the serial collector (no parallel GC threads to start)
- * were measured to start faster (README, "Spark at the demo's default size"). A long job keeps the
+ * The JVM options for a short job (small input), its driver's and executors': the client compiler
+ * alone (no C2 warm-up competing for the two cores) and the serial collector (no parallel GC
+ * threads to start) were measured to start faster (README, "Spark at the demo's default size"). A long job keeps the
  * JVM's default compilers: at 1 M transactions the C1-only driver fell far behind the copy job.
  */
 export const DEFAULT_SHORT_JOB_JAVA_OPTIONS = '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC';
 
 /**
- * The largest input (MiB) that makes a local job short, per job: normalize's input is the raw CSV
+ * The largest input (MiB) that makes a job short, per job: normalize's input is the raw CSV
  * (3.5 MB on the demo's night, 138 MB at 1 M transactions, where the client compiler alone was
  * 20 % slower); transform's is the curated Parquet, a quarter of that (40 MB at 1 M, where the
  * client compiler alone was 17 % faster; 206 MB at 5 M, where both were even).
@@ -25,7 +26,7 @@ export const DEFAULT_SHORT_JOB_JAVA_OPTIONS = '-XX:TieredStopAtLevel=1 -XX:+UseS
 export const SHORT_JOB_MAX_INPUT_MIB = { normalize: 32, transform: 128 } as const;
 
 /**
- * The local driver JVM's options for every other job (a larger or unknown input): the throughput
+ * The JVM options for every other job (a larger or unknown input): the throughput
  * collector. Against the JVM's default collector (G1) normalize took 5-16 % less wall time at 1 M
  * and 5 M transactions on two cores (README, "Spark speed: the driver's JVM").
  */
@@ -120,12 +121,12 @@ export interface SparkJobsConfig {
   readonly python: string;
   readonly jobsDir: string;
   readonly ui: boolean;
-  /** JVM options of each local attempt's driver. */
+  /** JVM options of each attempt's driver, on every platform. */
   readonly driverJavaOptions: readonly string[];
-  /** More JVM options for a local attempt whose input is at most its job's `maxInputBytes`. */
-  readonly shortJob: { readonly maxInputBytes: Readonly<Record<SparkJobName, number>>; readonly javaOptions: readonly string[] };
-  /** More JVM options for every other local attempt (larger or unknown input). */
-  readonly longJob: { readonly javaOptions: readonly string[] };
+  /** More JVM options for an attempt (driver and executors) whose input is at most its job's `maxInputBytes`. */
+  readonly shortJob: ShortJobJavaOptions;
+  /** More JVM options for every other attempt (larger or unknown input). */
+  readonly longJob: LongJobJavaOptions;
   /** Where local drivers keep their class-data sharing archive; absent when turned off. */
   readonly classDataDir?: string;
   readonly defaults: Readonly<Record<SparkJobName, SparkResources>>;

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { DataLayout } from '../common/layout';
+import type { SparkJavaOptions } from '../domain/spark/java-options';
 import type { NightjarConfig } from '../config/config';
 import { LocalSparkPlatform } from './local/local-platform';
 import type { SparkPlatform } from './platform';
@@ -10,6 +11,7 @@ import type { SparkPlatform } from './platform';
  */
 export function createSparkPlatform(config: NightjarConfig, layout: DataLayout, logger: Logger): SparkPlatform {
   const kubernetes = config.spark.kubernetes;
+  const javaOptions = sparkJavaOptions(config);
   if (config.spark.platform === 'kubernetes' && kubernetes !== undefined && kubernetes.submit.mode === 'spark-submit') {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { SparkSubmitKubernetesPlatform } = require('./kubernetes/spark-submit/spark-submit-platform') as typeof import('./kubernetes/spark-submit/spark-submit-platform');
@@ -18,6 +20,7 @@ export function createSparkPlatform(config: NightjarConfig, layout: DataLayout, 
     return new SparkSubmitKubernetesPlatform({
       kubeConfig: kubeConfigFrom(kubernetes.config),
       settings: kubernetes.settings,
+      javaOptions,
       submit: {
         sparkSubmit: config.spark.sparkSubmit,
         submitTimeoutMs: kubernetes.submit.timeoutMs,
@@ -35,6 +38,7 @@ export function createSparkPlatform(config: NightjarConfig, layout: DataLayout, 
     return new KubernetesSparkPlatform({
       kubeConfig: kubeConfigFrom(kubernetes.config),
       settings: kubernetes.settings,
+      javaOptions,
       logger: logger.child({ component: 'spark-kubernetes', namespace: kubernetes.settings.namespace }),
     });
   }
@@ -44,10 +48,13 @@ export function createSparkPlatform(config: NightjarConfig, layout: DataLayout, 
     layout,
     pollIntervalMs: 1000,
     extraConf: config.spark.ui ? { 'spark.ui.enabled': 'true' } : {},
-    driverJavaOptions: config.spark.driverJavaOptions,
-    shortJob: config.spark.shortJob,
-    longJob: config.spark.longJob,
+    ...javaOptions,
     ...(config.spark.classDataDir !== undefined ? { classDataDir: config.spark.classDataDir } : {}),
     logger: logger.child({ component: 'spark-local' }),
   });
+}
+
+/** The JVM options every platform gives its attempts (the driver's own; short and long jobs'). */
+export function sparkJavaOptions(config: NightjarConfig): SparkJavaOptions {
+  return { driverJavaOptions: config.spark.driverJavaOptions, shortJob: config.spark.shortJob, longJob: config.spark.longJob };
 }

@@ -13,7 +13,7 @@ import type { SparkSubmitInput } from '../../src/domain/pipeline';
 import { SPARK_REPORTS } from '../../src/domain/reports/catalog';
 import { MAX_RECORDED_PODS } from '../../src/domain/spark/attempt-pods';
 import type { AttemptPod } from '../../src/domain/spark/resources';
-import type { SparkPlatform, WorkflowState } from '../../src/spark/platform';
+import type { SparkAttemptRequest, SparkPlatform, WorkflowState } from '../../src/spark/platform';
 import { findAttemptProcesses, LocalSparkPlatform } from '../../src/spark/local/local-platform';
 import { SMALL_RESOURCES } from '../helpers/resources';
 
@@ -178,6 +178,27 @@ describe('submitSparkJob', () => {
     await fs.utimes(path.join(pkg, '__init__.py'), new Date(), new Date());
     expect((await zipDirectory(pkg, 'pkg')).equals(first)).toBe(true);
     expect(first.includes(Buffer.from('__pycache__'))).toBe(false);
+  });
+
+  test("every platform is told the input's size when the worker can read it (the Kubernetes one too: the shared volume), and nothing when it cannot", async () => {
+    const requests: SparkAttemptRequest[] = [];
+    const platform: SparkPlatform = {
+      kind: 'kubernetes',
+      submit: async (req) => {
+        requests.push(req);
+        return { attemptId: req.attemptId, platform: 'kubernetes', handle: req.attemptId, submittedAt: new Date().toISOString() };
+      },
+      await: async () => ({ kind: 'TRANSIENT', reason: 'not awaited here', exitCode: null, diagnostics: [] }),
+      cleanup: async (attemptId) => ({ attemptId, removed: [], remaining: 0 }),
+    };
+    const acts = createSparkActivities({ platform, layout, jobsDir: path.join(FIXTURES, 'spark'), reportingCurrency: 'EUR', thresholds: THRESHOLDS });
+    const env = new MockActivityEnvironment();
+    const feed = path.join(dataDir, 'sized', 'accounts.csv');
+    await fs.mkdir(path.dirname(feed), { recursive: true });
+    await fs.writeFile(feed, 'x'.repeat(1234));
+    await env.call(acts.submitSparkJob, { ...submitInput(), inputs: { accounts: `file://${feed}` } });
+    await env.call(acts.submitSparkJob, { ...submitInput(), inputs: { accounts: 's3a://bank-landing/2026-11-20/accounts.csv' } });
+    expect(requests.map((r) => r.inputBytes)).toEqual([1234, undefined]);
   });
 
   test('rejects an attempt id that is not a plain name as InvalidInput', async () => {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../../src/config/config';
 import { findAttemptProcesses } from '../../src/spark/local/local-platform';
-import { driverExitFor, jobFileFor, localAttemptId, localSparkDriver } from '../../local-cluster';
+import { driverExitFor, driverJavaOptions, jobFileFor, localAttemptId, localSparkDriver } from '../../local-cluster';
 import { attemptRequest, awaitOptions, describeOnPlane, TEST_SETTINGS, useCluster, type Cluster } from './harness';
 
 jest.setTimeout(60_000);
@@ -96,6 +96,13 @@ test('the local attempt id is its own: never a real attempt id, fresh for a re-c
   expect(id).toBe('nj-20261123-normalize-01a20b2a-a1.driver-6f1c2d3e');
   expect(id).not.toMatch(/^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$/);
   expect(localAttemptId({ name: 'nj-20261123-normalize-01a20b2a-a1', uid: '7a000000-0000' })).not.toBe(id);
+});
+
+test("the driver's JVM options are the application's spark.driver.extraJavaOptions, split into options", () => {
+  expect(driverJavaOptions({ sparkConf: { 'spark.driver.extraJavaOptions': ' -Xss4m  -XX:+UseSerialGC ', 'spark.executor.extraJavaOptions': '-XX:+UseG1GC' } })).toEqual(['-Xss4m', '-XX:+UseSerialGC']);
+  expect(driverJavaOptions({ sparkConf: {} })).toEqual([]);
+  expect(driverJavaOptions({})).toEqual([]);
+  expect(driverJavaOptions(undefined)).toEqual([]);
 });
 
 test('outcomes become container exits: success, OOMKilled, error', () => {

@@ -20,6 +20,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { Pool } from 'pg';
 import { DataLayout } from '../../src/common/layout';
+import { loadConfig } from '../../src/config/config';
 import type { RunManifest } from '../../src/domain/pipeline';
 import { SPARK_REPORTS, REPORTING_SCHEMA, type ReportSpec } from '../../src/domain/reports/catalog';
 import { generateFeeds, type GenerateFeedsOptions } from '../../demo/feeds/generate-feeds';
@@ -241,6 +242,7 @@ export class SimulatedCluster {
         workDir: path.join(dir, 'drivers'),
         pollIntervalMs: 250,
         killGraceMs: 2_000,
+        ...classDataDirOf(),
       }),
     });
     await simulator.start();
@@ -479,6 +481,12 @@ export class TcpProxy {
 }
 
 // ---- the run -------------------------------------------------------------------------------
+
+/** The machine's class-data archive directory, as a worker's configuration has it (absent when turned off). */
+function classDataDirOf(): { classDataDir?: string } {
+  const { classDataDir } = loadConfig(process.env, REPO_ROOT).spark;
+  return classDataDir !== undefined ? { classDataDir } : {};
+}
 
 /** Everything one file's runs share: one dev server, one cluster, generated inputs, a client. */
 export interface MatrixWorld {

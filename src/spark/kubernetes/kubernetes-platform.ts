@@ -5,6 +5,7 @@
  * polling while they are down. Every attempt is cleaned up by label, not by name guessing.
  */
 import fs from 'node:fs/promises';
+import { attemptJavaOptions, type SparkJavaOptions } from '../../domain/spark/java-options';
 import { KubeConfig } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
 import type { CleanupReport } from '../../domain/pipeline';
@@ -42,6 +43,8 @@ export function kubeConfigFrom(source: KubeConfigSource): KubeConfig {
 export interface KubernetesPlatformDeps {
   readonly kubeConfig: KubeConfig;
   readonly settings: KubernetesPlatformSettings;
+  /** The drivers' and executors' JVM options, by the attempt's input size; none when absent. */
+  readonly javaOptions?: SparkJavaOptions;
   readonly logger?: Logger;
   readonly now?: () => number;
 }
@@ -56,6 +59,7 @@ export class KubernetesSparkPlatform implements SparkPlatform {
   readonly kind = 'kubernetes' as const;
   readonly api: KubeApi;
   private readonly settings: KubernetesPlatformSettings;
+  private readonly javaOptions: SparkJavaOptions | undefined;
   private readonly kubeConfig: KubeConfig;
   private readonly logger: Logger;
   private readonly now: () => number;
@@ -63,6 +67,7 @@ export class KubernetesSparkPlatform implements SparkPlatform {
 
   constructor(deps: KubernetesPlatformDeps) {
     this.settings = deps.settings;
+    this.javaOptions = deps.javaOptions;
     this.kubeConfig = deps.kubeConfig;
     this.api = new KubeApi(deps.kubeConfig, deps.settings.namespace);
     this.logger = deps.logger ?? pino({ enabled: false });
@@ -110,6 +115,7 @@ export class KubernetesSparkPlatform implements SparkPlatform {
           ttlSeconds: this.settings.ttlSeconds,
           sparkVersion: this.settings.sparkVersion,
           pythonVersion: '3',
+          ...(this.javaOptions !== undefined ? { javaOptions: attemptJavaOptions(this.javaOptions, request.job, request.inputBytes) } : {}),
         });
       } catch (error) {
         if (error instanceof SparkApplicationSpecError) throw rejected(error.message, error);

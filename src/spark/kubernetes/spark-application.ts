@@ -201,6 +201,11 @@ export interface SparkApplicationInput {
   readonly ttlSeconds: number;
   readonly sparkVersion: string;
   readonly pythonVersion?: '2' | '3';
+  /**
+   * JVM options of the driver and of the executors, as `spark.driver.extraJavaOptions` and
+   * `spark.executor.extraJavaOptions` (the request's own sparkConf, when it sets them, wins).
+   */
+  readonly javaOptions?: { readonly driver: readonly string[]; readonly executor: readonly string[] };
 }
 
 /** An input that cannot make a valid SparkApplication; `field` is its path in the input. */
@@ -306,6 +311,8 @@ const dnsSubdomain = z
 const labelKey = z.string().refine(isQualifiedName, 'must be a Kubernetes label key ([prefix/]name)');
 const labelValue = z.string().max(63, 'at most 63 characters').regex(LABEL_VALUE, 'must be a Kubernetes label value');
 const positiveInt = z.number().int('must be an integer').positive('must be positive');
+/** One JVM option: the options are joined with spaces into one property. */
+const javaOption = z.string().regex(/^-\S+$/, 'must be one JVM option, starting with "-" and without spaces');
 
 function isQualifiedName(key: string): boolean {
   const slash = key.lastIndexOf('/');
@@ -410,6 +417,7 @@ const InputSchema = z.object({
   ttlSeconds: positiveInt,
   sparkVersion: z.string().regex(/^\d+\.\d+(?:\.\d+)?$/, 'must be a Spark version such as 4.0.1'),
   pythonVersion: z.enum(['2', '3']).optional(),
+  javaOptions: z.strictObject({ driver: z.array(javaOption), executor: z.array(javaOption) }).optional(),
 });
 
 function fieldPath(path: readonly PropertyKey[]): string {
@@ -460,7 +468,7 @@ export function buildSparkApplication(input: SparkApplicationInput): SparkApplic
     ...(input.imagePullPolicy !== undefined ? { imagePullPolicy: input.imagePullPolicy } : {}),
     mainApplicationFile: input.mainApplicationFile,
     arguments: input.specConfigMap !== undefined ? withMountedSpec(request.args) : [...request.args],
-    sparkConf: { ...resources.sparkConf, ...request.sparkConf },
+    sparkConf: { ...resources.sparkConf, ...javaOptionsConf(input.javaOptions), ...request.sparkConf },
     ...(input.sparkConfConfigMap !== undefined ? { sparkConfigMap: input.sparkConfConfigMap } : {}),
     restartPolicy: { type: 'Never' },
     timeToLiveSeconds: input.ttlSeconds,
@@ -482,6 +490,14 @@ export function buildSparkApplication(input: SparkApplicationInput): SparkApplic
     },
     spec,
   };
+}
+
+/** The JVM options as Spark properties; none for an empty list. */
+function javaOptionsConf(options: SparkApplicationInput['javaOptions']): Record<string, string> {
+  const conf: Record<string, string> = {};
+  if (options !== undefined && options.driver.length > 0) conf['spark.driver.extraJavaOptions'] = options.driver.join(' ');
+  if (options !== undefined && options.executor.length > 0) conf['spark.executor.extraJavaOptions'] = options.executor.join(' ');
+  return conf;
 }
 
 /** Annotations and the data volume mount, shared by driver and executors. Fresh objects per call. */

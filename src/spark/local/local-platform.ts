@@ -7,11 +7,13 @@ import { StringDecoder } from 'node:string_decoder';
 import pino, { type Logger } from 'pino';
 import { toUri, type DataLayout } from '../../common/layout';
 import type { CleanupReport } from '../../domain/pipeline';
-import type { SparkAttemptOutcome, SparkJobName } from '../../domain/spark/resources';
+import { attemptJavaOptions, type SparkJavaOptions } from '../../domain/spark/java-options';
+import type { SparkAttemptOutcome } from '../../domain/spark/resources';
 import { classifyLocalExit, JOB_RESULT_FILE, parseProgressLine, tailLines } from '../outcome';
 import type { AwaitOptions, SparkAttemptHandle, SparkAttemptRequest, SparkPlatform, SparkProgress } from '../platform';
 
-export interface LocalSparkPlatformOptions {
+/** The JVM options (the driver's own, short and long jobs') are {@link SparkJavaOptions}. */
+export interface LocalSparkPlatformOptions extends SparkJavaOptions {
   /** Absolute path of `spark-submit`. */
   readonly sparkSubmit: string;
   /** The Python with pyspark installed; becomes PYSPARK_PYTHON and PYSPARK_DRIVER_PYTHON. */
@@ -25,19 +27,6 @@ export interface LocalSparkPlatformOptions {
   readonly killGraceMs?: number;
   /** Spark configuration for every attempt (over the platform's defaults, under the job's own). */
   readonly extraConf?: Readonly<Record<string, string>>;
-  /** JVM options of every attempt's driver. */
-  readonly driverJavaOptions?: readonly string[];
-  /**
-   * More JVM options for an attempt whose input is known and at most its job's `maxInputBytes`:
-   * start-up and JIT settings right for a short job (e.g. the client compiler alone) but not for a
-   * long one.
-   */
-  readonly shortJob?: { readonly maxInputBytes: Readonly<Record<SparkJobName, number>>; readonly javaOptions: readonly string[] };
-  /**
-   * More JVM options for every attempt that is not short (its input larger, or not known): the
-   * settings right for a long job (e.g. the throughput collector), which a short one replaces.
-   */
-  readonly longJob?: { readonly javaOptions: readonly string[] };
   /**
    * Where the drivers' class-data sharing archive lives (a directory outside any checkout). The
    * first attempt that finds no archive for this spark-submit and these JVM options writes it
@@ -242,9 +231,7 @@ export class LocalSparkPlatform implements SparkPlatform {
     const tmpDir = path.join(workDir, 'tmp');
     await fs.mkdir(tmpDir, { recursive: true });
     await fs.mkdir(path.dirname(logFile), { recursive: true });
-    const { shortJob, longJob } = this.options;
-    const short = shortJob !== undefined && request.inputBytes !== undefined && request.inputBytes <= shortJob.maxInputBytes[job];
-    const javaOptions = [...(this.options.driverJavaOptions ?? []), ...(short ? shortJob.javaOptions : (longJob?.javaOptions ?? []))];
+    const javaOptions = attemptJavaOptions(this.options, job, request.inputBytes).driver;
     const classData = await this.classData(attemptId, javaOptions);
     const args = buildSparkSubmitArgs({
       request,

@@ -174,6 +174,16 @@ describe('buildSparkApplication', () => {
     expect(app.spec.sparkConf).toEqual({ 'spark.sql.shuffle.partitions': '7', 'spark.ui.enabled': 'false' });
   });
 
+  test("JVM options become the driver's and the executors' extraJavaOptions, under the request's own; none add nothing", () => {
+    const javaOptions = { driver: ['-Xss4m', '-XX:+UseParallelGC'], executor: ['-XX:+UseParallelGC'] };
+    const app = build({ javaOptions });
+    expect(app.spec.sparkConf).toMatchObject({ 'spark.driver.extraJavaOptions': '-Xss4m -XX:+UseParallelGC', 'spark.executor.extraJavaOptions': '-XX:+UseParallelGC' });
+    const own = build({ javaOptions, request: { sparkConf: { 'spark.executor.extraJavaOptions': '-XX:+UseG1GC' } } });
+    expect(own.spec.sparkConf['spark.executor.extraJavaOptions']).toBe('-XX:+UseG1GC');
+    expect(Object.keys(build({ javaOptions: { driver: [], executor: [] } }).spec.sparkConf)).not.toContain('spark.driver.extraJavaOptions');
+    expect(Object.keys(build().spec.sparkConf).filter((k) => k.endsWith('extraJavaOptions'))).toEqual([]);
+  });
+
   test('required locality is a hard node affinity on driver and executors', () => {
     const app = build();
     expect(app.spec.driver.affinity).toEqual(zoneAffinity);
@@ -306,6 +316,8 @@ describe('invalid inputs name the field', () => {
     ['ttlSeconds', { ttlSeconds: 0 }],
     ['sparkVersion', { sparkVersion: 'latest' }],
     ['pythonVersion', { pythonVersion: '3.11' as never }],
+    ['javaOptions.driver[1]', { javaOptions: { driver: ['-Xss4m', '-XX:+UseSerialGC -Dx=1'], executor: [] } }],
+    ['javaOptions.executor[0]', { javaOptions: { driver: [], executor: ['UseSerialGC'] } }],
   ])('%s', (field, change) => {
     const attempt = () => build(change);
     expect(attempt).toThrow(SparkApplicationSpecError);

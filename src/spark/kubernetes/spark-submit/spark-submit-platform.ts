@@ -12,6 +12,7 @@
  * looking again until nothing is left.
  */
 import { execFile } from 'node:child_process';
+import { attemptJavaOptions, type SparkJavaOptions } from '../../../domain/spark/java-options';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,6 +52,8 @@ export interface SparkSubmitSettings {
 export interface SparkSubmitPlatformDeps {
   readonly kubeConfig: KubeConfig;
   readonly settings: KubernetesPlatformSettings;
+  /** The drivers' and executors' JVM options, by the attempt's input size; none when absent. */
+  readonly javaOptions?: SparkJavaOptions;
   readonly submit: SparkSubmitSettings;
   readonly logger?: Logger;
   readonly now?: () => number;
@@ -77,6 +80,7 @@ export class SparkSubmitKubernetesPlatform implements SparkPlatform {
   readonly kind = 'kubernetes' as const;
   readonly api: KubeApi;
   private readonly settings: KubernetesPlatformSettings;
+  private readonly javaOptions: SparkJavaOptions | undefined;
   private readonly submitSettings: SparkSubmitSettings;
   private readonly kubeConfig: KubeConfig;
   private readonly logger: Logger;
@@ -86,6 +90,7 @@ export class SparkSubmitKubernetesPlatform implements SparkPlatform {
 
   constructor(deps: SparkSubmitPlatformDeps) {
     this.settings = deps.settings;
+    this.javaOptions = deps.javaOptions;
     this.submitSettings = deps.submit;
     this.kubeConfig = deps.kubeConfig;
     this.api = new KubeApi(deps.kubeConfig, deps.settings.namespace);
@@ -173,6 +178,7 @@ export class SparkSubmitKubernetesPlatform implements SparkPlatform {
         ttlSeconds: this.settings.ttlSeconds,
         sparkVersion: this.settings.sparkVersion,
         pythonVersion: '3',
+        ...(this.javaOptions !== undefined ? { javaOptions: attemptJavaOptions(this.javaOptions, request.job, request.inputBytes) } : {}),
       });
       const built = buildSubmitInvocation({
         app,
