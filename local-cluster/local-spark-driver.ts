@@ -99,8 +99,8 @@ export function driverExitFor(outcome: Pick<SparkAttemptOutcome, 'kind'>): Drive
  * A driver runtime that runs the job for real, with the local `spark-submit` in `local[N]`
  * mode: the job spec comes from the ConfigMap the platform created, the entry point is the
  * repository's copy of the file the image would hold, and the driver's memory, cores and JVM
- * options are the application's (local mode has no executors: their pods stay the simulator's). The local log
- * becomes the driver pod's log; killing the driver kills the local process group.
+ * options are the application's (local mode has no executors: their pods stay the simulator's).
+ * The local log becomes the driver pod's log; killing the driver kills the local process group.
  */
 export function localSparkDriver(options: LocalSparkDriverOptions): DriverRuntime {
   const logger = options.logger ?? pino({ enabled: false });

@@ -12,8 +12,9 @@ const positiveNumber = z.number().positive();
 /**
  * The JVM options for a short job (small input), its driver's and executors': the client compiler
  * alone (no C2 warm-up competing for the two cores) and the serial collector (no parallel GC
- * threads to start) were measured to start faster (README, "Spark at the demo's default size"). A long job keeps the
- * JVM's default compilers: at 1 M transactions the C1-only driver fell far behind the copy job.
+ * threads to start) were measured to start faster (README, "Spark at the demo's default size").
+ * A long job keeps the JVM's default compilers: at 1 M transactions the C1-only driver fell far
+ * behind the copy job.
  */
 export const DEFAULT_SHORT_JOB_JAVA_OPTIONS = '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC';
 
@@ -26,17 +27,24 @@ export const DEFAULT_SHORT_JOB_JAVA_OPTIONS = '-XX:TieredStopAtLevel=1 -XX:+UseS
 export const SHORT_JOB_MAX_INPUT_MIB = { normalize: 32, transform: 128 } as const;
 
 /**
- * The JVM options for every other job (a larger or unknown input): the throughput
- * collector. Against the JVM's default collector (G1) normalize took 5-16 % less wall time at 1 M
+ * The JVM options for every other job (a larger or unknown input): the throughput collector.
+ * Against the JVM's default collector (G1) normalize took 5-16 % less wall time at 1 M
  * and 5 M transactions on two cores (README, "Spark speed: the driver's JVM").
  */
 export const DEFAULT_LONG_JOB_JAVA_OPTIONS = '-XX:+UseParallelGC';
+
+/** A JVM option that sets the heap's size (`-Xmx4g`, `-Xms1g`, `-XX:MaxHeapSize=…`). */
+const HEAP_SIZE = /^-(?:Xm[xs]|XX:(?:Max|Initial)HeapSize=)/;
 
 /** Whitespace-separated JVM options, each starting with `-`; `none` for none. */
 const javaOptions = z
   .string()
   .transform((s) => (s.trim() === 'none' ? [] : s.split(/\s+/).filter((o) => o !== '')))
-  .refine((opts) => opts.every((o) => o.startsWith('-')), 'expected JVM options separated by spaces, each starting with "-" (e.g. -XX:+UseSerialGC), or "none"');
+  .refine((opts) => opts.every((o) => o.startsWith('-')), 'expected JVM options separated by spaces, each starting with "-" (e.g. -XX:+UseSerialGC), or "none"')
+  .refine(
+    (opts) => !opts.some((o) => HEAP_SIZE.test(o)),
+    'sets the heap size, which belongs to the job resources (NIGHTJAR_SPARK_DRIVER_MEMORY_MB, NIGHTJAR_SPARK_EXECUTOR_MEMORY_MB) and grows between attempts after an out-of-memory; Spark refuses it here too',
+  );
 const JobResources = z
   .strictObject({
     driverMemoryMb: z.number().int().min(256),

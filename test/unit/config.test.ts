@@ -232,6 +232,15 @@ test('the local driver JVM: none for every job by default, short-job options bel
   const g1 = { NIGHTJAR_SPARK_DRIVER_JAVA_OPTIONS: '-XX:+UseG1GC', NIGHTJAR_SPARK_SHORT_JOB_JAVA_OPTIONS: '-XX:TieredStopAtLevel=1', NIGHTJAR_SPARK_LONG_JOB_JAVA_OPTIONS: 'none' };
   expect(loadConfig(g1, root).spark.driverJavaOptions).toEqual(['-XX:+UseG1GC']);
   expect(() => loadConfig({ NIGHTJAR_SPARK_DRIVER_JAVA_OPTIONS: '-Xss4m; rm' }, root)).toThrow(/NIGHTJAR_SPARK_DRIVER_JAVA_OPTIONS="-Xss4m; rm": expected JVM options/);
+  // The heap belongs to the resources and the out-of-memory policy, on every platform.
+  for (const [variable, value] of [
+    ['NIGHTJAR_SPARK_DRIVER_JAVA_OPTIONS', '-Xss4m -Xmx4g'],
+    ['NIGHTJAR_SPARK_SHORT_JOB_JAVA_OPTIONS', '-XX:TieredStopAtLevel=1 -Xms512m'],
+    ['NIGHTJAR_SPARK_LONG_JOB_JAVA_OPTIONS', '-XX:MaxHeapSize=8g'],
+  ] as const) {
+    expect(() => loadConfig({ [variable]: value }, root)).toThrow(`${variable}=${JSON.stringify(value)}: sets the heap size, which belongs to the job resources`);
+  }
+  expect(loadConfig({ NIGHTJAR_SPARK_LONG_JOB_JAVA_OPTIONS: '-XX:+UseParallelGC -XX:MaxGCPauseMillis=500 -Xss4m' }, root).spark.longJob.javaOptions).toHaveLength(3);
 });
 
 test('class-data sharing: a cache outside the checkout by default, a chosen directory, or off', () => {
