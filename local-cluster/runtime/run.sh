@@ -21,8 +21,10 @@ start() {
   kubeconfig=$(bash scripts/k8s.sh status 2> /dev/null | tail -n1) || { say "the local plane is not running (bash scripts/k8s.sh up)"; exit 1; }
   npx tsc -p local-cluster/runtime/tsconfig.json
   : > "$STATE/runtime.out"
+  # Without the lock's descriptor (9>&-): a runtime that kept it would hold the lock for its whole
+  # life, and the next start would wait on it forever instead of finding it running.
   setsid node .cache/local-runtime-build/main.js --kubeconfig "$kubeconfig" --checkout "$PWD" --state-dir "$STATE" \
-    >> "$STATE/runtime.out" 2> "$STATE/runtime.log" < /dev/null &
+    >> "$STATE/runtime.out" 2> "$STATE/runtime.log" < /dev/null 9>&- &
   echo $! > "$PIDFILE"
   local i
   for i in $(seq 1 100); do
