@@ -61,8 +61,9 @@ export interface SparkPlatform {
   /** Stops the attempt if it still runs and removes everything it left; safe to call twice. */
   cleanup(attemptId: string): Promise<CleanupReport>;
   /**
-   * Removes what attempts of closed or unknown workflows left behind (the janitor). Platforms
-   * whose cleanup cannot leak (nothing outlives the worker's own processes) do not have it.
+   * Removes what attempts of closed or unknown workflows left behind (the janitor). The local
+   * platform has none yet, although its drivers are detached and a terminated (not cancelled)
+   * night leaves its driver running and its work dir.
    */
   sweep?(workflowState: (workflowId: string) => Promise<WorkflowState>, options: SweepOptions): Promise<SweepReport>;
   /** Releases what the platform holds open (watch connections). */
