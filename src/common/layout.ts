@@ -46,8 +46,12 @@ export class DataLayout {
   logFile(date: string, attemptId: string): string {
     return path.join(this.runDir(date), 'logs', `${attemptId}.log`);
   }
+  /** Where local Spark attempts keep their work dirs, one per attempt. */
+  sparkWorkRoot(): string {
+    return path.join(this.dataDir, 'work', 'spark');
+  }
   sparkWorkDir(attemptId: string): string {
-    return path.join(this.dataDir, 'work', 'spark', attemptId);
+    return path.join(this.sparkWorkRoot(), attemptId);
   }
   /** What a job learned about its size (learned sizing), one file per job. */
   sizingFile(job: 'normalize' | 'transform'): string {

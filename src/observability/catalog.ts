@@ -81,7 +81,7 @@ export const METRICS = {
     name: 'nightjar_janitor_leftovers_total',
     kind: 'counter',
     unit: 'objects',
-    help: 'Leftover Kubernetes objects of finished Spark attempts the janitor removed or failed to remove, by kind.',
+    help: 'Leftovers of finished Spark attempts (Kubernetes objects, or local attempts: kind LocalSparkAttempt) the janitor removed or failed to remove, by kind.',
     labels: ['kind'],
     source: 'activity',
   },

@@ -61,9 +61,10 @@ export interface SparkPlatform {
   /** Stops the attempt if it still runs and removes everything it left; safe to call twice. */
   cleanup(attemptId: string): Promise<CleanupReport>;
   /**
-   * Removes what attempts of closed or unknown workflows left behind (the janitor). The local
-   * platform has none yet, although its drivers are detached and a terminated (not cancelled)
-   * night leaves its driver running and its work dir.
+   * Removes what attempts of closed or unknown workflows left behind (the janitor): on
+   * Kubernetes the labelled objects, locally the attempts' work dirs and the detached drivers a
+   * terminated (not cancelled) night left running. Every platform here has one; optional for
+   * a platform that cannot leave anything behind.
    */
   sweep?(workflowState: (workflowId: string) => Promise<WorkflowState>, options: SweepOptions): Promise<SweepReport>;
   /** Releases what the platform holds open (watch connections). */

@@ -394,3 +394,64 @@ describe('LocalSparkPlatform class-data sharing', () => {
     expect((await fs.readdir(cds)).filter((f) => f.endsWith('.jsa'))).toHaveLength(2);
   });
 });
+
+describe('LocalSparkPlatform janitor sweep', () => {
+  const HOUR = 3600_000;
+  const states: Record<string, 'RUNNING' | 'CLOSED'> = { 'wf-running': 'RUNNING', 'wf-terminated': 'CLOSED' };
+  const workflowState = async (id: string) => states[id] ?? 'UNKNOWN';
+
+  test("removes a terminated night's detached driver and work dir, the work dirs of finished or unrecorded attempts; keeps a running night's", async () => {
+    const hang = platform({ FAKE_SPARK_MODE: 'hang' });
+    const leaked = request({ workflowId: 'wf-terminated' });
+    const live = request({ workflowId: 'wf-running' });
+    const finished = request({ workflowId: 'wf-forgotten' });
+    const leakedHandle = await hang.submit(leaked);
+    const liveHandle = await hang.submit(live);
+    const done = platform({ FAKE_SPARK_MODE: 'succeed' });
+    await done.await(await done.submit(finished), { signal: neverAborted(), onProgress: () => undefined });
+    // The worker died after writing the job's files, before starting it: no submission record.
+    const unrecorded = `nj-20261120-transform-test${process.pid}-unrecorded`;
+    await fs.mkdir(layout.sparkWorkDir(unrecorded), { recursive: true });
+    await fs.writeFile(path.join(layout.sparkWorkDir(unrecorded), 'spec.json'), '{}');
+    await fs.writeFile(path.join(layout.sparkWorkRoot(), 'not-an-attempt.txt'), 'left alone');
+    await untilLogHas(layout.logFile(DATE, leaked.attemptId), /NIGHTJAR_PROGRESS/);
+    try {
+      const young = await platform().sweep(workflowState, { now: Date.now(), minAgeMs: HOUR });
+      expect(young.removed).toEqual([]);
+      expect(young.kept.map((o) => o.reason)).toEqual(expect.arrayContaining(['its workflow is running', 'younger than 3600 s']));
+
+      const later = { now: Date.now() + 2 * HOUR, minAgeMs: HOUR };
+      const dry = await platform().sweep(workflowState, { ...later, dryRun: true });
+      expect(dry.removed.map((o) => o.name).sort()).toEqual([finished.attemptId, leaked.attemptId, unrecorded].sort());
+      expect(isAlive(Number(leakedHandle.handle))).toBe(true);
+      expect(existsSync(layout.sparkWorkDir(finished.attemptId))).toBe(true);
+
+      const report = await platform().sweep(workflowState, later);
+      expect(report).toMatchObject({ examined: 4, failed: [], dryRun: false, namespace: `${layout.sparkWorkRoot()} (local Spark)` });
+      const reasons = Object.fromEntries(report.removed.map((o) => [o.name, `${o.kind}: ${o.reason}`]));
+      expect(reasons).toEqual({
+        [leaked.attemptId]: 'LocalSparkAttempt: its workflow is closed',
+        [finished.attemptId]: 'LocalSparkAttempt: its workflow is unknown to Temporal',
+        [unrecorded]: 'LocalSparkAttempt: no workflow recorded',
+      });
+      expect(report.kept).toEqual([{ kind: 'LocalSparkAttempt', name: live.attemptId, workflowId: 'wf-running', attemptId: live.attemptId, reason: 'its workflow is running' }]);
+      expect(isAlive(Number(leakedHandle.handle))).toBe(false);
+      expect(await findAttemptProcesses(leaked.attemptId)).toEqual([]);
+      for (const gone of [leaked.attemptId, finished.attemptId, unrecorded]) expect(existsSync(layout.sparkWorkDir(gone))).toBe(false);
+      // The driver logs are the run's, not the attempt's: they stay for the on-call engineer.
+      expect(existsSync(layout.logFile(DATE, leaked.attemptId))).toBe(true);
+      expect(isAlive(Number(liveHandle.handle))).toBe(true);
+      expect(existsSync(path.join(layout.sparkWorkRoot(), 'not-an-attempt.txt'))).toBe(true);
+
+      const again = await platform().sweep(workflowState, later);
+      expect(again).toMatchObject({ examined: 1, removed: [], failed: [] });
+    } finally {
+      await hang.cleanup(live.attemptId);
+      await hang.cleanup(leaked.attemptId);
+    }
+  });
+
+  test('a machine that never ran an attempt has nothing to sweep', async () => {
+    expect(await platform().sweep(workflowState, { now: Date.now(), minAgeMs: 0 })).toMatchObject({ examined: 0, removed: [], kept: [], failed: [] });
+  });
+});

@@ -10,7 +10,17 @@ import type { CleanupReport } from '../../domain/pipeline';
 import { attemptJavaOptions, type SparkJavaOptions } from '../../domain/spark/java-options';
 import type { SparkAttemptOutcome } from '../../domain/spark/resources';
 import { classifyLocalExit, JOB_RESULT_FILE, parseProgressLine, tailLines } from '../outcome';
-import type { AwaitOptions, SparkAttemptHandle, SparkAttemptRequest, SparkPlatform, SparkProgress } from '../platform';
+import type {
+  AwaitOptions,
+  SparkAttemptHandle,
+  SparkAttemptRequest,
+  SparkPlatform,
+  SparkProgress,
+  SweepOptions,
+  SweepReport,
+  WorkflowState,
+} from '../platform';
+import { carryOutSweep, decideSweep, workflowStates, type SweepCandidate } from '../sweep';
 
 /** The JVM options (the driver's own, short and long jobs') are {@link SparkJavaOptions}. */
 export interface LocalSparkPlatformOptions extends SparkJavaOptions {
@@ -63,6 +73,8 @@ export const ATTEMPT_ENV = 'NIGHTJAR_SPARK_ATTEMPT';
 export const ATTEMPT_PROPERTY = '-Dnightjar.attempt';
 
 const SUBMISSION_FILE = 'submission.json';
+/** What the janitor calls an attempt on this machine: its work dir and the processes it started. */
+const LOCAL_ATTEMPT_KIND = 'LocalSparkAttempt';
 const EXIT_FILE = 'exit.json';
 const CANCEL_FILE = 'cancelled.json';
 const ATTEMPT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
@@ -191,7 +203,46 @@ export class LocalSparkPlatform implements SparkPlatform {
     return { attemptId, removed, remaining: left };
   }
 
+  /**
+   * The janitor on this machine: each attempt work dir whose workflow is closed or unknown to
+   * Temporal and that is old enough goes the way {@link cleanup} takes it (its processes
+   * stopped, the dir removed; the driver log stays in the run's log dir). A dir whose submission
+   * was never recorded (the worker died between writing the job's files and starting it) has no
+   * workflow and counts by its own age.
+   */
+  async sweep(workflowState: (workflowId: string) => Promise<WorkflowState>, options: SweepOptions): Promise<SweepReport> {
+    const candidates = await this.attemptDirs();
+    const decision = decideSweep(candidates, await workflowStates(candidates, workflowState), options.now, options.minAgeMs);
+    const where = `${this.options.layout.sparkWorkRoot()} (local Spark)`;
+    const remove = async (obj: { name: string }) => {
+      const report = await this.cleanup(obj.name);
+      if (report.remaining > 0) throw new Error(`${report.remaining} of its processes or its work dir remain after the clean-up`);
+    };
+    return carryOutSweep(where, candidates.length, decision, remove, options);
+  }
+
   // -------------------------------------------------------------------------------------
+
+  /** Every attempt work dir on this machine, with the workflow and time its submission recorded. */
+  private async attemptDirs(): Promise<SweepCandidate<typeof LOCAL_ATTEMPT_KIND>[]> {
+    const root = this.options.layout.sparkWorkRoot();
+    const entries = await fs.readdir(root, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return [];
+      throw err;
+    });
+    const found: SweepCandidate<typeof LOCAL_ATTEMPT_KIND>[] = [];
+    for (const entry of entries) {
+      if (!entry.isDirectory() || !ATTEMPT_ID.test(entry.name)) continue;
+      const dir = path.join(root, entry.name);
+      const sub = await readJson<SubmissionRecord>(path.join(dir, SUBMISSION_FILE)).catch(() => undefined);
+      const submittedMs = sub === undefined ? Number.NaN : Date.parse(sub.submittedAt);
+      const createdMs = Number.isNaN(submittedMs) ? (await fs.stat(dir).catch(() => undefined))?.mtimeMs : submittedMs;
+      if (createdMs === undefined) continue; // removed meanwhile
+      const workflowId = typeof sub?.workflowId === 'string' ? sub.workflowId : null;
+      found.push({ kind: LOCAL_ATTEMPT_KIND, name: entry.name, workflowId, attemptId: entry.name, createdMs });
+    }
+    return found;
+  }
 
   private async submitOnce(request: SparkAttemptRequest): Promise<SparkAttemptHandle> {
     const { attemptId, businessDate, job } = request;
