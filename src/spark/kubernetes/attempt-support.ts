@@ -1,13 +1,16 @@
 /**
  * What both Kubernetes platforms (spark-operator SparkApplications, spark-submit's cluster mode)
- * share around an attempt: the typed refusal, the adoption check on a name that exists, the
+ * share around an attempt: the SparkApplication's input from their settings, the typed refusal, the adoption check on a name that exists, the
  * await's wake-up, and the limits they apply alike.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../common/failures';
-import type { AwaitOptions } from '../platform';
+import { attemptJavaOptions, type SparkJavaOptions } from '../../domain/spark/java-options';
+import type { AwaitOptions, SparkAttemptRequest } from '../platform';
 import { KubeCallError, type ManagedKind, type ObjectRef } from './kube-api';
 import { Annotation, LabelKey, toLabelValue } from './labels';
+import type { KubernetesPlatformSettings } from './settings';
+import type { PlacementInput, SparkApplicationInput } from './spark-application';
 
 /** A ConfigMap holds at most 1 MiB; what is left after its metadata carries the job spec. */
 export const MAX_CONFIGMAP_BYTES = 1024 * 1024 - 16 * 1024;
@@ -127,4 +130,46 @@ export async function deleteUntilGone(opts: {
     left = await opts.remaining(new Set(left.map((o) => o.kind)));
   }
   return left;
+}
+
+/** What differs between attempts in the SparkApplication's input (the rest is the platform's settings). */
+export interface AttemptApplication {
+  readonly request: SparkAttemptRequest;
+  /** `local://` path of the job's entry point in the image. */
+  readonly mainFile: string;
+  readonly specConfigMap: string | undefined;
+  readonly placement: PlacementInput;
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+/**
+ * The SparkApplication input of one attempt: the same for both submit paths (the operator's
+ * and spark-submit's), which differ only in how the application reaches the cluster. The JVM
+ * options are the attempt's by its job and input size, when the platform was given any.
+ */
+export function applicationInput(
+  settings: KubernetesPlatformSettings,
+  javaOptions: SparkJavaOptions | undefined,
+  attempt: AttemptApplication,
+): SparkApplicationInput {
+  const { request, mainFile, specConfigMap } = attempt;
+  return {
+    request: { ...request, mainFile },
+    namespace: settings.namespace,
+    image: settings.image,
+    ...(settings.imagePullPolicy !== undefined ? { imagePullPolicy: settings.imagePullPolicy } : {}),
+    serviceAccount: settings.serviceAccount,
+    mainApplicationFile: mainFile,
+    ...(specConfigMap !== undefined ? { specConfigMap } : {}),
+    ...(settings.sparkConfConfigMap !== undefined ? { sparkConfConfigMap: settings.sparkConfConfigMap } : {}),
+    ...(settings.secretEnv !== undefined ? { secretEnv: settings.secretEnv } : {}),
+    placement: attempt.placement,
+    ...(settings.batchScheduler !== undefined ? { batchScheduler: settings.batchScheduler } : {}),
+    ...(settings.dataVolume !== undefined ? { dataVolume: settings.dataVolume } : {}),
+    annotations: attempt.annotations,
+    ttlSeconds: settings.ttlSeconds,
+    sparkVersion: settings.sparkVersion,
+    pythonVersion: '3',
+    ...(javaOptions !== undefined ? { javaOptions: attemptJavaOptions(javaOptions, request.job, request.inputBytes) } : {}),
+  };
 }

@@ -5,7 +5,7 @@
  * polling while they are down. Every attempt is cleaned up by label, not by name guessing.
  */
 import fs from 'node:fs/promises';
-import { attemptJavaOptions, type SparkJavaOptions } from '../../domain/spark/java-options';
+import type { SparkJavaOptions } from '../../domain/spark/java-options';
 import { KubeConfig } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
 import type { CleanupReport } from '../../domain/pipeline';
@@ -13,7 +13,7 @@ import type { AttemptPod, SparkAttemptOutcome } from '../../domain/spark/resourc
 import { redact } from '../outcome';
 import type { AwaitOptions, SparkAttemptHandle, SparkAttemptRequest, SparkPlatform } from '../platform';
 import { classifyApplication, type ApplicationObservation } from './classify';
-import { argumentAfter, deleteUntilGone, MAX_CONFIGMAP_BYTES, rejected, requireSameAttempt, safe, signalsOf, SPARK_CHATTER, typed, Wakeup } from './attempt-support';
+import { applicationInput, argumentAfter, deleteUntilGone, MAX_CONFIGMAP_BYTES, rejected, requireSameAttempt, safe, signalsOf, SPARK_CHATTER, typed, Wakeup } from './attempt-support';
 import { sweepLeftovers, type SweepOptions, type SweepReport, type WorkflowState } from './janitor';
 import {
   ATTEMPT_OBJECT_KINDS,
@@ -98,25 +98,15 @@ export class KubernetesSparkPlatform implements SparkPlatform {
 
       let app;
       try {
-        app = buildSparkApplication({
-          request: { ...request, mainFile: this.mainApplicationFile(request) },
-          namespace: this.settings.namespace,
-          image: this.settings.image,
-          ...(this.settings.imagePullPolicy !== undefined ? { imagePullPolicy: this.settings.imagePullPolicy } : {}),
-          serviceAccount: this.settings.serviceAccount,
-          mainApplicationFile: this.mainApplicationFile(request),
-          ...(specConfigMap !== undefined ? { specConfigMap } : {}),
-          ...(this.settings.sparkConfConfigMap !== undefined ? { sparkConfConfigMap: this.settings.sparkConfConfigMap } : {}),
-          ...(this.settings.secretEnv !== undefined ? { secretEnv: this.settings.secretEnv } : {}),
-          placement: this.placementFor(request.job),
-          ...(this.settings.batchScheduler !== undefined ? { batchScheduler: this.settings.batchScheduler } : {}),
-          ...(this.settings.dataVolume !== undefined ? { dataVolume: this.settings.dataVolume } : {}),
-          annotations,
-          ttlSeconds: this.settings.ttlSeconds,
-          sparkVersion: this.settings.sparkVersion,
-          pythonVersion: '3',
-          ...(this.javaOptions !== undefined ? { javaOptions: attemptJavaOptions(this.javaOptions, request.job, request.inputBytes) } : {}),
-        });
+        app = buildSparkApplication(
+          applicationInput(this.settings, this.javaOptions, {
+            request,
+            mainFile: this.mainApplicationFile(request),
+            specConfigMap,
+            placement: this.placementFor(request.job),
+            annotations,
+          }),
+        );
       } catch (error) {
         if (error instanceof SparkApplicationSpecError) throw rejected(error.message, error);
         throw error;

@@ -12,7 +12,7 @@
  * looking again until nothing is left.
  */
 import { execFile } from 'node:child_process';
-import { attemptJavaOptions, type SparkJavaOptions } from '../../../domain/spark/java-options';
+import type { SparkJavaOptions } from '../../../domain/spark/java-options';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,7 +23,7 @@ import type { AttemptPod, SparkAttemptOutcome } from '../../../domain/spark/reso
 import { redact } from '../../outcome';
 import type { AwaitOptions, SparkAttemptHandle, SparkAttemptRequest, SparkPlatform } from '../../platform';
 import { classifyApplication, type ApplicationObservation } from '../classify';
-import { argumentAfter, deleteUntilGone, MAX_CONFIGMAP_BYTES, rejected, requireSameAttempt, safe, signalsOf, SPARK_CHATTER, typed, Wakeup } from '../attempt-support';
+import { applicationInput, argumentAfter, deleteUntilGone, MAX_CONFIGMAP_BYTES, rejected, requireSameAttempt, safe, signalsOf, SPARK_CHATTER, typed, Wakeup } from '../attempt-support';
 import { sweepLeftovers, type SweepOptions, type SweepReport, type WorkflowState } from '../janitor';
 import { ATTEMPT_OBJECT_KINDS, collectionPath, KubeApi, KubeCallError, type AttemptObjectKind, type ObjectRef } from '../kube-api';
 import { Annotation, attemptLabels, attemptSelector, LabelKey, managedSelector, toLabelValue } from '../labels';
@@ -161,25 +161,7 @@ export class SparkSubmitKubernetesPlatform implements SparkPlatform {
     if (cluster === null) throw rejected('the Kubernetes configuration names no cluster');
     const inCluster = this.submitSettings.inCluster === true;
     try {
-      const app = buildSparkApplication({
-        request: { ...request, mainFile },
-        namespace: this.settings.namespace,
-        image: this.settings.image,
-        ...(this.settings.imagePullPolicy !== undefined ? { imagePullPolicy: this.settings.imagePullPolicy } : {}),
-        serviceAccount: this.settings.serviceAccount,
-        mainApplicationFile: mainFile,
-        ...(specConfigMap !== undefined ? { specConfigMap } : {}),
-        ...(this.settings.sparkConfConfigMap !== undefined ? { sparkConfConfigMap: this.settings.sparkConfConfigMap } : {}),
-        ...(this.settings.secretEnv !== undefined ? { secretEnv: this.settings.secretEnv } : {}),
-        placement,
-        ...(this.settings.batchScheduler !== undefined ? { batchScheduler: this.settings.batchScheduler } : {}),
-        ...(this.settings.dataVolume !== undefined ? { dataVolume: this.settings.dataVolume } : {}),
-        annotations,
-        ttlSeconds: this.settings.ttlSeconds,
-        sparkVersion: this.settings.sparkVersion,
-        pythonVersion: '3',
-        ...(this.javaOptions !== undefined ? { javaOptions: attemptJavaOptions(this.javaOptions, request.job, request.inputBytes) } : {}),
-      });
+      const app = buildSparkApplication(applicationInput(this.settings, this.javaOptions, { request, mainFile, specConfigMap, placement, annotations }));
       const built = buildSubmitInvocation({
         app,
         master: `k8s://${cluster.server}`,
