@@ -26,6 +26,7 @@ import { SparkSubmitKubernetesPlatform } from '../src/spark/kubernetes/spark-sub
 import { DRIVER_CONTAINER } from '../src/spark/kubernetes/spark-submit/submit-invocation';
 import { LocalSparkPlatform } from '../src/spark/local/local-platform';
 import type { SparkPlatform } from '../src/spark/platform';
+import { launcherJava } from '../src/spark/create-platform';
 import { createTestNamespace, deleteTestNamespace, namespaceObjects, planeKubeConfig, planeKubeConfigFile, settle } from '../test/support/local-plane';
 import { componentRss } from './plane';
 import { round } from './stats';
@@ -118,7 +119,14 @@ export async function benchSparkSubmit(config: NightjarConfig, opts: { dir: stri
     new SparkSubmitKubernetesPlatform({
       kubeConfig: kc,
       settings: settings(imageJobsDir),
-      submit: { sparkSubmit: config.spark.sparkSubmit, submitTimeoutMs: 300_000, extraPodLabels: { [RUNTIME_LABEL]: runtimeLabel }, kubeConfigPath: planeKubeConfigFile(), workDir: opts.dir },
+      submit: {
+        sparkSubmit: config.spark.sparkSubmit,
+        submitTimeoutMs: 300_000,
+        extraPodLabels: { [RUNTIME_LABEL]: runtimeLabel },
+        kubeConfigPath: planeKubeConfigFile(),
+        workDir: opts.dir,
+        ...launcherJava(config),
+      },
       driverLogTail: async (pod, lines) => {
         const file = kubelet.logPath(namespace, pod, DRIVER_CONTAINER);
         return existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n') : undefined;

@@ -17,7 +17,7 @@ import type { KubernetesPlatformSettings } from '../src/spark/kubernetes/setting
 import { attemptPodOf } from '../src/spark/kubernetes/status';
 import { SparkSubmitKubernetesPlatform } from '../src/spark/kubernetes/spark-submit/spark-submit-platform';
 import { DRIVER_CONTAINER } from '../src/spark/kubernetes/spark-submit/submit-invocation';
-import { sparkJavaOptions } from '../src/spark/create-platform';
+import { launcherJava, sparkJavaOptions } from '../src/spark/create-platform';
 import { demoPlatformSettings, ensureNamespace, EXECUTOR_OOM_OVERRIDES, startPlane, type DemoCluster, type LocalClusterReport } from './demo-cluster';
 import { LocalKubelet, RUNTIME_LABEL } from './runtime/local-kubelet';
 import { IMAGE_JOBS_DIR, imageDefaults } from './runtime/spark-install';
@@ -100,6 +100,7 @@ export async function startSparkSubmitDemoCluster(config: NightjarConfig, option
       extraPodLabels: { [RUNTIME_LABEL]: runtimeLabel },
       kubeConfigPath: kubeconfig,
       workDir,
+      ...launcherJava(config),
     },
     // The plane's nodes serve no logs to the API here (no log server in the demo): read the runtime's files.
     driverLogTail: async (pod, lines) => {

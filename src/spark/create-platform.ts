@@ -27,6 +27,7 @@ export function createSparkPlatform(config: NightjarConfig, layout: DataLayout, 
         ...(kubernetes.submit.extraPodLabels !== undefined ? { extraPodLabels: kubernetes.submit.extraPodLabels } : {}),
         ...(kubernetes.config.kind === 'file' ? { kubeConfigPath: kubernetes.config.path } : {}),
         inCluster: kubernetes.config.kind === 'in-cluster',
+        ...launcherJava(config),
       },
       logger: logger.child({ component: 'spark-kubernetes', submit: 'spark-submit', namespace: kubernetes.settings.namespace }),
     });
@@ -52,6 +53,17 @@ export function createSparkPlatform(config: NightjarConfig, layout: DataLayout, 
     ...(config.spark.classDataDir !== undefined ? { classDataDir: config.spark.classDataDir } : {}),
     logger: logger.child({ component: 'spark-local' }),
   });
+}
+
+/**
+ * spark-submit's own JVM when it submits to a cluster: the short-job options (it creates the
+ * driver pod and exits) and the machine's class-data archive.
+ */
+export function launcherJava(config: NightjarConfig): { launcherJavaOptions: readonly string[]; classDataDir?: string } {
+  return {
+    launcherJavaOptions: config.spark.shortJob?.javaOptions ?? [],
+    ...(config.spark.classDataDir !== undefined ? { classDataDir: config.spark.classDataDir } : {}),
+  };
 }
 
 /** The JVM options every platform gives its attempts (the driver's own; short and long jobs'). */

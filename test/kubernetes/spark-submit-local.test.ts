@@ -40,7 +40,8 @@ beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'nightjar-spark-submit-'));
   runtime = await startTestRuntime({ kubeConfig: kc, repoRoot: REPO, stateDir: path.join(dir, 'runtime'), labelValue: RUNTIME_VALUE, namespaces: [namespace], ...testImage(REPO) });
   kubelet = runtime.kubelet;
-  platform = testSubmitPlatform(kc, namespace, runtime, REPO, dir);
+  // A class-data directory of its own: the first submission writes spark-submit's archive, the next maps it.
+  platform = testSubmitPlatform(kc, namespace, runtime, REPO, dir, { classDataDir: path.join(dir, 'class-data') });
 });
 
 afterAll(async () => {
@@ -61,6 +62,8 @@ test('spark-submit mode runs a real driver and two executor JVMs as pods, adopts
 
   const handle = await platform.submit(req);
   expect(handle.handle).toBe(driverPodName(attemptId));
+  // spark-submit's own JVM ran with the short-job options and wrote its class-data archive at its clean exit.
+  expect((await fs.readdir(path.join(dir, 'class-data'))).filter((f) => /^kubernetes-submit-[0-9a-f]{16}\.jsa$/.test(f))).toHaveLength(1);
   const again = await platform.submit(req);
   expect(again).toMatchObject({ handle: handle.handle, submittedAt: handle.submittedAt });
 

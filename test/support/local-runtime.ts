@@ -11,7 +11,9 @@ import pino from 'pino';
 import { LocalKubelet, RUNTIME_LABEL } from '../../local-cluster/runtime/local-kubelet';
 import { LogServer } from '../../local-cluster/runtime/log-server';
 import { imageDefaults } from '../../local-cluster/runtime/spark-install';
+import { loadConfig } from '../../src/config/config';
 import type { SparkResources } from '../../src/domain/spark/resources';
+import { launcherJava } from '../../src/spark/create-platform';
 import type { KubernetesPlatformSettings } from '../../src/spark/kubernetes/settings';
 import { SparkSubmitKubernetesPlatform } from '../../src/spark/kubernetes/spark-submit/spark-submit-platform';
 import { DRIVER_CONTAINER } from '../../src/spark/kubernetes/spark-submit/submit-invocation';
@@ -61,7 +63,16 @@ export const TEST_RESOURCES: SparkResources = {
  * spark-submit mode on the plane for a test namespace: pyspark's spark-submit, pods labelled for
  * `runtime`, the driver's log read from the runtime's files; submission files under `workDir`.
  */
-export function testSubmitPlatform(kc: KubeConfig, namespace: string, runtime: TestRuntime, repoRoot: string, workDir: string): SparkSubmitKubernetesPlatform {
+export function testSubmitPlatform(
+  kc: KubeConfig,
+  namespace: string,
+  runtime: TestRuntime,
+  repoRoot: string,
+  workDir: string,
+  /** Where spark-submit's class-data archive goes (default: the machine's, as a worker's). */
+  opts: { readonly classDataDir?: string } = {},
+): SparkSubmitKubernetesPlatform {
+  const launcher = launcherJava(loadConfig(process.env, repoRoot));
   return new SparkSubmitKubernetesPlatform({
     kubeConfig: kc,
     settings: testPlatformSettings(namespace),
@@ -71,6 +82,9 @@ export function testSubmitPlatform(kc: KubeConfig, namespace: string, runtime: T
       extraPodLabels: runtime.podLabels,
       kubeConfigPath: planeKubeConfigFile(),
       workDir,
+      // spark-submit's own JVM as a worker's: the short-job options and a class-data archive.
+      ...launcher,
+      ...(opts.classDataDir !== undefined ? { classDataDir: opts.classDataDir } : {}),
     },
     driverLogTail: runtime.logTail(namespace, DRIVER_CONTAINER),
   });

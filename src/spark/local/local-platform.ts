@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { openSync, closeSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -20,6 +19,7 @@ import type {
   SweepReport,
   WorkflowState,
 } from '../platform';
+import { ClassDataArchives, javaOptionValue } from '../class-data';
 import { carryOutSweep, decideSweep, workflowStates, type SweepCandidate } from '../sweep';
 
 /** The JVM options (the driver's own, short and long jobs') are {@link SparkJavaOptions}. */
@@ -85,8 +85,6 @@ const MAX_PROGRESS_DETAIL = 500;
 /** A job that wrote its result but does not exit (a stuck non-daemon thread) is stopped after this. */
 const RESULT_EXIT_GRACE_MS = 60_000;
 const KILL_POLL_MS = 200;
-/** A claim to write the class-data archive older than this is from an attempt that never finished. */
-const CLASS_DATA_CLAIM_MS = 10 * 60_000;
 const SIGKILL_WAIT_MS = 5_000;
 
 /**
@@ -104,11 +102,13 @@ export class LocalSparkPlatform implements SparkPlatform {
   private readonly submitting = new Map<string, Promise<SparkAttemptHandle>>();
   /** Exits of the children this process started, in case `exit.json` is not written yet. */
   private readonly exits = new Map<string, Promise<ExitRecord>>();
+  private readonly classData: ClassDataArchives;
 
   constructor(private readonly options: LocalSparkPlatformOptions) {
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.killGraceMs = options.killGraceMs ?? 10_000;
     this.logger = options.logger ?? pino({ enabled: false });
+    this.classData = new ClassDataArchives(options.classDataDir, this.logger);
   }
 
   submit(request: SparkAttemptRequest): Promise<SparkAttemptHandle> {
@@ -283,7 +283,7 @@ export class LocalSparkPlatform implements SparkPlatform {
     await fs.mkdir(tmpDir, { recursive: true });
     await fs.mkdir(path.dirname(logFile), { recursive: true });
     const javaOptions = attemptJavaOptions(this.options, job, request.inputBytes).driver;
-    const classData = await this.classData(attemptId, javaOptions);
+    const classData = await this.classData.launch('driver', this.options.sparkSubmit, javaOptions, attemptId);
     const args = buildSparkSubmitArgs({
       request,
       workDir,
@@ -324,43 +324,6 @@ export class LocalSparkPlatform implements SparkPlatform {
     await writeJsonAtomic(submissionFile, submitted);
     this.logger.info({ attemptId, pid, job, businessDate, logFile }, 'spark-submit started');
     return toHandle(submitted);
-  }
-
-  /**
-   * The class-data sharing options of an attempt: map the archive when there is one; else, when
-   * no other attempt is writing it, write it at exit (to a temporary name, renamed once the JVM
-   * exited cleanly, so a half-written archive is never mapped). The JVM checks an archive
-   * against its own build and class path and runs without it when they differ.
-   */
-  private async classData(attemptId: string, javaOptions: readonly string[]): Promise<{ options: string[]; exited: (ok: boolean) => Promise<void> }> {
-    const none = { options: [], exited: async () => undefined };
-    const dir = this.options.classDataDir;
-    if (dir === undefined) return none;
-    const archive = path.join(dir, `driver-${await classDataKey(this.options.sparkSubmit, javaOptions)}.jsa`);
-    if (await exists(archive)) return { ...none, options: [`-XX:SharedArchiveFile=${javaOptionValue(archive)}`] };
-    await fs.mkdir(dir, { recursive: true });
-    const claim = `${archive}.writing`;
-    const claimed = await fs.stat(claim).then(
-      (st) => Date.now() - st.mtimeMs > CLASS_DATA_CLAIM_MS,
-      () => true,
-    );
-    if (!claimed) return none;
-    await fs.writeFile(claim, `${attemptId}\n`);
-    const tmp = `${archive}.${attemptId}.tmp`;
-    return {
-      options: [`-XX:ArchiveClassesAtExit=${javaOptionValue(tmp)}`],
-      exited: async (ok) => {
-        try {
-          if (ok && (await exists(tmp))) {
-            await fs.rename(tmp, archive);
-            this.logger.info({ attemptId, archive }, 'class-data sharing archive written');
-          }
-        } finally {
-          await fs.rm(tmp, { force: true });
-          await fs.rm(claim, { force: true });
-        }
-      },
-    };
   }
 
   /** The exit as this process saw it, or unknown (null, null) when another process started it. */
@@ -475,24 +438,6 @@ export function buildSparkSubmitArgs(input: {
     request.mainFile,
     ...request.args,
   ];
-}
-
-/**
- * Names the archive after what it depends on: the spark-submit (its path and modification time,
- * which an upgrade of Spark changes) and the driver's JVM options.
- */
-async function classDataKey(sparkSubmit: string, javaOptions: readonly string[]): Promise<string> {
-  const real = await fs.realpath(sparkSubmit).catch(() => sparkSubmit);
-  const mtime = await fs.stat(real).then(
-    (st) => st.mtimeMs,
-    () => 0,
-  );
-  return createHash('sha256').update(JSON.stringify([real, mtime, javaOptions])).digest('hex').slice(0, 16);
-}
-
-/** Spark's launcher splits extraJavaOptions on whitespace and honours backslash escapes. */
-function javaOptionValue(value: string): string {
-  return value.replace(/[\s'"\\]/g, '\\$&');
 }
 
 /**

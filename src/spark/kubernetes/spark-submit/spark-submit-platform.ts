@@ -22,6 +22,7 @@ import type { CleanupReport } from '../../../domain/pipeline';
 import type { AttemptPod, SparkAttemptOutcome } from '../../../domain/spark/resources';
 import { redact } from '../../outcome';
 import type { AwaitOptions, SparkAttemptHandle, SparkAttemptRequest, SparkPlatform } from '../../platform';
+import { ClassDataArchives } from '../../class-data';
 import { classifyApplication, type ApplicationObservation } from '../classify';
 import { applicationInput, argumentAfter, deleteUntilGone, MAX_CONFIGMAP_BYTES, rejected, requireSameAttempt, safe, signalsOf, SPARK_CHATTER, typed, Wakeup } from '../attempt-support';
 import { sweepLeftovers, type SweepOptions, type SweepReport, type WorkflowState } from '../janitor';
@@ -47,6 +48,14 @@ export interface SparkSubmitSettings {
   readonly inCluster?: boolean;
   /** Where the pod template files are written. Default: the system's temporary directory. */
   readonly workDir?: string;
+  /**
+   * The JVM options of spark-submit itself (`SPARK_SUBMIT_OPTS`, after any the worker's own
+   * environment sets): a short-lived client that creates the driver pod and exits, so the
+   * short-job options suit it. None when absent.
+   */
+  readonly launcherJavaOptions?: readonly string[];
+  /** Where spark-submit's class-data archive lives (written by the first submission, mapped by the next); none when absent. */
+  readonly classDataDir?: string;
 }
 
 export interface SparkSubmitPlatformDeps {
@@ -87,6 +96,7 @@ export class SparkSubmitKubernetesPlatform implements SparkPlatform {
   private readonly now: () => number;
   private readonly driverLogTail: SparkSubmitPlatformDeps['driverLogTail'];
   private pods: ResourceWatch<Json> | undefined;
+  private readonly classData: ClassDataArchives;
 
   constructor(deps: SparkSubmitPlatformDeps) {
     this.settings = deps.settings;
@@ -97,6 +107,7 @@ export class SparkSubmitKubernetesPlatform implements SparkPlatform {
     this.logger = deps.logger ?? pino({ enabled: false });
     this.now = deps.now ?? Date.now;
     this.driverLogTail = deps.driverLogTail;
+    this.classData = new ClassDataArchives(deps.submit.classDataDir, this.logger);
   }
 
   // ---- submit ------------------------------------------------------------------------------
@@ -125,7 +136,7 @@ export class SparkSubmitKubernetesPlatform implements SparkPlatform {
         const invocation = this.invocation(request, specConfigMap, annotations, dir);
         await fs.writeFile(path.join(dir, 'driver.json'), JSON.stringify(invocation.driverTemplate));
         await fs.writeFile(path.join(dir, 'executor.json'), JSON.stringify(invocation.executorTemplate));
-        const result = await this.runSparkSubmit(invocation.args);
+        const result = await this.runSparkSubmit(invocation.args, attemptId);
         if (result.code !== 0) {
           const tail = lastLines(result.output);
           const kind = submitFailureKind(result.output);
@@ -184,16 +195,22 @@ export class SparkSubmitKubernetesPlatform implements SparkPlatform {
     }
   }
 
-  private runSparkSubmit(args: readonly string[]): Promise<{ code: number; output: string }> {
+  private async runSparkSubmit(args: readonly string[], attemptId: string): Promise<{ code: number; output: string }> {
+    const { sparkSubmit, launcherJavaOptions = [] } = this.submitSettings;
+    const classData = await this.classData.launch('kubernetes-submit', sparkSubmit, launcherJavaOptions, attemptId);
+    const javaOptions = [process.env.SPARK_SUBMIT_OPTS, ...launcherJavaOptions, ...classData.options].filter((o) => o !== undefined && o !== '');
     // spark-submit finds its Spark (and pyspark's python) beside itself, as in a virtualenv.
-    const env: NodeJS.ProcessEnv = { ...process.env, PATH: [path.dirname(this.submitSettings.sparkSubmit), process.env.PATH ?? ''].join(path.delimiter) };
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: [path.dirname(sparkSubmit), process.env.PATH ?? ''].join(path.delimiter) };
+    if (javaOptions.length > 0) env.SPARK_SUBMIT_OPTS = javaOptions.join(' ');
     if (this.submitSettings.kubeConfigPath !== undefined) env.KUBECONFIG = this.submitSettings.kubeConfigPath;
-    return new Promise((resolve) => {
-      execFile(this.submitSettings.sparkSubmit, [...args], { env, timeout: this.submitSettings.submitTimeoutMs, maxBuffer: 8 * 1024 * 1024 }, (error, stdout, stderr) => {
+    const result = await new Promise<{ code: number; output: string }>((resolve) => {
+      execFile(sparkSubmit, [...args], { env, timeout: this.submitSettings.submitTimeoutMs, maxBuffer: 8 * 1024 * 1024 }, (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof (error as { code?: unknown }).code === 'number' ? ((error as { code: number }).code) : 1;
         resolve({ code, output: `${stdout}\n${stderr}` });
       });
     });
+    await classData.exited(result.code === 0).catch((err: unknown) => this.logger.warn({ attemptId, err }, 'could not keep the class-data archive'));
+    return result;
   }
 
   private async getPod(name: string): Promise<Json | undefined> {
