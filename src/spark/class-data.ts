@@ -41,14 +41,21 @@ export class ClassDataArchives {
     if (dir === undefined) return NONE;
     const archive = path.join(dir, `${role}-${await archiveKey(sparkSubmit, javaOptions)}.jsa`);
     if (await exists(archive)) return { ...NONE, options: [`-XX:SharedArchiveFile=${javaOptionValue(archive)}`] };
-    await fs.mkdir(dir, { recursive: true });
     const claim = `${archive}.writing`;
-    const claimed = await fs.stat(claim).then(
-      (st) => Date.now() - st.mtimeMs > CLAIM_MS,
-      () => true,
-    );
-    if (!claimed) return NONE;
-    await fs.writeFile(claim, `${claimant}\n`);
+    try {
+      await fs.mkdir(dir, { recursive: true });
+      const claimed = await fs.stat(claim).then(
+        (st) => Date.now() - st.mtimeMs > CLAIM_MS,
+        () => true,
+      );
+      if (!claimed) return NONE;
+      await fs.writeFile(claim, `${claimant}\n`);
+    } catch (err) {
+      // An archive only saves start-up time: a directory it cannot write (a read-only file
+      // system, no home) must not stop the JVM from starting without one.
+      this.logger.warn({ claimant, dir, err }, 'class-data sharing archive cannot be written here: the JVM starts without one');
+      return NONE;
+    }
     const tmp = `${archive}.${claimant}.tmp`;
     return {
       options: [`-XX:ArchiveClassesAtExit=${javaOptionValue(tmp)}`],

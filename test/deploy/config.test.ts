@@ -98,3 +98,17 @@ test('a janitor interval of 0 renders as off, which the configuration reads as n
   expect(data.NIGHTJAR_JANITOR_EVERY_SECONDS).toBe('off');
   expect(loadConfig({ ...data, ...SECRET_VALUES }, '/app').janitor.everySeconds).toBe(0);
 });
+
+test("spark-submit mode points the worker's spark-submit and its class-data archive at writable places", () => {
+  const minimal = ciValues().find((c) => c.name === 'minimal')?.file ?? '';
+  const mode = path.join(WORK, 'spark-submit-mode.yaml');
+  fs.writeFileSync(mode, 'spark:\n  submitMode: spark-submit\n');
+  const { objects } = render('tenant-minimal', [minimal, mode]);
+  const data = (only(objects, 'ConfigMap', '-config') as ConfigMapObject).data;
+  // The root file system is read-only: the archive goes to the pod's /tmp emptyDir, not the home directory.
+  expect(data.NIGHTJAR_SPARK_CDS_DIR).toBe('/tmp/nightjar-spark-cds');
+  const parsed = loadConfig({ ...data, ...SECRET_VALUES }, '/app');
+  expect(parsed.spark.kubernetes?.submit.mode).toBe('spark-submit');
+  expect(parsed.spark.sparkSubmit).toBe('/opt/spark/bin/spark-submit');
+  expect(parsed.spark.classDataDir).toBe('/tmp/nightjar-spark-cds');
+});

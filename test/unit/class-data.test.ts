@@ -60,3 +60,11 @@ describe('ClassDataArchives', () => {
     expect(javaOptionValue('/tmp/a dir/it\'s "x"\\y')).toBe('/tmp/a\\ dir/it\\\'s\\ \\"x\\"\\\\y');
   });
 });
+
+test('a directory that cannot be written starts the JVM without an archive, never fails it', async () => {
+  const blocked = path.join(dir, 'a-file');
+  await fs.writeFile(blocked, 'not a directory');
+  const launch = await new ClassDataArchives(path.join(blocked, 'archives'), pino({ enabled: false })).launch('kubernetes-submit', launcher, [], 'attempt-1');
+  expect(launch.options).toEqual([]);
+  await launch.exited(true);
+});
