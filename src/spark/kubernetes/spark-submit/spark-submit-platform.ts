@@ -49,9 +49,9 @@ export interface SparkSubmitSettings {
   /** Where the pod template files are written. Default: the system's temporary directory. */
   readonly workDir?: string;
   /**
-   * The JVM options of spark-submit itself (`SPARK_SUBMIT_OPTS`, after any the worker's own
-   * environment sets): a short-lived client that creates the driver pod and exits, so the
-   * short-job options suit it. None when absent.
+   * The JVM options of spark-submit itself (`SPARK_SUBMIT_OPTS`): a short-lived client that
+   * creates the driver pod and exits, so the short-job options suit it. A `SPARK_SUBMIT_OPTS` in
+   * the worker's environment replaces them. None when absent.
    */
   readonly launcherJavaOptions?: readonly string[];
   /** Where spark-submit's class-data archive lives (written by the first submission, mapped by the next); none when absent. */
@@ -197,8 +197,12 @@ export class SparkSubmitKubernetesPlatform implements SparkPlatform {
 
   private async runSparkSubmit(args: readonly string[], attemptId: string): Promise<{ code: number; output: string }> {
     const { sparkSubmit, launcherJavaOptions = [] } = this.submitSettings;
-    const classData = await this.classData.launch('kubernetes-submit', sparkSubmit, launcherJavaOptions, attemptId);
-    const javaOptions = [process.env.SPARK_SUBMIT_OPTS, ...launcherJavaOptions, ...classData.options].filter((o) => o !== undefined && o !== '');
+    // SPARK_SUBMIT_OPTS set for the worker is someone's deliberate choice: it replaces ours (a
+    // second collector beside its own would stop the JVM from starting).
+    const own = process.env.SPARK_SUBMIT_OPTS;
+    const chosen = own !== undefined && own.trim() !== '' ? [own] : launcherJavaOptions;
+    const classData = await this.classData.launch('kubernetes-submit', sparkSubmit, chosen, attemptId);
+    const javaOptions = [...chosen, ...classData.options];
     // spark-submit finds its Spark (and pyspark's python) beside itself, as in a virtualenv.
     const env: NodeJS.ProcessEnv = { ...process.env, PATH: [path.dirname(sparkSubmit), process.env.PATH ?? ''].join(path.delimiter) };
     if (javaOptions.length > 0) env.SPARK_SUBMIT_OPTS = javaOptions.join(' ');
