@@ -1,7 +1,7 @@
 import { buildSparkApplication } from '../../../src/spark/kubernetes/spark-application';
 import { applicationStateOf } from '../../../src/spark/kubernetes/spark-submit/driver-state';
 import { attemptPodOf } from '../../../src/spark/kubernetes/status';
-import { submitFailureKind } from '../../../src/spark/kubernetes/spark-submit/spark-submit-platform';
+import { launcherOptions, submitFailureKind } from '../../../src/spark/kubernetes/spark-submit/spark-submit-platform';
 import { buildSubmitInvocation, SparkSubmitUnsupportedError } from '../../../src/spark/kubernetes/spark-submit/submit-invocation';
 import { parsePod } from '../../../src/spark/kubernetes/status';
 
@@ -117,4 +117,12 @@ test("spark-submit's failures are told apart: taken name, refusal, anything else
   expect(submitFailureKind('pods "a-driver" already exists')).toBe('exists');
   expect(submitFailureKind('Failure executing: POST ... Message: Forbidden! User cannot create resource "pods"')).toBe('refused');
   expect(submitFailureKind('java.net.ConnectException: Connection refused')).toBe('transient');
+});
+
+test("spark-submit's own JVM: the configured options, unless the worker's environment sets SPARK_SUBMIT_OPTS, which replaces them whole", () => {
+  const configured = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'];
+  expect(launcherOptions(undefined, configured)).toEqual(configured);
+  expect(launcherOptions('  ', configured)).toEqual(configured);
+  // Never both: the JVM refuses two collectors.
+  expect(launcherOptions(' -XX:+UseG1GC -Dproxy=on ', configured)).toEqual(['-XX:+UseG1GC -Dproxy=on']);
 });

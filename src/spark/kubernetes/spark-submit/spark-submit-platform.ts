@@ -78,6 +78,15 @@ const SUBMIT_OUTPUT_LINES = 12;
 
 type Json = { metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: unknown; creationTimestamp?: unknown } };
 
+/**
+ * spark-submit's own JVM options: a `SPARK_SUBMIT_OPTS` set for the worker is someone's
+ * deliberate choice and replaces the configured ones (a second collector beside its own would
+ * stop the JVM from starting).
+ */
+export function launcherOptions(environment: string | undefined, configured: readonly string[]): readonly string[] {
+  return environment !== undefined && environment.trim() !== '' ? [environment.trim()] : configured;
+}
+
 /** What spark-submit's output says about why it failed. */
 export function submitFailureKind(output: string): 'exists' | 'refused' | 'transient' {
   if (/AlreadyExists|already exists|\b409\b/.test(output)) return 'exists';
@@ -197,10 +206,7 @@ export class SparkSubmitKubernetesPlatform implements SparkPlatform {
 
   private async runSparkSubmit(args: readonly string[], attemptId: string): Promise<{ code: number; output: string }> {
     const { sparkSubmit, launcherJavaOptions = [] } = this.submitSettings;
-    // SPARK_SUBMIT_OPTS set for the worker is someone's deliberate choice: it replaces ours (a
-    // second collector beside its own would stop the JVM from starting).
-    const own = process.env.SPARK_SUBMIT_OPTS;
-    const chosen = own !== undefined && own.trim() !== '' ? [own] : launcherJavaOptions;
+    const chosen = launcherOptions(process.env.SPARK_SUBMIT_OPTS, launcherJavaOptions);
     const classData = await this.classData.launch('kubernetes-submit', sparkSubmit, chosen, attemptId);
     const javaOptions = [...chosen, ...classData.options];
     // spark-submit finds its Spark (and pyspark's python) beside itself, as in a virtualenv.
