@@ -21,6 +21,7 @@ import { benchScale } from './scale';
 import { scaleArms } from './scale-arms';
 import { benchSpark, benchSparkProfile, currentArm, renderActions, type SparkArm, renderDigestCheck, renderSparkProfile } from './spark';
 import { benchSparkSubmit } from './spark-submit';
+import { benchSubmitLauncher } from './submit-launcher';
 
 /**
  * The SDK's warnings and errors. Workflow code's own lines (benchmarked jobs narrating their OOM
@@ -33,7 +34,7 @@ class BenchLogger extends DefaultLogger {
   }
 }
 
-const BENCHMARKS = ['generate', 'export', 'orchestration', 'codec', 'spark', 'kubernetes', 'scale', 'plane', 'spark-submit'] as const;
+const BENCHMARKS = ['generate', 'export', 'orchestration', 'codec', 'spark', 'kubernetes', 'scale', 'plane', 'spark-submit', 'submit-launcher'] as const;
 type BenchmarkName = (typeof BENCHMARKS)[number];
 
 /** The benchmarks named on the command line, or all of them. */
@@ -193,6 +194,15 @@ async function main() {
       `| ${r.local.normalizeSeconds} + ${r.local.transformSeconds} = ${r.local.totalSeconds} s | ${r.plane.normalizeSeconds} + ${r.plane.transformSeconds} = ${r.plane.totalSeconds} s | **${r.ratio}** | ${r.plane.pods} | ${r.reportsEqual ? 'yes' : 'NO'} | ` +
         `${r.oom.submitToStoppedSeconds} s (${r.oom.lostExecutors}) | ${r.oom.stoppedToResubmittedSeconds} s | ${r.oom.secondAttemptSeconds} s, ${r.oom.secondSucceeded ? 'succeeded' : 'FAILED'} | ${r.objectsLeft} | ${r.workerPeakRssMb} MiB | ${r.planeRssMb} MiB |\n`,
     );
+  }
+
+  if (run.has('submit-launcher')) {
+    const r = await benchSubmitLauncher(config, { dir: path.join(SCRATCH, 'submit-launcher'), rounds: quick ? 2 : 4 });
+    say(`**spark-submit's own JVM, one submission to the local plane** (spark-submit mode: the driver pod created, spark-submit exited; ${r.rounds} rounds, the arms alternated; launcher settings = \`${r.javaOptions.join(' ')}\` and the class-data archive)\n`);
+    say('| arm | wall per submission (ms) | CPU per submission (s, spark-submit and its JVMs) |');
+    say('|---|---|---|');
+    for (const a of r.arms) say(`| ${a.arm} | ${a.wallMs.join(', ')} | ${a.cpuSeconds.join(', ')} |`);
+    say(`\nMedian ratio, JVM defaults over launcher settings: **wall ${r.medianWallRatio}**, CPU ${r.medianCpuRatio}.\n`);
   }
 
   if (run.has('scale')) {
