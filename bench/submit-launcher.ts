@@ -10,12 +10,11 @@ import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { NightjarConfig } from '../src/config/config';
-import type { SparkResources } from '../src/domain/spark/resources';
 import { launcherJava } from '../src/spark/create-platform';
-import type { KubernetesPlatformSettings } from '../src/spark/kubernetes/settings';
 import { SparkSubmitKubernetesPlatform } from '../src/spark/kubernetes/spark-submit/spark-submit-platform';
 import type { SparkAttemptRequest } from '../src/spark/platform';
 import { createTestNamespace, deleteTestNamespace, planeKubeConfig, planeKubeConfigFile } from '../test/support/local-plane';
+import { TEST_RESOURCES, testPlatformSettings } from '../test/support/local-runtime';
 import { round } from './stats';
 
 export interface LauncherArm {
@@ -34,15 +33,6 @@ export interface LauncherResult {
   readonly medianCpuRatio: number;
 }
 
-const RESOURCES: SparkResources = {
-  driverMemoryMb: 768,
-  driverCores: 1,
-  executorMemoryMb: 512,
-  executorCores: 1,
-  executorInstances: 2,
-  memoryOverheadMb: null,
-  shufflePartitions: 4,
-};
 
 /** CPU seconds of the children this process has waited for (user + system), from /proc. */
 function childrenCpuSeconds(): number {
@@ -63,20 +53,8 @@ export async function benchSubmitLauncher(config: NightjarConfig, opts: { readon
   await fs.mkdir(opts.dir, { recursive: true });
   const spec = path.join(opts.dir, 'spec.json');
   await fs.writeFile(spec, JSON.stringify({ mode: 'ok' }));
-  const settings: KubernetesPlatformSettings = {
-    namespace,
-    image: 'nightjar-spark:local',
-    serviceAccount: 'nightjar-spark',
-    sparkVersion: '4.3.0',
-    imageJobsDir: '/opt/nightjar/spark',
-    ttlSeconds: 3600,
-    executorOomLimit: 2,
-    stuckAfterMs: 600_000,
-    pollIntervalMs: 2_000,
-    fallbackPollMs: 1_000,
-    cleanupTimeoutMs: 60_000,
-    driverLogLines: 20,
-  };
+  // The tests' plane settings: the pods stay Pending here, so what they would run does not matter.
+  const settings = testPlatformSettings(namespace);
   const launcher = launcherJava(config);
   const platform = (withLauncher: boolean) =>
     new SparkSubmitKubernetesPlatform({
@@ -104,7 +82,7 @@ export async function benchSubmitLauncher(config: NightjarConfig, opts: { readon
       businessDate: '2026-12-06',
       job: 'normalize',
       attempt: 1,
-      resources: RESOURCES,
+      resources: TEST_RESOURCES,
       mainFile: path.join(config.spark.jobsDir, 'jobs', 'normalize.py'),
       args: ['--spec', spec],
       sparkConf: {},
