@@ -9,6 +9,7 @@ import { feedSpec, type FeedName } from '../domain/feeds/catalog';
 import type { AwaitFeedsInput, AwaitFeedsResult, FeedIngested, IngestFeedInput } from '../domain/pipeline';
 import { FeedFileChangedError, FeedFileError, inspectFeedFile } from '../feeds/inspect';
 import { withHeartbeat } from './heartbeat';
+import { exists } from '../common/files';
 
 /**
  * What `ingestFeed` returns: the shared {@link FeedIngested} plus the row screen (rules 1–3 of
@@ -65,13 +66,6 @@ export interface IngestDeps {
    * the worker — is refused: a sender must not make the worker read what it chooses.
    */
   readonly feedRoots?: readonly string[];
-}
-
-async function exists(p: string): Promise<boolean> {
-  return fs.access(p).then(
-    () => true,
-    () => false,
-  );
 }
 
 /** Writes `content` to `target` atomically (temp file + rename). */

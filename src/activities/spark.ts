@@ -20,6 +20,7 @@ import { recordedPods } from '../domain/spark/attempt-pods';
 import type { SparkAttemptOutcome } from '../domain/spark/resources';
 import { JOB_RESULT_FILE } from '../spark/outcome';
 import type { SparkAttemptHandle, SparkPlatform, SparkProgress, WorkflowState } from '../spark/platform';
+import { exists } from '../common/files';
 
 /** Parameters of the transform job's risk alerts (docs/spark-jobs.md). */
 export interface TransformThresholds {
@@ -344,13 +345,6 @@ async function writeFileAtomic(target: string, content: string | Buffer): Promis
   const tmp = `${target}.${process.pid}.${Date.now()}.tmp`;
   await fs.writeFile(tmp, content);
   await fs.rename(tmp, target);
-}
-
-async function exists(p: string): Promise<boolean> {
-  return fs.access(p).then(
-    () => true,
-    () => false,
-  );
 }
 
 async function requireFile(file: string): Promise<void> {

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { exists } from '../common/files';
 
 /** A claim to write an archive older than this is from a JVM that never finished. */
 const CLAIM_MS = 10 * 60_000;
@@ -92,9 +93,3 @@ export function javaOptionValue(value: string): string {
   return value.replace(/[\s'"\\]/g, '\\$&');
 }
 
-async function exists(file: string): Promise<boolean> {
-  return fs.access(file).then(
-    () => true,
-    () => false,
-  );
-}

@@ -21,6 +21,7 @@ import type {
 } from '../platform';
 import { ClassDataArchives, javaOptionValue } from '../class-data';
 import { carryOutSweep, decideSweep, workflowStates, type SweepCandidate } from '../sweep';
+import { exists } from '../../common/files';
 
 /** The JVM options (the driver's own, short and long jobs') are {@link SparkJavaOptions}. */
 export interface LocalSparkPlatformOptions extends SparkJavaOptions {
@@ -588,13 +589,6 @@ async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
   await fs.writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`);
   await fs.rename(tmp, file);
-}
-
-async function exists(file: string): Promise<boolean> {
-  return fs.access(file).then(
-    () => true,
-    () => false,
-  );
 }
 
 /** Resolves after `ms`, or early when `signal` aborts. */
