@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs (bootstrap, deployment tools, PostgreSQL, Kafka,
-# the local Kubernetes control plane), then lint, type check, the PySpark job tests and every jest
+# the local Kubernetes control plane), then lint, type check, the PySpark job tests (on a classic
+# session, then on the warm driver's Spark Connect server) and every jest
 # project (unit, activity, workflow, replay, kubernetes, kafka, deploy, fuzz; then integration and
 # the reliability fault matrix).
 # Ends with one line "tests: N passed, N failed".
@@ -43,6 +44,9 @@ export NIGHTJAR_TEST_KAFKA_BROKERS
 status=0
 echo "== PySpark job tests"
 .venv/bin/python -m pytest spark/tests -q -p no:cacheprovider --junitxml=.cache/pytest.xml || status=1
+echo "== PySpark job tests on the warm driver (the jobs as sessions of a Spark Connect server)"
+NIGHTJAR_TEST_SPARK_REMOTE=start .venv/bin/python -m pytest spark/tests/test_lines.py spark/tests/test_normalize.py spark/tests/test_transform.py \
+  -q -p no:cacheprovider --junitxml=.cache/pytest-connect.xml || status=1
 
 if wait "$deploy_tools"; then
   NIGHTJAR_DEPLOY_TOOLS=$(tail -n1 .cache/deploy-tools.out)
@@ -88,5 +92,5 @@ NIGHTJAR_TEST_PLANE_RESTARTS=$k8s_started_here npx jest --selectProjects reliabi
 echo "== jest: browser (the night report pages, the Temporal UI's update dialog, in Chromium)"
 npx jest --selectProjects browser --runInBand --forceExit --json --outputFile=.cache/jest-browser.json || status=1
 
-node scripts/test-summary.js .cache/pytest.xml .cache/jest-fast.json .cache/jest-integration.json .cache/jest-reliability.json .cache/jest-browser.json || status=1
+node scripts/test-summary.js .cache/pytest.xml .cache/pytest-connect.xml .cache/jest-fast.json .cache/jest-integration.json .cache/jest-reliability.json .cache/jest-browser.json || status=1
 exit $status

@@ -9,7 +9,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 
 from .progress import error, progress
 from .result import write_result
-from .session import build_session
+from .session import build_session, is_connect
 from .spec import load_spec
 
 JOB_CONF = {
@@ -45,6 +45,7 @@ def main(job: str, runner: Union[Runner, str], argv: Optional[Sequence[str]] = N
             error(ValueError(f"bad arguments: {list(argv) if argv is not None else sys.argv[1:]}"))
         raise
     started = time.monotonic()
+    spark = None
     try:
         spec = load_spec(args.spec)
         if spec["job"] != job:
@@ -59,10 +60,18 @@ def main(job: str, runner: Union[Runner, str], argv: Optional[Sequence[str]] = N
     except BaseException as exc:  # noqa: BLE001 - reported, then raised again
         if not isinstance(exc, SystemExit):
             error(exc)
+        if spark is not None and is_connect(spark):
+            _release(spark)
         raise
     # After the result is written the attempt has succeeded; stopping is best effort.
+    _release(spark)
+    return 0
+
+
+def _release(spark: Any) -> None:
+    """Stops the session: a classic driver's context, or a warm driver's session of this
+    attempt (the server drops its state; the server itself goes on). Best effort."""
     try:
         spark.stop()
     except Exception:  # noqa: BLE001
         pass
-    return 0

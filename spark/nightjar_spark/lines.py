@@ -9,6 +9,8 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from .session import is_connect
+
 LINE_COLUMN = "_nj_line"
 LINE_NO_COLUMN = "_nj_line_no"
 TOTAL_COLUMN = "_nj_total"
@@ -91,7 +93,7 @@ def numbered_lines(spark: SparkSession, path: str, local_file: Optional[str] = N
     # Before Spark lists the file: a change after this, even before Spark plans its splits, is caught.
     identity = _identity(local_file) if countable else None
     text = spark.read.text(path)
-    if countable and text.rdd.getNumPartitions() <= 1:
+    if countable and _read_whole(spark, text, identity[2]):
         total = count_lines(local_file)
         frame = text.select(
             F.col("value").alias(LINE_COLUMN),
@@ -100,6 +102,28 @@ def numbered_lines(spark: SparkSession, path: str, local_file: Optional[str] = N
         )
         return NumberedLines(frame, local_file, total, identity)
     return NumberedLines(_numbered_by_partition(text))
+
+
+def _read_whole(spark: SparkSession, text: DataFrame, size: int) -> bool:
+    """Whether Spark reads `text`'s file as one partition, so each row's position in it is its
+    line number. A classic session asks the planned scan (no job). A Connect session has no
+    RDDs: a file larger than one split is never whole, and a smaller one is whole exactly when
+    no row lands past the first partition (one small job), which is all the numbering needs."""
+    if not is_connect(spark):
+        return text.rdd.getNumPartitions() <= 1
+    if size > _max_split_bytes(spark):
+        return False
+    last = text.select(F.spark_partition_id().alias("p")).agg(F.max("p")).first()[0]
+    return last is None or last == 0
+
+
+def _max_split_bytes(spark: SparkSession) -> int:
+    value = str(spark.conf.get("spark.sql.files.maxPartitionBytes", "134217728")).strip().lower()
+    units = {"b": 1, "k": 1 << 10, "kb": 1 << 10, "m": 1 << 20, "mb": 1 << 20, "g": 1 << 30, "gb": 1 << 30}
+    for suffix in sorted(units, key=len, reverse=True):
+        if value.endswith(suffix):
+            return int(value[: -len(suffix)]) * units[suffix]
+    return int(value)
 
 
 def _numbered_by_partition(text: DataFrame) -> DataFrame:

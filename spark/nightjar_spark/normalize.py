@@ -320,7 +320,12 @@ def run_normalize(spark: SparkSession, spec: dict[str, Any]) -> dict[str, Any]:
     for index, name in enumerate(order, start=1):
         progress("normalize", feed=name, step="read", feedIndex=index, feeds=len(order))
         normalizer = FeedNormalizer(spark, spec, cat.feed_by_name(catalog, name))
-        results[name] = normalize_feed(normalizer, inputs[name], spec["outputUri"], accepted)
+        try:
+            results[name] = normalize_feed(normalizer, inputs[name], spec["outputUri"], accepted)
+        finally:
+            # Also when the feed fails: on a warm driver, which outlives the attempt, a failed
+            # attempt's persisted rows would otherwise stay in its memory.
+            normalizer.release()
         # Later feeds check against what was written, which also keeps their plans short.
         accepted[name] = spark.read.schema(cat.curated_schema(normalizer.feed)).parquet(
             spark_path(results[name]["curatedUri"])

@@ -30,6 +30,8 @@ def write_result(uri: str, result: dict[str, Any], spark: Any = None) -> None:
         return
     if spark is None:
         raise ValueError(f"a SparkSession is needed to write the result to {uri}")
+    if type(spark).__module__.startswith("pyspark.sql.connect"):
+        raise ValueError(f"a job on the warm driver writes its result to a local path only, not to {uri}")
     _write_hadoop(spark, uri, body)
 
 

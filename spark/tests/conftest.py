@@ -22,20 +22,67 @@ if str(SPARK_DIR) not in sys.path:
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 
+# The jobs run on a classic session (spark-submit) or as sessions of the warm driver, a Spark
+# Connect server. NIGHTJAR_TEST_SPARK_REMOTE=start runs every test through a server started here
+# (`sc://host:port`: through that one).
+REMOTE = os.environ.get("NIGHTJAR_TEST_SPARK_REMOTE")
+TEST_CONF = {"spark.sql.shuffle.partitions": "4", "spark.sql.session.timeZone": "UTC"}
+
+
+def _connect_server(tmp: Path):
+    """A Spark Connect server of this venv's pyspark on a free loopback port: (process, url)."""
+    import socket
+    import subprocess
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    submit = Path(sys.executable).parent / "spark-submit"
+    env = {**os.environ, "PATH": f"{submit.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    log = open(tmp / "connect-server.log", "wb")  # noqa: SIM115 - open while the server runs
+    proc = subprocess.Popen(
+        [str(submit), "--class", "org.apache.spark.sql.connect.service.SparkConnectServer", "--master", "local[2]",
+         "--driver-memory", "1g", "--conf", "spark.ui.enabled=false", "--conf", "spark.default.parallelism=2",
+         "--conf", "spark.connect.grpc.binding.address=127.0.0.1", "--conf", f"spark.connect.grpc.binding.port={port}"],
+        stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+    )
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc, f"sc://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError(f"the Spark Connect server did not start; see {tmp / 'connect-server.log'}")
+
+
 @pytest.fixture(scope="session")
-def spark():
+def spark(tmp_path_factory):
     from pyspark.sql import SparkSession
 
-    session = (
+    if REMOTE:
+        server, url = _connect_server(tmp_path_factory.mktemp("connect")) if REMOTE == "start" else (None, REMOTE)
+        session = SparkSession.builder.remote(url).getOrCreate()
+        for key, value in TEST_CONF.items():
+            session.conf.set(key, value)
+        yield session
+        session.stop()
+        if server is not None:
+            os.killpg(server.pid, 15)
+            server.wait(30)
+        return
+    builder = (
         SparkSession.builder.master("local[2]")
         .appName("nightjar-spark-tests")
         .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
         .config("spark.default.parallelism", "2")
-        .config("spark.sql.session.timeZone", "UTC")
         .config("spark.driver.memory", "1g")
-        .getOrCreate()
     )
+    for key, value in TEST_CONF.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
@@ -131,6 +178,14 @@ def csv_rows(directory: Path) -> list[dict[str, str]]:
 
     text = read_csv_dataset(directory)
     return list(csv.DictReader(io.StringIO(text)))
+
+
+def partitions_read(spark, path: Path) -> int:
+    """How many partitions Spark reads `path` as text in (those holding rows), on a classic or a
+    Connect session alike."""
+    from pyspark.sql import functions as F
+
+    return spark.read.text(path.resolve().as_uri()).select(F.spark_partition_id()).distinct().count()
 
 
 def remove(path: Path) -> None:

@@ -12,6 +12,7 @@ from nightjar_spark.lines import (
     count_lines,
     numbered_lines,
 )
+from .conftest import partitions_read
 
 
 def test_line_numbers_are_exact_across_partitions(spark, tmp_path):
@@ -21,7 +22,7 @@ def test_line_numbers_are_exact_across_partitions(spark, tmp_path):
     previous = spark.conf.get("spark.sql.files.maxPartitionBytes")
     spark.conf.set("spark.sql.files.maxPartitionBytes", "2048")
     try:
-        assert spark.read.text(path.as_uri()).rdd.getNumPartitions() >= 4
+        assert partitions_read(spark, path) >= 4
         numbered = numbered_lines(spark, path.as_uri(), str(path))
         assert numbered.counted is None  # several splits: numbered by partition, not counted
         rows = numbered.frame.select(LINE_COLUMN, LINE_NO_COLUMN, TOTAL_COLUMN).collect()

@@ -53,6 +53,10 @@ export class DataLayout {
   sparkWorkDir(attemptId: string): string {
     return path.join(this.sparkWorkRoot(), attemptId);
   }
+  /** The warm driver's state (its record, logs, scratch): beside the attempts' dirs, never one of them. */
+  sparkWarmDriverDir(): string {
+    return path.join(this.dataDir, 'work', 'spark-warm-driver');
+  }
   /** What a job learned about its size (learned sizing), one file per job. */
   sizingFile(job: 'normalize' | 'transform'): string {
     return path.join(this.dataDir, 'state', 'spark-sizing', `${job}.json`);

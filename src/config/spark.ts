@@ -86,6 +86,7 @@ export const SparkEnv = z.object({
   NIGHTJAR_SPARK_LONG_JOB_JAVA_OPTIONS: z.string().default(DEFAULT_LONG_JOB_JAVA_OPTIONS).pipe(javaOptions),
   NIGHTJAR_SPARK_SHORT_JOB_MAX_INPUT_MB: z.string().default(JSON.stringify(SHORT_JOB_MAX_INPUT_MIB)).pipe(mibPerJob(SHORT_JOB_MAX_INPUT_MIB)),
   NIGHTJAR_SPARK_CDS_DIR: z.string().min(1).optional(),
+  NIGHTJAR_SPARK_WARM_SLOTS: z.coerce.number().int().min(0, 'must be 0 (off) or more').max(16).default(0),
   NIGHTJAR_OOM_MAX_ATTEMPTS: positive.default(4),
   NIGHTJAR_OOM_MEMORY_FACTOR: z.coerce.number().gt(1, 'must be greater than 1').default(2),
   NIGHTJAR_OOM_MAX_DRIVER_MEMORY_MB: mb.default(8192),
@@ -137,6 +138,8 @@ export interface SparkJobsConfig {
   readonly longJob: LongJobJavaOptions;
   /** Where local drivers keep their class-data sharing archive; absent when turned off. */
   readonly classDataDir?: string;
+  /** Short local attempts at once on the warm driver (a Spark Connect server); 0 is off. */
+  readonly warmSlots: number;
   readonly defaults: Readonly<Record<SparkJobName, SparkResources>>;
   /** The default policy, and per job the policy with that job's settings over it. */
   readonly escalation: EscalationPolicy;
@@ -172,6 +175,7 @@ export function sparkJobsConfig(e: Env, repoRoot: string): SparkJobsConfig {
     shortJob: { maxInputBytes: e.NIGHTJAR_SPARK_SHORT_JOB_MAX_INPUT_MB, javaOptions: e.NIGHTJAR_SPARK_SHORT_JOB_JAVA_OPTIONS },
     longJob: { javaOptions: e.NIGHTJAR_SPARK_LONG_JOB_JAVA_OPTIONS },
     // Outside the checkout, so every clone and worker of this machine shares one archive.
+    warmSlots: e.NIGHTJAR_SPARK_WARM_SLOTS,
     ...(e.NIGHTJAR_SPARK_CDS_DIR === 'off' ? {} : { classDataDir: path.resolve(e.NIGHTJAR_SPARK_CDS_DIR ?? path.join(os.homedir(), '.cache', 'nightjar', 'spark-cds')) }),
     defaults: {
       normalize: { ...resources, ...e.NIGHTJAR_SPARK_JOB_RESOURCES?.normalize },

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../workflows/search-attributes';
+import { isListening } from '../common/net';
 
 export interface DevServerOptions {
   readonly temporalBin: string;
@@ -44,20 +44,6 @@ export async function uiCodecEndpointOf(uiUrl: string, timeoutMs = 1_000): Promi
   } catch {
     return undefined;
   }
-}
-
-/** True when something accepts TCP connections on host:port. */
-export function isListening(host: string, port: number, timeoutMs = 500): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
 }
 
 function pidFile(opts: DevServerOptions): string {

@@ -3,6 +3,7 @@ import type { DataLayout } from '../common/layout';
 import type { SparkJavaOptions } from '../domain/spark/java-options';
 import type { NightjarConfig } from '../config/config';
 import { LocalSparkPlatform } from './local/local-platform';
+import { WarmDriver } from './local/warm-driver';
 import type { SparkPlatform } from './platform';
 
 /**
@@ -51,7 +52,26 @@ export function createSparkPlatform(config: NightjarConfig, layout: DataLayout, 
     extraConf: config.spark.ui ? { 'spark.ui.enabled': 'true' } : {},
     ...javaOptions,
     ...(config.spark.classDataDir !== undefined ? { classDataDir: config.spark.classDataDir } : {}),
+    ...(config.spark.warmSlots > 0 ? { warmDriver: warmDriver(config, layout, logger) } : {}),
     logger: logger.child({ component: 'spark-local' }),
+  });
+}
+
+/**
+ * The warm driver of a local worker: a slot per attempt at once, each the larger job's default
+ * driver memory; the long-job JVM options, since it lives for many attempts.
+ */
+export function warmDriver(config: NightjarConfig, layout: DataLayout, logger: Logger): WarmDriver {
+  const { defaults } = config.spark;
+  return new WarmDriver({
+    slots: config.spark.warmSlots,
+    slotMemoryMb: Math.max(defaults.normalize.driverMemoryMb, defaults.transform.driverMemoryMb),
+    cores: Math.max(defaults.normalize.driverCores, defaults.transform.driverCores),
+    sparkSubmit: config.spark.sparkSubmit,
+    pythonPath: config.spark.python,
+    stateDir: layout.sparkWarmDriverDir(),
+    javaOptions: [...config.spark.driverJavaOptions, ...config.spark.longJob.javaOptions],
+    logger: logger.child({ component: 'spark-warm-driver' }),
   });
 }
 

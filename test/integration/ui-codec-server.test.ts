@@ -12,7 +12,8 @@ import { AesGcmCodec } from '../../src/codec/aes-gcm-codec';
 import { createKey, loadKeyRing } from '../../src/codec/keys';
 import { payloadToJSON } from '@temporalio/common/lib/proto-utils';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { CodecServerUnusable, ensureUiCodecServer, isListening, stopDevServer } from '../../src/infra/temporal-dev-server';
+import { CodecServerUnusable, ensureUiCodecServer, stopDevServer } from '../../src/infra/temporal-dev-server';
+import { isListening } from '../../src/common/net';
 import { REPO_ROOT } from '../helpers/temporal';
 
 jest.setTimeout(60_000);

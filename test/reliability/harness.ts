@@ -20,6 +20,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { Pool } from 'pg';
 import { DataLayout } from '../../src/common/layout';
+import { freePort } from '../../src/common/net';
 import { loadConfig } from '../../src/config/config';
 import type { RunManifest } from '../../src/domain/pipeline';
 import { SPARK_REPORTS, REPORTING_SCHEMA, type ReportSpec } from '../../src/domain/reports/catalog';
@@ -46,17 +47,6 @@ const IMAGE = 'registry.bank.example/nightjar-spark:reliability';
 const IMAGE_JOBS_DIR = '/opt/nightjar/spark';
 
 // ---- ports and processes -----------------------------------------------------------------
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function isListening(port: number): Promise<boolean> {
   return new Promise((resolve) => {

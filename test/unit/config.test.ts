@@ -283,3 +283,11 @@ test('the workflow heap limit is a number of MiB, at least 64', () => {
   expect(() => loadConfig({ NIGHTJAR_WORKER_WORKFLOW_HEAP_MB: '32' }, root)).toThrow(/NIGHTJAR_WORKER_WORKFLOW_HEAP_MB=.*at least 64 MiB/);
   expect(() => loadConfig({ NIGHTJAR_WORKER_WORKFLOW_HEAP_MB: 'lots' }, root)).toThrow(/NIGHTJAR_WORKER_WORKFLOW_HEAP_MB=.*expected a number of MiB/);
 });
+
+test('the warm driver: off unless slots are configured; a slot count that is not a small whole number is refused by name', () => {
+  expect(loadConfig({}, root).spark.warmSlots).toBe(0);
+  expect(loadConfig({ NIGHTJAR_SPARK_WARM_SLOTS: '2' }, root).spark.warmSlots).toBe(2);
+  expect(() => loadConfig({ NIGHTJAR_SPARK_WARM_SLOTS: '-1' }, root)).toThrow(/NIGHTJAR_SPARK_WARM_SLOTS/);
+  expect(() => loadConfig({ NIGHTJAR_SPARK_WARM_SLOTS: '1.5' }, root)).toThrow(/NIGHTJAR_SPARK_WARM_SLOTS/);
+  expect(() => loadConfig({ NIGHTJAR_SPARK_WARM_SLOTS: '64' }, root)).toThrow(/NIGHTJAR_SPARK_WARM_SLOTS/);
+});

@@ -6,7 +6,7 @@ import { StringDecoder } from 'node:string_decoder';
 import pino, { type Logger } from 'pino';
 import { toUri, type DataLayout } from '../../common/layout';
 import type { CleanupReport } from '../../domain/pipeline';
-import { attemptJavaOptions, type SparkJavaOptions } from '../../domain/spark/java-options';
+import { attemptJavaOptions, isShortAttempt, type SparkJavaOptions } from '../../domain/spark/java-options';
 import type { SparkAttemptOutcome } from '../../domain/spark/resources';
 import { classifyLocalExit, JOB_RESULT_FILE, parseProgressLine, tailLines } from '../outcome';
 import type {
@@ -22,6 +22,7 @@ import type {
 import { ClassDataArchives, javaOptionValue } from '../class-data';
 import { carryOutSweep, decideSweep, workflowStates, type SweepCandidate } from '../sweep';
 import { exists } from '../../common/files';
+import { fitsWarmDriver, sessionConf, sessionUrl, type WarmDriver } from './warm-driver';
 
 /** The JVM options (the driver's own, short and long jobs') are {@link SparkJavaOptions}. */
 export interface LocalSparkPlatformOptions extends SparkJavaOptions {
@@ -48,6 +49,8 @@ export interface LocalSparkPlatformOptions extends SparkJavaOptions {
   readonly logger?: Logger;
   /** Environment spark-submit starts from; the worker's own environment when absent. */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Short attempts at the default memory run on it when a slot is free (see {@link WarmDriver}). */
+  readonly warmDriver?: WarmDriver;
 }
 
 /** What `submission.json` in the attempt's work dir records: enough to find the attempt again. */
@@ -61,6 +64,23 @@ interface SubmissionRecord {
   readonly submittedAt: string;
   readonly logFile: string;
   readonly resultFile: string;
+  /** Set when the attempt runs on the warm driver: the server it runs on and its session. */
+  readonly warm?: WarmSession;
+}
+
+interface WarmSession {
+  readonly serverPid: number;
+  readonly serverLog: string;
+  readonly url: string;
+  /** Where the job's package is (the attempt's snapshot), for the session's release too. */
+  readonly pythonPath: string;
+}
+
+/** A started attempt process; `exited` keeps what the exit means for the class-data archive. */
+interface Launched {
+  readonly child: ChildProcess;
+  readonly command: string;
+  readonly exited?: (clean: boolean) => Promise<void>;
 }
 
 interface ExitRecord {
@@ -87,6 +107,22 @@ const MAX_PROGRESS_DETAIL = 500;
 const RESULT_EXIT_GRACE_MS = 60_000;
 const KILL_POLL_MS = 200;
 const SIGKILL_WAIT_MS = 5_000;
+/** How long the release of a stopped warm attempt's session may take. */
+const RELEASE_TIMEOUT_MS = 30_000;
+/**
+ * Interrupts whatever the session named by argv[1] still runs on the warm driver and releases
+ * the session (the server goes on). pyspark alone, not the job's package: it must work whatever
+ * the attempt shipped.
+ */
+const RELEASE_SESSION_PY = [
+  'import sys',
+  'from pyspark.sql import SparkSession',
+  'spark = SparkSession.builder.remote(sys.argv[1]).getOrCreate()',
+  'try:',
+  '    spark.interruptAll()',
+  'finally:',
+  '    spark.stop()',
+].join('\n');
 
 /**
  * Runs Spark jobs with `spark-submit` on this machine, one detached process group per attempt
@@ -104,6 +140,8 @@ export class LocalSparkPlatform implements SparkPlatform {
   /** Exits of the children this process started, in case `exit.json` is not written yet. */
   private readonly exits = new Map<string, Promise<ExitRecord>>();
   private readonly classData: ClassDataArchives;
+  /** Attempts holding one of the warm driver's slots in this process. */
+  private readonly warmSlots = new Set<string>();
 
   constructor(private readonly options: LocalSparkPlatformOptions) {
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
@@ -155,6 +193,11 @@ export class LocalSparkPlatform implements SparkPlatform {
       if (exit || !(await isAttemptProcess(sub.pid, attemptId))) {
         return this.finish(sub, exit ?? (await this.observedExit(sub)), false);
       }
+      if (sub.warm && !(await this.options.warmDriver?.alive(sub.warm.serverPid))) {
+        // Its client would retry the dead server for minutes: the attempt ended with the server.
+        await this.stop(sub, 'the warm driver it ran on died');
+        return this.finish(sub, await this.observedExit(sub), false);
+      }
 
       latest = (await log.latest()) ?? latest;
       const progress: SparkProgress = {
@@ -192,7 +235,10 @@ export class LocalSparkPlatform implements SparkPlatform {
     if (!ATTEMPT_ID.test(attemptId)) throw new Error(`invalid attempt id '${attemptId}'`);
     const workDir = this.options.layout.sparkWorkDir(attemptId);
     const removed: string[] = [];
+    const sub = await readJson<SubmissionRecord>(path.join(workDir, SUBMISSION_FILE)).catch(() => undefined);
     const killed = await this.killAttempt(attemptId);
+    if (killed.length > 0 && sub) await this.releaseWarmSession(sub);
+    this.releaseWarmSlot(attemptId);
     this.exits.delete(attemptId);
     if (killed.length > 0) removed.push(`processes ${killed.join(', ')}`);
     if (await exists(workDir)) {
@@ -283,6 +329,42 @@ export class LocalSparkPlatform implements SparkPlatform {
     const tmpDir = path.join(workDir, 'tmp');
     await fs.mkdir(tmpDir, { recursive: true });
     await fs.mkdir(path.dirname(logFile), { recursive: true });
+    const warm = await this.warmSession(request);
+    const launched = warm ? this.launchWarm(request, workDir, logFile, warm) : await this.launchCold(request, workDir, logFile);
+    const { child } = launched;
+    const exitFile = path.join(workDir, EXIT_FILE);
+    const exited = new Promise<ExitRecord>((resolve) => {
+      child.once('exit', (code, signal) => {
+        const exit = { code, signal };
+        launched.exited?.(code === 0).catch((err: unknown) => this.logger.warn({ attemptId, err }, 'could not keep the class-data archive'));
+        resolve(exit);
+        writeJsonAtomic(exitFile, { ...exit, at: new Date().toISOString() }).catch((err: unknown) =>
+          this.logger.warn({ attemptId, err }, 'could not record the spark-submit exit'),
+        );
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', (err) => {
+        if (warm) this.releaseWarmSlot(attemptId);
+        reject(new Error(`cannot start ${launched.command}: ${err.message}`));
+      });
+    });
+    this.exits.set(attemptId, exited);
+    // The worker must not wait for the job to exit; the job must not die with the worker.
+    child.unref();
+    const pid = child.pid as number;
+
+    const submitted = { ...record(pid), ...(warm ? { warm } : {}) };
+    await writeJsonAtomic(submissionFile, submitted);
+    this.logger.info({ attemptId, pid, job, businessDate, logFile, warmDriver: warm !== undefined }, warm ? 'spark job started on the warm driver' : 'spark-submit started');
+    return toHandle(submitted);
+  }
+
+  /** A cold attempt: spark-submit starts a driver JVM of its own. */
+  private async launchCold(request: SparkAttemptRequest, workDir: string, logFile: string): Promise<Launched> {
+    const { attemptId, job } = request;
+    const tmpDir = path.join(workDir, 'tmp');
     const javaOptions = attemptJavaOptions(this.options, job, request.inputBytes).driver;
     const classData = await this.classData.launch('driver', this.options.sparkSubmit, javaOptions, attemptId);
     const args = buildSparkSubmitArgs({
@@ -299,32 +381,73 @@ export class LocalSparkPlatform implements SparkPlatform {
       TMPDIR: tmpDir,
       [ATTEMPT_ENV]: attemptId,
     };
-
     const child = spawnDetached(this.options.sparkSubmit, args, { cwd: workDir, env, logFile });
-    const exitFile = path.join(workDir, EXIT_FILE);
-    const exited = new Promise<ExitRecord>((resolve) => {
-      child.once('exit', (code, signal) => {
-        const exit = { code, signal };
-        classData.exited(code === 0).catch((err: unknown) => this.logger.warn({ attemptId, err }, 'could not keep the class-data archive'));
-        resolve(exit);
-        writeJsonAtomic(exitFile, { ...exit, at: new Date().toISOString() }).catch((err: unknown) =>
-          this.logger.warn({ attemptId, err }, 'could not record the spark-submit exit'),
-        );
+    return { child, command: this.options.sparkSubmit, exited: (clean) => classData.exited(clean) };
+  }
+
+  /** An attempt on the warm driver: the job's Python, a Spark Connect client of the attempt's session. */
+  private launchWarm(request: SparkAttemptRequest, workDir: string, logFile: string, warm: WarmSession): Launched {
+    const conf = sessionConf({
+      'spark.sql.shuffle.partitions': String(request.resources.shufflePartitions),
+      ...(this.options.extraConf ?? {}),
+      ...request.sparkConf,
+    });
+    const env = {
+      ...(this.options.env ?? process.env),
+      PYTHONPATH: warm.pythonPath,
+      NIGHTJAR_SPARK_REMOTE: warm.url,
+      NIGHTJAR_SPARK_SESSION_CONF: JSON.stringify(conf),
+      TMPDIR: path.join(workDir, 'tmp'),
+      [ATTEMPT_ENV]: request.attemptId,
+    };
+    const child = spawnDetached(this.options.pythonPath, [request.mainFile, ...request.args], { cwd: workDir, env, logFile });
+    return { child, command: this.options.pythonPath };
+  }
+
+  /**
+   * A slot on the warm driver for `request`, its server started if need be; undefined when the
+   * attempt runs cold (no warm driver, not short, more memory or cores than a slot, every slot
+   * taken, or the server would not start — which never fails the attempt).
+   */
+  private async warmSession(request: SparkAttemptRequest): Promise<WarmSession | undefined> {
+    const warm = this.options.warmDriver;
+    if (!warm) return undefined;
+    const short = isShortAttempt(this.options, request.job, request.inputBytes);
+    if (!fitsWarmDriver(request, warm.options, short) || !warm.tryAcquire()) return undefined;
+    this.warmSlots.add(request.attemptId);
+    try {
+      const server = await warm.ensure();
+      const base = this.options.env ?? process.env;
+      const pythonPath = [request.sparkConf['spark.submit.pyFiles'], base.PYTHONPATH].filter((p) => p !== undefined && p !== '').join(path.delimiter);
+      return { serverPid: server.pid, serverLog: server.logFile, url: sessionUrl(server.port, request.attemptId), pythonPath };
+    } catch (err) {
+      this.releaseWarmSlot(request.attemptId);
+      this.logger.warn({ attemptId: request.attemptId, err }, 'the warm driver is not available: the attempt runs in a JVM of its own');
+      return undefined;
+    }
+  }
+
+  private releaseWarmSlot(attemptId: string): void {
+    if (this.warmSlots.delete(attemptId)) this.options.warmDriver?.release();
+  }
+
+  /**
+   * After a warm attempt's client was stopped: whatever its session still runs on the server is
+   * interrupted and the session released (the server goes on). Best effort, bounded.
+   */
+  private async releaseWarmSession(sub: SubmissionRecord): Promise<void> {
+    if (!sub.warm || !(await this.options.warmDriver?.alive(sub.warm.serverPid))) return;
+    const url = sub.warm.url;
+    await new Promise<void>((resolve) => {
+      const child = spawn(this.options.pythonPath, ['-c', RELEASE_SESSION_PY, url], { env: this.options.env ?? process.env, stdio: 'ignore' });
+      const timer = setTimeout(() => child.kill('SIGKILL'), RELEASE_TIMEOUT_MS);
+      child.once('error', () => resolve());
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        if (code !== 0) this.logger.warn({ attemptId: sub.attemptId, code }, 'could not release the attempt\'s session on the warm driver');
+        resolve();
       });
     });
-    await new Promise<void>((resolve, reject) => {
-      child.once('spawn', resolve);
-      child.once('error', (err) => reject(new Error(`cannot start ${this.options.sparkSubmit}: ${err.message}`)));
-    });
-    this.exits.set(attemptId, exited);
-    // The worker must not wait for the job to exit; the job must not die with the worker.
-    child.unref();
-    const pid = child.pid as number;
-
-    const submitted = record(pid);
-    await writeJsonAtomic(submissionFile, submitted);
-    this.logger.info({ attemptId, pid, job, businessDate, logFile }, 'spark-submit started');
-    return toHandle(submitted);
   }
 
   /** The exit as this process saw it, or unknown (null, null) when another process started it. */
@@ -345,10 +468,13 @@ export class LocalSparkPlatform implements SparkPlatform {
 
   private async finish(sub: SubmissionRecord, exit: ExitRecord, cancelled: boolean): Promise<SparkAttemptOutcome> {
     const workDir = this.options.layout.sparkWorkDir(sub.attemptId);
+    this.releaseWarmSlot(sub.attemptId);
+    const serverDeath = sub.warm && !(await exists(sub.resultFile)) ? await this.options.warmDriver?.deathNotice(sub.warm.serverPid, sub.warm.serverLog) : undefined;
     const outcome = classifyLocalExit({
       exitCode: exit.code,
       signal: exit.signal,
-      logTail: await readLogTail(sub.logFile),
+      // A warm attempt whose server died: the server's log says why (an OutOfMemoryError is the attempt's).
+      logTail: [...(await readLogTail(sub.logFile)), ...(serverDeath ?? [])],
       resultPresent: await exists(sub.resultFile),
       cancelled: cancelled || (await exists(path.join(workDir, CANCEL_FILE))),
     });
@@ -367,7 +493,7 @@ export class LocalSparkPlatform implements SparkPlatform {
       });
     }
     this.logger.info({ attemptId: sub.attemptId, pid: sub.pid, why }, 'stopping spark attempt');
-    await this.killAttempt(sub.attemptId);
+    if ((await this.killAttempt(sub.attemptId)).length > 0) await this.releaseWarmSession(sub);
   }
 
   /**

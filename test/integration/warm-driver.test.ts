@@ -1,0 +1,150 @@
+import { existsSync, readFileSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { DataLayout } from '../../src/common/layout';
+import { findAttemptProcesses, LocalSparkPlatform } from '../../src/spark/local/local-platform';
+import { sessionUrl, WarmDriver } from '../../src/spark/local/warm-driver';
+import type { SparkAttemptRequest } from '../../src/spark/platform';
+import { SMALL_RESOURCES } from '../helpers/resources';
+
+// The real Spark Connect server of the project's venv as the warm driver, one 512 MiB slot.
+const VENV_BIN = path.resolve(__dirname, '../../.venv/bin');
+const SMOKE_JOB = path.resolve(__dirname, '../fixtures/pyspark/smoke_job.py');
+const DATE = '2026-11-20';
+const SHORT = { maxInputBytes: { normalize: 1 << 20, transform: 1 << 20 }, javaOptions: ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'] };
+
+jest.setTimeout(240_000);
+
+let dataDir: string;
+let layout: DataLayout;
+let warm: WarmDriver;
+let platform: LocalSparkPlatform;
+let seq = 0;
+
+beforeAll(async () => {
+  dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'nightjar-warm-driver-'));
+  layout = new DataLayout(dataDir);
+  warm = new WarmDriver({
+    slots: 1,
+    slotMemoryMb: SMALL_RESOURCES.driverMemoryMb,
+    cores: 1,
+    sparkSubmit: path.join(VENV_BIN, 'spark-submit'),
+    pythonPath: path.join(VENV_BIN, 'python'),
+    stateDir: layout.sparkWarmDriverDir(),
+    javaOptions: ['-XX:+UseSerialGC'],
+  });
+  platform = new LocalSparkPlatform({
+    sparkSubmit: path.join(VENV_BIN, 'spark-submit'),
+    pythonPath: path.join(VENV_BIN, 'python'),
+    layout,
+    pollIntervalMs: 250,
+    killGraceMs: 3_000,
+    env: process.env,
+    shortJob: SHORT,
+    warmDriver: warm,
+  });
+});
+
+afterAll(async () => {
+  await warm.stop();
+  await fs.rm(dataDir, { recursive: true, force: true });
+});
+
+function request(mode: 'ok' | 'oom' | 'slow', overrides: Partial<SparkAttemptRequest> = {}): SparkAttemptRequest {
+  const attemptId = `nj-warm-${mode}-${process.pid}-a${++seq}`;
+  const resultFile = path.join(layout.jobOutputDir(DATE, 'normalize', attemptId), '_result.json');
+  return {
+    attemptId,
+    workflowId: 'nightjar-daily-warm',
+    businessDate: DATE,
+    job: 'normalize',
+    attempt: 1,
+    resources: SMALL_RESOURCES,
+    mainFile: SMOKE_JOB,
+    args: ['--result', resultFile, '--mode', mode],
+    sparkConf: { 'spark.driver.maxResultSize': '0' },
+    inputBytes: 1000,
+    ...overrides,
+  };
+}
+
+async function untilFileHas(file: string, pattern: RegExp, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pattern.test(await fs.readFile(file, 'utf8').catch(() => ''))) {
+    if (Date.now() > deadline) throw new Error(`${file} never matched ${pattern}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function runToEnd(req: SparkAttemptRequest, signal = new AbortController().signal) {
+  const handle = await platform.submit(req);
+  const submission = JSON.parse(readFileSync(path.join(layout.sparkWorkDir(req.attemptId), 'submission.json'), 'utf8'));
+  const outcome = await platform.await(handle, { signal, onProgress: () => undefined });
+  const cleanup = await platform.cleanup(req.attemptId);
+  return { outcome, cleanup, submission };
+}
+
+test('short attempts at the default memory run as sessions of one warm driver, which outlives them', async () => {
+  const first = await runToEnd(request('ok'));
+  expect(first.outcome.kind).toBe('SUCCEEDED');
+  expect(first.submission.warm).toBeDefined();
+  const server = await warm.running();
+  expect(server?.pid).toBe(first.submission.warm.serverPid);
+
+  const second = await runToEnd(request('ok'));
+  expect(second.outcome.kind).toBe('SUCCEEDED');
+  expect(second.submission.warm.serverPid).toBe(server?.pid);
+  expect(second.cleanup.remaining).toBe(0);
+  expect(readFileSync(layout.logFile(DATE, second.submission.attemptId), 'utf8')).toContain('"remote": true');
+  expect((await warm.running())?.pid).toBe(server?.pid);
+});
+
+test('an attempt given more memory than a slot, or a long one, runs in a JVM of its own', async () => {
+  const escalated = await runToEnd(request('ok', { resources: { ...SMALL_RESOURCES, driverMemoryMb: 1024 } }));
+  expect(escalated.outcome.kind).toBe('SUCCEEDED');
+  expect(escalated.submission.warm).toBeUndefined();
+  expect(readFileSync(layout.logFile(DATE, escalated.submission.attemptId), 'utf8')).toContain('"remote": false');
+
+  const long = await runToEnd(request('ok', { inputBytes: 2 << 20 }));
+  expect(long.outcome.kind).toBe('SUCCEEDED');
+  expect(long.submission.warm).toBeUndefined();
+});
+
+test('a cancelled attempt is stopped, its session interrupted and released; the server goes on', async () => {
+  const req = request('slow');
+  const cancel = new AbortController();
+  const handle = await platform.submit(req);
+  const server = await warm.running();
+  const session = sessionUrl(server!.port, req.attemptId).split('session_id=')[1]!;
+  // Cancelled once its query runs on the server, not before it got there.
+  await untilFileHas(server!.logFile, new RegExp(`Submitting .*session_id: "${session}"`));
+  const serverPid = server!.pid;
+  cancel.abort();
+  const outcome = await platform.await(handle, { signal: cancel.signal, onProgress: () => undefined });
+  expect(outcome).toMatchObject({ kind: 'TRANSIENT', reason: 'cancelled' });
+  expect(await findAttemptProcesses(req.attemptId)).toEqual([]);
+  expect((await platform.cleanup(req.attemptId)).remaining).toBe(0);
+  // Not left running on the server until it gives up on the client minutes later.
+  await untilFileHas(server!.logFile, /SPARK_JOB_CANCELLED/);
+
+  // The slot is free and the server idle again: the next attempt runs warm on the same server, promptly.
+  const next = await runToEnd(request('ok'));
+  expect(next.outcome.kind).toBe('SUCCEEDED');
+  expect(next.submission.warm.serverPid).toBe(serverPid);
+});
+
+test('an out-of-memory on the warm driver is the attempt\'s OUT_OF_MEMORY; the next attempt starts a new server', async () => {
+  const serverPid = (await warm.running())?.pid;
+  const oom = await runToEnd(request('oom'));
+  expect(oom.submission.warm.serverPid).toBe(serverPid);
+  expect(oom.outcome.kind).toBe('OUT_OF_MEMORY');
+  expect(oom.outcome.diagnostics.join('\n')).toMatch(/OutOfMemoryError/);
+  expect(oom.cleanup.remaining).toBe(0);
+  expect(await warm.running()).toBeUndefined();
+
+  const after = await runToEnd(request('ok'));
+  expect(after.outcome.kind).toBe('SUCCEEDED');
+  expect(after.submission.warm.serverPid).not.toBe(serverPid);
+  expect(existsSync(layout.sparkWorkDir(after.submission.attemptId))).toBe(false);
+});
