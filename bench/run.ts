@@ -131,9 +131,11 @@ async function main() {
           },
         }
       : {};
+    // `--warm`: a second arm at the demo's size, this checkout's jobs as sessions of a warm driver.
+    const warmArm = process.argv.includes('--warm') ? { warm: { ...currentArm(config), name: 'warm', warm: true } } : {};
     if (!sizesArg) {
       // The demo's default night (`nightjar demo`: 20,000 transactions, seed 42, 0.5 % defects).
-      const demo = await benchSparkProfile(config, { dir: path.join(SCRATCH, 'spark-demo'), transactions: 20_000, seed: 42, defectRate: 0.005, driverMemoryMb: config.spark.defaults.normalize.driverMemoryMb, ...sparkBefore });
+      const demo = await benchSparkProfile(config, { dir: path.join(SCRATCH, 'spark-demo'), transactions: 20_000, seed: 42, defectRate: 0.005, driverMemoryMb: config.spark.defaults.normalize.driverMemoryMb, ...sparkBefore, ...warmArm });
       say(`**Spark at the demo's default size** (${demo.inputRows.toLocaleString('en-US')} input rows; local[${config.spark.defaults.normalize.driverCores}], spark-submit, driver ${demo.driverMemoryMb} MiB; every attempt profiled from its event log, floors in the same run)\n`);
       for (const line of renderSparkProfile(demo)) say(line);
       say('');

@@ -20,6 +20,7 @@ import type { SparkJobName, SparkResources } from '../src/domain/spark/resources
 import type { SparkAwaitResult, SparkSubmission } from '../src/domain/pipeline';
 import { generateFeeds } from '../demo/feeds/generate-feeds';
 import { LocalSparkPlatform, type LocalSparkPlatformOptions } from '../src/spark/local/local-platform';
+import { WarmDriver } from '../src/spark/local/warm-driver';
 import { JOB_RESULT_FILE } from '../src/spark/outcome';
 import { checkDigests, digestOutput, type SparkDigests } from './spark-digests';
 import { round } from './stats';
@@ -68,6 +69,12 @@ export interface SparkArm {
   readonly shortJob?: LocalSparkPlatformOptions['shortJob'];
   readonly longJob?: LocalSparkPlatformOptions['longJob'];
   readonly classDataDir?: string;
+  /**
+   * The jobs run as sessions of one warm driver (a Spark Connect server started by the bench,
+   * one slot, the arm's long-job options), warmed by untimed nights first; its floors (the empty
+   * and copy jobs) still run cold, as Spark's own start-up.
+   */
+  readonly warm?: boolean;
 }
 
 export interface SparkBenchArm {
@@ -110,6 +117,10 @@ export interface SparkProfileArm {
   emptyRatio: number;
   /** (normalize + transform) / copy. */
   copyRatio: number;
+  /** A warm arm's empty job on its warm driver (its own floor), beside the cold ones. */
+  warmEmpty?: SparkAttemptProfile;
+  /** A warm arm's untimed nights before it was measured (normalize + transform each, s): the first on a fresh server. */
+  warmUpNights?: readonly number[];
 }
 
 export interface SparkProfileResult {
@@ -128,6 +139,8 @@ interface BenchOptions {
   readonly defectRate?: number;
   /** An older checkout to compare with, measured in the same run. */
   readonly before?: SparkArm;
+  /** A warm-driver arm (the demo's profile only). */
+  readonly warm?: SparkArm;
 }
 
 /** This checkout's jobs with its configured launcher settings. */
@@ -194,7 +207,7 @@ export async function benchSpark(config: NightjarConfig, opts: BenchOptions): Pr
 /** Normalize + transform profiled, interleaved with two empty jobs and one copy job (per arm). */
 export async function benchSparkProfile(config: NightjarConfig, opts: BenchOptions): Promise<SparkProfileResult> {
   const bench = await SparkBench.create(config, opts);
-  const arms = [...(opts.before ? [opts.before] : []), currentArm(config)];
+  const arms = [...(opts.before ? [opts.before] : []), currentArm(config), ...(opts.warm ? [opts.warm] : [])];
   try {
     await bench.warmUp(arms);
     const emptyA = await interleaved(arms, 0, (a) => bench.empty(1, a));
@@ -202,6 +215,10 @@ export async function benchSparkProfile(config: NightjarConfig, opts: BenchOptio
     const copy = await interleaved(arms, 0, (a) => bench.copy(a));
     const transform = await interleaved(arms, 1, (a) => bench.ours('transform', a));
     const emptyB = await interleaved(arms, 0, (a) => bench.empty(2, a));
+    const warmEmpty = await interleaved(arms, 0, async (a) => (a.warm ? bench.empty(3, a, true) : undefined));
+    const warmProfiles = await bench.warmProfiles();
+    for (const m of [normalize, transform]) for (const [k, v] of m) m.set(k, warmProfiles.get(v.name) ?? v);
+    for (const [k, v] of warmEmpty) if (v) warmEmpty.set(k, warmProfiles.get(v.name) ?? v);
     return {
       transactions: opts.transactions,
       inputRows: bench.inputRows,
@@ -220,20 +237,30 @@ export async function benchSparkProfile(config: NightjarConfig, opts: BenchOptio
           copy: c,
           emptyRatio: round(ours / (e[0].wallSeconds + e[1].wallSeconds), 2),
           copyRatio: round(ours / c.wallSeconds, 2),
+          ...(got(warmEmpty, a) ? { warmEmpty: got(warmEmpty, a), warmUpNights: bench.warmUpNights } : {}),
         };
       }),
       digests: await bench.checkDigests(),
     };
   } finally {
+    await bench.stopWarmDriver();
     await fs.rm(opts.dir, { recursive: true, force: true });
   }
 }
+
+/** Untimed nights on a warm arm's driver before it is measured: its JIT and caches warm, as a worker's are after a few nights. */
+const WARM_DRIVER_WARM_UP_NIGHTS = 3;
 
 class SparkBench {
   private readonly curated = new Map<string, Record<string, string>>();
   private readonly env = new MockActivityEnvironment();
   private readonly logger = pino({ level: 'warn' });
   private readonly digests = new Map<string, SparkDigests>();
+  private warmDriver: WarmDriver | undefined;
+  /** The warm attempts' windows (epoch ms), profiled from the server's event log at the end. */
+  private readonly warmWindows = new Map<string, { t0: number; t1: number }>();
+  /** The warm arm's untimed nights (normalize + transform, s). */
+  readonly warmUpNights: number[] = [];
 
   private constructor(
     private readonly config: NightjarConfig,
@@ -262,18 +289,53 @@ class SparkBench {
     return { ...this.config.spark.defaults[job], driverMemoryMb: this.opts.driverMemoryMb };
   }
 
+  /** The bench's one warm driver (for a warm arm): one slot, its event log in one file. */
+  private async warm(arm: SparkArm): Promise<WarmDriver> {
+    if (this.warmDriver) return this.warmDriver;
+    const events = await this.eventDir('warm-driver');
+    const resources = this.resources('normalize');
+    this.warmDriver = new WarmDriver({
+      slots: 1,
+      slotMemoryMb: resources.driverMemoryMb,
+      cores: resources.driverCores,
+      sparkSubmit: this.config.spark.sparkSubmit,
+      pythonPath: this.config.spark.python,
+      stateDir: path.join(this.opts.dir, 'warm-driver'),
+      javaOptions: [...arm.driverJavaOptions, ...(arm.longJob?.javaOptions ?? [])],
+      extraConf: eventLogConf(events),
+      logger: this.logger,
+    });
+    return this.warmDriver;
+  }
+
+  async stopWarmDriver(): Promise<void> {
+    await this.warmDriver?.stop();
+  }
+
+  /** Each warm attempt's profile, from the SQL executions in its window of the server's event log. */
+  async warmProfiles(): Promise<Map<string, SparkAttemptProfile>> {
+    const out = new Map<string, SparkAttemptProfile>();
+    if (!this.warmDriver) return out;
+    await this.warmDriver.stop(); // its event log is complete once the server has stopped
+    const dir = path.join(this.opts.dir, 'events', 'warm-driver');
+    const events = await readEventLog(dir);
+    for (const [name, { t0, t1 }] of this.warmWindows) out.set(name, profileEvents(name, t0, t1, eventsWithin(events, t0, t1)));
+    return out;
+  }
+
   /** A platform whose attempts write their event log to `eventDir`, with the arm's JVM options. */
-  private platform(eventDir: string, arm: SparkArm): LocalSparkPlatform {
+  private async platform(eventDir: string, arm: SparkArm, warm = false): Promise<LocalSparkPlatform> {
     return new LocalSparkPlatform({
       sparkSubmit: this.config.spark.sparkSubmit,
       pythonPath: this.config.spark.python,
       layout: this.layout,
       pollIntervalMs: POLL_MS,
-      extraConf: { 'spark.eventLog.enabled': 'true', 'spark.eventLog.rolling.enabled': 'false', 'spark.eventLog.compress': 'false', 'spark.eventLog.dir': `file://${eventDir}` },
+      extraConf: eventLogConf(eventDir),
       driverJavaOptions: arm.driverJavaOptions,
       ...(arm.shortJob !== undefined ? { shortJob: arm.shortJob } : {}),
       ...(arm.longJob !== undefined ? { longJob: arm.longJob } : {}),
       ...(arm.classDataDir !== undefined ? { classDataDir: arm.classDataDir } : {}),
+      ...(warm ? { warmDriver: await this.warm(arm) } : {}),
       logger: this.logger,
     });
   }
@@ -285,11 +347,11 @@ class SparkBench {
   }
 
   /** normalize (over the raw feeds) or transform (over the same arm's curated output). */
-  async ours(job: SparkJobName, arm: SparkArm): Promise<SparkAttemptProfile> {
-    const name = `bench-${job}-${arm.name}-${this.opts.transactions}`;
+  async ours(job: SparkJobName, arm: SparkArm, untimed = ''): Promise<SparkAttemptProfile> {
+    const name = `bench-${job}-${arm.name}${untimed}-${this.opts.transactions}`;
     const events = await this.eventDir(name);
     const spark = createSparkActivities({
-      platform: this.platform(events, arm),
+      platform: await this.platform(events, arm, arm.warm),
       layout: this.layout,
       jobsDir: arm.jobsDir,
       reportingCurrency: this.config.reportingCurrency,
@@ -320,7 +382,14 @@ class SparkBench {
       this.curated.set(arm.name, Object.fromEntries(result.output.feeds.map((f) => [f.feed, f.curatedUri])));
     }
     if (result.output) this.digests.set(arm.name, { ...this.digests.get(arm.name), ...(await digestOutput(result.output)) });
-    return profileAttempt(`${job} (${arm.name})`, t0, t1, events);
+    return this.profile(`${job} (${arm.name})`, t0, t1, events, arm.warm);
+  }
+
+  /** A cold attempt's profile from its own event log; a warm one's wall time now, the rest at the end. */
+  private profile(label: string, t0: number, t1: number, events: string, warm = false): Promise<SparkAttemptProfile> {
+    if (!warm) return profileAttempt(label, t0, t1, events);
+    this.warmWindows.set(label, { t0, t1 });
+    return Promise.resolve(profileEvents(label, t0, t1, []));
   }
 
   /** Fails when any arm's outputs differ from those recorded for this night. */
@@ -349,6 +418,14 @@ class SparkBench {
    * attempt.
    */
   async warmUp(arms: readonly SparkArm[]): Promise<void> {
+    for (const arm of arms.filter((a) => a.warm)) {
+      for (let night = 1; night <= WARM_DRIVER_WARM_UP_NIGHTS; night++) {
+        const n = await this.ours('normalize', arm, `-warm-up${night}`);
+        const t = await this.ours('transform', arm, `-warm-up${night}`);
+        this.warmUpNights.push(round(n.wallSeconds + t.wallSeconds));
+      }
+      this.warmWindows.clear();
+    }
     for (const arm of arms) {
       for (const [size, inputBytes] of [['short', 0], ['long', Number.MAX_SAFE_INTEGER]] as const) {
         const name = `bench-warm-${size}-${arm.name}-${this.opts.transactions}`;
@@ -358,9 +435,9 @@ class SparkBench {
   }
 
   /** The empty job: Spark's floor for one attempt. */
-  async empty(n: number, arm: SparkArm): Promise<SparkAttemptProfile> {
+  async empty(n: number, arm: SparkArm, warm = false): Promise<SparkAttemptProfile> {
     const name = `bench-empty${n}-${arm.name}-${this.opts.transactions}`;
-    return this.floor(`empty ${n} (${arm.name})`, arm, name, 'empty_job.py', (result) => [name, result]);
+    return this.floor(`empty ${n} (${arm.name}${warm ? ', on the warm driver' : ''})`, arm, name, 'empty_job.py', (result) => [name, result], this.inputBytes, warm);
   }
 
   /** The copy job over the raw feeds. */
@@ -370,9 +447,9 @@ class SparkBench {
     return this.floor(`copy (${arm.name})`, arm, name, 'copy_job.py', (result) => [result, out, ...this.feeds.map((f) => f.path)]);
   }
 
-  private async floor(label: string, arm: SparkArm, attemptId: string, script: string, args: (resultFile: string) => string[], inputBytes = this.inputBytes): Promise<SparkAttemptProfile> {
+  private async floor(label: string, arm: SparkArm, attemptId: string, script: string, args: (resultFile: string) => string[], inputBytes = this.inputBytes, warm = false): Promise<SparkAttemptProfile> {
     const events = await this.eventDir(attemptId);
-    const platform = this.platform(events, arm);
+    const platform = await this.platform(events, arm, warm);
     const resultFile = path.join(this.layout.jobOutputDir(BUSINESS_DATE, 'normalize', attemptId), JOB_RESULT_FILE);
     await fs.mkdir(path.dirname(resultFile), { recursive: true });
     const t0 = Date.now();
@@ -393,8 +470,12 @@ class SparkBench {
     const t1 = Date.now();
     await platform.cleanup(attemptId);
     if (outcome.kind !== 'SUCCEEDED') throw new Error(`${label} ${outcome.kind}: ${outcome.reason}`);
-    return profileAttempt(label, t0, t1, events);
+    return this.profile(label, t0, t1, events, warm);
   }
+}
+
+function eventLogConf(dir: string): Record<string, string> {
+  return { 'spark.eventLog.enabled': 'true', 'spark.eventLog.rolling.enabled': 'false', 'spark.eventLog.compress': 'false', 'spark.eventLog.dir': `file://${dir}` };
 }
 
 // ---- the event log -------------------------------------------------------------------------
@@ -417,14 +498,32 @@ const SQL_END = 'org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionEnd'
 
 /** Reads the one event log in `dir` and splits [t0, t1] (epoch ms) into the profile's parts. */
 export async function profileAttempt(name: string, t0: number, t1: number, dir: string): Promise<SparkAttemptProfile> {
+  return profileEvents(name, t0, t1, await readEventLog(dir));
+}
+
+async function readEventLog(dir: string): Promise<SparkEvent[]> {
   const files = await fs.readdir(dir);
   if (files.length !== 1) throw new Error(`expected one event log in ${dir}, found ${files.length}`);
   const text = await fs.readFile(path.join(dir, files[0] as string), 'utf8');
-  const events = text
+  return text
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as SparkEvent);
-  return profileEvents(name, t0, t1, events);
+}
+
+/**
+ * The events of one attempt on a shared server: the SQL executions that started in [t0, t1]
+ * (their jobs and stages follow by id); no application start, so the attempt's start-up is
+ * measured from t0 (its Python, its session).
+ */
+export function eventsWithin(events: readonly SparkEvent[], t0: number, t1: number): SparkEvent[] {
+  const inside = new Set<number>();
+  for (const e of events) if (e.Event === SQL_START && (e.time as number) >= t0 && (e.time as number) <= t1) inside.add(e.executionId as number);
+  return events.filter((e) => {
+    if (e.Event === 'SparkListenerApplicationStart') return false;
+    if (e.Event === SQL_START || e.Event === SQL_END) return inside.has(e.executionId as number);
+    return true;
+  });
 }
 
 export function profileEvents(name: string, t0: number, t1: number, events: readonly SparkEvent[]): SparkAttemptProfile {
@@ -440,7 +539,9 @@ export function profileEvents(name: string, t0: number, t1: number, events: read
       if (root !== id) continue; // a nested execution: its jobs count under its root
       const plan = String(e.physicalPlanDescription ?? '');
       const write = /InsertIntoHadoopFsRelationCommand|WriteFiles/.test(plan);
-      const label = String(e.description ?? '').split(' at ')[0] || 'action';
+      // A Connect session's executions are described by their plan: named by the attempt's session instead.
+      const description = String(e.description ?? '');
+      const label = description.startsWith('Spark Connect') ? 'operation' : description.split(' at ')[0] || 'action';
       executions.set(id, { id, label, write, start: e.time as number, jobs: 0, stages: new Set(), tasks: 0 });
     } else if (e.Event === SQL_END) {
       const exec = executions.get(e.executionId as number);
@@ -496,7 +597,7 @@ export function renderSparkProfile(p: SparkProfileResult): string[] {
     '|---|---|---|---|---|---|---|---|',
   ];
   for (const arm of p.arms) {
-    for (const a of [arm.empty[0], arm.normalize, arm.copy, arm.transform, arm.empty[1]]) {
+    for (const a of [arm.empty[0], arm.normalize, arm.copy, arm.transform, arm.empty[1], ...(arm.warmEmpty ? [arm.warmEmpty] : [])]) {
       const writes = a.actions.filter((x) => x.write);
       const reads = a.actions.filter((x) => !x.write);
       const sum = (xs: readonly SparkAction[]) => xs.reduce((t, x) => t + x.seconds, 0);
@@ -514,6 +615,14 @@ export function renderSparkProfile(p: SparkProfileResult): string[] {
     const ours = a.normalize.wallSeconds + a.transform.wallSeconds;
     const empty = a.empty[0].wallSeconds + a.empty[1].wallSeconds;
     lines.push(`| ${a.arm} | ${r(ours)} | ${r(empty)} | **${a.emptyRatio}** | ${r(a.copy.wallSeconds)} | ${a.copyRatio} |`);
+  }
+  for (const a of p.arms.filter((x) => x.warmEmpty)) {
+    const ours = a.normalize.wallSeconds + a.transform.wallSeconds;
+    lines.push('');
+    lines.push(
+      `The ${a.arm} arm's driver before it was measured (untimed nights, normalize + transform): ${(a.warmUpNights ?? []).map((s) => `${s} s`).join(', ')} (the first on a fresh server, its start included); ` +
+        `an empty job on it took ${r(a.warmEmpty!.wallSeconds)}, so against its own floor the jobs are ${round(ours / (2 * a.warmEmpty!.wallSeconds), 2)} × two such jobs.`,
+    );
   }
   lines.push('');
   lines.push(renderDigestCheck(p.digests));

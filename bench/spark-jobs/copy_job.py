@@ -8,7 +8,8 @@ from pyspark.sql import functions as F
 
 if __name__ == "__main__":
     result, out, feeds = sys.argv[1], sys.argv[2], sys.argv[3:]
-    spark = SparkSession.builder.appName("copy").getOrCreate()
+    remote = os.environ.get("NIGHTJAR_SPARK_REMOTE")  # on the warm driver: a session of its server
+    spark = (SparkSession.builder.remote(remote) if remote else SparkSession.builder.appName("copy")).getOrCreate()
     for feed in feeds:
         with open(feed, encoding="utf-8") as fh:
             names = fh.readline().rstrip("\r\n").split(",")

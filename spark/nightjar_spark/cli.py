@@ -16,6 +16,7 @@ JOB_CONF = {
     "spark.sql.session.timeZone": "UTC",
     # PySpark records the Python call site of every DataFrame function for error messages (three
     # calls into the JVM each); the jobs build thousands of expressions and report their own errors.
+    # A static setting: the warm driver's server is started with it (src/spark/local/warm-driver.ts).
     "spark.python.sql.dataFrameDebugging.enabled": "false",
     # normalize keeps each feed's rows in memory for minutes and reads them once or twice: the
     # columnar cache's compression (per-column statistics and encoding) cost a fifth of its CPU.

@@ -39,9 +39,12 @@ def is_connect(spark: SparkSession) -> bool:
 
 
 def _remote_session(url: str, conf: Mapping[str, str]) -> SparkSession:
+    """A session of the server at `url` with the runtime SQL settings of `conf`. The others are
+    the server's, fixed when it started (the platform starts it with the jobs' own)."""
     spark = SparkSession.builder.remote(url).getOrCreate()
     for key, value in conf.items():
-        spark.conf.set(key, value)
+        if key.startswith("spark.sql."):
+            spark.conf.set(key, value)
     return spark
 
 

@@ -87,6 +87,7 @@ export const SparkEnv = z.object({
   NIGHTJAR_SPARK_SHORT_JOB_MAX_INPUT_MB: z.string().default(JSON.stringify(SHORT_JOB_MAX_INPUT_MIB)).pipe(mibPerJob(SHORT_JOB_MAX_INPUT_MIB)),
   NIGHTJAR_SPARK_CDS_DIR: z.string().min(1).optional(),
   NIGHTJAR_SPARK_WARM_SLOTS: z.coerce.number().int().min(0, 'must be 0 (off) or more').max(16).default(0),
+  NIGHTJAR_SPARK_WARM_IDLE_SECONDS: positive.default(600),
   NIGHTJAR_OOM_MAX_ATTEMPTS: positive.default(4),
   NIGHTJAR_OOM_MEMORY_FACTOR: z.coerce.number().gt(1, 'must be greater than 1').default(2),
   NIGHTJAR_OOM_MAX_DRIVER_MEMORY_MB: mb.default(8192),
@@ -140,6 +141,8 @@ export interface SparkJobsConfig {
   readonly classDataDir?: string;
   /** Short local attempts at once on the warm driver (a Spark Connect server); 0 is off. */
   readonly warmSlots: number;
+  /** The warm driver stops after this long unused. */
+  readonly warmIdleStopMs: number;
   readonly defaults: Readonly<Record<SparkJobName, SparkResources>>;
   /** The default policy, and per job the policy with that job's settings over it. */
   readonly escalation: EscalationPolicy;
@@ -176,6 +179,7 @@ export function sparkJobsConfig(e: Env, repoRoot: string): SparkJobsConfig {
     longJob: { javaOptions: e.NIGHTJAR_SPARK_LONG_JOB_JAVA_OPTIONS },
     // Outside the checkout, so every clone and worker of this machine shares one archive.
     warmSlots: e.NIGHTJAR_SPARK_WARM_SLOTS,
+    warmIdleStopMs: e.NIGHTJAR_SPARK_WARM_IDLE_SECONDS * 1000,
     ...(e.NIGHTJAR_SPARK_CDS_DIR === 'off' ? {} : { classDataDir: path.resolve(e.NIGHTJAR_SPARK_CDS_DIR ?? path.join(os.homedir(), '.cache', 'nightjar', 'spark-cds')) }),
     defaults: {
       normalize: { ...resources, ...e.NIGHTJAR_SPARK_JOB_RESOURCES?.normalize },

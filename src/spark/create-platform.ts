@@ -71,6 +71,7 @@ export function warmDriver(config: NightjarConfig, layout: DataLayout, logger: L
     pythonPath: config.spark.python,
     stateDir: layout.sparkWarmDriverDir(),
     javaOptions: [...config.spark.driverJavaOptions, ...config.spark.longJob.javaOptions],
+    idleStopMs: config.spark.warmIdleStopMs,
     logger: logger.child({ component: 'spark-warm-driver' }),
   });
 }

@@ -2,7 +2,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createSparkActivities } from '../../src/activities/spark';
 import { DataLayout } from '../../src/common/layout';
+import { loadConfig } from '../../src/config/config';
+import type { SparkAwaitResult, SparkSubmission } from '../../src/domain/pipeline';
+import { generateFeeds } from '../../demo/feeds/generate-feeds';
 import { findAttemptProcesses, LocalSparkPlatform } from '../../src/spark/local/local-platform';
 import { sessionUrl, WarmDriver } from '../../src/spark/local/warm-driver';
 import type { SparkAttemptRequest } from '../../src/spark/platform';
@@ -34,7 +39,11 @@ beforeAll(async () => {
     stateDir: layout.sparkWarmDriverDir(),
     javaOptions: ['-XX:+UseSerialGC'],
   });
-  platform = new LocalSparkPlatform({
+  platform = new LocalSparkPlatform({ ...platformOptions(), warmDriver: warm });
+});
+
+function platformOptions() {
+  return {
     sparkSubmit: path.join(VENV_BIN, 'spark-submit'),
     pythonPath: path.join(VENV_BIN, 'python'),
     layout,
@@ -42,9 +51,8 @@ beforeAll(async () => {
     killGraceMs: 3_000,
     env: process.env,
     shortJob: SHORT,
-    warmDriver: warm,
-  });
-});
+  };
+}
 
 afterAll(async () => {
   await warm.stop();
@@ -147,4 +155,58 @@ test('an out-of-memory on the warm driver is the attempt\'s OUT_OF_MEMORY; the n
   expect(after.outcome.kind).toBe('SUCCEEDED');
   expect(after.submission.warm.serverPid).not.toBe(serverPid);
   expect(existsSync(layout.sparkWorkDir(after.submission.attemptId))).toBe(false);
+});
+
+test('the server stops when the worker closes, unless an attempt still runs on it, and by itself once idle', async () => {
+  const idle = new WarmDriver({ ...warm.options, stateDir: path.join(dataDir, 'idle-warm-driver'), idleStopMs: 2_000 });
+  const own = new LocalSparkPlatform({ ...platformOptions(), warmDriver: idle });
+  // Closed while an attempt runs on it: the server stays for the attempt.
+  const req = request('slow');
+  const handle = await own.submit(req);
+  const server = await idle.running();
+  await untilFileHas(server!.logFile, new RegExp(`Submitting .*session_id: "${sessionUrl(server!.port, req.attemptId).split('session_id=')[1]}"`));
+  await own.close();
+  expect((await idle.running())?.pid).toBe(server!.pid);
+  // Another worker process of this data dir holds no slot, but finds the attempt's client on the machine.
+  const otherWorker = new WarmDriver({ ...idle.options });
+  expect(await otherWorker.inUse(server!.port)).toBe(true);
+  expect(await otherWorker.stopIfIdle()).toBe(false);
+  // The attempt stopped (its session released): the server is idle and stops by itself.
+  const cancel = new AbortController();
+  cancel.abort();
+  expect((await own.await(handle, { signal: cancel.signal, onProgress: () => undefined })).kind).toBe('TRANSIENT');
+  await own.cleanup(req.attemptId);
+  await idle.ensure(); // the worker uses it again, then leaves it alone
+  for (let i = 0; i < 120 && (await idle.running()); i++) await new Promise((r) => setTimeout(r, 250));
+  expect(await idle.running()).toBeUndefined();
+});
+
+test("the night's real jobs run on the warm driver through the Spark activities, as on their own JVMs", async () => {
+  const config = loadConfig({}, path.resolve(__dirname, '../..'));
+  const feeds = await generateFeeds({ landingDir: layout.landingDir(DATE), businessDate: DATE, seed: 7, transactions: 300, defectRate: 0.02 });
+  const spark = createSparkActivities({
+    platform,
+    layout,
+    jobsDir: config.spark.jobsDir,
+    reportingCurrency: config.reportingCurrency,
+    thresholds: config.spark.thresholds,
+  });
+  const env = new MockActivityEnvironment();
+  const run = async (job: 'normalize' | 'transform', inputs: Record<string, string>) => {
+    const attemptId = `nj-warm-real-${job}-${process.pid}`;
+    const input = { attemptId, workflowId: 'nightjar-daily-warm', businessDate: DATE, job, attempt: 1, resources: SMALL_RESOURCES, inputs };
+    const submission = (await env.run((i: typeof input) => spark.submitSparkJob(i), input)) as SparkSubmission;
+    const warmRun = JSON.parse(readFileSync(path.join(layout.sparkWorkDir(attemptId), 'submission.json'), 'utf8')).warm;
+    const result = (await env.run((x: SparkSubmission) => spark.awaitSparkJob(x), submission)) as SparkAwaitResult;
+    await env.run(spark.cleanupSparkJob, { attemptId, job, businessDate: DATE, keepOutput: true });
+    expect(warmRun).toBeDefined();
+    expect(result.outcome).toMatchObject({ kind: 'SUCCEEDED' });
+    return result;
+  };
+  const normalized = await run('normalize', Object.fromEntries(feeds.feeds.map((f) => [f.feed, `file://${f.path}`])));
+  if (normalized.output?.job !== 'normalize') throw new Error('normalize produced no output');
+  const rows = normalized.output.feeds.reduce((a, f) => a + f.rowsAccepted + f.rowsRejected, 0);
+  expect(rows).toBe(feeds.feeds.reduce((a, f) => a + f.rows, 0));
+  const transformed = await run('transform', Object.fromEntries(normalized.output.feeds.map((f) => [f.feed, f.curatedUri])));
+  expect(transformed.output?.job).toBe('transform');
 });

@@ -22,7 +22,7 @@ import type {
 import { ClassDataArchives, javaOptionValue } from '../class-data';
 import { carryOutSweep, decideSweep, workflowStates, type SweepCandidate } from '../sweep';
 import { exists } from '../../common/files';
-import { fitsWarmDriver, sessionConf, sessionUrl, type WarmDriver } from './warm-driver';
+import { fitsWarmDriver, REMOTE_ENV, sessionConf, sessionUrl, type WarmDriver } from './warm-driver';
 
 /** The JVM options (the driver's own, short and long jobs') are {@link SparkJavaOptions}. */
 export interface LocalSparkPlatformOptions extends SparkJavaOptions {
@@ -250,6 +250,11 @@ export class LocalSparkPlatform implements SparkPlatform {
     return { attemptId, removed, remaining: left };
   }
 
+  /** The worker stops: the warm driver stops too, unless an attempt still runs on it. */
+  async close(): Promise<void> {
+    await this.options.warmDriver?.close();
+  }
+
   /**
    * The janitor on this machine: each attempt work dir whose workflow is closed or unknown to
    * Temporal and that is old enough goes the way {@link cleanup} takes it (its processes
@@ -395,7 +400,7 @@ export class LocalSparkPlatform implements SparkPlatform {
     const env = {
       ...(this.options.env ?? process.env),
       PYTHONPATH: warm.pythonPath,
-      NIGHTJAR_SPARK_REMOTE: warm.url,
+      [REMOTE_ENV]: warm.url,
       NIGHTJAR_SPARK_SESSION_CONF: JSON.stringify(conf),
       TMPDIR: path.join(workDir, 'tmp'),
       [ATTEMPT_ENV]: request.attemptId,

@@ -12,7 +12,7 @@ import { freePort, isListening } from '../../common/net';
  * A warm local driver: one Spark Connect server (Spark's own, from the pyspark install) that
  * short attempts at the default memory run on as sessions, instead of each starting a JVM and a
  * SparkContext of its own. Its heap is `slots × slotMemoryMb`; at most `slots` attempts run on
- * it at once. An attempt given more memory (after an out-of-memory) or more cores, a long one,
+ * it at once. An attempt given other memory (after an out-of-memory) or more cores, a long one,
  * or one arriving while every slot is taken runs cold in its own JVM as before, so the memory an
  * attempt records is the memory it had. The server exits on its first OutOfMemoryError (the
  * JVM's `-XX:+ExitOnOutOfMemoryError`), failing the attempts it held, and is started again
@@ -31,6 +31,10 @@ export interface WarmDriverOptions {
   readonly stateDir: string;
   /** JVM options of the server's driver (before its own). */
   readonly javaOptions?: readonly string[];
+  /** More Spark configuration of the server (over its own; the bench's event log). */
+  readonly extraConf?: Readonly<Record<string, string>>;
+  /** A server nobody has used this long is stopped (this worker's slots empty, no client on this machine). Default 10 min. */
+  readonly idleStopMs?: number;
   /** How long a start may take before it is given up. Default 180 s. */
   readonly startTimeoutMs?: number;
   readonly env?: Readonly<Record<string, string | undefined>>;
@@ -55,8 +59,15 @@ const READY_POLL_MS = 200;
 const STOP_WAIT_MS = 10_000;
 /** Enough of the server's log to find the OutOfMemoryError it died of. */
 const DEATH_TAIL_BYTES = 64 * 1024;
+const DEFAULT_IDLE_STOP_MS = 10 * 60_000;
+/** The environment variable a warm attempt's client carries: how a server's clients are found. */
+export const REMOTE_ENV = 'NIGHTJAR_SPARK_REMOTE';
 
-/** Whether `request` may run on the warm driver: short, and no more memory or cores than a slot has. */
+/**
+ * Whether `request` may run on the warm driver: short, with exactly a slot's memory (more — an
+ * escalated attempt — or less would make the memory the attempt records not the memory it had,
+ * and the learned sizing would learn from it) and no more cores than the server has.
+ */
 export function fitsWarmDriver(
   request: Pick<SparkAttemptRequest, 'resources'>,
   warm: Pick<WarmDriverOptions, 'slots' | 'slotMemoryMb' | 'cores'>,
@@ -65,7 +76,7 @@ export function fitsWarmDriver(
   return (
     warm.slots > 0 &&
     short &&
-    request.resources.driverMemoryMb <= warm.slotMemoryMb &&
+    request.resources.driverMemoryMb === warm.slotMemoryMb &&
     request.resources.driverCores <= warm.cores
   );
 }
@@ -107,6 +118,9 @@ export function warmDriverArgs(options: WarmDriverOptions, port: number, key: st
     'spark.sql.warehouse.dir': path.join(stateDir, 'warehouse'),
     // Attempts share the executor threads fairly rather than first come, first served.
     'spark.scheduler.mode': 'FAIR',
+    // The jobs' own setting that is not a session's to set (see JOB_CONF in spark/nightjar_spark/cli.py).
+    'spark.python.sql.dataFrameDebugging.enabled': 'false',
+    ...options.extraConf,
     'spark.driver.extraJavaOptions': javaOptions.join(' '),
   };
   return [
@@ -128,6 +142,8 @@ export class WarmDriver {
   private readonly key: string;
   private starting: Promise<ServerRecord> | undefined;
   private held = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private lastBusy = Date.now();
 
   constructor(readonly options: WarmDriverOptions) {
     this.logger = options.logger ?? pino({ enabled: false });
@@ -151,10 +167,56 @@ export class WarmDriver {
 
   /** The running server (started if needed): its pid and port. */
   async ensure(): Promise<{ pid: number; port: number; logFile: string }> {
+    this.lastBusy = Date.now();
+    this.watchIdle();
     const found = await this.running();
     if (found) return found;
     this.starting ??= this.start().finally(() => (this.starting = undefined));
     return this.starting;
+  }
+
+  /** Whether any process on this machine is a client of the server on `port` (a warm attempt running). */
+  async inUse(port: number): Promise<boolean> {
+    return (await clientsOf(port)) > 0;
+  }
+
+  /** Stops the server unless one of this worker's slots or a client on this machine uses it; true when stopped. */
+  async stopIfIdle(): Promise<boolean> {
+    const record = await this.running();
+    if (!record || this.held > 0 || (await this.inUse(record.port))) return false;
+    await this.stop();
+    return true;
+  }
+
+  /** The worker is shutting down: no more idle checks; the server stops unless an attempt still runs on it. */
+  async close(): Promise<void> {
+    clearInterval(this.idleTimer);
+    this.idleTimer = undefined;
+    await this.stopIfIdle();
+  }
+
+  private watchIdle(): void {
+    if (this.idleTimer) return;
+    const idleMs = this.options.idleStopMs ?? DEFAULT_IDLE_STOP_MS;
+    this.idleTimer = setInterval(() => {
+      this.checkIdle(idleMs).catch((err: unknown) => this.logger.warn({ err }, 'warm driver idle check failed'));
+    }, Math.min(idleMs, 30_000));
+    this.idleTimer.unref();
+  }
+
+  private async checkIdle(idleMs: number): Promise<void> {
+    const record = await this.running();
+    if (!record) {
+      clearInterval(this.idleTimer);
+      this.idleTimer = undefined;
+      return;
+    }
+    if (this.held > 0 || (await this.inUse(record.port))) this.lastBusy = Date.now();
+    else if (Date.now() - this.lastBusy >= idleMs && (await this.stopIfIdle())) {
+      this.logger.info({ pid: record.pid, idleMs }, 'warm driver stopped: idle');
+      clearInterval(this.idleTimer);
+      this.idleTimer = undefined;
+    }
   }
 
   /** The server this state dir records, if it is alive and ours. */
@@ -270,6 +332,18 @@ async function readTail(file: string, bytes: number): Promise<string> {
   } finally {
     await handle.close();
   }
+}
+
+/** Live processes whose environment names the server on `port` as their Spark Connect remote. */
+async function clientsOf(port: number): Promise<number> {
+  const prefix = `${REMOTE_ENV}=sc://127.0.0.1:${port}/`;
+  let n = 0;
+  for (const entry of await fs.readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const environ = await fs.readFile(`/proc/${entry}/environ`, 'utf8').catch(() => '');
+    if (environ.split('\0').some((v) => v.startsWith(prefix))) n++;
+  }
+  return n;
 }
 
 function tryKill(pid: number, signal: NodeJS.Signals): void {
