@@ -106,6 +106,13 @@ test('short attempts at the default memory run as sessions of one warm driver, w
   expect(second.cleanup.remaining).toBe(0);
   expect(readFileSync(layout.logFile(DATE, second.submission.attemptId), 'utf8')).toContain('"remote": true');
   expect((await warm.running())?.pid).toBe(server?.pid);
+
+  // A worker restarted with the warm driver off still follows a warm attempt to its end.
+  const req = request('ok');
+  const handle = await platform.submit(req);
+  const restarted = new LocalSparkPlatform(platformOptions());
+  expect((await restarted.await(handle, { signal: new AbortController().signal, onProgress: () => undefined })).kind).toBe('SUCCEEDED');
+  expect((await platform.cleanup(req.attemptId)).remaining).toBe(0);
 });
 
 test('an attempt given more memory than a slot, or a long one, runs in a JVM of its own', async () => {

@@ -22,7 +22,7 @@ import type {
 import { ClassDataArchives, javaOptionValue } from '../class-data';
 import { carryOutSweep, decideSweep, workflowStates, type SweepCandidate } from '../sweep';
 import { exists } from '../../common/files';
-import { fitsWarmDriver, REMOTE_ENV, sessionConf, sessionUrl, type WarmDriver } from './warm-driver';
+import { fitsWarmDriver, REMOTE_ENV, serverDeathNotice, sessionConf, sessionUrl, warmServerAlive, type WarmDriver } from './warm-driver';
 
 /** The JVM options (the driver's own, short and long jobs') are {@link SparkJavaOptions}. */
 export interface LocalSparkPlatformOptions extends SparkJavaOptions {
@@ -72,7 +72,7 @@ interface WarmSession {
   readonly serverPid: number;
   readonly serverLog: string;
   readonly url: string;
-  /** Where the job's package is (the attempt's snapshot), for the session's release too. */
+  /** The client's PYTHONPATH: the attempt's snapshot of the jobs' package. */
   readonly pythonPath: string;
 }
 
@@ -193,7 +193,7 @@ export class LocalSparkPlatform implements SparkPlatform {
       if (exit || !(await isAttemptProcess(sub.pid, attemptId))) {
         return this.finish(sub, exit ?? (await this.observedExit(sub)), false);
       }
-      if (sub.warm && !(await this.options.warmDriver?.alive(sub.warm.serverPid))) {
+      if (sub.warm && !(await warmServerAlive(sub.warm.serverPid))) {
         // Its client would retry the dead server for minutes: the attempt ended with the server.
         await this.stop(sub, 'the warm driver it ran on died');
         return this.finish(sub, await this.observedExit(sub), false);
@@ -411,8 +411,8 @@ export class LocalSparkPlatform implements SparkPlatform {
 
   /**
    * A slot on the warm driver for `request`, its server started if need be; undefined when the
-   * attempt runs cold (no warm driver, not short, more memory or cores than a slot, every slot
-   * taken, or the server would not start — which never fails the attempt).
+   * attempt runs cold (no warm driver, not short, other memory than a slot's or more cores than
+   * the server's, every slot taken, or the server would not start — which never fails the attempt).
    */
   private async warmSession(request: SparkAttemptRequest): Promise<WarmSession | undefined> {
     const warm = this.options.warmDriver;
@@ -441,7 +441,7 @@ export class LocalSparkPlatform implements SparkPlatform {
    * interrupted and the session released (the server goes on). Best effort, bounded.
    */
   private async releaseWarmSession(sub: SubmissionRecord): Promise<void> {
-    if (!sub.warm || !(await this.options.warmDriver?.alive(sub.warm.serverPid))) return;
+    if (!sub.warm || !(await warmServerAlive(sub.warm.serverPid))) return;
     const url = sub.warm.url;
     await new Promise<void>((resolve) => {
       const child = spawn(this.options.pythonPath, ['-c', RELEASE_SESSION_PY, url], { env: this.options.env ?? process.env, stdio: 'ignore' });
@@ -474,7 +474,7 @@ export class LocalSparkPlatform implements SparkPlatform {
   private async finish(sub: SubmissionRecord, exit: ExitRecord, cancelled: boolean): Promise<SparkAttemptOutcome> {
     const workDir = this.options.layout.sparkWorkDir(sub.attemptId);
     this.releaseWarmSlot(sub.attemptId);
-    const serverDeath = sub.warm && !(await exists(sub.resultFile)) ? await this.options.warmDriver?.deathNotice(sub.warm.serverPid, sub.warm.serverLog) : undefined;
+    const serverDeath = sub.warm && !(await exists(sub.resultFile)) ? await serverDeathNotice(sub.warm.serverPid, sub.warm.serverLog) : undefined;
     const outcome = classifyLocalExit({
       exitCode: exit.code,
       signal: exit.signal,

@@ -226,17 +226,6 @@ export class WarmDriver {
     return (await isServerProcess(record.pid, this.key)) ? record : undefined;
   }
 
-  /** Whether the server `pid` (this state dir's, these settings') is still running. */
-  alive(pid: number): Promise<boolean> {
-    return isServerProcess(pid, this.key);
-  }
-
-  /** The end of the server's log when `pid` is no longer running (it died under an attempt). */
-  async deathNotice(pid: number, logFile: string): Promise<string[] | undefined> {
-    if (await isServerProcess(pid, this.key)) return undefined;
-    const text = await readTail(logFile, DEATH_TAIL_BYTES);
-    return [`the warm driver (Spark Connect server, pid ${pid}) died during this attempt; the end of its log:`, ...text.split('\n')];
-  }
 
   /** Stops the server of this state dir (whoever started it). */
   async stop(): Promise<void> {
@@ -303,19 +292,34 @@ async function readRecord(file: string): Promise<ServerRecord | undefined> {
   }
 }
 
-async function isServerProcess(pid: number, key: string): Promise<boolean> {
+/**
+ * Whether `pid` is still a warm driver (any settings'): what a worker checks for an attempt's
+ * server, also a worker whose own warm driver is now off or configured otherwise.
+ */
+export function warmServerAlive(pid: number): Promise<boolean> {
+  return isServerProcess(pid, undefined);
+}
+
+/** The end of the server's log when `pid` is no longer running (it died under an attempt). */
+export async function serverDeathNotice(pid: number, logFile: string): Promise<string[] | undefined> {
+  if (await warmServerAlive(pid)) return undefined;
+  const text = await readTail(logFile, DEATH_TAIL_BYTES);
+  return [`the warm driver (Spark Connect server, pid ${pid}) died during this attempt; the end of its log:`, ...text.split('\n')];
+}
+
+/** `pid` is alive and a warm driver: of these settings (`key`), or of any. */
+async function isServerProcess(pid: number, key: string | undefined): Promise<boolean> {
   const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
   if (stat === undefined) return false;
   const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
   if (state === 'Z' || state === 'X') return false;
-  const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-  const token = `${WARM_DRIVER_PROPERTY}=${key}`;
-  if (cmdline.split('\0').some((arg) => arg.split(/\s+/).includes(token))) return true;
+  const marked = (cmdline: string) =>
+    cmdline.split('\0').some((arg) => arg.split(/\s+/).some((word) => (key === undefined ? word.startsWith(`${WARM_DRIVER_PROPERTY}=`) : word === `${WARM_DRIVER_PROPERTY}=${key}`)));
+  if (marked(await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => ''))) return true;
   // spark-submit's shell leads the group; its JVM child carries the property.
   const children = await fs.readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
   for (const child of children.split(/\s+/).filter(Boolean)) {
-    const childCmd = await fs.readFile(`/proc/${child}/cmdline`, 'utf8').catch(() => '');
-    if (childCmd.split('\0').some((arg) => arg.split(/\s+/).includes(token))) return true;
+    if (marked(await fs.readFile(`/proc/${child}/cmdline`, 'utf8').catch(() => ''))) return true;
   }
   return false;
 }
