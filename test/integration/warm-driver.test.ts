@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config/config';
 import type { SparkAwaitResult, SparkSubmission } from '../../src/domain/pipeline';
 import { generateFeeds } from '../../demo/feeds/generate-feeds';
 import { findAttemptProcesses, LocalSparkPlatform } from '../../src/spark/local/local-platform';
-import { sessionUrl, WarmDriver } from '../../src/spark/local/warm-driver';
+import { sessionUrl, WarmDriver, warmServerAlive } from '../../src/spark/local/warm-driver';
 import type { SparkAttemptRequest } from '../../src/spark/platform';
 import { SMALL_RESOURCES } from '../helpers/resources';
 
@@ -186,6 +186,16 @@ test('the server stops when the worker closes, unless an attempt still runs on i
   await idle.ensure(); // the worker uses it again, then leaves it alone
   for (let i = 0; i < 120 && (await idle.running()); i++) await new Promise((r) => setTimeout(r, 250));
   expect(await idle.running()).toBeUndefined();
+
+  // Reconfigured (another slot size): the old server, idle, is stopped before the new one starts.
+  const old = await idle.ensure();
+  const reconfigured = new WarmDriver({ ...idle.options, slotMemoryMb: 768 });
+  const fresh = await reconfigured.ensure();
+  expect(fresh.pid).not.toBe(old.pid);
+  expect(await warmServerAlive(old.pid)).toBe(false);
+  await reconfigured.close();
+  await idle.close();
+  expect(await warmServerAlive(fresh.pid)).toBe(false);
 });
 
 test("the night's real jobs run on the warm driver through the Spark activities, as on their own JVMs", async () => {

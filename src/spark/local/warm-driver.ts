@@ -226,21 +226,34 @@ export class WarmDriver {
     return (await isServerProcess(record.pid, this.key)) ? record : undefined;
   }
 
+  /**
+   * A server this state dir records with other settings (the worker was reconfigured): stopped
+   * before ours starts, unless an attempt still runs on it — then it is left to finish (and to be
+   * stopped by hand), since the record now names ours.
+   */
+  private async replaceOther(): Promise<void> {
+    const record = await readRecord(path.join(this.options.stateDir, RECORD_FILE));
+    if (!record || record.key === this.key || !(await warmServerAlive(record.pid))) return;
+    if (await this.inUse(record.port)) {
+      this.logger.warn({ pid: record.pid }, 'a warm driver with other settings still runs an attempt: left running');
+      return;
+    }
+    await terminate(record.pid);
+    this.logger.info({ pid: record.pid }, 'warm driver with other settings stopped');
+  }
 
   /** Stops the server of this state dir (whoever started it). */
   async stop(): Promise<void> {
     const record = await this.running();
     if (!record) return;
-    tryKill(-record.pid, 'SIGTERM');
-    const deadline = Date.now() + STOP_WAIT_MS;
-    while (Date.now() < deadline && (await isServerProcess(record.pid, this.key))) await sleep(READY_POLL_MS);
-    if (await isServerProcess(record.pid, this.key)) tryKill(-record.pid, 'SIGKILL');
+    await terminate(record.pid);
     await fs.rm(path.join(this.options.stateDir, RECORD_FILE), { force: true });
     this.logger.info({ pid: record.pid }, 'warm driver stopped');
   }
 
   private async start(): Promise<ServerRecord> {
     const { stateDir } = this.options;
+    await this.replaceOther();
     await fs.mkdir(path.join(stateDir, 'tmp'), { recursive: true });
     const port = await freePort();
     const started = Date.now();
@@ -348,6 +361,14 @@ async function clientsOf(port: number): Promise<number> {
     if (environ.split('\0').some((v) => v.startsWith(prefix))) n++;
   }
   return n;
+}
+
+/** SIGTERM to the server's process group, SIGKILL if it is still there after the grace period. */
+async function terminate(pid: number): Promise<void> {
+  tryKill(-pid, 'SIGTERM');
+  const deadline = Date.now() + STOP_WAIT_MS;
+  while (Date.now() < deadline && (await warmServerAlive(pid))) await sleep(READY_POLL_MS);
+  if (await warmServerAlive(pid)) tryKill(-pid, 'SIGKILL');
 }
 
 function tryKill(pid: number, signal: NodeJS.Signals): void {
