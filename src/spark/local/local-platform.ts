@@ -21,7 +21,8 @@ import type {
 } from '../platform';
 import { ClassDataArchives, javaOptionValue } from '../class-data';
 import { carryOutSweep, decideSweep, workflowStates, type SweepCandidate } from '../sweep';
-import { exists } from '../../common/files';
+import { exists, readFileTail } from '../../common/files';
+import { commandLineHas, environmentHas, liveProcessGroup, otherProcessIds, tryKill } from './processes';
 import { fitsWarmDriver, REMOTE_ENV, serverDeathNotice, sessionConf, sessionUrl, warmServerAlive, type WarmDriver } from './warm-driver';
 
 /** The JVM options (the driver's own, short and long jobs') are {@link SparkJavaOptions}. */
@@ -603,12 +604,8 @@ export interface AttemptProcess {
  * move to their own process group) inherits the attempt's environment variable.
  */
 export async function findAttemptProcesses(attemptId: string): Promise<AttemptProcess[]> {
-  const entries = await fs.readdir('/proc').catch(() => [] as string[]);
   const found: AttemptProcess[] = [];
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    if (pid === process.pid) continue;
+  for (const pid of await otherProcessIds()) {
     const proc = await inspectProcess(pid, attemptId);
     if (proc) found.push(proc);
   }
@@ -620,18 +617,12 @@ async function isAttemptProcess(pid: number, attemptId: string): Promise<boolean
 }
 
 async function inspectProcess(pid: number, attemptId: string): Promise<AttemptProcess | undefined> {
-  const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-  if (stat === undefined) return undefined;
-  // Fields after the command name, which is in parentheses and may itself contain spaces.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const state = fields[0];
-  if (state === 'Z' || state === 'X' || state === 'x') return undefined;
-  const pgid = Number(fields[2]);
-  const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  const pgid = await liveProcessGroup(pid);
+  if (pgid === undefined) return undefined;
   const token = `${ATTEMPT_PROPERTY}=${attemptId}`;
-  if (cmdline.split('\0').some((arg) => arg.split(/\s+/).includes(token))) return { pid, pgid };
-  const environ = await fs.readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '');
-  if (environ.split('\0').includes(`${ATTEMPT_ENV}=${attemptId}`)) return { pid, pgid };
+  if (await commandLineHas(pid, (word) => word === token)) return { pid, pgid };
+  const entry = `${ATTEMPT_ENV}=${attemptId}`;
+  if (await environmentHas(pid, (e) => e === entry)) return { pid, pgid };
   return undefined;
 }
 
@@ -639,14 +630,6 @@ function signalAll(procs: readonly AttemptProcess[], signal: NodeJS.Signals): vo
   const leaders = new Set(procs.filter((p) => p.pid === p.pgid).map((p) => p.pgid));
   for (const pgid of leaders) tryKill(-pgid, signal);
   for (const p of procs) if (!leaders.has(p.pgid)) tryKill(p.pid, signal);
-}
-
-function tryKill(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // ESRCH: gone meanwhile, which is what we want
-  }
 }
 
 // ---- files -----------------------------------------------------------------------------
@@ -692,18 +675,10 @@ class ProgressReader {
 }
 
 async function readLogTail(file: string): Promise<string[]> {
-  const handle = await fs.open(file, 'r').catch(() => undefined);
-  if (!handle) return [];
-  try {
-    const { size } = await handle.stat();
-    const start = Math.max(0, size - CLASSIFY_TAIL_BYTES);
-    const buffer = Buffer.alloc(size - start);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, start);
-    const lines = tailLines(buffer.subarray(0, bytesRead).toString('utf8'), Number.MAX_SAFE_INTEGER);
-    return start > 0 ? lines.slice(1) : lines;
-  } finally {
-    await handle.close();
-  }
+  const tail = await readFileTail(file, CLASSIFY_TAIL_BYTES);
+  if (!tail) return [];
+  const lines = tailLines(tail.text, Number.MAX_SAFE_INTEGER);
+  return tail.cut ? lines.slice(1) : lines;
 }
 
 async function readJson<T>(file: string): Promise<T | undefined> {

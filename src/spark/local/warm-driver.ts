@@ -7,6 +7,8 @@ import pino, { type Logger } from 'pino';
 import type { SparkAttemptRequest } from '../platform';
 import { javaOptionValue } from '../class-data';
 import { freePort, isListening } from '../../common/net';
+import { readFileTail } from '../../common/files';
+import { childProcessIds, commandLineHas, environmentHas, liveProcessGroup, otherProcessIds, tryKill } from './processes';
 
 /**
  * A warm local driver: one Spark Connect server (Spark's own, from the pyspark install) that
@@ -283,7 +285,7 @@ export class WarmDriver {
     while (!(await isListening('127.0.0.1', port))) {
       if (exited || Date.now() - started > timeoutMs) {
         if (!exited) tryKill(-pid, 'SIGKILL');
-        const tail = (await readTail(logFile, 4096)).split('\n').slice(-8).join(' | ');
+        const tail = ((await readFileTail(logFile, 4096))?.text ?? '').split('\n').slice(-8).join(' | ');
         throw new Error(`the warm driver did not start${exited ? ' (it exited)' : ` within ${timeoutMs} ms`}; its log ${logFile} ends: ${tail}`);
       }
       await sleep(READY_POLL_MS);
@@ -316,50 +318,25 @@ export function warmServerAlive(pid: number): Promise<boolean> {
 /** The end of the server's log when `pid` is no longer running (it died under an attempt). */
 export async function serverDeathNotice(pid: number, logFile: string): Promise<string[] | undefined> {
   if (await warmServerAlive(pid)) return undefined;
-  const text = await readTail(logFile, DEATH_TAIL_BYTES);
+  const text = (await readFileTail(logFile, DEATH_TAIL_BYTES))?.text ?? '';
   return [`the warm driver (Spark Connect server, pid ${pid}) died during this attempt; the end of its log:`, ...text.split('\n')];
 }
 
 /** `pid` is alive and a warm driver: of these settings (`key`), or of any. */
 async function isServerProcess(pid: number, key: string | undefined): Promise<boolean> {
-  const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-  if (stat === undefined) return false;
-  const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-  if (state === 'Z' || state === 'X') return false;
-  const marked = (cmdline: string) =>
-    cmdline.split('\0').some((arg) => arg.split(/\s+/).some((word) => (key === undefined ? word.startsWith(`${WARM_DRIVER_PROPERTY}=`) : word === `${WARM_DRIVER_PROPERTY}=${key}`)));
-  if (marked(await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => ''))) return true;
+  if ((await liveProcessGroup(pid)) === undefined) return false;
+  const marked = (word: string) => (key === undefined ? word.startsWith(`${WARM_DRIVER_PROPERTY}=`) : word === `${WARM_DRIVER_PROPERTY}=${key}`);
+  if (await commandLineHas(pid, marked)) return true;
   // spark-submit's shell leads the group; its JVM child carries the property.
-  const children = await fs.readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
-  for (const child of children.split(/\s+/).filter(Boolean)) {
-    if (marked(await fs.readFile(`/proc/${child}/cmdline`, 'utf8').catch(() => ''))) return true;
-  }
+  for (const child of await childProcessIds(pid)) if (await commandLineHas(child, marked)) return true;
   return false;
-}
-
-async function readTail(file: string, bytes: number): Promise<string> {
-  const handle = await fs.open(file, 'r').catch(() => undefined);
-  if (!handle) return '';
-  try {
-    const { size } = await handle.stat();
-    const start = Math.max(0, size - bytes);
-    const buffer = Buffer.alloc(size - start);
-    await handle.read(buffer, 0, buffer.length, start);
-    return buffer.toString('utf8');
-  } finally {
-    await handle.close();
-  }
 }
 
 /** Live processes whose environment names the server on `port` as their Spark Connect remote. */
 async function clientsOf(port: number): Promise<number> {
   const prefix = `${REMOTE_ENV}=sc://127.0.0.1:${port}/`;
   let n = 0;
-  for (const entry of await fs.readdir('/proc').catch(() => [] as string[])) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    const environ = await fs.readFile(`/proc/${entry}/environ`, 'utf8').catch(() => '');
-    if (environ.split('\0').some((v) => v.startsWith(prefix))) n++;
-  }
+  for (const pid of await otherProcessIds()) if (await environmentHas(pid, (e) => e.startsWith(prefix))) n++;
   return n;
 }
 
@@ -369,14 +346,6 @@ async function terminate(pid: number): Promise<void> {
   const deadline = Date.now() + STOP_WAIT_MS;
   while (Date.now() < deadline && (await warmServerAlive(pid))) await sleep(READY_POLL_MS);
   if (await warmServerAlive(pid)) tryKill(-pid, 'SIGKILL');
-}
-
-function tryKill(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // gone already
-  }
 }
 
 function sleep(ms: number): Promise<void> {
