@@ -150,7 +150,8 @@ test('a cancelled attempt is stopped, its session interrupted and released; the 
 });
 
 test('an out-of-memory on the warm driver is the attempt\'s OUT_OF_MEMORY; the next attempt starts a new server', async () => {
-  const serverPid = (await warm.running())?.pid;
+  // The server the attempt will run on (started here when this test runs alone).
+  const serverPid = (await warm.ensure()).pid;
   const oom = await runToEnd(request('oom'));
   expect(oom.submission.warm.serverPid).toBe(serverPid);
   expect(oom.outcome.kind).toBe('OUT_OF_MEMORY');

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pino, { type Logger } from 'pino';
 import type { SparkAttemptRequest } from '../platform';
 import { javaOptionValue } from '../class-data';
@@ -346,8 +347,4 @@ async function terminate(pid: number): Promise<void> {
   const deadline = Date.now() + STOP_WAIT_MS;
   while (Date.now() < deadline && (await warmServerAlive(pid))) await sleep(READY_POLL_MS);
   if (await warmServerAlive(pid)) tryKill(-pid, 'SIGKILL');
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
