@@ -15,6 +15,7 @@ from .frames import empty_frame, literal_frame
 from .lines import LINE_COLUMN, LINE_NO_COLUMN, TOTAL_COLUMN, LineCountMismatch, NumberedLines, numbered_lines
 from .money import exact_product, minor_unit, minor_units, rounded
 from .progress import progress
+from .steps import run_steps, steps_at_once
 from .spec import is_local, join_uri, local_path, spark_path
 from .validation import REASON_CODES, column_reason, control_value, malformed_reason, reason_code, typed_value
 
@@ -315,21 +316,29 @@ def run_normalize(spark: SparkSession, spec: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise ContractError(f"inputs name feeds that are not in the catalog: {unknown}")
     order = [name for name in cat.processing_order(catalog) if name in inputs]
+    at_once = steps_at_once(spec)
     accepted: dict[str, DataFrame] = {}
-    results: dict[str, dict[str, Any]] = {}
-    for index, name in enumerate(order, start=1):
-        progress("normalize", feed=name, step="read", feedIndex=index, feeds=len(order))
+
+    def one_feed(name: str) -> dict[str, Any]:
+        progress("normalize", feed=name, step="read", feedIndex=order.index(name) + 1, feeds=len(order))
         normalizer = FeedNormalizer(spark, spec, cat.feed_by_name(catalog, name))
         try:
-            results[name] = normalize_feed(normalizer, inputs[name], spec["outputUri"], accepted)
+            result = normalize_feed(normalizer, inputs[name], spec["outputUri"], accepted)
         finally:
             # Also when the feed fails: on a warm driver, which outlives the attempt, a failed
             # attempt's persisted rows would otherwise stay in its memory.
             normalizer.release()
-        # Later feeds check against what was written, which also keeps their plans short.
+        # Later feeds check against what was written, which also keeps their plans short. A
+        # feed starts only after the feeds it depends on, so it finds their entry here.
         accepted[name] = spark.read.schema(cat.curated_schema(normalizer.feed)).parquet(
-            spark_path(results[name]["curatedUri"])
+            spark_path(result["curatedUri"])
         )
+        return result
+
+    # Feeds no other feed waits for run side by side (customers and fx rates; transactions and
+    # payments), each after the feeds its references and currency rule read.
+    after = {name: cat.dependencies(cat.feed_by_name(catalog, name)) for name in order}
+    results = run_steps(order, after, one_feed, at_once)
     feeds = [results[f["name"]] for f in catalog if f["name"] in results]
     return {"job": "normalize", "feeds": feeds}
 

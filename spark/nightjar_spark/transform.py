@@ -1,6 +1,7 @@
 """transform: curated Parquet -> one CSV dataset per Spark report (docs/spark-jobs.md)."""
 from __future__ import annotations
 
+import threading
 from decimal import Decimal
 from typing import Any, Callable
 
@@ -13,6 +14,7 @@ from .frames import empty_frame, literal_frame
 from .money import by_minor_unit, converted, exact_product, minor_unit, minor_units, rounded
 from .progress import progress
 from .spec import join_uri, spark_path
+from .steps import run_steps, steps_at_once
 from .validation import DATE_FORMAT, TIMESTAMP_OUTPUT_FORMAT, decimal_literal
 
 MONEY = T.DecimalType(20, 2)
@@ -60,19 +62,26 @@ class ReportBuilder:
         self.minor_units = minor_units(spec)
         self.rpt_scale = minor_unit(self.minor_units, self.reporting_currency)
         self._frames: dict[str, DataFrame] = {}
+        # The reports are built on several threads (run_transform); each frame is made once.
+        self._frames_lock = threading.RLock()
 
     # -- inputs ---------------------------------------------------------------------------------
     def feed(self, name: str) -> DataFrame:
         """A feed's curated rows; an absent (optional) feed is an empty dataset of the same shape."""
-        if name not in self._frames:
+        def make() -> DataFrame:
             schema = cat.curated_schema(cat.feed_by_name(self.catalog, name))
             uri = self.inputs.get(name)
             if uri is None:
-                frame = empty_frame(self.spark, schema)
-            else:
-                frame = self.spark.read.schema(schema).parquet(spark_path(uri))
-            self._frames[name] = frame
-        return self._frames[name]
+                return empty_frame(self.spark, schema)
+            return self.spark.read.schema(schema).parquet(spark_path(uri))
+
+        return self._memo(name, make)
+
+    def _memo(self, key: str, make: Callable[[], DataFrame]) -> DataFrame:
+        with self._frames_lock:
+            if key not in self._frames:
+                self._frames[key] = make()
+            return self._frames[key]
 
     def rates(self) -> DataFrame:
         """`(rate_currency, rate)`; the reporting currency always has rate 1."""
@@ -116,20 +125,22 @@ class ReportBuilder:
         costs less than materializing every column of a million rows once (the dimension is
         broadcast once per report that uses it).
         """
-        if "enriched_transactions" not in self._frames:
-            txns = self.with_rate(self.feed("transactions"))
-            self._frames["enriched_transactions"] = txns.join(F.broadcast(self.accounts_dimension()), "account_id", "left")
-        return self._frames["enriched_transactions"]
+        return self._memo(
+            "enriched_transactions",
+            lambda: self.with_rate(self.feed("transactions")).join(
+                F.broadcast(self.accounts_dimension()), "account_id", "left"
+            ),
+        )
 
     def enriched_payments(self) -> DataFrame:
         """Payments with their debtor account's customer (join strategy left to Spark)."""
-        if "enriched_payments" not in self._frames:
+        def make() -> DataFrame:
             accounts = self.accounts_dimension().select(
                 F.col("account_id").alias("debtor_account_id"), "customer_id"
             )
-            payments = self.with_rate(self.feed("payments"))
-            self._frames["enriched_payments"] = payments.join(accounts, "debtor_account_id", "left")
-        return self._frames["enriched_payments"]
+            return self.with_rate(self.feed("payments")).join(accounts, "debtor_account_id", "left")
+
+        return self._memo("enriched_payments", make)
 
     def _business_date(self) -> Column:
         return F.lit(self.business_date).cast(T.DateType()).alias("business_date")
@@ -367,10 +378,12 @@ def run_transform(spark: SparkSession, spec: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"reports this job cannot build: {unknown}")
     output_uri = spec["outputUri"]
-    produced: list[dict[str, Any]] = []
-    for index, report in enumerate(reports, start=1):
+    at_once = steps_at_once(spec)
+
+    def one_report(index: int) -> dict[str, Any]:
+        report = reports[index]
         name = report["name"]
-        progress("transform", report=name, step="build", reportIndex=index, reports=len(reports))
+        progress("transform", report=name, step="build", reportIndex=index + 1, reports=len(reports))
         # One pass per report: the row count is observed while the report is written.
         written = Observation(f"report-{name}")
         frame = shape_report(known[name](), report).observe(written, F.count(F.lit(1)).alias("rows"))
@@ -378,5 +391,9 @@ def run_transform(spark: SparkSession, spec: dict[str, Any]) -> dict[str, Any]:
         frame.write.mode("overwrite").options(**REPORT_WRITE_OPTIONS).csv(spark_path(uri))
         rows = int(written.get["rows"])
         progress("transform", report=name, step="written", rows=rows, uri=uri)
-        produced.append({"report": name, "uri": uri, "rows": rows})
-    return {"job": "transform", "reports": produced}
+        return {"report": name, "uri": uri, "rows": rows}
+
+    # The reports read the curated datasets only, never each other: they run side by side.
+    keys = [str(i) for i in range(len(reports))]
+    produced = run_steps(keys, {}, lambda key: one_report(int(key)), at_once)
+    return {"job": "transform", "reports": [produced[k] for k in keys]}

@@ -22,6 +22,7 @@ export interface ActivityDeps {
     readonly jobsDir: string;
     readonly reportingCurrency: string;
     readonly thresholds: Parameters<typeof createSparkActivities>[0]['thresholds'];
+    readonly stepsAtOnce?: number;
   };
   readonly plan: PlanDeps;
   readonly sizing: Omit<SizingDeps, 'logger'>;

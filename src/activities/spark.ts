@@ -37,6 +37,8 @@ export interface SparkActivityDeps {
   readonly jobsDir: string;
   readonly reportingCurrency: string;
   readonly thresholds: TransformThresholds;
+  /** Independent steps of a job's first attempt at once (`stepsAtOnce` in its spec; later attempts 1); the job's own default when absent. */
+  readonly stepsAtOnce?: number;
   readonly logger?: Logger;
   /**
    * Whether a workflow is still open. The server answers a heartbeat of a wait it has already timed
@@ -57,10 +59,20 @@ const PACKAGE_ZIP = `${PACKAGE}.zip`;
 /** Attempt ids name Kubernetes objects: DNS-1123 labels (lower case, digits, '-', at most 63). */
 const ATTEMPT_ID = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 
+/**
+ * Steps side by side for one attempt: the configured number on a job's first attempt, one at a
+ * time on any later one (after an out-of-memory, a transient failure or an operator's retry). Steps
+ * side by side hold their memory at once; a retry buys its headroom back with the speed, so an
+ * escalated attempt gets both more memory and the single step's peak.
+ */
+export function stepsAtOnce(attempt: number, configured: number): number {
+  return attempt > 1 ? 1 : configured;
+}
+
 /** The job spec the PySpark jobs read (docs/spark-jobs.md). */
 export function buildJobSpec(
   input: SparkSubmitInput,
-  context: { readonly layout: DataLayout; readonly reportingCurrency: string; readonly thresholds: TransformThresholds },
+  context: { readonly layout: DataLayout; readonly reportingCurrency: string; readonly thresholds: TransformThresholds; readonly stepsAtOnce?: number },
 ) {
   const outputUri = toUri(context.layout.jobOutputDir(input.businessDate, input.job, input.attemptId));
   const common = {
@@ -74,6 +86,7 @@ export function buildJobSpec(
     knownCurrencies: KNOWN_CURRENCIES,
     minorUnits: CURRENCY_MINOR_UNITS,
     inputs: input.inputs,
+    ...(context.stepsAtOnce !== undefined ? { stepsAtOnce: stepsAtOnce(input.attempt, context.stepsAtOnce) } : {}),
   };
   return input.job === 'transform' ? { ...common, reports: SPARK_REPORTS, thresholds: context.thresholds } : common;
 }

@@ -88,6 +88,7 @@ export const SparkEnv = z.object({
   NIGHTJAR_SPARK_CDS_DIR: z.string().min(1).optional(),
   NIGHTJAR_SPARK_WARM_SLOTS: z.coerce.number().int().min(0, 'must be 0 (off) or more').max(16).default(0),
   NIGHTJAR_SPARK_WARM_IDLE_SECONDS: positive.default(600),
+  NIGHTJAR_SPARK_STEPS_AT_ONCE: z.coerce.number().int().min(1, 'must be 1 (one step at a time) or more').max(8).default(2),
   NIGHTJAR_OOM_MAX_ATTEMPTS: positive.default(4),
   NIGHTJAR_OOM_MEMORY_FACTOR: z.coerce.number().gt(1, 'must be greater than 1').default(2),
   NIGHTJAR_OOM_MAX_DRIVER_MEMORY_MB: mb.default(8192),
@@ -143,6 +144,11 @@ export interface SparkJobsConfig {
   readonly warmSlots: number;
   /** The warm driver stops after this long unused. */
   readonly warmIdleStopMs: number;
+  /**
+   * Independent steps of one job run side by side (normalize's feeds, transform's reports), at
+   * most this many at once; written into each attempt's spec. 1 runs them one after another.
+   */
+  readonly stepsAtOnce: number;
   readonly defaults: Readonly<Record<SparkJobName, SparkResources>>;
   /** The default policy, and per job the policy with that job's settings over it. */
   readonly escalation: EscalationPolicy;
@@ -177,9 +183,10 @@ export function sparkJobsConfig(e: Env, repoRoot: string): SparkJobsConfig {
     driverJavaOptions: e.NIGHTJAR_SPARK_DRIVER_JAVA_OPTIONS,
     shortJob: { maxInputBytes: e.NIGHTJAR_SPARK_SHORT_JOB_MAX_INPUT_MB, javaOptions: e.NIGHTJAR_SPARK_SHORT_JOB_JAVA_OPTIONS },
     longJob: { javaOptions: e.NIGHTJAR_SPARK_LONG_JOB_JAVA_OPTIONS },
-    // Outside the checkout, so every clone and worker of this machine shares one archive.
     warmSlots: e.NIGHTJAR_SPARK_WARM_SLOTS,
     warmIdleStopMs: e.NIGHTJAR_SPARK_WARM_IDLE_SECONDS * 1000,
+    stepsAtOnce: e.NIGHTJAR_SPARK_STEPS_AT_ONCE,
+    // Outside the checkout, so every clone and worker of this machine shares one archive.
     ...(e.NIGHTJAR_SPARK_CDS_DIR === 'off' ? {} : { classDataDir: path.resolve(e.NIGHTJAR_SPARK_CDS_DIR ?? path.join(os.homedir(), '.cache', 'nightjar', 'spark-cds')) }),
     defaults: {
       normalize: { ...resources, ...e.NIGHTJAR_SPARK_JOB_RESOURCES?.normalize },

@@ -88,6 +88,7 @@ export async function createServices(config: NightjarConfig, logger: Logger, ove
       jobsDir: config.spark.jobsDir,
       reportingCurrency: config.reportingCurrency,
       thresholds: config.spark.thresholds,
+      stepsAtOnce: config.spark.stepsAtOnce,
     },
     plan: {
       platform: platform.kind,

@@ -66,6 +66,7 @@ function activities(env: Record<string, string> = {}, workflowState?: SparkActiv
     jobsDir: path.join(FIXTURES, 'spark'),
     reportingCurrency: 'EUR',
     thresholds: THRESHOLDS,
+    stepsAtOnce: 3,
     ...(workflowState ? { workflowState } : {}),
   });
 }
@@ -133,6 +134,7 @@ describe('submitSparkJob', () => {
         knownCurrencies: [...KNOWN_CURRENCIES],
         minorUnits: CURRENCY_MINOR_UNITS,
         inputs: input.inputs,
+        stepsAtOnce: 3,
         reports: JSON.parse(JSON.stringify(SPARK_REPORTS)),
         thresholds: THRESHOLDS,
       });

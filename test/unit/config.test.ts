@@ -291,3 +291,11 @@ test('the warm driver: off unless slots are configured; a slot count that is not
   expect(() => loadConfig({ NIGHTJAR_SPARK_WARM_SLOTS: '1.5' }, root)).toThrow(/NIGHTJAR_SPARK_WARM_SLOTS/);
   expect(() => loadConfig({ NIGHTJAR_SPARK_WARM_SLOTS: '64' }, root)).toThrow(/NIGHTJAR_SPARK_WARM_SLOTS/);
 });
+
+test('a job\'s independent steps: two at once unless configured; 0, a fraction or more than 8 is refused by name', () => {
+  expect(loadConfig({}, root).spark.stepsAtOnce).toBe(2);
+  expect(loadConfig({ NIGHTJAR_SPARK_STEPS_AT_ONCE: '1' }, root).spark.stepsAtOnce).toBe(1);
+  for (const bad of ['0', '1.5', '9', 'two']) {
+    expect(() => loadConfig({ NIGHTJAR_SPARK_STEPS_AT_ONCE: bad }, root)).toThrow(/NIGHTJAR_SPARK_STEPS_AT_ONCE/);
+  }
+});
