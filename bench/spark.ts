@@ -51,6 +51,8 @@ export interface SparkAttemptProfile {
   readonly sessionSeconds: number;
   /** First action's start → last action's end, less the gaps: the wall time some action ran (side-by-side actions counted once). */
   readonly busySeconds: number;
+  /** The tasks' CPU (executor run and deserialize CPU, from each task's end): the work the cores did. */
+  readonly taskCpuSeconds: number;
   readonly actions: readonly SparkAction[];
   /** In the driver between actions (Python, planning, result handling). */
   readonly betweenSeconds: number;
@@ -511,6 +513,7 @@ interface Execution {
 
 const SQL_START = 'org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionStart';
 const SQL_END = 'org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionEnd';
+const TASK_END = 'SparkListenerTaskEnd';
 
 /** Reads the one event log in `dir` and splits [t0, t1] (epoch ms) into the profile's parts. */
 export async function profileAttempt(name: string, t0: number, t1: number, dir: string): Promise<SparkAttemptProfile> {
@@ -538,6 +541,10 @@ export function eventsWithin(events: readonly SparkEvent[], t0: number, t1: numb
   return events.filter((e) => {
     if (e.Event === 'SparkListenerApplicationStart') return false;
     if (e.Event === SQL_START || e.Event === SQL_END) return inside.has(e.executionId as number);
+    if (e.Event === TASK_END) {
+      const finished = ((e['Task Info'] ?? {}) as Record<string, unknown>)['Finish Time'] as number | undefined;
+      return finished !== undefined && finished >= t0 && finished <= t1;
+    }
     return true;
   });
 }
@@ -547,8 +554,13 @@ export function profileEvents(name: string, t0: number, t1: number, events: read
   const executions = new Map<number, Execution>();
   const stageTasks = new Map<number, number>();
   const stageExecution = new Map<number, Execution>();
+  let taskCpuNs = 0;
   for (const e of events) {
     if (e.Event === 'SparkListenerApplicationStart') appStart = e.Timestamp as number;
+    else if (e.Event === TASK_END) {
+      const m = (e['Task Metrics'] ?? {}) as Record<string, unknown>;
+      taskCpuNs += Number(m['Executor CPU Time'] ?? 0) + Number(m['Executor Deserialize CPU Time'] ?? 0);
+    }
     else if (e.Event === SQL_START) {
       const id = e.executionId as number;
       const root = (e.rootExecutionId as number | undefined) ?? id;
@@ -602,6 +614,7 @@ export function profileEvents(name: string, t0: number, t1: number, events: read
       tasks: x.tasks,
     })),
     busySeconds: s(busy),
+    taskCpuSeconds: taskCpuNs / 1e9,
     betweenSeconds: s(last - first - busy),
     stopSeconds: s(t1 - last),
   };
@@ -651,7 +664,7 @@ export function renderSparkProfile(p: SparkProfileResult): string[] {
 export function renderActions(attempts: readonly SparkAttemptProfile[]): string[] {
   return attempts.map((a) => {
     const parts = a.actions.map((x) => `${x.write ? 'write ' : ''}${x.label} ${round(x.seconds)} s (${x.jobs}j/${x.stages}s/${x.tasks}t)`);
-    return `- ${a.name} (${round(a.wallSeconds)} s; start ${round(a.startSeconds)} s, session ${round(a.sessionSeconds)} s, between actions ${round(a.betweenSeconds)} s, stop ${round(a.stopSeconds)} s): ${parts.join(' · ')}`;
+    return `- ${a.name} (${round(a.wallSeconds)} s; start ${round(a.startSeconds)} s, session ${round(a.sessionSeconds)} s, between actions ${round(a.betweenSeconds)} s, stop ${round(a.stopSeconds)} s; task CPU ${round(a.taskCpuSeconds)} s): ${parts.join(' · ')}`;
   });
 }
 

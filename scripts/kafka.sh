@@ -2,7 +2,11 @@
 # Provides the Apache Kafka broker that the Kafka bridge's tests use: one KRaft node that is both
 # broker and controller, on 127.0.0.1:59092 (clients) and 127.0.0.1:59093 (controller), run from
 # the jars Maven resolves for scripts/kafka/pom.xml (no Docker, no download outside Maven Central).
-# Everything lives under .cache/kafka; the Maven repository is .cache/m2, so CI can cache both.
+# The jars (and the Maven repository they come from) are a cache outside the checkout, shared by
+# every clone on the machine (NIGHTJAR_KAFKA_CACHE, default /var/cache/nightjar/kafka as root, else
+# ~/.cache/nightjar/kafka): one directory per pom, filled once and never changed after, so a broker
+# running from it is never pulled from under. The broker's own state (config, data, logs, pid) is
+# this checkout's, under .cache/kafka.
 #
 #   bash scripts/kafka.sh start    # fetches once, formats once, starts or reuses; the bootstrap
 #                                  # address is the last line on stdout, everything else on stderr
@@ -21,24 +25,34 @@ readonly WAIT_SECONDS=90
 readonly STOP_SECONDS=30
 
 readonly ROOT="$PWD/.cache/kafka"
-readonly LIBS="$ROOT/libs"
 readonly CONFIG_DIR="$ROOT/config"
 readonly DATA="$ROOT/data"
 readonly LOGS="$ROOT/logs"
 readonly PID_FILE="$ROOT/kafka.pid"
 readonly CLUSTER_ID_FILE="$ROOT/cluster-id"
 readonly POM=scripts/kafka/pom.xml
-readonly M2="$PWD/.cache/m2"
+if [[ -n "${NIGHTJAR_KAFKA_CACHE:-}" ]]; then SHARED=$NIGHTJAR_KAFKA_CACHE
+elif [[ $(id -u) -eq 0 ]]; then SHARED=/var/cache/nightjar/kafka
+else SHARED=${XDG_CACHE_HOME:-$HOME/.cache}/nightjar/kafka; fi
+readonly SHARED
+readonly M2="$SHARED/m2"
+# The pom's hash names the jars' directory: editing a version there fetches into a new one.
+LIBS="$SHARED/libs-$(sha256sum "$POM" | cut -c1-16)"
+readonly LIBS
 
 log() { echo "kafka.sh: $*" >&2; }
 die() { log "$*"; exit 1; }
 
 # --- jars ------------------------------------------------------------------------------------
-# The stamp is the pom's hash: editing a version there fetches again, anything else reuses the jars.
+# Fetched into a temporary directory and renamed into place, under a lock: two checkouts starting
+# at once fetch once, and a directory that exists is complete.
 fetch_jars() {
-  local want
-  want=$(sha256sum "$POM" | cut -c1-16)
-  if [[ -f "$LIBS/.stamp" && "$(cat "$LIBS/.stamp")" == "$want" ]]; then
+  [[ -f "$LIBS/.complete" ]] && return
+  mkdir -p "$SHARED" "$LOGS"
+  exec 8>"$SHARED/fetch.lock"
+  flock 8
+  if [[ -f "$LIBS/.complete" ]]; then
+    exec 8>&-
     return
   fi
   if ! command -v mvn >/dev/null; then
@@ -50,13 +64,17 @@ fetch_jars() {
     export DEBIAN_FRONTEND=noninteractive
     apt-get install -y -qq --no-install-recommends maven >&2 || { apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends maven >&2; }
   fi
-  log "fetching the Kafka jars with Maven (once; cached in .cache/m2 and .cache/kafka/libs)"
+  log "fetching the Kafka jars with Maven (once per machine; cached in $SHARED)"
+  local tmp="$LIBS.tmp.$$"
+  rm -rf "$tmp"
+  mkdir -p "$tmp"
+  mvn -q -B -f "$POM" -Dmaven.repo.local="$M2" -Dkafka.libs="$tmp" dependency:copy-dependencies \
+    >"$LOGS/maven.log" 2>&1 || { rm -rf "$tmp"; die "Maven could not resolve the Kafka jars: $(tail -n 30 "$LOGS/maven.log")"; }
+  compgen -G "$tmp/kafka_2.13-*.jar" >/dev/null || { rm -rf "$tmp"; die "no kafka_2.13 jar in $tmp after the fetch"; }
+  touch "$tmp/.complete"
   rm -rf "$LIBS"
-  mkdir -p "$LIBS" "$LOGS"
-  mvn -q -B -f "$POM" -Dmaven.repo.local="$M2" -Dkafka.libs="$LIBS" dependency:copy-dependencies \
-    >"$LOGS/maven.log" 2>&1 || die "Maven could not resolve the Kafka jars: $(tail -n 30 "$LOGS/maven.log")"
-  compgen -G "$LIBS/kafka_2.13-*.jar" >/dev/null || die "no kafka_2.13 jar in $LIBS after the fetch"
-  echo "$want" > "$LIBS/.stamp"
+  mv "$tmp" "$LIBS"
+  exec 8>&-
 }
 
 # --- configuration ---------------------------------------------------------------------------
