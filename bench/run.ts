@@ -1,6 +1,6 @@
 /**
  * Runs every benchmark once and prints Markdown for the README's "Measured results".
- * Usage: npm run bench [-- [--quick] [--sizes=N,...] [--before=SPARK_DIR] [name ...]]   (needs `npm run bootstrap`; PostgreSQL via
+ * Usage: npm run bench [-- [--quick] [--sizes=N,...] [--before=SPARK_DIR] [--keep] [name ...]]   (needs `npm run bootstrap`; PostgreSQL via
  * scripts/postgres.sh for `export`). Names select benchmarks, e.g. `npm run bench -- kubernetes`;
  * none runs them all.
  */
@@ -45,8 +45,9 @@ function selected(args: readonly string[]): ReadonlySet<BenchmarkName> {
   return new Set(names.length > 0 ? (names as BenchmarkName[]) : BENCHMARKS);
 }
 
-/** This run's working files; removed when it ends, however it ends. */
+/** This run's working files; removed when it ends, however it ends, unless `--keep` (printed then). */
 const SCRATCH = path.join(os.tmpdir(), `nightjar-bench-${process.pid}`);
+const KEEP = process.argv.includes('--keep');
 
 async function main() {
   Runtime.install({ logger: new BenchLogger('WARN') });
@@ -135,7 +136,7 @@ async function main() {
     const warmArm = process.argv.includes('--warm') ? { warm: { ...currentArm(config), name: 'warm', warm: true } } : {};
     if (!sizesArg) {
       // The demo's default night (`nightjar demo`: 20,000 transactions, seed 42, 0.5 % defects).
-      const demo = await benchSparkProfile(config, { dir: path.join(SCRATCH, 'spark-demo'), transactions: 20_000, seed: 42, defectRate: 0.005, driverMemoryMb: config.spark.defaults.normalize.driverMemoryMb, ...sparkBefore, ...warmArm });
+      const demo = await benchSparkProfile(config, { dir: path.join(SCRATCH, 'spark-demo'), transactions: 20_000, seed: 42, defectRate: 0.005, driverMemoryMb: config.spark.defaults.normalize.driverMemoryMb, keep: KEEP, ...sparkBefore, ...warmArm });
       say(`**Spark at the demo's default size** (${demo.inputRows.toLocaleString('en-US')} input rows; local[${config.spark.defaults.normalize.driverCores}], spark-submit, driver ${demo.driverMemoryMb} MiB; every attempt profiled from its event log, floors in the same run)\n`);
       for (const line of renderSparkProfile(demo)) say(line);
       say('');
@@ -148,7 +149,7 @@ async function main() {
     const checks: string[] = [];
     const profiles: string[] = [];
     for (const transactions of sizes) {
-      const s = await benchSpark(config, { dir: path.join(SCRATCH, `spark-${transactions}`), transactions, driverMemoryMb: 4096, ...sparkBefore });
+      const s = await benchSpark(config, { dir: path.join(SCRATCH, `spark-${transactions}`), transactions, driverMemoryMb: 4096, keep: KEEP, ...sparkBefore });
       checks.push(renderDigestCheck(s.digests));
       for (const a of s.arms) {
         profiles.push(...renderActions(a.profiles));
@@ -232,7 +233,7 @@ async function main() {
 }
 
 main()
-  .finally(() => rm(SCRATCH, { recursive: true, force: true }))
+  .finally(() => (KEEP ? console.error(`kept ${SCRATCH}`) : rm(SCRATCH, { recursive: true, force: true })))
   .catch((err) => {
     console.error(err);
     process.exit(1);

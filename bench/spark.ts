@@ -145,6 +145,8 @@ interface BenchOptions {
   readonly before?: SparkArm;
   /** A warm-driver arm (the demo's profile only). */
   readonly warm?: SparkArm;
+  /** Leaves `dir` (feeds, specs, outputs, event logs) in place for a look by hand. */
+  readonly keep?: boolean;
 }
 
 /** This checkout's jobs with its configured launcher settings. */
@@ -204,7 +206,7 @@ export async function benchSpark(config: NightjarConfig, opts: BenchOptions): Pr
       digests: await bench.checkDigests(),
     };
   } finally {
-    await fs.rm(opts.dir, { recursive: true, force: true });
+    if (!opts.keep) await fs.rm(opts.dir, { recursive: true, force: true });
   }
 }
 
@@ -248,7 +250,7 @@ export async function benchSparkProfile(config: NightjarConfig, opts: BenchOptio
     };
   } finally {
     await bench.stopWarmDriver();
-    await fs.rm(opts.dir, { recursive: true, force: true });
+    if (!opts.keep) await fs.rm(opts.dir, { recursive: true, force: true });
   }
 }
 

@@ -19,6 +19,8 @@ TOTAL_COLUMN = "_nj_total"
 # are not their lines, so such a file is never counted here.
 _COMPRESSED_SUFFIXES = (".gz", ".bz2", ".deflate", ".lz4", ".snappy", ".zst", ".zstd", ".br", ".xz", ".lzo")
 _CHUNK = 1 << 20
+# A file up to this size is read as one split (`read_small_files_whole`).
+WHOLE_FILE_BYTES = 16 << 20
 
 
 class LineCountMismatch(ValueError):
@@ -42,6 +44,17 @@ def count_lines(path: str) -> int:
     if last not in (b"", b"\n", b"\r"):
         lines += 1
     return lines
+
+
+def read_small_files_whole(spark: SparkSession) -> None:
+    """Files up to `WHOLE_FILE_BYTES` read as one split, larger ones split across the cores.
+
+    Spark cuts a file into splits of max(openCostInBytes, the input's size / its cores), at most
+    maxPartitionBytes; by default (4 MiB) a 6 MB feed becomes two splits. A file of one split is
+    numbered and counted without a Spark job, and normalize keeps its rows with every rule, so its
+    rejects write is one job: for a small file that saves more driver time (the numbering's jobs,
+    the rejects' joins) than the second core saves in its scan."""
+    spark.conf.set("spark.sql.files.openCostInBytes", str(WHOLE_FILE_BYTES))
 
 
 def _identity(path: str) -> tuple[int, int, int, int]:

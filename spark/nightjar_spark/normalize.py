@@ -12,7 +12,15 @@ from pyspark.sql import types as T
 
 from . import catalog as cat
 from .frames import empty_frame, literal_frame
-from .lines import LINE_COLUMN, LINE_NO_COLUMN, TOTAL_COLUMN, LineCountMismatch, NumberedLines, numbered_lines
+from .lines import (
+    LINE_COLUMN,
+    LINE_NO_COLUMN,
+    TOTAL_COLUMN,
+    LineCountMismatch,
+    NumberedLines,
+    numbered_lines,
+    read_small_files_whole,
+)
 from .money import exact_product, minor_unit, minor_units, rounded
 from .progress import progress
 from .steps import run_steps, steps_at_once
@@ -310,6 +318,7 @@ def fx_rates_table(spark: SparkSession, accepted_fx: Optional[DataFrame], report
 def run_normalize(spark: SparkSession, spec: dict[str, Any]) -> dict[str, Any]:
     """Runs the normalize job for `spec`; returns the result object (not yet written)."""
     spark.conf.set("spark.sql.session.timeZone", "UTC")
+    read_small_files_whole(spark)
     catalog = spec["catalog"]
     inputs: dict[str, str] = spec.get("inputs") or {}
     unknown = [name for name in inputs if name not in {f["name"] for f in catalog}]

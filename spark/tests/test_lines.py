@@ -9,8 +9,10 @@ from nightjar_spark.lines import (
     LINE_NO_COLUMN,
     TOTAL_COLUMN,
     LineCountMismatch,
+    WHOLE_FILE_BYTES,
     count_lines,
     numbered_lines,
+    read_small_files_whole,
 )
 from .conftest import partitions_read
 
@@ -170,3 +172,25 @@ def test_a_compressed_file_is_numbered_by_spark(spark, tmp_path):
     numbered = numbered_lines(spark, str(path), str(path))
     assert numbered.counted is None
     assert sorted(tuple(r) for r in numbered.frame.collect()) == [("T", 3, 3), ("a", 2, 3), ("h", 1, 3)]
+
+
+def test_feed_files_up_to_16_mib_are_read_whole_and_larger_ones_split(spark, tmp_path):
+    """At Spark's default open cost a 6 MB file is two splits (numbered by two jobs, its rejects
+    joined again); normalize's setting reads it whole, counted from its bytes, and still splits a
+    20 MB file across the cores."""
+    row = "x" * 99 + "\n"
+    small, big = tmp_path / "small.csv", tmp_path / "big.csv"
+    small.write_text(row * 60_000)
+    big.write_text(row * 200_000)
+    assert small.stat().st_size < WHOLE_FILE_BYTES < big.stat().st_size
+    previous = spark.conf.get("spark.sql.files.openCostInBytes")
+    try:
+        spark.conf.set("spark.sql.files.openCostInBytes", str(4 << 20))  # Spark's default
+        assert partitions_read(spark, small) == 2
+        read_small_files_whole(spark)
+        assert partitions_read(spark, small) == 1
+        assert numbered_lines(spark, small.as_uri(), str(small)).counted == 60_000
+        assert partitions_read(spark, big) == 2
+        assert numbered_lines(spark, big.as_uri(), str(big)).counted is None
+    finally:
+        spark.conf.set("spark.sql.files.openCostInBytes", previous)

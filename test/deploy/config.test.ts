@@ -81,6 +81,7 @@ test('the full values reach the configuration: mTLS, the shared volume, placemen
   expect(config.spark.escalation).toMatchObject({ maxAttempts: 5, memoryFactor: 1.5, executorInstancesFactor: 0.5, maxExecutorInstances: 16, maxTotalMemoryMb: 131072 });
   expect(config.spark.escalationByJob.transform.maxExecutorMemoryMb).toBe(32768);
   expect(config.spark.defaults.transform.executorMemoryMb).toBe(8192);
+  expect(config.spark.stepsAtOnce).toBe(3);
   expect(config.schedule).toEqual({ time: '05:30', catchupWindowSeconds: 21600, lookbackDays: 14 });
   expect(config.janitor).toEqual({ everySeconds: 1800, minAgeSeconds: 3600 });
   expect(config.calendar).toMatchObject({ timeZone: 'Europe/Brussels', holidays: ['2026-12-25', '2026-12-26', '2027-01-01'] });
