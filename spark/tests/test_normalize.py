@@ -245,6 +245,21 @@ def test_amounts_accepted_and_held_in_rejects(normalized):
     assert amounts["customers"] == ("0", "0")  # a count-only trailer
 
 
+def assert_same_outputs(spark, other: tuple[dict, Path], expected: tuple[dict, Path]) -> None:
+    """Two normalize runs over the same feeds agree: counts, reasons and money per feed, every
+    rejects file, every curated row."""
+    (other_result, other_out), (result, out) = other, expected
+
+    def without_uris(r):
+        return [{k: v for k, v in f.items() if not k.endswith("Uri")} for f in r["feeds"]]
+
+    assert without_uris(other_result) == without_uris(result)
+    for feed in (f["feed"] for f in result["feeds"]):
+        assert read_csv_dataset(other_out / "rejects" / feed) == read_csv_dataset(out / "rejects" / feed)
+        whole = spark.read.parquet(str(out / feed))
+        assert sorted(spark.read.parquet(str(other_out / feed)).collect()) == sorted(whole.collect())
+
+
 def test_many_partitions_give_the_one_partition_result(normalized, spark, catalog, tmp_path):
     """Files Spark splits (numbered by partition; the rejects write joins the rules again rather
     than reading kept rows) give the same counts, money, rejects and curated rows as files read
@@ -258,15 +273,7 @@ def test_many_partitions_give_the_one_partition_result(normalized, spark, catalo
         split = run_normalize(spark, normalize_spec(catalog, raw, split_out, attempt="test-normalize-split"))
     finally:
         spark.conf.set("spark.sql.files.maxPartitionBytes", previous)
-
-    def without_uris(r):
-        return [{k: v for k, v in f.items() if not k.endswith("Uri")} for f in r["feeds"]]
-
-    assert without_uris(split) == without_uris(result)
-    for feed in (f["feed"] for f in result["feeds"]):
-        assert read_csv_dataset(split_out / "rejects" / feed) == read_csv_dataset(out / "rejects" / feed)
-        whole = spark.read.parquet(str(out / feed))
-        assert sorted(spark.read.parquet(str(split_out / feed)).collect()) == sorted(whole.collect())
+    assert_same_outputs(spark, (split, split_out), (result, out))
 
 
 def test_one_step_at_a_time_gives_the_same_outputs(normalized, spark, catalog, tmp_path):
@@ -275,16 +282,7 @@ def test_one_step_at_a_time_gives_the_same_outputs(normalized, spark, catalog, t
     result, out, raw = normalized
     spec = {**normalize_spec(catalog, raw, tmp_path / "one", attempt="test-normalize-one"), "stepsAtOnce": 1}
     one = run_normalize(spark, spec)
-
-    def without_uris(r):
-        return [{k: v for k, v in f.items() if not k.endswith("Uri")} for f in r["feeds"]]
-
-    assert without_uris(one) == without_uris(result)
-    for feed in (f["feed"] for f in result["feeds"]):
-        assert read_csv_dataset(tmp_path / "one" / "rejects" / feed) == read_csv_dataset(out / "rejects" / feed)
-        assert sorted(spark.read.parquet(str(tmp_path / "one" / feed)).collect()) == sorted(
-            spark.read.parquet(str(out / feed)).collect()
-        )
+    assert_same_outputs(spark, (one, tmp_path / "one"), (result, out))
 
 
 def test_a_failed_feed_leaves_nothing_kept(spark, catalog, tmp_path):
