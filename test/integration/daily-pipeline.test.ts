@@ -138,9 +138,6 @@ test('a night runs end to end with real Spark into the embedded store, and a re-
 });
 
 test('a real driver out-of-memory is recovered by resubmitting with more memory (PostgreSQL store)', async () => {
-  // The transform's own escalation policy grows its memory fourfold: 3 M accounts fit 1,024 MiB only
-  // just (the attempt then spends minutes in garbage collection, its time varying with the machine),
-  // and 2,048 MiB with room.
   const config = configFor('postgres', { NIGHTJAR_OOM_JOB_POLICY: JSON.stringify({ transform: { memoryFactor: OOM_FACTOR } }) });
   const date = '2026-11-18';
   const layout = new DataLayout(config.dataDir);
@@ -169,9 +166,9 @@ test('a real driver out-of-memory is recovered by resubmitting with more memory 
 }, 25 * 60_000);
 
 // Sized by measurement (see README, "Out-of-memory recovery, measured"): the transform broadcasts the
-// accounts dimension to the driver; 3M accounts do not fit a 512 MiB driver (2M sometimes do),
-// fit one of 1,024 MiB only just (a 131 s attempt against 22 s for the 512 MiB one that died) and
-// one of 2,048 MiB with room: the policy's factor of 4 makes that the first escalation step.
+// accounts dimension to the driver; 3M accounts do not fit a 512 MiB driver (2M sometimes do).
+// At 1,024 MiB they fit in 131 s (and ran out with two reports at once); the transform's own
+// escalation factor of 4 makes 2,048 MiB (about 110 s) the first escalation step.
 const OOM_DRIVER_MB = 512;
 const OOM_FACTOR = 4;
 const OOM_ACCOUNTS = 3_000_000;
