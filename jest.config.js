@@ -9,7 +9,7 @@ const transform = {
 const transformIgnorePatterns = ['/node_modules/(?!(@kubernetes/client-node|openid-client|oauth4webapi|jose)/)'];
 const project = (name, extra = {}) => ({
   displayName: name,
-  testEnvironment: 'node',
+  testEnvironment: '<rootDir>/test/helpers/node-environment.js',
   transform,
   transformIgnorePatterns,
   testMatch: [`<rootDir>/test/${name}/**/*.test.ts`],

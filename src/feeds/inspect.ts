@@ -167,8 +167,25 @@ function sameIdentity(a: FileIdentity, b: FileIdentity): boolean {
 }
 
 /** Writes to a stream, waiting when its buffer is full (so a fast reader never piles up memory). */
-async function writeAll(stream: WriteStream, data: string | Buffer): Promise<void> {
-  if (!stream.write(data)) await once(stream, 'drain');
+/**
+ * A new file to write (`wx`: never one that exists), open before it is used: a target that cannot
+ * be created (it exists, its directory is not writable) rejects here, rather than as a stream
+ * `error` event nobody listens for (which ends the process) while the read waits for a `drain`
+ * that never comes.
+ */
+async function createOutput(target: string): Promise<WriteStream> {
+  const stream = createWriteStream(target, { flags: 'wx' });
+  await once(stream, 'open');
+  // Its later errors (a full disk) reach the caller through the write callbacks and `finished`.
+  stream.on('error', () => undefined);
+  return stream;
+}
+
+/** Resolves once `data` is handed to the file; rejects with the stream's error. */
+function writeAll(stream: WriteStream, data: string | Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stream.write(data, (error) => (error ? reject(error) : resolve()));
+  });
 }
 
 async function closeStream(stream: WriteStream | null): Promise<void> {
@@ -203,7 +220,7 @@ export async function inspectFeedFile(filePath: string, feed: FeedSpec, options:
   const flushRejects = async (): Promise<void> => {
     if (lines.rejects.length === 0 || !options.screen) return;
     if (quarantine === null) {
-      quarantine = createWriteStream(options.screen.quarantineTo, { flags: 'wx' });
+      quarantine = await createOutput(options.screen.quarantineTo);
       await writeAll(quarantine, `${QUARANTINE_HEADER}\n`);
     }
     await writeAll(quarantine, lines.rejects.join(''));
@@ -213,7 +230,7 @@ export async function inspectFeedFile(filePath: string, feed: FeedSpec, options:
   let bomStripped = false;
   try {
     const before = identity(await handle.stat());
-    copy = options.copyTo === undefined ? null : createWriteStream(options.copyTo, { flags: 'wx' });
+    copy = options.copyTo === undefined ? null : await createOutput(options.copyTo);
     for await (const read of handle.createReadStream({ highWaterMark: 1 << 20, autoClose: false, start: 0 }) as AsyncIterable<Buffer>) {
       hash.update(read);
       let chunk = read;

@@ -89,6 +89,21 @@ describe('inspectFeedFile', () => {
     expect(await readFile(copy, 'utf8')).toBe(content);
   });
 
+  it('fails, without touching it, when the copy or the quarantine file it is to create already exists', async () => {
+    // Before: the open failed as an unheeded stream error and the read waited for a drain forever.
+    const content = lines(HEADER, ...ROWS, TRAILER);
+    const copy = path.join(dir, 'existing-copy.csv');
+    await writeFile(copy, 'kept');
+    await expect(inspectFeedFile(await feedFile(content), transactions, { copyTo: copy })).rejects.toMatchObject({ code: 'EEXIST' });
+    expect(await readFile(copy, 'utf8')).toBe('kept');
+    const quarantine = path.join(dir, 'existing-rejects.csv');
+    await writeFile(quarantine, 'kept');
+    // ROWS[2] is rejected (a negative amount), so the quarantine file is opened.
+    const screen = { businessDate: '2026-11-20', quarantineTo: quarantine };
+    await expect(inspectFeedFile(await feedFile(content), transactions, { screen })).rejects.toMatchObject({ code: 'EEXIST' });
+    expect(await readFile(quarantine, 'utf8')).toBe('kept');
+  }, 10_000);
+
   it('screens rows with rules 1–3 and quarantines each rejected line with its line number and reason', async () => {
     const bad = [ROWS[0]!.replace(',EUR,', ',XXX,'), ROWS[1]!.replace('Cash deposit', '"Cash'), ''];
     const quarantine = path.join(dir, 'rejects.csv');
