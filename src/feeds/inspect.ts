@@ -166,11 +166,10 @@ function sameIdentity(a: FileIdentity, b: FileIdentity): boolean {
   return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
 }
 
-/** Writes to a stream, waiting when its buffer is full (so a fast reader never piles up memory). */
 /**
  * A new file to write (`wx`: never one that exists), open before it is used: a target that cannot
  * be created (it exists, its directory is not writable) rejects here, rather than as a stream
- * `error` event nobody listens for (which ends the process) while the read waits for a `drain`
+ * `error` event nobody listens for (an uncaught exception) while the read waits for a `drain`
  * that never comes.
  */
 async function createOutput(target: string): Promise<WriteStream> {
@@ -181,7 +180,10 @@ async function createOutput(target: string): Promise<WriteStream> {
   return stream;
 }
 
-/** Resolves once `data` is handed to the file; rejects with the stream's error. */
+/**
+ * Resolves once `data` is handed to the file (so a fast reader never piles up memory); rejects
+ * with the stream's error.
+ */
 function writeAll(stream: WriteStream, data: string | Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
     stream.write(data, (error) => (error ? reject(error) : resolve()));
