@@ -2,14 +2,14 @@
 //
 // jest-environment-node builds a test file's context with `vm.createContext(<a Proxy>)`: the
 // context's global is then "contextified", and every read of a global inside it (Math, String,
-// Buffer, Date …) goes through V8 interceptors into the proxy instead of an inline cache. Measured
-// here (Node 20, jest 30): 2e7 calls of `Math.imul` took 8.0 s inside a test against 0.08 s in plain
-// Node; the feed generator and the ingest's row screen, hot loops over such globals, ran 5.7× and
-// 2.7× slower in a test than in the worker. `vm.constants.DONT_CONTEXTIFY` (Node ≥ 20.18) gives the
-// context an ordinary global object, as fast as plain Node, and every vm API still takes it; the
-// environment is otherwise jest's own (globals, timers, mocks). What it gives up is the proxy's
-// bookkeeping of globals set by a test, which jest deletes at teardown to soften leaks between
-// files: each file's context is dropped at its end either way.
+// Buffer, Date …) goes through V8 interceptors into the proxy instead of an inline cache: hot loops
+// in a test process (the feed generator, an in-process worker's ingest) ran several times slower
+// than in plain Node (README, Tests, measured side by side). `vm.constants.DONT_CONTEXTIFY`
+// (Node ≥ 20.18) gives the context an ordinary global object, as fast as plain Node, and every vm
+// API still takes it; the environment is otherwise jest's own (globals, timers, mocks). On an older
+// Node it is jest's environment unchanged. What it gives up is the proxy's bookkeeping of globals
+// set by a test, which jest deletes at teardown to soften leaks between files: each file's context
+// is dropped at its end either way.
 const vm = require('node:vm');
 const { TestEnvironment } = require('jest-environment-node');
 
