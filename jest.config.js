@@ -17,6 +17,8 @@ const project = (name, extra = {}) => ({
 });
 
 module.exports = {
+  // The long nights first, so that no worker runs one alone at the end (test/helpers/sequencer.js).
+  testSequencer: '<rootDir>/test/helpers/sequencer.js',
   projects: [
     project('unit'),
     project('activity'),

@@ -73,8 +73,11 @@ else
   status=1
 fi
 
+# Two workers (jest's default is one on two cores) for the fast projects and integration: one
+# worker left the cores a quarter idle while tests waited on servers and processes. The fault
+# matrix stays serial: its rows restart the plane and the servers the others would be using.
 echo "== jest: unit, activity, workflow, replay, kubernetes, kafka, deploy, fuzz"
-npx jest --selectProjects unit activity workflow replay kubernetes kafka deploy fuzz --json --outputFile=.cache/jest-fast.json || status=1
+npx jest --selectProjects unit activity workflow replay kubernetes kafka deploy fuzz --maxWorkers=2 --json --outputFile=.cache/jest-fast.json || status=1
 echo "== schemathesis (the OpenAPI fuzzer, pinned, for the trigger API's contract test)"
 NIGHTJAR_SCHEMATHESIS=$(bash scripts/api-tools.sh | tail -n1)
 export NIGHTJAR_SCHEMATHESIS
@@ -84,7 +87,7 @@ export NIGHTJAR_SCHEMATHESIS
 echo "== jest: integration (real dev server, Spark, PostgreSQL, PGlite, worker processes)"
 # PGlite loads its WASM build with import(), which jest allows only with VM modules; the other
 # projects run without them, since that flag makes jest refuse the ES-module-only Kubernetes client.
-NODE_OPTIONS=--experimental-vm-modules npx jest --selectProjects integration --runInBand --forceExit --json --outputFile=.cache/jest-integration.json || status=1
+NODE_OPTIONS=--experimental-vm-modules npx jest --selectProjects integration --maxWorkers=2 --forceExit --json --outputFile=.cache/jest-integration.json || status=1
 echo "== jest: reliability (the fault matrix: worker processes, the dev server, PostgreSQL, the local Kubernetes plane)"
 # Its rows for the plane's own faults restart the plane's components: only a plane this run
 # started (not one found running, which others may be using); otherwise they are skipped, saying why.
