@@ -37,18 +37,13 @@ else
 fi
 
 # --- Python virtual environment ------------------------------------------------------------
-VENV_STAMP=.venv/.nightjar-stamp
-want=$(stamp_of requirements.txt)
-if [ ! -f "$VENV_STAMP" ] || [ "$(cat "$VENV_STAMP")" != "$want" ]; then
-  say "installing the Python virtual environment (.venv)"
-  [ -x .venv/bin/python ] || "$PY" -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
-  echo "$want" > "$VENV_STAMP"
-else
-  say "Python virtual environment up to date"
-fi
+# Built once per machine in the tools cache outside the clone (PySpark alone is ~450 MB), keyed by
+# requirements.txt and the interpreter, and linked as .venv (scripts/lib/tool-venv.sh).
+. scripts/lib/tool-venv.sh
+mapfile -t requirements < <(sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' requirements.txt)
+PYTHON=$PY tool_venv "$PWD/.venv" "${requirements[@]}"
 for tool in temporal temporal-test-server spark-submit; do
-  [ -x ".venv/bin/$tool" ] || fail ".venv/bin/$tool is missing after install; delete .venv and run again"
+  [ -x ".venv/bin/$tool" ] || fail ".venv/bin/$tool is missing after install; delete $(readlink -f .venv) and run again"
 done
 
 # --- build ---------------------------------------------------------------------------------

@@ -27,9 +27,8 @@ ETCD_VERSION=v3.6.16
 KWOK_VERSION=v0.8.0
 KUBEFLOW_SPARK_API=kubeflow-spark-api==2.4.0
 
-if [ -n "${NIGHTJAR_K8S_CACHE:-}" ]; then CACHE=$NIGHTJAR_K8S_CACHE
-elif [ "$(id -u)" = 0 ]; then CACHE=/var/cache/nightjar/k8s
-else CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/nightjar/k8s; fi
+. "$ROOT/scripts/lib/machine-cache.sh"
+CACHE=$(machine_cache k8s "${NIGHTJAR_K8S_CACHE:-}")
 STATE=${NIGHTJAR_K8S_STATE:-$CACHE/state}
 API_PORT=${NIGHTJAR_K8S_API_PORT:-6443}
 ETCD_PORT=${NIGHTJAR_K8S_ETCD_PORT:-2379}

@@ -31,9 +31,8 @@ readonly LOGS="$ROOT/logs"
 readonly PID_FILE="$ROOT/kafka.pid"
 readonly CLUSTER_ID_FILE="$ROOT/cluster-id"
 readonly POM=scripts/kafka/pom.xml
-if [[ -n "${NIGHTJAR_KAFKA_CACHE:-}" ]]; then SHARED=$NIGHTJAR_KAFKA_CACHE
-elif [[ $(id -u) -eq 0 ]]; then SHARED=/var/cache/nightjar/kafka
-else SHARED=${XDG_CACHE_HOME:-$HOME/.cache}/nightjar/kafka; fi
+. scripts/lib/machine-cache.sh
+SHARED=$(machine_cache kafka "${NIGHTJAR_KAFKA_CACHE:-}")
 readonly SHARED
 readonly M2="$SHARED/m2"
 # The pom's hash names the jars' directory: editing a version there fetches into a new one.

@@ -1,16 +1,15 @@
-# Sourced by the tool installers (scripts/api-tools.sh, scripts/deploy-tools.sh), which define
-# `say` and `fail`.
+# Sourced by the installers (scripts/bootstrap.sh, scripts/api-tools.sh, scripts/deploy-tools.sh),
+# which define `say` and `fail`.
 #
 # Slow tool builds live outside the clone, shared by every clone on the machine, so a fresh clone's
 # test run does not install them again: NIGHTJAR_TOOLS_CACHE, default /var/cache/nightjar/tools as
 # root, else ~/.cache/nightjar/tools. Each build is keyed by what it was built from (versions,
 # interpreter) and made under a lock, so clones testing at once share it safely; a build whose
 # key changes is made anew beside the old one.
+. "$(dirname "${BASH_SOURCE[0]}")/machine-cache.sh"
 tools_cache() {
   local cache
-  if [ -n "${NIGHTJAR_TOOLS_CACHE:-}" ]; then cache=$NIGHTJAR_TOOLS_CACHE
-  elif [ "$(id -u)" = 0 ]; then cache=/var/cache/nightjar/tools
-  else cache=${XDG_CACHE_HOME:-$HOME/.cache}/nightjar/tools; fi
+  cache=$(machine_cache tools "${NIGHTJAR_TOOLS_CACHE:-}")
   mkdir -p "$cache" || fail "cannot create the tools cache $cache (set NIGHTJAR_TOOLS_CACHE)"
   echo "$cache"
 }
@@ -29,7 +28,7 @@ link_into_clone() {
 # and the interpreter's version), linked from <link>. A stamp written after the install makes a
 # second run return at once; an install that was interrupted is made again from scratch.
 tool_venv() {
-  local link=$1 py=${PYTHON:-} candidate want cache venv
+  local link=$1 py=${PYTHON:-} candidate want cache venv name
   shift
   if [ -z "$py" ]; then
     for candidate in python3.11 python3; do
@@ -41,7 +40,8 @@ tool_venv() {
     || fail "Python >= 3.10 is required, found $("$py" --version 2>&1)"
   want=$(printf '%s\n' "$@" "$("$py" --version 2>&1)" | sha256sum | cut -c1-16)
   cache=$(tools_cache)
-  venv="$cache/$(basename "$link")-$want"
+  name=$(basename "$link")
+  venv="$cache/${name#.}-$want"
   (
     flock 9
     if [ "$(cat "$venv/.nightjar-stamp" 2>/dev/null)" != "$want" ]; then
