@@ -22,8 +22,14 @@ echo "== Kubernetes control plane: building in the background (scripts/k8s.sh bu
 bash scripts/k8s.sh build > .cache/k8s-build.out 2> .cache/k8s-build.log &
 k8s_build=$!
 k8s_started_here=0
-stop_plane() { if [ "$k8s_started_here" = 1 ]; then bash scripts/k8s.sh down || true; fi; }
-trap stop_plane EXIT
+kafka_started_here=0
+# What this run started, it stops: the plane, and the Kafka broker (one found running — this
+# checkout's from an earlier run, or another checkout's on the same port — is left as it was).
+stop_started_here() {
+  if [ "$k8s_started_here" = 1 ]; then bash scripts/k8s.sh down || true; fi
+  if [ "$kafka_started_here" = 1 ]; then bash scripts/kafka.sh stop || true; fi
+}
+trap stop_started_here EXIT
 
 echo "== lint and type check"
 npx eslint .
@@ -38,6 +44,8 @@ NIGHTJAR_CHROMIUM=$(bash scripts/chromium.sh | tail -n1)
 export NIGHTJAR_CHROMIUM
 
 echo "== Kafka (KRaft broker from Maven Central jars, started for the tests)"
+# `kafka.sh stop` stops only this checkout's broker, never one it reused from another checkout.
+bash scripts/kafka.sh status > /dev/null 2>&1 || kafka_started_here=1
 NIGHTJAR_TEST_KAFKA_BROKERS=$(bash scripts/kafka.sh start | tail -n1)
 export NIGHTJAR_TEST_KAFKA_BROKERS
 
