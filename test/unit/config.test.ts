@@ -208,7 +208,7 @@ test('the systemd example environment parses (deploy/systemd/worker.env.example)
 test('the local driver JVM: none for every job by default, short-job options below a size, long-job options above, "none", and a malformed value named', () => {
   const c = loadConfig({}, root).spark;
   expect(c.driverJavaOptions).toEqual([]);
-  expect(c.shortJob).toEqual({ maxInputBytes: { normalize: 32 * 2 ** 20, transform: 128 * 2 ** 20 }, javaOptions: ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'] });
+  expect(c.shortJob).toEqual({ maxInputBytes: { normalize: 32 * 2 ** 20, transform: 128 * 2 ** 20 }, javaOptions: ['-XX:TieredStopAtLevel=1', '-XX:+UseParallelGC', '-XX:ParallelGCThreads=1'] });
   expect(c.longJob).toEqual({ javaOptions: ['-XX:+UseParallelGC'] });
   expect(loadConfig({ NIGHTJAR_SPARK_LONG_JOB_JAVA_OPTIONS: 'none' }, root).spark.longJob).toEqual({ javaOptions: [] });
   expect(() => loadConfig({ NIGHTJAR_SPARK_LONG_JOB_JAVA_OPTIONS: 'UseParallelGC' }, root)).toThrow(/NIGHTJAR_SPARK_LONG_JOB_JAVA_OPTIONS="UseParallelGC": expected JVM options/);
@@ -226,7 +226,7 @@ test('the local driver JVM: none for every job by default, short-job options bel
   }
   // The JVM refuses two collectors: the driver's own options choose one only when neither job size does.
   expect(() => loadConfig({ NIGHTJAR_SPARK_DRIVER_JAVA_OPTIONS: '-XX:+UseG1GC' }, root)).toThrow(
-    'NIGHTJAR_SPARK_DRIVER_JAVA_OPTIONS="-XX:+UseG1GC": chooses a collector (-XX:+UseG1GC) and NIGHTJAR_SPARK_SHORT_JOB_JAVA_OPTIONS chooses another (-XX:+UseSerialGC)',
+    'NIGHTJAR_SPARK_DRIVER_JAVA_OPTIONS="-XX:+UseG1GC": chooses a collector (-XX:+UseG1GC) and NIGHTJAR_SPARK_SHORT_JOB_JAVA_OPTIONS chooses another (-XX:+UseParallelGC)',
   );
   expect(() => loadConfig({ NIGHTJAR_SPARK_DRIVER_JAVA_OPTIONS: '-XX:+UseG1GC', NIGHTJAR_SPARK_SHORT_JOB_JAVA_OPTIONS: 'none' }, root)).toThrow(/NIGHTJAR_SPARK_LONG_JOB_JAVA_OPTIONS chooses another \(-XX:\+UseParallelGC\)/);
   const g1 = { NIGHTJAR_SPARK_DRIVER_JAVA_OPTIONS: '-XX:+UseG1GC', NIGHTJAR_SPARK_SHORT_JOB_JAVA_OPTIONS: '-XX:TieredStopAtLevel=1', NIGHTJAR_SPARK_LONG_JOB_JAVA_OPTIONS: 'none' };
