@@ -11,8 +11,8 @@ const positiveNumber = z.number().positive();
 
 /**
  * The JVM options for a short job (small input), its driver's and executors': the client compiler
- * alone (no C2 warm-up competing for the two cores) and one collector thread (none to start per
- * core) were measured to start faster (README, "Spark at the demo's default size"). The collector
+ * alone (no C2 warm-up competing for the two cores) and one collector thread (not one per core to
+ * start) were measured to start faster (README, "Spark at the demo's default size"). The collector
  * is the throughput one on a single thread, not the serial one: a driver whose live data settled
  * just under its heap spent 761 s collecting under the serial collector without ever failing
  * (so no out-of-memory outcome, no escalation), and failed with OutOfMemoryError in 21 and 29 s
